@@ -1,0 +1,33 @@
+# Two commands do everything on a fresh machine:
+#   make report   set up, then write the default board report for the bundled scenario
+#   make test     set up, then run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+OUT    ?= out/default
+SCENARIO ?= scenarios/retail_bank.yaml
+
+.PHONY: setup report test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name clientele --display-name "Clientele (venv)" >/dev/null
+	touch $(STAMP)
+
+report: setup
+	$(BIN)/clientele simulate $(SCENARIO) --out $(OUT)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/engine_throughput.py
+
+clean:
+	rm -rf $(VENV) out

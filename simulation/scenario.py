@@ -1,0 +1,440 @@
+"""The scenario: every parameter of a run, typed, with units and ranges, validated on load.
+
+A scenario is an immutable pydantic model. It comes from a YAML file, optionally changed by
+``--set dotted.path=value`` overrides (the same paths sweeps vary). Every mechanism has an
+``enabled`` switch so the model can be reduced to textbook cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ScenarioError
+from .strategy_spec import StrategySpec
+
+SEGMENT_COUNT = 8
+
+
+class Section(BaseModel):
+    """Base of every scenario section: immutable, unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChannelSpec(Section):
+    cost_per_contact: float = Field(ge=0, description="Cost of one service contact, currency per contact")
+    staffed: bool = Field(
+        True, description="Contacts in this channel are answered by people and use service capacity"
+    )
+
+
+def _default_channels() -> dict[str, ChannelSpec]:
+    # Fidelity's figures (DESIGN.md): about $13 a call answered by a person, $1 automated.
+    return {
+        "call_centre": ChannelSpec(cost_per_contact=13.0, staffed=True),
+        "online": ChannelSpec(cost_per_contact=1.0, staffed=False),
+    }
+
+
+class PopulationSpec(Section):
+    """The synthetic customer population (used when no ledger or transaction log is given)."""
+
+    customers: int = Field(20_000, ge=1, le=5_000_000, description="Starting customers, count")
+    revenue_median: float = Field(40.0, gt=0, description="Median revenue, currency per month")
+    revenue_sigma: float = Field(
+        1.8, ge=0, le=4, description="Spread of log revenue (lognormal sigma); 0 gives every customer the median"
+    )
+    cost_of_goods_share: float = Field(
+        0.7, ge=0, le=1, description="Cost of goods as a share of revenue, fraction"
+    )
+    account_management: float = Field(
+        6.0, ge=0, description="Sales and marketing (account management) cost, currency per customer per month"
+    )
+    contacts_mean: float = Field(
+        1.35, ge=0, description="Mean service contacts, contacts per customer per month"
+    )
+    contacts_shape: float = Field(
+        0.4, gt=0, description="Gamma shape of contact rates; smaller means a few customers call very often"
+    )
+    contacts_revenue_elasticity: float = Field(
+        0.2, ge=0, le=1, description="How contacts grow with revenue: contacts ∝ revenue^elasticity"
+    )
+    channel_mix: dict[str, float] = Field(
+        default_factory=lambda: {"call_centre": 0.7, "online": 0.3},
+        description="Share of customers served in each channel, fractions summing to 1",
+    )
+    late_payment_share: float = Field(
+        0.2, ge=0, le=1, description="Share of customers who pay late, fraction"
+    )
+    days_late_mean: float = Field(30.0, ge=0, le=365, description="Mean delay of late payers, days")
+    growth_mean: float = Field(
+        0.02, ge=-1, le=5, description="Mean expected revenue growth (potential value), fraction per year"
+    )
+    growth_sd: float = Field(0.10, ge=0, le=5, description="Spread of expected revenue growth, fraction per year")
+    referrals_per_year: float = Field(
+        0.05, ge=0, le=10, description="Mean referrals a customer brings, new customers per year"
+    )
+    contract_term_months: int = Field(
+        12, ge=1, le=120, description="Contract length; terminations wait for contract end, months"
+    )
+
+    @field_validator("channel_mix")
+    @classmethod
+    def _mix_sums_to_one(cls, mix: dict[str, float]) -> dict[str, float]:
+        if not mix:
+            raise ValueError("must name at least one channel")
+        if any(share < 0 for share in mix.values()):
+            raise ValueError(f"shares must be >= 0: {mix}")
+        total = sum(mix.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"shares must sum to 1, they sum to {total:g}")
+        return mix
+
+
+class ChurnSpec(Section):
+    """Churn: shifted-beta-geometric heterogeneity (Fader & Hardie) times hazard multipliers."""
+
+    enabled: bool = Field(True, description="Switch churn off entirely")
+    beta_alpha: float = Field(
+        1.0, gt=0, description="Beta alpha of the per-customer monthly churn probability"
+    )
+    beta_beta: float = Field(
+        60.0, gt=0, description="Beta beta of the per-customer monthly churn probability"
+    )
+    heterogeneous: bool = Field(
+        True, description="Draw each customer's churn probability from the beta; off gives all the mean"
+    )
+    segment_multipliers: tuple[float, ...] = Field(
+        (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4),
+        description="Hazard multiplier per value segment, most profitable (S1) first, 8 values >= 0",
+    )
+    satisfaction_sensitivity: float = Field(
+        3.0, ge=0, description="Hazard × exp(sensitivity × (baseline − satisfaction)); 0 switches it off"
+    )
+    trust_sensitivity: float = Field(
+        2.0, ge=0, description="Hazard × exp(sensitivity × (1 − trust)); 0 switches it off"
+    )
+    price_elasticity: float = Field(
+        2.0, ge=0, description="Hazard × price_multiplier^elasticity; 0 means price never moves churn"
+    )
+
+    @field_validator("segment_multipliers")
+    @classmethod
+    def _eight_segments(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+        if len(values) != SEGMENT_COUNT:
+            raise ValueError(f"must have {SEGMENT_COUNT} values, one per segment, got {len(values)}")
+        if any(v < 0 for v in values):
+            raise ValueError(f"must all be >= 0: {values}")
+        return values
+
+    @property
+    def mean_monthly_churn(self) -> float:
+        return self.beta_alpha / (self.beta_alpha + self.beta_beta)
+
+
+class SatisfactionSpec(Section):
+    baseline: float = Field(0.8, ge=0, le=1, description="Satisfaction customers return to, 0–1")
+    recovery_rate: float = Field(
+        0.3, ge=0, le=1, description="Share of the gap to baseline closed each month, fraction"
+    )
+
+
+class CapacitySpec(Section):
+    """Finite service capacity: staffed contacts queue (Erlang C) and long waits hurt satisfaction."""
+
+    enabled: bool = Field(True, description="Switch queueing off (unlimited capacity)")
+    agents: int = Field(25, ge=1, le=100_000, description="Service agents on duty, people")
+    handle_minutes: float = Field(8.0, gt=0, description="Average handling time of a contact, minutes")
+    agent_minutes_per_month: float = Field(
+        9_000.0, gt=0, description="Minutes one agent answers contacts per month (≈150 h), minutes"
+    )
+    tolerated_wait_minutes: float = Field(
+        1.0, ge=0, description="Waits up to this long do not hurt satisfaction, minutes"
+    )
+    satisfaction_loss_per_minute: float = Field(
+        0.02, ge=0, le=1, description="Satisfaction lost per minute of wait beyond the tolerance, per month"
+    )
+    max_wait_minutes: float = Field(
+        60.0, gt=0, description="Wait used when demand exceeds capacity (the queue would grow without bound), minutes"
+    )
+
+
+class MarketSpec(Section):
+    """A market of fixed size shared with competitors; leavers go to competitors."""
+
+    size: int = Field(400_000, ge=1, description="Customers in the whole market, ours and competitors', count")
+    acquisition_enabled: bool = Field(True, description="Switch acquisition of new customers off")
+    acquisition_rate: float = Field(
+        0.0006, ge=0, le=1, description="Share of competitors' customers we win each month at reputation 1, fraction"
+    )
+    acquisition_cost: float = Field(120.0, ge=0, description="Cost of winning one new customer, currency")
+    referrals_enabled: bool = Field(True, description="Satisfied customers refer new customers")
+
+
+class ReputationSpec(Section):
+    initial: float = Field(1.0, ge=0, le=2, description="Reputation index at start; 1 is neutral")
+    recovery_rate: float = Field(
+        0.05, ge=0, le=1, description="Share of the gap to the initial reputation closed each month"
+    )
+
+
+class WordOfMouthSpec(Section):
+    """Word of mouth after badly treated exits (seed 001: 9 first-hand, 4 more each, 36 reached)."""
+
+    enabled: bool = Field(True, description="Switch word of mouth off")
+    first_hand: float = Field(9.0, ge=0, description="People a badly treated leaver tells, people")
+    second_hand: float = Field(4.0, ge=0, description="People each first-hand listener tells, people")
+    first_wave_months: float = Field(1.0, ge=0, le=24, description="Delay of the first wave, months")
+    second_wave_months: float = Field(2.0, ge=0, le=24, description="Delay of the second wave, months")
+    graceful_fraction: float = Field(
+        0.1, ge=0, le=1, description="Reach of a graceful exit relative to an abrupt one, fraction"
+    )
+    migration_fraction: float = Field(
+        0.05, ge=0, le=1, description="Reach of a migration relative to an abrupt exit, fraction"
+    )
+    prospect_memory_months: int = Field(
+        24, ge=0, le=240, description="How long a reached prospect will not buy from us, months"
+    )
+    trust_loss: float = Field(
+        0.2, ge=0, le=1, description="Trust a reached customer loses, on a 0–1 scale"
+    )
+    reputation_loss: float = Field(
+        5.0, ge=0, description="Reputation lost per unit share of the market reached, index points"
+    )
+
+
+class DistrustSpec(Section):
+    """Remaining customers near the threshold sense they may be next (seed 000)."""
+
+    enabled: bool = Field(True, description="Switch distrust after divestment off")
+    strength: float = Field(
+        20.0, ge=0, description="Hazard uplift per unit share of customers divested in a month, multiplier"
+    )
+    decay: float = Field(0.3, ge=0, le=1, description="Share of distrust that fades each month, fraction")
+    near_threshold_profit: float = Field(
+        5.0, description="Customers below this profit feel at risk, currency per month"
+    )
+
+
+class MoraleSpec(Section):
+    """Staff morale falls when effort goes to customers whose business does not pay (seed 000)."""
+
+    enabled: bool = Field(True, description="Switch morale effects off")
+    sensitivity: float = Field(
+        0.5, ge=0, le=2, description="Morale lost per unit share of staffed contacts spent on loss-makers"
+    )
+    adjustment_rate: float = Field(0.3, ge=0, le=1, description="Share of the gap to target closed monthly")
+    quality_effect: float = Field(
+        0.3, ge=0, le=1, description="Satisfaction baseline lost per unit of morale lost, fraction"
+    )
+
+
+class EconomicsSpec(Section):
+    discount_rate: float = Field(
+        0.10, ge=0, le=1, description="Discount rate for NPV and lifetime values, fraction per year"
+    )
+    cost_of_capital: float = Field(
+        0.12, ge=0, le=1, description="Carrying cost of late payments, fraction per year"
+    )
+
+    @property
+    def monthly_discount_rate(self) -> float:
+        return (1.0 + self.discount_rate) ** (1.0 / 12.0) - 1.0
+
+
+class Scenario(Section):
+    """A whole scenario: company, horizon, population, mechanisms and strategies."""
+
+    name: str = Field(description="Scenario title shown on the report")
+    company: str = Field("Example company", description="Company named on the report cover")
+    currency: str = Field("EUR", max_length=8, description="Currency of every amount")
+    start_date: dt.date = Field(
+        dt.date(2026, 10, 1), description="First day of the first simulated quarter (a calendar quarter)"
+    )
+    horizon_quarters: int = Field(12, ge=1, le=80, description="Length of the simulation, quarters")
+    population: PopulationSpec = PopulationSpec()
+    channels: dict[str, ChannelSpec] = Field(default_factory=_default_channels)
+    churn: ChurnSpec = ChurnSpec()
+    satisfaction: SatisfactionSpec = SatisfactionSpec()
+    capacity: CapacitySpec = CapacitySpec()
+    market: MarketSpec = MarketSpec()
+    reputation: ReputationSpec = ReputationSpec()
+    word_of_mouth: WordOfMouthSpec = WordOfMouthSpec()
+    distrust: DistrustSpec = DistrustSpec()
+    morale: MoraleSpec = MoraleSpec()
+    economics: EconomicsSpec = EconomicsSpec()
+    strategies: dict[str, StrategySpec] = Field(
+        default_factory=lambda: {"retain_all": StrategySpec(description="Keep everyone, serve everyone alike")},
+        description="Strategies to compare, by name",
+    )
+
+    @field_validator("start_date")
+    @classmethod
+    def _quarter_start(cls, value: dt.date) -> dt.date:
+        if value.day != 1 or value.month not in (1, 4, 7, 10):
+            raise ValueError(
+                f"must be the first day of a calendar quarter (Jan, Apr, Jul or Oct 1), got {value}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _channels_known(self) -> "Scenario":
+        unknown = sorted(set(self.population.channel_mix) - set(self.channels))
+        if unknown:
+            raise ValueError(
+                f"population.channel_mix names channels {unknown} not defined under channels "
+                f"(known: {sorted(self.channels)})"
+            )
+        if not self.strategies:
+            raise ValueError("strategies must define at least one strategy")
+        for name, strategy in self.strategies.items():
+            for step in strategy.steps:
+                step.check_against(self, name)
+        return self
+
+    @property
+    def horizon_months(self) -> int:
+        return 3 * self.horizon_quarters
+
+    @property
+    def market_share_at_start(self) -> float:
+        return self.population.customers / self.market.size
+
+    def content_hash(self) -> str:
+        """SHA-256 of the validated scenario: two runs with the same hash ran the same model."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Loading, overrides and error messages
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, override and validate a scenario file; every problem is a ScenarioError naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: scenario file not found") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: expected a mapping of scenario fields at top level, got {type(raw).__name__}")
+    raw = apply_overrides(raw, overrides, source=str(path))
+    return scenario_from_dict(raw, source=str(path))
+
+
+def scenario_from_dict(raw: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc, source)) from None
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str], source: str) -> dict[str, Any]:
+    """Apply ``dotted.path=value`` overrides to the raw mapping; values are parsed as YAML."""
+    result = json.loads(json.dumps(raw, default=str))  # deep copy of plain data
+    for override in overrides:
+        if "=" not in override:
+            raise ScenarioError(f"--set {override!r}: expected dotted.path=value, e.g. market.size=500000")
+        dotted, _, text = override.partition("=")
+        keys = [k for k in dotted.strip().split(".") if k]
+        if not keys:
+            raise ScenarioError(f"--set {override!r}: empty field path")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ScenarioError(f"--set {override!r}: value is not valid YAML: {exc}") from None
+        node = result
+        for depth, key in enumerate(keys[:-1]):
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            if not isinstance(child, dict):
+                raise ScenarioError(
+                    f"--set {override!r}: '{'.'.join(keys[: depth + 1])}' is a value, not a section"
+                )
+            node = child
+        node[keys[-1]] = value
+    return result
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that owns the field at ``loc`` (used to suggest typo fixes)."""
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(str(part))
+        if field is None:
+            # dict keys (strategy names, channel names): descend into the dict's value type
+            return None
+        annotation = field.annotation
+        model = _innermost_model(annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _innermost_model(annotation: Any) -> Any:
+    args = getattr(annotation, "__args__", None)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if args:
+        for arg in reversed(args):
+            found = _innermost_model(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _path_text(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(("." if parts else "") + str(part))
+    return "".join(parts) or "<top level>"
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """One line per problem in the attrs pattern: file, field path, rule, value received."""
+    lines = []
+    for error in exc.errors():
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = tuple(p for p in loc if p not in {"tagged-union", "union"})
+        path = _path_text(loc)
+        value = error.get("input")
+        if error["type"] == "extra_forbidden":
+            owner = _model_at(loc[:-1])
+            known = sorted(owner.model_fields) if owner else []
+            guess = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            hint = f"; did you mean '{guess[0]}'?" if guess else ""
+            listing = f" (known fields: {', '.join(known)})" if known else ""
+            lines.append(f"{source}: '{path}' is not a known field{hint}{listing}")
+            continue
+        message = error["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        if error["type"] == "missing":
+            lines.append(f"{source}: '{path}' is required but missing")
+        else:
+            shown = repr(value) if not isinstance(value, (dict, list)) else json.dumps(value, default=str)[:120]
+            lines.append(f"{source}: '{path}' {message[0].lower() + message[1:]}: got {shown}")
+    return "\n".join(lines)

@@ -136,14 +136,3 @@ def synthetic_population(scenario: Scenario, rng: np.random.Generator) -> Popula
         contract_end=contract_end,
         channel_names=channel_names,
     )
-
-
-def top_share(values: np.ndarray, share: float = 0.10) -> float:
-    """Share of the total that the top ``share`` of rows contribute (can exceed 1 with losses)."""
-    n = len(values)
-    total = values.sum()
-    if n == 0 or total == 0:
-        return float("nan")
-    k = max(1, int(round(share * n)))
-    top = np.partition(values, n - k)[n - k:]
-    return float(top.sum() / total)

@@ -1,0 +1,97 @@
+"""What happens each month, as pure functions of arrays: hazards, queueing, satisfaction, morale.
+
+These are kept free of SimPy and of the model's state object so they can be tested on their own
+against textbook results; the engine decides *when* to call them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def churn_hazard(
+    base_probability: np.ndarray,
+    segment_multiplier: np.ndarray,
+    satisfaction_gap: np.ndarray | None = None,
+    satisfaction_sensitivity: float = 0.0,
+    trust: np.ndarray | None = None,
+    trust_sensitivity: float = 0.0,
+    price: np.ndarray | None = None,
+    price_elasticity: float = 0.0,
+    extra_multiplier: np.ndarray | None = None,
+) -> np.ndarray:
+    """Monthly churn probability: the customer's own sBG draw times multipliers, capped at 1.
+
+    ``satisfaction_gap`` is baseline − satisfaction (positive when customers are less happy than
+    usual); a mechanism whose sensitivity is 0 contributes a factor of exactly 1.
+    """
+    hazard = base_probability * segment_multiplier
+    if satisfaction_gap is not None and satisfaction_sensitivity:
+        hazard = hazard * np.exp(satisfaction_sensitivity * satisfaction_gap)
+    if trust is not None and trust_sensitivity:
+        hazard = hazard * np.exp(trust_sensitivity * (1.0 - trust))
+    if price is not None and price_elasticity:
+        hazard = hazard * np.power(price, price_elasticity)
+    if extra_multiplier is not None:
+        hazard = hazard * extra_multiplier
+    return np.minimum(hazard, 1.0)
+
+
+def erlang_c_wait(offered_load: float, agents: int, handle_minutes: float, max_wait: float) -> float:
+    """Mean wait in minutes of an M/M/c queue (Erlang C); ``max_wait`` when the queue is unstable.
+
+    ``offered_load`` is in erlangs (arrival rate × handling time). Uses the numerically stable
+    Erlang-B recursion, B(k) = A·B(k−1) / (k + A·B(k−1)), then C = c·B / (c − A·(1 − B)).
+    """
+    if offered_load <= 0:
+        return 0.0
+    if offered_load >= agents:
+        return max_wait
+    blocking = 1.0
+    for k in range(1, agents + 1):
+        blocking = offered_load * blocking / (k + offered_load * blocking)
+    wait_probability = agents * blocking / (agents - offered_load * (1.0 - blocking))
+    return min(max_wait, wait_probability * handle_minutes / (agents - offered_load))
+
+
+def wait_penalty(wait_minutes: float, tolerated: float, loss_per_minute: float) -> float:
+    """Satisfaction lost in a month by a customer who waited ``wait_minutes`` per contact."""
+    return min(1.0, loss_per_minute * max(0.0, wait_minutes - tolerated))
+
+
+def move_toward(current: np.ndarray, target: np.ndarray | float, rate: float) -> np.ndarray:
+    """Close ``rate`` of the gap between current and target (first-order adjustment)."""
+    return current + rate * (target - current)
+
+
+def morale_target(loss_effort_share: float, sensitivity: float) -> float:
+    """Staff morale when ``loss_effort_share`` of staffed contacts serve loss-making customers."""
+    return float(np.clip(1.0 - sensitivity * loss_effort_share, 0.0, 1.0))
+
+
+def monthly_rate(annual_rate: float) -> float:
+    return (1.0 + annual_rate) ** (1.0 / 12.0) - 1.0
+
+
+def beta_churn_probabilities(
+    rng: np.random.Generator, count: int, alpha: float, beta: float, heterogeneous: bool
+) -> np.ndarray:
+    """Each customer's monthly churn probability: Beta(α, β) draws (sBG), or the mean for all."""
+    if heterogeneous:
+        return rng.beta(alpha, beta, count)
+    return np.full(count, alpha / (alpha + beta))
+
+
+def sbg_survival(alpha: float, beta: float, months: int) -> np.ndarray:
+    """Expected share of a cohort still active after t = 0..months under the sBG model.
+
+    S(t) = B(α, β + t) / B(α, β) (Fader & Hardie 2007): the curve flattens as the loyal remain.
+    """
+    t = np.arange(months + 1)
+    log_b = (
+        np.vectorize(math.lgamma)(beta + t) - np.vectorize(math.lgamma)(alpha + beta + t)
+        - (math.lgamma(beta) - math.lgamma(alpha + beta))
+    )
+    return np.exp(log_b)

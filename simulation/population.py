@@ -112,8 +112,9 @@ def synthetic_population(scenario: Scenario, rng: np.random.Generator) -> Popula
     propensity = rng.gamma(spec.contacts_shape, 1.0 / spec.contacts_shape, n) * scale
     mean_propensity = propensity.mean() if n and propensity.mean() > 0 else 1.0
     contacts = spec.contacts_mean * propensity / mean_propensity
-    channel_names = tuple(spec.channel_mix)
-    channel = rng.choice(len(channel_names), size=n, p=np.array(list(spec.channel_mix.values()))).astype(np.int16)
+    channel_names = tuple(scenario.channels)  # every defined channel, so customers can migrate
+    mix = np.array([spec.channel_mix.get(name, 0.0) for name in channel_names])
+    channel = rng.choice(len(channel_names), size=n, p=mix / mix.sum()).astype(np.int16)
     late = rng.random(n) < spec.late_payment_share
     days_late = np.where(late, rng.exponential(spec.days_late_mean, n), 0.0) if spec.days_late_mean > 0 else np.zeros(n)
     growth = spec.growth_mean + spec.growth_sd * rng.standard_normal(n)

@@ -1,0 +1,217 @@
+"""Replications × strategies: run the model many times, in a process pool, reproducibly.
+
+One root seed. The synthetic population is drawn once from it (it stands for the company's
+customers); replication r of every strategy then uses the streams keyed by r (common random
+numbers). A replication is the unit of work, and results are put back in replication order,
+so 1 worker and N workers give bit-identical tables.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from .engine import CustomerModel, RunOutput
+from .errors import ScenarioError
+from .population import Population, synthetic_population
+from .results import Results, provenance_record, read_provenance, write_results
+from .scenario import Scenario, load_scenario
+from .strategy_spec import StrategySpec
+
+POPULATION_STREAM = (0xC0FFEE,)  # spawn key of the synthetic population's stream
+DEFAULT_REPLICATIONS = 50
+DEFAULT_SEED = 20261001
+
+
+@dataclass(frozen=True)
+class PopulationSource:
+    """Where the starting customers come from: the synthetic generator, a ledger or a transaction log."""
+
+    kind: str = "synthetic"  # synthetic | ledger | transactions
+    path: Path | None = None
+
+    def load(self, scenario: Scenario, seed: int) -> Population:
+        if self.kind == "synthetic":
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=POPULATION_STREAM)))
+            return synthetic_population(scenario, rng)
+        from .ingest import load_ledger, load_transactions
+
+        assert self.path is not None
+        return load_ledger(self.path, scenario) if self.kind == "ledger" else load_transactions(self.path, scenario)
+
+    @classmethod
+    def from_paths(cls, customers: str | Path | None, transactions: str | Path | None) -> "PopulationSource":
+        if customers and transactions:
+            raise ScenarioError("give either --customers (a ledger) or --transactions (a log), not both")
+        if customers:
+            return cls("ledger", Path(customers))
+        if transactions:
+            return cls("transactions", Path(transactions))
+        return cls()
+
+
+def select_strategies(scenario: Scenario, names: Sequence[str] | None) -> dict[str, StrategySpec]:
+    """The named strategies in the order given; an unknown name lists the known ones."""
+    if not names:
+        return dict(scenario.strategies)
+    unknown = [name for name in names if name not in scenario.strategies]
+    if unknown:
+        raise ScenarioError(
+            f"unknown strategy {', '.join(repr(n) for n in unknown)}; "
+            f"the scenario defines: {', '.join(scenario.strategies)}"
+        )
+    return {name: scenario.strategies[name] for name in dict.fromkeys(names)}
+
+
+def run_replication(
+    scenario: Scenario, population: Population, strategies: dict[str, StrategySpec], seed: int, replication: int
+) -> list[RunOutput]:
+    """Every strategy for one replication, all on the same random streams."""
+    return [
+        CustomerModel(scenario, population, name, strategy, seed, replication).run()
+        for name, strategy in strategies.items()
+    ]
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(scenario: Scenario, population: Population, strategies: dict[str, StrategySpec], seed: int) -> None:
+    _WORKER.update(scenario=scenario, population=population, strategies=strategies, seed=seed)
+
+
+def _run_in_worker(replication: int) -> tuple[int, list[RunOutput]]:
+    w = _WORKER
+    return replication, run_replication(w["scenario"], w["population"], w["strategies"], w["seed"], replication)
+
+
+def simulate(
+    scenario: Scenario,
+    population: Population,
+    strategies: dict[str, StrategySpec],
+    replications: int,
+    seed: int,
+    workers: int | None = None,
+    progress: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """Run all replications; returns the tidy tables ``quarters``, ``segments`` and ``lorenz``."""
+    if replications < 1:
+        raise ScenarioError(f"'replications' must be >= 1: {replications}")
+    workers = max(1, min(workers or os.cpu_count() or 1, replications))
+    outputs: dict[int, list[RunOutput]] = {}
+    bar = tqdm(total=replications, desc="replications", unit="rep", disable=not progress, file=sys.stderr)
+    try:
+        if workers == 1:
+            for replication in range(replications):
+                outputs[replication] = run_replication(scenario, population, strategies, seed, replication)
+                bar.update()
+        else:
+            with ProcessPoolExecutor(
+                max_workers=workers, initializer=_init_worker, initargs=(scenario, population, strategies, seed)
+            ) as pool:
+                for replication, result in pool.map(_run_in_worker, range(replications)):
+                    outputs[replication] = result
+                    bar.update()
+    finally:
+        bar.close()
+    return _tables(outputs, list(strategies))
+
+
+def _tables(outputs: dict[int, list[RunOutput]], strategy_order: list[str]) -> dict[str, pd.DataFrame]:
+    tables = {}
+    for kind in ("quarters", "segments", "lorenz"):
+        records = [
+            record
+            for replication in sorted(outputs)
+            for run in outputs[replication]
+            for record in getattr(run, kind)
+        ]
+        frame = pd.DataFrame.from_records(records)
+        if not frame.empty:
+            frame["strategy"] = pd.Categorical(frame["strategy"], categories=strategy_order)
+            keys = [k for k in ("strategy", "replication", "quarter", "segment", "customer_share") if k in frame]
+            frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+            frame["strategy"] = frame["strategy"].astype(str)
+        tables[kind] = frame
+    return tables
+
+
+def run_experiment(
+    scenario_path: str | Path,
+    out_dir: str | Path,
+    *,
+    strategies: Sequence[str] | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    customers: str | Path | None = None,
+    transactions: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    workers: int | None = None,
+    progress: bool = False,
+) -> Results:
+    """Validate, simulate and write ``results.parquet`` and ``provenance.json`` under ``out_dir``."""
+    started = time.perf_counter()
+    scenario = load_scenario(scenario_path, overrides)
+    chosen = select_strategies(scenario, strategies)
+    source = PopulationSource.from_paths(customers, transactions)
+    seed = DEFAULT_SEED if seed is None else seed
+    replications = DEFAULT_REPLICATIONS if replications is None else replications
+    population = source.load(scenario, seed)
+    tables = simulate(scenario, population, chosen, replications, seed, workers, progress)
+    provenance = provenance_record(
+        scenario=scenario,
+        scenario_path=Path(scenario_path),
+        overrides=list(overrides),
+        source=source,
+        customers_at_start=len(population),
+        seed=seed,
+        replications=replications,
+        strategies=list(chosen),
+        workers=workers,
+        wall_time_seconds=time.perf_counter() - started,
+    )
+    return write_results(Path(out_dir), scenario, tables, provenance)
+
+
+def run_or_reuse(
+    scenario_path: str | Path,
+    out_dir: str | Path,
+    *,
+    strategies: Sequence[str] | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    customers: str | Path | None = None,
+    transactions: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    workers: int | None = None,
+    progress: bool = False,
+) -> Path:
+    """Results folder for this run, simulating only if ``out_dir`` lacks the same run's results."""
+    overrides = list(overrides)
+    scenario = load_scenario(scenario_path, overrides)
+    chosen = list(select_strategies(scenario, strategies))
+    source = PopulationSource.from_paths(customers, transactions)
+    wanted = {
+        "scenario_hash": scenario.content_hash(),
+        "seed": DEFAULT_SEED if seed is None else seed,
+        "replications": DEFAULT_REPLICATIONS if replications is None else replications,
+        "strategies": chosen,
+        "input_data": provenance_record.input_data(source),
+    }
+    existing = read_provenance(Path(out_dir))
+    if existing and all(existing.get(key) == value for key, value in wanted.items()):
+        return Path(out_dir)
+    run_experiment(
+        scenario_path, out_dir, strategies=chosen, replications=wanted["replications"], seed=wanted["seed"],
+        customers=customers, transactions=transactions, overrides=overrides, workers=workers, progress=progress,
+    )
+    return Path(out_dir)

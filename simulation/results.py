@@ -1,0 +1,171 @@
+"""The results folder: tidy Parquet tables, the validated scenario and provenance, written whole.
+
+Every file is written under a temporary name and renamed into place, provenance last, so a
+folder with ``provenance.json`` holds a complete run — and a reader never sees half a table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from . import __version__
+from .errors import ClienteleError
+from .scenario import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .experiment import PopulationSource
+
+TABLE_FILES = {"quarters": "results.parquet", "segments": "segments.parquet", "lorenz": "lorenz.parquet"}
+PROVENANCE_FILE = "provenance.json"
+SCENARIO_FILE = "scenario.json"
+RECORDED_PACKAGES = (
+    "simpy", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "PyYAML", "papermill", "nbconvert",
+    "matplotlib", "weasyprint", "Jinja2",
+)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Results:
+    """A results folder read back: the tidy tables, the scenario that made them and provenance."""
+
+    folder: Path
+    quarters: pd.DataFrame
+    segments: pd.DataFrame
+    lorenz: pd.DataFrame
+    provenance: dict[str, Any]
+    scenario: Scenario
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def _atomic_parquet(path: Path, frame: pd.DataFrame) -> None:
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    frame.to_parquet(temporary, index=False)
+    os.replace(temporary, path)
+
+
+def write_results(folder: Path, scenario: Scenario, tables: dict[str, pd.DataFrame], provenance: dict) -> Results:
+    folder.mkdir(parents=True, exist_ok=True)
+    stale = folder / PROVENANCE_FILE
+    if stale.exists():
+        stale.unlink()  # the folder is incomplete until the new provenance lands
+    for kind, name in TABLE_FILES.items():
+        _atomic_parquet(folder / name, tables[kind])
+    _atomic_write_bytes(folder / SCENARIO_FILE, json.dumps(scenario.model_dump(mode="json"), indent=2).encode())
+    _atomic_write_bytes(folder / PROVENANCE_FILE, json.dumps(provenance, indent=2, sort_keys=True).encode())
+    return Results(folder, tables["quarters"], tables["segments"], tables["lorenz"], provenance, scenario)
+
+
+def read_provenance(folder: Path) -> dict[str, Any] | None:
+    path = folder / PROVENANCE_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def load_results(folder: str | Path) -> Results:
+    """Read a results folder written by ``write_results``; a ClienteleError if it is incomplete."""
+    folder = Path(folder)
+    provenance = read_provenance(folder)
+    if provenance is None:
+        raise ClienteleError(f"{folder}: no complete results here (provenance.json missing); run `clientele simulate`")
+    tables = {kind: pd.read_parquet(folder / name) for kind, name in TABLE_FILES.items()}
+    scenario = Scenario.model_validate(json.loads((folder / SCENARIO_FILE).read_text()))
+    return Results(folder, tables["quarters"], tables["segments"], tables["lorenz"], provenance, scenario)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def code_version() -> str:
+    """Package version plus the git commit (and '-dirty' for uncommitted changes) when known."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+        return f"{__version__}+g{commit}{'-dirty' if dirty else ''}"
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in RECORDED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+class _ProvenanceRecord:
+    """Builds provenance.json; ``input_data`` is shared with the reuse check."""
+
+    @staticmethod
+    def input_data(source: "PopulationSource") -> dict[str, Any]:
+        if source.path is None:
+            return {"kind": source.kind}
+        return {"kind": source.kind, "path": str(source.path), "sha256": file_sha256(source.path)}
+
+    def __call__(
+        self,
+        *,
+        scenario: Scenario,
+        scenario_path: Path,
+        overrides: list[str],
+        source: "PopulationSource",
+        customers_at_start: int,
+        seed: int,
+        replications: int,
+        strategies: list[str],
+        workers: int | None,
+        wall_time_seconds: float,
+    ) -> dict[str, Any]:
+        return {
+            "scenario_name": scenario.name,
+            "scenario_file": str(scenario_path),
+            "scenario_hash": scenario.content_hash(),
+            "overrides": overrides,
+            "input_data": self.input_data(source),
+            "customers_at_start": customers_at_start,
+            "seed": seed,
+            "replications": replications,
+            "strategies": strategies,
+            "workers": workers,
+            "code_version": code_version(),
+            "packages": package_versions(),
+            "wall_time_seconds": round(wall_time_seconds, 3),
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+
+
+provenance_record = _ProvenanceRecord()

@@ -1,0 +1,1 @@
+"""Clientele's reporting side: the command line, papermill-executed notebooks and the PDF pipeline."""

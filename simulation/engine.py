@@ -268,6 +268,9 @@ class CustomerModel:
         self.q["churned"] += int(churned_now.sum())
         if badly_treated:
             self.word_of_mouth(badly_treated, month)
+        pushed_out = int((churned_now & v.pending_exit).sum())  # left before the notice ran out
+        if pushed_out:
+            self.raise_distrust(pushed_out)
 
         # 3. Acquisition from the rest of the market, plus referrals from satisfied customers.
         self._acquire(month)
@@ -355,9 +358,9 @@ class CustomerModel:
         v.contract_end[renewing] += self.scenario.population.contract_term_months
 
     def divest(self, rows: np.ndarray, month: int) -> None:
-        """End these customers' relationships now; word of mouth and distrust follow."""
+        """End the relationships of the customers in the boolean mask ``rows`` now; word of mouth and distrust follow."""
         v = self.state.v
-        count = int(rows.sum()) if rows.dtype == bool else len(rows)
+        count = int(rows.sum())
         if count == 0:
             return
         active_before = int((v.status == ACTIVE).sum())
@@ -367,8 +370,15 @@ class CustomerModel:
         self.q["divested"] += count
         wom = self.scenario.word_of_mouth
         self.word_of_mouth(abrupt + (count - abrupt) * wom.graceful_fraction, month)
-        if self.scenario.distrust.enabled and active_before:
-            self.distrust += self.scenario.distrust.strength * count / active_before
+        self.raise_distrust(count, active_before)
+
+    def raise_distrust(self, leavers: int, active_before: int | None = None) -> None:
+        """Remaining customers near the threshold sense they may be next (seed 000)."""
+        if not self.scenario.distrust.enabled:
+            return
+        base = active_before if active_before is not None else int((self.state.v.status == ACTIVE).sum()) + leavers
+        if base:
+            self.distrust += self.scenario.distrust.strength * leavers / base
 
     def _segment_of(self, profit: np.ndarray) -> np.ndarray:
         """Segment of customers by the profit cut points of the last review (1 = most profitable)."""

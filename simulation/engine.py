@@ -316,10 +316,11 @@ class CustomerModel:
         expected = 0.0
         if sc.market.acquisition_enabled:
             expected += sc.market.acquisition_rate * prospects * reputation_factor
-            self.q["lost_acquisitions"] += sc.market.acquisition_rate * min(
-                self.blocked_prospects, sc.market.size
-            ) * reputation_factor
-        if sc.market.referrals_enabled:
+            # Lost to word of mouth: reached prospects who would have come, and the reputation gap.
+            self.q["lost_acquisitions"] += sc.market.acquisition_rate * (
+                min(self.blocked_prospects, sc.market.size) + prospects * max(0.0, 1.0 - reputation_factor)
+            )
+        if sc.word_of_mouth.enabled and sc.word_of_mouth.referrals:
             active = v.status == ACTIVE
             relative = v.satisfaction[active] / np.maximum(v.reference_satisfaction[active], 1e-9)
             expected += float((v.referrals_per_month[active] * relative).sum()) * reputation_factor

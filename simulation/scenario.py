@@ -176,7 +176,6 @@ class MarketSpec(Section):
         0.0006, ge=0, le=1, description="Share of competitors' customers we win each month at reputation 1, fraction"
     )
     acquisition_cost: float = Field(120.0, ge=0, description="Cost of winning one new customer, currency")
-    referrals_enabled: bool = Field(True, description="Satisfied customers refer new customers")
 
 
 class ReputationSpec(Section):
@@ -189,7 +188,8 @@ class ReputationSpec(Section):
 class WordOfMouthSpec(Section):
     """Word of mouth after badly treated exits (seed 001: 9 first-hand, 4 more each, 36 reached)."""
 
-    enabled: bool = Field(True, description="Switch word of mouth off")
+    enabled: bool = Field(True, description="Switch word of mouth off: no stories, good or bad, and no referrals")
+    referrals: bool = Field(True, description="Satisfied customers refer new customers (positive word of mouth)")
     first_hand: float = Field(9.0, ge=0, description="People a badly treated leaver tells, people")
     second_hand: float = Field(4.0, ge=0, description="People each first-hand listener tells, people")
     first_wave_months: float = Field(1.0, ge=0, le=24, description="Delay of the first wave, months")

@@ -144,10 +144,11 @@ class TerminateStep(_Step):
         15.0, ge=0, description="Cost of a graceful (personal) exit conversation, currency"
     )
     abrupt_satisfaction_loss: float = Field(
-        0.3, ge=0, le=1, description="Abrupt: satisfaction lost to slow service until the customer goes, 0–1"
+        0.0, ge=0, le=1,
+        description="Abrupt: satisfaction lost to slow service until the customer goes (0 = exit at contract end as graceful), 0–1",
     )
     abrupt_price_increase: float = Field(
-        0.10, ge=0, le=5, description="Abrupt: 'crummy pricing', price increase until the customer goes, fraction"
+        0.0, ge=0, le=5, description="Abrupt: 'crummy pricing', price increase until the customer goes, fraction"
     )
 
 

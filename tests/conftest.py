@@ -40,7 +40,7 @@ TEXTBOOK: dict[str, Any] = {
         "price_elasticity": 0.0,
     },
     "capacity": {"enabled": False},
-    "market": {"acquisition_enabled": False, "referrals_enabled": False},
+    "market": {"acquisition_enabled": False},
     "word_of_mouth": {"enabled": False},
     "distrust": {"enabled": False},
     "morale": {"enabled": False},

@@ -58,7 +58,7 @@ def test_simulate_refuses_an_unknown_strategy_without_writing(tmp_path, capsys):
 def test_set_override_reaches_the_model(tmp_path):
     out = tmp_path / "closed"
     main(["simulate", str(BUNDLED_SCENARIO), *SMALL, "--set", "market.acquisition_enabled=false",
-          "--set", "market.referrals_enabled=false", "--strategies", "retain_all", "--replications", "2",
+          "--set", "word_of_mouth.referrals=false", "--strategies", "retain_all", "--replications", "2",
           "--workers", "1", "--out", str(out), "--quiet"])
     assert pd.read_parquet(out / "results.parquet")["acquired"].sum() == 0
 

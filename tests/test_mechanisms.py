@@ -1,0 +1,81 @@
+"""The pure functions behind the model, against textbook values and brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulation.concentration import gini, herfindahl, lorenz_curve, top_customers_loss, top_profit_share
+from simulation.mechanisms import churn_hazard, erlang_c_wait
+from simulation.valuation import lifetime_values
+
+
+def test_erlang_c_matches_the_textbook_value():
+    # Two erlangs offered to three agents: P(wait) = 4/9, mean wait = P × h / (c − A).
+    assert erlang_c_wait(2.0, 3, handle_minutes=1.0, max_wait=60) == pytest.approx(4 / 9, rel=1e-12)
+
+
+def test_erlang_c_is_capped_when_demand_exceeds_capacity():
+    assert erlang_c_wait(5.0, 5, handle_minutes=8, max_wait=60) == 60
+    assert erlang_c_wait(0.0, 5, handle_minutes=8, max_wait=60) == 0
+
+
+def test_switched_off_mechanisms_leave_the_hazard_untouched():
+    base = np.array([0.01, 0.2, 0.05])
+    hazard = churn_hazard(base, np.ones(3), np.array([0.3, -0.2, 0.1]), 0.0, np.array([0.5, 1, 0]), 0.0,
+                          np.array([1.5, 1, 2]), 0.0)
+    np.testing.assert_array_equal(hazard, base)
+
+
+def test_price_elasticity_scales_the_hazard_and_caps_at_one():
+    hazard = churn_hazard(np.array([0.02, 0.5]), np.ones(2), price=np.array([1.15, 2.0]), price_elasticity=2.0)
+    np.testing.assert_allclose(hazard, [0.02 * 1.15**2, 1.0])
+
+
+def brute_force(a: float, c: float, growth: float, q: float, months: int) -> tuple[float, float]:
+    margins = np.array([a * (1 + growth) ** t - c for t in range(1, months + 1)])
+    weights = q ** np.arange(1, months + 1)
+    plain = float(np.sum(margins * weights))
+    # Deterministic margins: the best stopping month is the best prefix sum (0 = let go now).
+    best = max(0.0, float(np.max(np.cumsum(margins * weights))))
+    return plain, best
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    a=st.floats(0.1, 200), c=st.floats(0.0, 200), growth=st.floats(-0.05, 0.05),
+    retention=st.floats(0.80, 0.999), months=st.integers(1, 150),
+)
+def test_option_to_abandon_matches_brute_force_optimal_stopping(a, c, growth, retention, months):
+    i = 0.008
+    plain, with_option = lifetime_values(np.array([a]), np.array([c]), np.array([growth]), np.array([retention]), i, months)
+    expected_plain, expected_option = brute_force(a, c, growth, retention / (1 + i), months)
+    assert plain[0] == pytest.approx(expected_plain, rel=1e-6, abs=1e-6)
+    assert with_option[0] == pytest.approx(expected_option, rel=1e-6, abs=1e-6)
+    assert with_option[0] >= plain[0] - 1e-9
+
+
+def test_growing_loss_maker_can_turn_positive_with_the_option():
+    # Loses 2 a month now, margin grows 3 % a month: plain value positive; a shrinking one is cut off.
+    plain, option = lifetime_values(np.array([8.0, 8.0]), np.array([10.0, 6.0]), np.array([0.03, -0.03]),
+                                    np.array([0.99, 0.99]), 0.008, 120)
+    assert plain[0] > 0 and option[0] == pytest.approx(plain[0])
+    assert option[1] > plain[1]
+
+
+def test_concentration_measures_on_known_inputs():
+    even = np.ones(100)
+    assert herfindahl(even) == pytest.approx(0.01)
+    assert gini(even) == pytest.approx(0.0, abs=1e-12)
+    assert top_profit_share(even, 0.10) == pytest.approx(0.10)
+    one_earner = np.zeros(100)
+    one_earner[7] = 50.0
+    assert herfindahl(one_earner) == pytest.approx(1.0)
+    assert gini(one_earner) == pytest.approx(0.99)
+    mixed = np.array([100.0, 10.0, -30.0, 5.0] + [1.0] * 96)
+    assert top_profit_share(mixed, 0.10) == pytest.approx((100 + 10 + 5 + 7 * 1) / mixed.sum())
+    assert top_customers_loss(mixed, 0.01) == 100.0
+    share, curve = lorenz_curve(even, points=11)
+    np.testing.assert_allclose(curve, share)

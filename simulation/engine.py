@@ -87,7 +87,7 @@ class CustomerModel:
         self.market_mean_revenue = float(population.revenue.mean()) if len(population) else 0.0
 
         growth_room = int(len(population) * 0.5) + 1024
-        self.state = CustomerState(len(population) + growth_room)
+        self.state = CustomerState(len(population) + growth_room, self.channel_cost, self.channel_staffed)
         latent = self._latent_churn(self.rng(STREAM_LATENT, 0), len(population))
         self.state.append(population, latent, 0, scenario.economics.cost_of_capital, scenario.satisfaction.baseline)
 
@@ -105,6 +105,8 @@ class CustomerModel:
         self.pending_revenue = 0.0
         self.wave_counter = 0
         self.bad_service_in_use = False  # set once an abrupt divestment degrades someone's service
+        self.trust_dented = False  # set once word of mouth reaches a customer
+        self.prices_changed = False  # set once a strategy moves a price off list
         self._reset_quarter()
 
         self._initialise_service_equilibrium()
@@ -175,7 +177,7 @@ class CustomerModel:
         cost = (
             v.revenue * v.cost_of_goods_share
             + v.account_management
-            + v.contacts * self.channel_cost[v.channel]
+            + v.contacts * v.contact_cost
             + billed * v.late_factor
         )
         return billed - cost, billed, cost
@@ -184,8 +186,8 @@ class CustomerModel:
         """Queueing wait and service quality this month; updates staff morale."""
         v = self.state.v
         sc = self.scenario
-        staffed = active & self.channel_staffed[v.channel]
-        staffed_contacts = float(v.contacts[staffed].sum())
+        staffed = active & v.staffed
+        staffed_contacts = float(np.dot(v.contacts, staffed))
         wait = 0.0
         penalty = 0.0
         if sc.capacity.enabled:
@@ -195,7 +197,7 @@ class CustomerModel:
             penalty = mech.wait_penalty(wait, cap.tolerated_wait_minutes, cap.satisfaction_loss_per_minute)
         quality = 1.0
         if sc.morale.enabled:
-            loss_contacts = float(v.contacts[staffed & (v.last_profit < 0)].sum())
+            loss_contacts = float(np.dot(v.contacts, staffed & (v.last_profit < 0)))
             share = loss_contacts / staffed_contacts if staffed_contacts > 0 else 0.0
             target = mech.morale_target(share, sc.morale.sensitivity)
             self.morale = float(mech.move_toward(np.float64(self.morale), target, sc.morale.adjustment_rate))
@@ -205,9 +207,9 @@ class CustomerModel:
 
     def _satisfaction_target(self, active: np.ndarray, penalty: float, quality: float) -> np.ndarray:
         v = self.state.v
-        staffed = self.channel_staffed[v.channel]
-        exposure = np.where(staffed, np.minimum(v.contacts, 1.0), 0.0) if penalty else 0.0
-        return self.scenario.satisfaction.baseline * quality - penalty * exposure - v.treatment_penalty
+        exposure = np.where(v.staffed, np.minimum(v.contacts, 1.0), 0.0) if penalty else 0.0
+        target = self.scenario.satisfaction.baseline * quality - penalty * exposure - v.treatment_penalty
+        return np.clip(target, 0.0, 1.0)
 
     def _initialise_service_equilibrium(self) -> None:
         """Start at today's service level: the scenario's churn rates are those observed now."""
@@ -216,7 +218,7 @@ class CustomerModel:
         v.last_profit[:] = profit
         active = v.status == ACTIVE
         if self.scenario.morale.enabled:
-            staffed = active & self.channel_staffed[v.channel]
+            staffed = active & v.staffed
             total = float(v.contacts[staffed].sum())
             share = float(v.contacts[staffed & (profit < 0)].sum()) / total if total > 0 else 0.0
             self.morale = mech.morale_target(share, self.scenario.morale.sensitivity)
@@ -246,12 +248,12 @@ class CustomerModel:
                 distrust = np.where(at_risk, 1.0 + self.distrust, 1.0)
             v.hazard[:] = mech.churn_hazard(
                 v.churn_probability,
-                self.segment_multiplier[v.segment - 1],
+                v.segment_hazard,
                 v.reference_satisfaction - v.satisfaction,
                 sc.churn.satisfaction_sensitivity,
-                v.trust,
+                v.trust if self.trust_dented else None,
                 sc.churn.trust_sensitivity,
-                v.price,
+                v.price if self.prices_changed else None,
                 sc.churn.price_elasticity,
                 distrust,
             )
@@ -280,25 +282,26 @@ class CustomerModel:
         # 4. Accounts for the month.
         v.revenue *= 1.0 + v.monthly_growth
         profit, billed, cost = self._current_profit()
-        partner = v.status == PARTNER
-        revenue_total = float(billed[active].sum()) + float(v.partner_fee[partner].sum()) + self.pending_revenue
-        cost_total = float(cost[active].sum()) + self.pending_cost
+        on_books = active.astype(np.float64)
+        billed_total = float(np.dot(billed, on_books))
+        revenue_total = billed_total + float(np.dot(v.partner_fee, v.status == PARTNER)) + self.pending_revenue
+        cost_total = float(np.dot(cost, on_books)) + self.pending_cost
         self.pending_cost = self.pending_revenue = 0.0
         month_profit = revenue_total - cost_total
         self.cumulative_profit += month_profit
         self.npv += month_profit / (1.0 + self.monthly_discount) ** (month + 1)
         v.last_profit[:] = profit
-        v.quarter_revenue[active] += billed[active]
-        v.quarter_cost[active] += cost[active]
-        v.quarter_profit[active] += profit[active]
+        v.quarter_revenue += billed * on_books
+        v.quarter_cost += cost * on_books
+        v.quarter_profit += profit * on_books
         v.seen_in_quarter |= active
         self.q["revenue"] += revenue_total
         self.q["cost"] += cost_total
-        self.q["billed"] += float(billed[active].sum())
+        self.q["billed"] += billed_total
 
         # 5. Slow variables drift back: trust, reputation; distrust fades.
         recovery = sc.reputation.recovery_rate
-        if recovery:
+        if recovery and self.trust_dented:
             v.trust[:] = mech.move_toward(v.trust, 1.0, recovery)
             self.reputation = float(self.reputation + recovery * (sc.reputation.initial - self.reputation))
         self.distrust *= 1.0 - sc.distrust.decay
@@ -321,9 +324,9 @@ class CustomerModel:
                 min(self.blocked_prospects, sc.market.size) + prospects * max(0.0, 1.0 - reputation_factor)
             )
         if sc.word_of_mouth.enabled and sc.word_of_mouth.referrals:
-            active = v.status == ACTIVE
-            relative = v.satisfaction[active] / np.maximum(v.reference_satisfaction[active], 1e-9)
-            expected += float((v.referrals_per_month[active] * relative).sum()) * reputation_factor
+            baseline = max(sc.satisfaction.baseline, 1e-9)  # satisfied customers refer more
+            referrals = float(np.dot(v.referrals_per_month * v.satisfaction, v.status == ACTIVE)) / baseline
+            expected += referrals * reputation_factor
         if expected <= 0:
             return
         count = int(min(self.rng(STREAM_ACQUISITION_COUNT, month).poisson(expected), prospects))
@@ -342,9 +345,9 @@ class CustomerModel:
         billed = v.revenue[added] * v.price[added]
         v.last_profit[added] = billed - (
             v.revenue[added] * v.cost_of_goods_share[added] + v.account_management[added]
-            + v.contacts[added] * self.channel_cost[v.channel[added]] + billed * v.late_factor[added]
+            + v.contacts[added] * v.contact_cost[added] + billed * v.late_factor[added]
         )
-        v.segment[added] = self._segment_of(v.last_profit[added])
+        self._set_segments(added, self._segment_of(v.last_profit[added]))
         self.pending_cost += count * sc.market.acquisition_cost
         self.q["acquired"] += count
 
@@ -394,7 +397,12 @@ class CustomerModel:
         if len(profit) == 0:
             return
         self.segment_cuts = np.quantile(profit, 1.0 - np.array(SEGMENT_TOP_SHARES))
-        v.segment[:] = self._segment_of(v.last_profit)
+        self._set_segments(slice(None), self._segment_of(v.last_profit))
+
+    def _set_segments(self, rows: slice | np.ndarray, segment: np.ndarray) -> None:
+        v = self.state.v
+        v.segment[rows] = segment
+        v.segment_hazard[rows] = self.segment_multiplier[segment - 1]
 
     def _review(self, month: int) -> None:
         """Quarterly review: re-segment, then walk customers one step down the strategy's ladder."""
@@ -430,6 +438,7 @@ class CustomerModel:
         if customers and len(active_rows):
             hit = self.rng(STREAM_TRUST_TARGETS, key).choice(active_rows, size=customers)
             np.subtract.at(v.trust, hit, sc.word_of_mouth.trust_loss)
+            self.trust_dented = True
             np.maximum(v.trust, 0.0, out=v.trust)
         if prospects and sc.word_of_mouth.prospect_memory_months:
             self.blocked_prospects += prospects
@@ -463,12 +472,13 @@ class CustomerModel:
         active_count = int(active.sum())
 
         # Lifetime values with and without the option to abandon, for customers still on the books.
-        billed_share = v.price[active] * (1.0 - v.late_factor[active]) - v.cost_of_goods_share[active]
+        rows = np.flatnonzero(active)
+        price, late, goods = v.price.take(rows), v.late_factor.take(rows), v.cost_of_goods_share.take(rows)
         plain, with_option = lifetime_values(
-            scaling_margin=v.revenue[active] * billed_share,
-            fixed_cost=v.account_management[active] + v.contacts[active] * self.channel_cost[v.channel[active]],
-            monthly_growth=v.monthly_growth[active],
-            retention=1.0 - v.hazard[active],
+            scaling_margin=v.revenue.take(rows) * (price * (1.0 - late) - goods),
+            fixed_cost=v.account_management.take(rows) + v.contacts.take(rows) * v.contact_cost.take(rows),
+            monthly_growth=v.monthly_growth.take(rows),
+            retention=1.0 - v.hazard.take(rows),
             monthly_discount_rate=self.monthly_discount,
             lifetime_months=LIFETIME_MONTHS,
         )
@@ -507,14 +517,18 @@ class CustomerModel:
                 "top1_loss": top_customers_loss(contributions, 0.01),
                 "option_value": float((with_option - plain).sum()),
                 "option_turns_positive": int(((plain < 0) & (with_option > 0)).sum()),
-                "satisfaction": float(v.satisfaction[active].mean()) if active_count else float("nan"),
+                "satisfaction": float(np.dot(v.satisfaction, active)) / active_count if active_count else float("nan"),
                 "morale": self.morale,
                 "wait_minutes": self.wait_minutes,
             }
         )
-        segment = v.segment[seen]
-        for index in range(1, SEGMENT_COUNT + 1):
-            members = segment == index
+        segment = np.where(seen, v.segment, 0)  # 0 collects customers not on the books this quarter
+        bins = SEGMENT_COUNT + 1
+        counts = np.bincount(segment, minlength=bins)
+        revenue = np.bincount(segment, weights=v.quarter_revenue, minlength=bins)
+        cost = np.bincount(segment, weights=v.quarter_cost, minlength=bins)
+        profit_by_segment = np.bincount(segment, weights=v.quarter_profit, minlength=bins)
+        for index in range(1, bins):
             self.output.segments.append(
                 {
                     "strategy": self.strategy_name,
@@ -522,10 +536,10 @@ class CustomerModel:
                     "quarter": quarter,
                     "segment": index,
                     "segment_label": SEGMENT_LABELS[index - 1],
-                    "customers": int(members.sum()),
-                    "revenue": float(v.quarter_revenue[seen][members].sum()),
-                    "cost": float(v.quarter_cost[seen][members].sum()),
-                    "profit": float(contributions[members].sum()),
+                    "customers": int(counts[index]),
+                    "revenue": float(revenue[index]),
+                    "cost": float(cost[index]),
+                    "profit": float(profit_by_segment[index]),
                 }
             )
         if quarter == sc.horizon_quarters:

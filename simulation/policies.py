@@ -60,7 +60,7 @@ def lifetime_value_with_referrals(model: "CustomerModel") -> np.ndarray:
     retention = 1.0 - np.where(v.hazard > 0, v.hazard, v.churn_probability)
     plain, _ = lifetime_values(
         scaling_margin=v.revenue * billed_share,
-        fixed_cost=v.account_management + v.contacts * model.channel_cost[v.channel],
+        fixed_cost=v.account_management + v.contacts * v.contact_cost,
         monthly_growth=v.monthly_growth,
         retention=retention,
         monthly_discount_rate=model.monthly_discount,
@@ -129,6 +129,7 @@ def educate(model: "CustomerModel", step: EducateStep, rows: np.ndarray, month: 
 def renegotiate(model: "CustomerModel", step: RenegotiateStep, rows: np.ndarray, month: int, draws: np.ndarray) -> None:
     """Charge high-maintenance customers more; give low-cost, on-time payers a premium (seed 000)."""
     v = model.state.v
+    model.prices_changed = True
     v.price[rows] *= 1.0 + step.surcharge
     if step.reward_discount:
         low_cost = (v.status == ACTIVE) & ~v.rewarded & (v.contacts <= step.reward_max_contacts) & (v.days_late == 0)
@@ -144,7 +145,7 @@ def migrate_channel(model: "CustomerModel", step: MigrateChannelStep, rows: np.n
     v = model.state.v
     leave = rows[draws < step.leave_rate]
     moved = rows[(draws >= step.leave_rate) & (draws < step.leave_rate + step.success_rate)]
-    v.channel[moved] = model.population.channel_names.index(step.to_channel)
+    model.state.move_to_channel(moved, model.population.channel_names.index(step.to_channel))
     v.status[leave] = CHURNED
     v.exit_month[leave] = month
     model.q["churned"] += len(leave)
@@ -175,6 +176,7 @@ def terminate(model: "CustomerModel", step: TerminateStep, rows: np.ndarray, mon
         v.abrupt[rows] = True
         v.treatment_penalty[rows] = step.abrupt_satisfaction_loss
         v.price[rows] *= 1.0 + step.abrupt_price_increase
+        model.prices_changed = True
         model.bad_service_in_use = True
     else:
         model.pending_cost += step.cost_per_customer * len(rows)

@@ -21,6 +21,8 @@ COLUMNS: dict[str, type] = {
     "account_management": np.float64,
     "contacts": np.float64,  # contacts per month
     "channel": np.int16,
+    "contact_cost": np.float64,  # cost per contact in the customer's channel (cached from the channel)
+    "staffed": np.bool_,  # the customer's channel is answered by people (cached from the channel)
     "late_factor": np.float64,  # carrying cost of late payment as a share of billed revenue
     "days_late": np.float64,
     "monthly_growth": np.float64,
@@ -35,6 +37,7 @@ COLUMNS: dict[str, type] = {
     "contract_end": np.int32,  # month index at which the current contract ends
     "status": np.int8,
     "segment": np.int8,
+    "segment_hazard": np.float64,  # churn multiplier of the customer's segment (cached from the segment)
     "ladder_stage": np.int8,  # how many steps of the strategy's ladder have reached the customer
     "stage_since": np.int32,
     "pending_exit": np.bool_,
@@ -54,7 +57,9 @@ COLUMNS: dict[str, type] = {
 class CustomerState:
     """Growable columns; ``self.v`` holds writable views of the rows in use."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, channel_cost: np.ndarray, channel_staffed: np.ndarray) -> None:
+        self.channel_cost = channel_cost
+        self.channel_staffed = channel_staffed
         self.size = 0
         self._data = {name: np.zeros(max(capacity, 16), dtype=dtype) for name, dtype in COLUMNS.items()}
         self.v = SimpleNamespace()
@@ -92,6 +97,8 @@ class CustomerState:
         d["account_management"][rows] = population.account_management
         d["contacts"][rows] = population.contacts
         d["channel"][rows] = population.channel
+        d["contact_cost"][rows] = self.channel_cost[population.channel]
+        d["staffed"][rows] = self.channel_staffed[population.channel]
         d["days_late"][rows] = population.days_late
         d["late_factor"][rows] = cost_of_capital * population.days_late / 365.0
         d["monthly_growth"][rows] = np.power(1.0 + np.maximum(population.growth, -0.99), 1.0 / 12.0) - 1.0
@@ -111,6 +118,11 @@ class CustomerState:
         self.size = needed
         self._refresh_views()
         return rows
+
+    def move_to_channel(self, rows: np.ndarray, channel: int) -> None:
+        self.v.channel[rows] = channel
+        self.v.contact_cost[rows] = self.channel_cost[channel]
+        self.v.staffed[rows] = self.channel_staffed[channel]
 
     @property
     def nbytes(self) -> int:

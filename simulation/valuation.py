@@ -53,17 +53,19 @@ def lifetime_values(
     """
     q = retention / (1.0 + monthly_discount_rate)
     plain = discounted_margin_sum(scaling_margin, fixed_cost, monthly_growth, q, lifetime_months)
-    growth_factor = 1.0 + monthly_growth
-    shrinking = growth_factor < 1.0
-    # Months with a positive margin when margins shrink: a·G^t > c  ⇔  t < ln(c/a)/ln(G).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        boundary = np.log(fixed_cost / scaling_margin) / np.log(np.where(shrinking, growth_factor, 0.5))
-    positive_months = np.where(
-        (fixed_cost <= 0) | (scaling_margin <= 0),
-        np.where(fixed_cost <= 0, lifetime_months, 0),
-        np.clip(np.ceil(boundary) - 1.0, 0, lifetime_months),
-    )
-    positive_months = np.nan_to_num(positive_months, nan=0.0)
-    stopped = discounted_margin_sum(scaling_margin, fixed_cost, monthly_growth, q, positive_months)
-    with_option = np.where(shrinking, np.maximum(stopped, 0.0), np.maximum(plain, 0.0))
+    with_option = np.maximum(plain, 0.0)
+    # Shrinking margins that turn negative within the horizon: stop when they do.
+    # a·G^t > c  ⇔  t < ln(c/a)/ln(G); only these customers need the stopped sum.
+    shrinking = np.flatnonzero(monthly_growth < 0.0)
+    if len(shrinking):
+        a, c, g = scaling_margin[shrinking], fixed_cost[shrinking], monthly_growth[shrinking]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            boundary = np.log(c / a) / np.log1p(g)
+        positive_months = np.where(
+            (c <= 0) | (a <= 0),
+            np.where(c <= 0, lifetime_months, 0),
+            np.clip(np.ceil(np.nan_to_num(boundary, nan=0.0)) - 1.0, 0, lifetime_months),
+        )
+        stopped = discounted_margin_sum(a, c, g, q[shrinking], positive_months)
+        with_option[shrinking] = np.maximum(stopped, 0.0)
     return plain, with_option

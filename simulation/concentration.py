@@ -61,3 +61,30 @@ def top_customers_loss(profit: np.ndarray, share: float = 0.01) -> float:
         return 0.0
     k = max(1, int(round(share * n)))
     return float(np.partition(profit, n - k)[n - k:].sum())
+
+
+def concentration_measures(profit: np.ndarray) -> dict[str, float]:
+    """All per-quarter concentration outcomes from one sort of the contributions."""
+    ordered = np.sort(profit)
+    n = len(ordered)
+    total = float(ordered.sum())
+    positive = np.maximum(ordered, 0.0)  # still sorted
+    positive_total = float(positive.sum())
+    if n == 0:
+        return {"top10_profit_share": float("nan"), "hhi": float("nan"), "effective_customers": float("nan"),
+                "gini": float("nan"), "top1_loss": 0.0}
+    top10 = ordered[n - max(1, int(round(0.10 * n))):].sum()
+    top1 = ordered[n - max(1, int(round(0.01 * n))):].sum()
+    if positive_total > 0:
+        shares = positive / positive_total
+        hhi = float(np.dot(shares, shares))
+        gini_value = float(2.0 * np.dot(np.arange(1, n + 1), positive) / (n * positive_total) - (n + 1.0) / n)
+    else:
+        hhi = gini_value = float("nan")
+    return {
+        "top10_profit_share": float(top10) / total if total != 0 else float("nan"),
+        "hhi": hhi,
+        "effective_customers": 1.0 / hhi if hhi == hhi and hhi > 0 else float("nan"),
+        "gini": gini_value,
+        "top1_loss": float(top1),
+    }

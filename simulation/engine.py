@@ -24,7 +24,7 @@ import numpy as np
 import simpy
 
 from . import mechanisms as mech
-from .concentration import gini, herfindahl, lorenz_curve, top_customers_loss, top_profit_share
+from .concentration import concentration_measures, lorenz_curve
 from .population import SEGMENT_LABELS, SEGMENT_TOP_SHARES, Population, cost_per_contact, staffed_channels
 from .scenario import SEGMENT_COUNT, Scenario
 from .state import ACTIVE, CHURNED, DIVESTED, PARTNER, PARTNER_LEFT, CustomerState
@@ -301,8 +301,9 @@ class CustomerModel:
 
         # 5. Slow variables drift back: trust, reputation; distrust fades.
         recovery = sc.reputation.recovery_rate
-        if recovery and self.trust_dented:
-            v.trust[:] = mech.move_toward(v.trust, 1.0, recovery)
+        if recovery:
+            if self.trust_dented:
+                v.trust[:] = mech.move_toward(v.trust, 1.0, recovery)
             self.reputation = float(self.reputation + recovery * (sc.reputation.initial - self.reputation))
         self.distrust *= 1.0 - sc.distrust.decay
 
@@ -484,7 +485,6 @@ class CustomerModel:
         )
         competitors = max(0, sc.market.size - active_count)
         market_revenue = self.q["billed"] + competitors * self.market_mean_revenue * 3
-        hhi = herfindahl(contributions)
         profit = self.q["revenue"] - self.q["cost"]
         period_end = self.month_starts[month + 1] - dt.timedelta(days=1)
         self.output.quarters.append(
@@ -510,11 +510,7 @@ class CustomerModel:
                 "reputation": self.reputation,
                 "wom_reach": int(self.q["wom_reach"]),
                 "lost_acquisitions": self.q["lost_acquisitions"],
-                "top10_profit_share": top_profit_share(contributions, 0.10),
-                "hhi": hhi,
-                "effective_customers": 1.0 / hhi if hhi and hhi == hhi else float("nan"),
-                "gini": gini(contributions),
-                "top1_loss": top_customers_loss(contributions, 0.01),
+                **concentration_measures(contributions),
                 "option_value": float((with_option - plain).sum()),
                 "option_turns_positive": int(((plain < 0) & (with_option > 0)).sum()),
                 "satisfaction": float(np.dot(v.satisfaction, active)) / active_count if active_count else float("nan"),

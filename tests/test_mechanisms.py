@@ -79,3 +79,15 @@ def test_concentration_measures_on_known_inputs():
     assert top_customers_loss(mixed, 0.01) == 100.0
     share, curve = lorenz_curve(even, points=11)
     np.testing.assert_allclose(curve, share)
+
+
+def test_one_sort_concentration_measures_agree_with_the_single_measures(rng):
+    from simulation.concentration import concentration_measures
+
+    profit = rng.lognormal(2, 1.5, 5000) - rng.gamma(0.5, 20, 5000)
+    measures = concentration_measures(profit)
+    assert measures["top10_profit_share"] == pytest.approx(top_profit_share(profit, 0.10))
+    assert measures["hhi"] == pytest.approx(herfindahl(profit))
+    assert measures["gini"] == pytest.approx(gini(profit))
+    assert measures["top1_loss"] == pytest.approx(top_customers_loss(profit, 0.01))
+    assert measures["effective_customers"] == pytest.approx(1 / herfindahl(profit))

@@ -540,7 +540,7 @@ class CustomerModel:
             )
         if quarter == sc.horizon_quarters:
             share, cumulative = lorenz_curve(contributions, points=51)
-            for customer_share, profit_share in zip(share, cumulative):
+            for customer_share, profit_share in zip(share, cumulative, strict=True):
                 self.output.lorenz.append(
                     {
                         "strategy": self.strategy_name,

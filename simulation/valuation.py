@@ -59,7 +59,7 @@ def lifetime_values(
     shrinking = np.flatnonzero(monthly_growth < 0.0)
     if len(shrinking):
         a, c, g = scaling_margin[shrinking], fixed_cost[shrinking], monthly_growth[shrinking]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             boundary = np.log(c / a) / np.log1p(g)
         positive_months = np.where(
             (c <= 0) | (a <= 0),

@@ -21,7 +21,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from .engine import CustomerModel, RunOutput
-from .errors import ScenarioError
+from .errors import DataError, ScenarioError
 from .population import Population, synthetic_population
 from .results import Results, provenance_record, read_provenance, write_results
 from .scenario import Scenario, load_scenario
@@ -40,23 +40,27 @@ class PopulationSource:
     path: Path | None = None
 
     def load(self, scenario: Scenario, seed: int) -> Population:
+        """The starting customers; assumptions the data lacks are drawn from the population stream."""
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=POPULATION_STREAM)))
         if self.kind == "synthetic":
-            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=POPULATION_STREAM)))
             return synthetic_population(scenario, rng)
         from .ingest import load_ledger, load_transactions
 
         assert self.path is not None
-        return load_ledger(self.path, scenario) if self.kind == "ledger" else load_transactions(self.path, scenario)
+        loader = load_ledger if self.kind == "ledger" else load_transactions
+        return loader(self.path, scenario, rng)
 
     @classmethod
     def from_paths(cls, customers: str | Path | None, transactions: str | Path | None) -> "PopulationSource":
         if customers and transactions:
             raise ScenarioError("give either --customers (a ledger) or --transactions (a log), not both")
-        if customers:
-            return cls("ledger", Path(customers))
-        if transactions:
-            return cls("transactions", Path(transactions))
-        return cls()
+        kind, path = ("ledger", customers) if customers else ("transactions", transactions)
+        if not path:
+            return cls()
+        what = "customer ledger" if kind == "ledger" else "transaction log"
+        if not Path(path).is_file():
+            raise DataError(f"{path}: {what} file not found")
+        return cls(kind, Path(path))
 
 
 def select_strategies(scenario: Scenario, names: Sequence[str] | None) -> dict[str, StrategySpec]:

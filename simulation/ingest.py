@@ -1,0 +1,265 @@
+"""A company's own customers: a per-customer ledger or a raw transaction log, checked row by row.
+
+Both files are CSV with a header line. What the data lacks (contacts, channel, late payment,
+growth, referrals, contract end) is filled from the scenario's population assumptions, so a
+ledger with only ``customer_id`` and ``revenue`` is enough to run. Every bad row is reported with
+the file, the row (its line number in the file, the header being line 1), the column, the value
+and what was expected — all of them at once, so the analyst fixes the file in one pass.
+
+Ledger columns (amounts in the scenario's currency per month):
+    customer_id (required, unique), revenue (required, >= 0), cost_of_goods, account_management,
+    contacts (per month), channel (a channel of the scenario), days_late (days), growth (fraction
+    per year), referrals_per_year, contract_end (ISO date).
+Transaction log columns: customer_id, date (ISO date), amount (currency; negative = refund);
+other columns are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .population import Population
+from .scenario import Scenario
+
+MAX_LISTED_PROBLEMS = 20  # more than this and the message lists the first ones and a count
+
+LEDGER_REQUIRED = ("customer_id", "revenue")
+# Optional numeric ledger columns: (lowest allowed value, what is expected, for messages).
+LEDGER_NUMERIC = {
+    "revenue": (0.0, "a number >= 0 (currency per month)"),
+    "cost_of_goods": (0.0, "a number >= 0 (currency per month)"),
+    "account_management": (0.0, "a number >= 0 (currency per month)"),
+    "contacts": (0.0, "a number >= 0 (contacts per month)"),
+    "days_late": (0.0, "a number >= 0 (days)"),
+    "growth": (-0.99, "a number >= -0.99 (fraction per year)"),
+    "referrals_per_year": (0.0, "a number >= 0 (new customers per year)"),
+}
+TRANSACTION_REQUIRED = ("customer_id", "date", "amount")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad cell (or a whole-row problem when ``column`` is None)."""
+
+    row: int
+    column: str | None
+    value: str
+    expected: str
+
+    def describe(self) -> str:
+        where = f"row {self.row}" + (f", column '{self.column}'" if self.column else "")
+        return f"{where}: {self.value!r} — expected {self.expected}"
+
+
+def _raise_problems(path: Path, problems: list[Problem]) -> None:
+    if not problems:
+        return
+    problems = sorted(problems, key=lambda p: (p.row, p.column or ""))
+    listed = [f"  {p.describe()}" for p in problems[:MAX_LISTED_PROBLEMS]]
+    more = len(problems) - MAX_LISTED_PROBLEMS
+    if more > 0:
+        listed.append(f"  … and {more} more")
+    noun = "problem" if len(problems) == 1 else "problems"
+    raise DataError(f"{path}: {len(problems)} {noun} (rows are file lines, header = row 1):\n" + "\n".join(listed))
+
+
+def read_csv_text(path: Path, required: tuple[str, ...], what: str) -> pd.DataFrame:
+    """Every cell as text (nothing guessed), header names trimmed and lower-cased; checks columns."""
+    try:
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig",
+        )
+    except FileNotFoundError:
+        raise DataError(f"{path}: {what} file not found") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: {what} file is empty; expected a header line with {', '.join(required)}") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: not a readable CSV {what}: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read {what}: {exc}") from None
+    frame.columns = [str(name).strip().lower() for name in frame.columns]
+    missing = [name for name in required if name not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)}; "
+            f"found columns: {', '.join(frame.columns) or 'none'} (a {what} needs {', '.join(required)})"
+        )
+    if frame.empty:
+        raise DataError(f"{path}: {what} has a header but no rows")
+    return frame.apply(lambda column: column.str.strip())
+
+
+def _file_rows(frame: pd.DataFrame) -> np.ndarray:
+    return frame.index.to_numpy() + 2  # header is row 1
+
+
+def _check_ids(frame: pd.DataFrame, problems: list[Problem], unique: bool) -> None:
+    rows = _file_rows(frame)
+    ids = frame["customer_id"]
+    for row in rows[(ids == "").to_numpy()]:
+        problems.append(Problem(int(row), "customer_id", "", "a customer identifier"))
+    if unique:
+        repeated = (ids.duplicated(keep="first") & (ids != "")).to_numpy()
+        first_row = pd.Series(rows, index=frame.index).groupby(ids).transform("min").to_numpy()
+        for row, value, first in zip(rows[repeated], ids[repeated], first_row[repeated], strict=True):
+            problems.append(Problem(int(row), "customer_id", value, f"a unique identifier (already used on row {first})"))
+
+
+def _numbers(frame: pd.DataFrame, column: str, lowest: float, expected: str, problems: list[Problem],
+             required: bool) -> np.ndarray:
+    """The column as floats; bad cells become problems. Blank optional cells are NaN (filled later)."""
+    text = frame[column]
+    values = np.array(pd.to_numeric(text, errors="coerce"), dtype=float)  # a writable copy
+    blank = (text == "").to_numpy()
+    bad = (~np.isfinite(values) & (~blank | required)) | (np.isfinite(values) & (values < lowest))
+    for row, value in zip(_file_rows(frame)[bad], text[bad], strict=True):
+        problems.append(Problem(int(row), column, value, expected))
+    values[blank] = np.nan
+    return values
+
+
+def _dates(frame: pd.DataFrame, column: str, problems: list[Problem], required: bool) -> pd.Series:
+    text = frame[column]
+    dates = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    blank = (text == "").to_numpy()
+    bad = dates.isna().to_numpy() & (~blank | required)
+    for row, value in zip(_file_rows(frame)[bad], text[bad], strict=True):
+        problems.append(Problem(int(row), column, value, "a date as YYYY-MM-DD"))
+    return dates
+
+
+# ---------------------------------------------------------------------------- filling the gaps
+def assumed_contacts(revenue: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """Contacts per month where the data has none: the scenario's mean, rising with revenue as in the generator."""
+    spec = scenario.population
+    if len(revenue) == 0 or spec.contacts_mean == 0:
+        return np.zeros(len(revenue))
+    scale = (np.maximum(revenue, 0.0) / spec.revenue_median) ** spec.contacts_revenue_elasticity
+    mean_scale = scale.mean()
+    return spec.contacts_mean * (scale / mean_scale if mean_scale > 0 else np.ones(len(revenue)))
+
+
+def _fill(values: np.ndarray, default: np.ndarray | float) -> np.ndarray:
+    return np.where(np.isnan(values), default, values)
+
+
+def _contract_months(dates: pd.Series, scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
+    """Months from the scenario start to each contract's end; past ends roll forward by whole terms."""
+    term = scenario.population.contract_term_months
+    drawn = rng.integers(1, term + 1, len(dates))  # contracts end spread over one term, as in the generator
+    start = scenario.start_date.year * 12 + scenario.start_date.month - 1
+    known = dates.notna().to_numpy()
+    months = drawn.astype(np.int64)
+    if known.any():
+        given = (dates[known].dt.year * 12 + dates[known].dt.month - 1 - start).to_numpy().astype(np.int64)
+        overdue = given < 0
+        given[overdue] += term * (-given[overdue] // term + 1)  # renewed since: next end after the start
+        months[known] = given
+    return months.astype(np.int32)
+
+
+def _population(scenario: Scenario, rng: np.random.Generator, customer_id: np.ndarray, revenue: np.ndarray,
+                columns: dict[str, np.ndarray], channel: np.ndarray, contract_end: np.ndarray) -> Population:
+    """Assemble a Population, taking each missing value from the scenario's population assumptions."""
+    spec = scenario.population
+    n = len(revenue)
+    nan = np.full(n, np.nan)
+    contacts = _fill(columns.get("contacts", nan), assumed_contacts(revenue, scenario))
+    days_late = _fill(columns.get("days_late", nan), spec.late_payment_share * spec.days_late_mean)
+    return Population(
+        customer_id=customer_id,
+        revenue=revenue,
+        cost_of_goods=_fill(columns.get("cost_of_goods", nan), spec.cost_of_goods_share * revenue),
+        account_management=_fill(columns.get("account_management", nan), spec.account_management),
+        contacts=contacts,
+        channel=channel,
+        days_late=days_late,
+        growth=_fill(columns.get("growth", nan), spec.growth_mean),
+        referrals_per_year=_fill(columns.get("referrals_per_year", nan), spec.referrals_per_year),
+        contract_end=contract_end,
+        channel_names=tuple(scenario.channels),
+    )
+
+
+def _channels(frame: pd.DataFrame | None, scenario: Scenario, rng: np.random.Generator, count: int,
+              problems: list[Problem]) -> np.ndarray:
+    """Channel codes: the ledger's where given, else drawn from the scenario's channel mix."""
+    names = tuple(scenario.channels)
+    mix = np.array([scenario.population.channel_mix.get(name, 0.0) for name in names])
+    channel = rng.choice(len(names), size=count, p=mix / mix.sum()).astype(np.int16)
+    if frame is None or "channel" not in frame.columns:
+        return channel
+    text = frame["channel"]
+    for code, name in enumerate(names):
+        channel[(text == name).to_numpy()] = code
+    unknown = ((text != "") & ~text.isin(names)).to_numpy()
+    for row, value in zip(_file_rows(frame)[unknown], text[unknown], strict=True):
+        problems.append(Problem(int(row), "channel", value, f"one of the scenario's channels: {', '.join(names)}"))
+    return channel
+
+
+# ---------------------------------------------------------------------------- the two formats
+def load_ledger(path: str | Path, scenario: Scenario, rng: np.random.Generator) -> Population:
+    """A per-customer ledger: one row per customer, monthly amounts; missing columns from the scenario."""
+    path = Path(path)
+    frame = read_csv_text(path, LEDGER_REQUIRED, "customer ledger")
+    problems: list[Problem] = []
+    _check_ids(frame, problems, unique=True)
+    columns = {
+        name: _numbers(frame, name, lowest, expected, problems, required=name == "revenue")
+        for name, (lowest, expected) in LEDGER_NUMERIC.items()
+        if name in frame.columns
+    }
+    ends = _dates(frame, "contract_end", problems, required=False) if "contract_end" in frame.columns \
+        else pd.Series(pd.NaT, index=frame.index)
+    channel = _channels(frame, scenario, rng, len(frame), problems)
+    _raise_problems(path, problems)
+    return _population(
+        scenario, rng, frame["customer_id"].to_numpy(dtype=object), columns["revenue"], columns, channel,
+        _contract_months(ends, scenario, rng),
+    )
+
+
+def observed_months(first: pd.Series, last: pd.Timestamp) -> np.ndarray:
+    """Calendar months from each customer's first transaction to the end of the log, both included."""
+    return ((last.year - first.dt.year) * 12 + (last.month - first.dt.month) + 1).to_numpy()
+
+
+def load_transactions(path: str | Path, scenario: Scenario, rng: np.random.Generator) -> Population:
+    """A transaction log aggregated per customer: monthly revenue over the months each was observed.
+
+    A customer's revenue per month is the net amount (refunds are negative amounts) divided by
+    the calendar months from their first transaction to the last month of the whole log, so a
+    customer who joined late is not diluted by months before they joined.
+    """
+    path = Path(path)
+    frame = read_csv_text(path, TRANSACTION_REQUIRED, "transaction log")
+    problems: list[Problem] = []
+    _check_ids(frame, problems, unique=False)
+    amount = _numbers(frame, "amount", -np.inf, "a number (currency; negative for a refund)", problems, required=True)
+    dates = _dates(frame, "date", problems, required=True)
+    _raise_problems(path, problems)
+
+    log = pd.DataFrame({"customer_id": frame["customer_id"], "date": dates, "amount": amount, "row": _file_rows(frame)})
+    per_customer = log.groupby("customer_id", sort=False).agg(
+        total=("amount", "sum"), first=("date", "min"), first_row=("row", "min")
+    )
+    months = observed_months(per_customer["first"], log["date"].max())
+    revenue = per_customer["total"].to_numpy() / months
+    negative = revenue < 0
+    for customer, total, row in zip(per_customer.index[negative], per_customer["total"][negative],
+                                    per_customer["first_row"][negative], strict=True):
+        problems.append(Problem(int(row), "amount", f"{total:g}",
+                                f"customer {customer!r}'s amounts to add up to >= 0 (refunds exceed sales)"))
+    _raise_problems(path, problems)
+    count = len(per_customer)
+    channel = _channels(None, scenario, rng, count, problems)
+    return _population(
+        scenario, rng, per_customer.index.to_numpy(dtype=object), revenue, {}, channel,
+        _contract_months(pd.Series(pd.NaT, index=range(count)), scenario, rng),
+    )

@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 OUT    ?= out/default
 SCENARIO ?= scenarios/retail_bank.yaml
 
-.PHONY: setup report test bench clean
+.PHONY: setup report test bench lint clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ report: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy simulation reports
 
 bench: setup
 	$(BIN)/python benchmarks/engine_throughput.py

@@ -135,10 +135,10 @@ class CustomerModel:
 
     def _days_until(self, month: float) -> float:
         whole = int(month)
-        days = (self.month_starts[min(whole, self.months)] - self.month_starts[0]).days
+        days = float((self.month_starts[min(whole, self.months)] - self.month_starts[0]).days)
         if month > whole and whole < self.months:
             days += (month - whole) * (self.month_starts[whole + 1] - self.month_starts[whole]).days
-        return float(days)
+        return days
 
     def _wait_until_month(self, month: int) -> simpy.Timeout:
         return self.env.timeout(max(0.0, self._days_until(month) - self.env.now))
@@ -200,7 +200,7 @@ class CustomerModel:
             loss_contacts = float(np.dot(v.contacts, staffed & (v.last_profit < 0)))
             share = loss_contacts / staffed_contacts if staffed_contacts > 0 else 0.0
             target = mech.morale_target(share, sc.morale.sensitivity)
-            self.morale = float(mech.move_toward(np.float64(self.morale), target, sc.morale.adjustment_rate))
+            self.morale = float(mech.move_toward(self.morale, target, sc.morale.adjustment_rate))
             quality = 1.0 - sc.morale.quality_effect * (1.0 - self.morale)
         self.wait_minutes = wait
         return penalty, quality

@@ -204,10 +204,12 @@ def run_or_reuse(
     scenario = load_scenario(scenario_path, overrides)
     chosen = list(select_strategies(scenario, strategies))
     source = PopulationSource.from_paths(customers, transactions)
+    seed = DEFAULT_SEED if seed is None else seed
+    replications = DEFAULT_REPLICATIONS if replications is None else replications
     wanted = {
         "scenario_hash": scenario.content_hash(),
-        "seed": DEFAULT_SEED if seed is None else seed,
-        "replications": DEFAULT_REPLICATIONS if replications is None else replications,
+        "seed": seed,
+        "replications": replications,
         "strategies": chosen,
         "input_data": provenance_record.input_data(source),
     }
@@ -215,7 +217,7 @@ def run_or_reuse(
     if existing and all(existing.get(key) == value for key, value in wanted.items()):
         return Path(out_dir)
     run_experiment(
-        scenario_path, out_dir, strategies=chosen, replications=wanted["replications"], seed=wanted["seed"],
+        scenario_path, out_dir, strategies=chosen, replications=replications, seed=seed,
         customers=customers, transactions=transactions, overrides=overrides, workers=workers, progress=progress,
     )
     return Path(out_dir)

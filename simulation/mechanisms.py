@@ -7,6 +7,7 @@ against textbook results; the engine decides *when* to call them.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def wait_penalty(wait_minutes: float, tolerated: float, loss_per_minute: float) 
     return min(1.0, loss_per_minute * max(0.0, wait_minutes - tolerated))
 
 
-def move_toward(current: np.ndarray, target: np.ndarray | float, rate: float) -> np.ndarray:
+def move_toward(current: Any, target: np.ndarray | float, rate: float) -> Any:
     """Close ``rate`` of the gap between current and target (first-order adjustment)."""
     return current + rate * (target - current)
 

@@ -8,7 +8,7 @@ the replication, so the same customer gets the same luck whichever strategy reac
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from .valuation import lifetime_values
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import CustomerModel
 
-Action = Callable[["CustomerModel", object, np.ndarray, int, np.ndarray], None]
+Action = Callable[["CustomerModel", Any, np.ndarray, int, np.ndarray], None]
 ACTIONS: dict[str, Action] = {}
 
 

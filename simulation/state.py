@@ -61,7 +61,7 @@ class CustomerState:
         self.channel_cost = channel_cost
         self.channel_staffed = channel_staffed
         self.size = 0
-        self._data = {name: np.zeros(max(capacity, 16), dtype=dtype) for name, dtype in COLUMNS.items()}
+        self._data: dict[str, np.ndarray] = {name: np.zeros(max(capacity, 16), dtype=dtype) for name, dtype in COLUMNS.items()}
         self.v = SimpleNamespace()
         self._refresh_views()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _geometric_sum(ratio: np.ndarray, periods: np.ndarray) -> np.ndarray:
+def _geometric_sum(ratio: np.ndarray, periods: np.ndarray | int) -> np.ndarray:
     """Σ_{t=1..periods} ratio^t, elementwise, safe at ratio = 1."""
     ratio = np.asarray(ratio, dtype=float)
     periods = np.asarray(periods, dtype=float)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+from threadpoolctl import threadpool_limits
 
 from . import mechanisms as mech
 from .concentration import concentration_measures, lorenz_curve
@@ -130,7 +131,10 @@ class CustomerModel:
         self.env.process(self._quarterly_reviews())
         self.env.process(self._contract_renewals())
         self.env.process(self._monthly_ticks())
-        self.env.run(until=self._days_until(self.months) + 0.5)
+        # The arrays are too small for threaded BLAS to pay: on two busy cores, letting OpenBLAS
+        # spawn threads for each dot product made a replication 4.6× slower (3.42 s against 0.74 s).
+        with threadpool_limits(limits=1, user_api="blas"):
+            self.env.run(until=self._days_until(self.months) + 0.5)
         return self.output
 
     def _days_until(self, month: float) -> float:

@@ -12,32 +12,45 @@ from typing import Any
 import numpy as np
 
 
+def price_hazard(price: np.ndarray, elasticity: float) -> np.ndarray:
+    """Churn multiplier of a price change: price^elasticity (1 at list price, or when elasticity is 0)."""
+    if not elasticity:
+        return np.ones_like(price, dtype=float)
+    return np.power(price, elasticity)
+
+
 def churn_hazard(
-    base_probability: np.ndarray,
-    segment_multiplier: np.ndarray,
+    base_hazard: np.ndarray,
     satisfaction_gap: np.ndarray | None = None,
     satisfaction_sensitivity: float = 0.0,
     trust: np.ndarray | None = None,
     trust_sensitivity: float = 0.0,
-    price: np.ndarray | None = None,
-    price_elasticity: float = 0.0,
-    extra_multiplier: np.ndarray | None = None,
+    at_risk: np.ndarray | None = None,
+    distrust: float = 0.0,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Monthly churn probability: the customer's own sBG draw times multipliers, capped at 1.
+    """Monthly churn probability: the customer's base hazard times multipliers, capped at 1.
 
-    ``satisfaction_gap`` is baseline − satisfaction (positive when customers are less happy than
-    usual); a mechanism whose sensitivity is 0 contributes a factor of exactly 1.
+    ``base_hazard`` is the customer's own sBG draw × segment multiplier × price multiplier.
+    ``satisfaction_gap`` is reference − satisfaction (positive when customers are less happy
+    than when the scenario's churn rates were observed); ``at_risk`` marks customers near the
+    divestment threshold, whose hazard rises by ``distrust``. A mechanism whose sensitivity is 0
+    contributes a factor of exactly 1. Written in place into ``out`` when given: this runs
+    every month over every customer.
     """
-    hazard = base_probability * segment_multiplier
+    hazard = out if out is not None else np.empty_like(base_hazard)
     if satisfaction_gap is not None and satisfaction_sensitivity:
-        hazard = hazard * np.exp(satisfaction_sensitivity * satisfaction_gap)
+        np.multiply(satisfaction_gap, satisfaction_sensitivity, out=hazard)
+        np.exp(hazard, out=hazard)
+        hazard *= base_hazard
+    else:
+        hazard[:] = base_hazard
     if trust is not None and trust_sensitivity:
-        hazard = hazard * np.exp(trust_sensitivity * (1.0 - trust))
-    if price is not None and price_elasticity:
-        hazard = hazard * np.power(price, price_elasticity)
-    if extra_multiplier is not None:
-        hazard = hazard * extra_multiplier
-    return np.minimum(hazard, 1.0)
+        hazard *= np.exp(trust_sensitivity * (1.0 - trust))
+    if at_risk is not None and distrust:
+        hazard[at_risk] *= 1.0 + distrust
+    np.minimum(hazard, 1.0, out=hazard)
+    return hazard
 
 
 def erlang_c_wait(offered_load: float, agents: int, handle_minutes: float, max_wait: float) -> float:

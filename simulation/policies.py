@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from .engine import STREAM_ACTION_BASE
 from .errors import ScenarioError
 from .state import ACTIVE, CHURNED, PARTNER
 from .strategy_spec import (
@@ -22,7 +23,7 @@ from .strategy_spec import (
     TargetSpec,
     TerminateStep,
 )
-from .valuation import lifetime_values
+from .valuation import LIFETIME_MONTHS, lifetime_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import CustomerModel
@@ -47,72 +48,88 @@ def get_action(name: str) -> Action:
 
 
 # ---------------------------------------------------------------------------- targeting
-def lifetime_value_with_referrals(model: "CustomerModel") -> np.ndarray:
+def lifetime_value_with_referrals(model: "CustomerModel", rows: np.ndarray) -> np.ndarray:
     """Reassess: lifetime value from current margin *and* expected growth, plus referral value.
 
     Referral value counts each expected referral as an acquisition cost saved (seed 002: medium
     spenders are often the best referrers), discounted over the same lifetime.
     """
-    from .engine import LIFETIME_MONTHS
-
     v = model.state.v
-    billed_share = v.price * (1.0 - v.late_factor) - v.cost_of_goods_share
-    retention = 1.0 - np.where(v.hazard > 0, v.hazard, v.churn_probability)
+    hazard = v.hazard[rows]
+    retention = 1.0 - np.where(hazard > 0, hazard, v.base_hazard[rows])
     plain, _ = lifetime_values(
-        scaling_margin=v.revenue * billed_share,
-        fixed_cost=v.account_management + v.contacts * v.contact_cost,
-        monthly_growth=v.monthly_growth,
+        scaling_margin=v.revenue[rows] * v.profit_rate[rows],
+        fixed_cost=v.fixed_cost[rows],
+        monthly_growth=v.growth_factor[rows] - 1.0,
         retention=retention,
         monthly_discount_rate=model.monthly_discount,
         lifetime_months=LIFETIME_MONTHS,
     )
     q = retention / (1.0 + model.monthly_discount)
     annuity = np.where(q < 1.0, q * (1.0 - q**LIFETIME_MONTHS) / np.maximum(1.0 - q, 1e-12), LIFETIME_MONTHS)
-    referral_value = v.referrals_per_month * model.scenario.market.acquisition_cost * annuity
+    referral_value = v.referrals_per_month[rows] * model.scenario.market.acquisition_cost * annuity
     return plain + referral_value
 
 
-def matches(model: "CustomerModel", target: TargetSpec) -> np.ndarray:
-    """Boolean mask of active customers meeting every condition of ``target``."""
+def matches(model: "CustomerModel", target: TargetSpec, rows: np.ndarray) -> np.ndarray:
+    """The customers among ``rows`` (active ones) meeting every condition of ``target``."""
     v = model.state.v
-    mask = v.status == ACTIVE
+    keep = np.ones(len(rows), dtype=bool)
     if target.segments is not None:
-        mask &= np.isin(v.segment, np.array(target.segments, dtype=np.int8))
+        keep &= np.isin(v.segment[rows], np.array(target.segments, dtype=np.int8))
     if target.max_monthly_profit is not None:
-        mask &= v.last_profit < target.max_monthly_profit
+        keep &= v.last_profit[rows] < target.max_monthly_profit
     if target.min_contacts is not None:
-        mask &= v.contacts >= target.min_contacts
+        keep &= v.contacts[rows] >= target.min_contacts
     if target.channels is not None:
         codes = [model.population.channel_names.index(c) for c in target.channels]
-        mask &= np.isin(v.channel, np.array(codes, dtype=np.int16))
-    if target.max_lifetime_value is not None:
-        mask &= lifetime_value_with_referrals(model) < target.max_lifetime_value
-    return mask
+        keep &= np.isin(v.channel[rows], np.array(codes, dtype=np.int16))
+    rows = rows[keep]
+    if target.max_lifetime_value is not None and len(rows):
+        rows = rows[lifetime_value_with_referrals(model, rows) < target.max_lifetime_value]
+    return rows
 
 
 def apply_strategy(model: "CustomerModel", month: int) -> None:
-    """Walk customers down the ladder: step k+1 reaches those step k reached, once it had time to work.
+    """Quarterly review: customers enter the ladder at its first step; customers left waiting at a
+    step whose review period has passed (they did not match the next step then) are looked at again.
 
     Steps are visited from last to first so no customer moves more than one step per review.
     """
-    from .engine import STREAM_ACTION_BASE
-
     steps = model.strategy.steps
     v = model.state.v
     for index in reversed(range(len(steps))):
-        step = steps[index]
         eligible = (v.status == ACTIVE) & (v.ladder_stage == index) & ~v.pending_exit
         if index > 0:
             eligible &= (month - v.stage_since) >= steps[index - 1].review_months
-        chosen = eligible & matches(model, step.target)
-        rows = np.flatnonzero(chosen)
-        if len(rows) == 0:
-            continue
-        draws = model.rng(STREAM_ACTION_BASE + index, month).random(model.state.size)
-        get_action(step.action)(model, step, rows, month, draws[rows])
-        v = model.state.v
-        v.ladder_stage[rows] = index + 1
-        v.stage_since[rows] = month
+        rows = np.flatnonzero(eligible)
+        if len(rows):
+            apply_step(model, index, matches(model, steps[index].target, rows), month)
+
+
+def apply_step(model: "CustomerModel", index: int, rows: np.ndarray, month: int) -> None:
+    """Step ``index`` of the ladder acts on ``rows``; the next step reviews them after this one's review period."""
+    if len(rows) == 0:
+        return
+    steps = model.strategy.steps
+    step = steps[index]
+    draws = model.uniforms(STREAM_ACTION_BASE + index, month)[rows]
+    get_action(step.action)(model, step, rows, month, draws)
+    v = model.state.v
+    v.ladder_stage[rows] = index + 1
+    v.stage_since[rows] = month
+    if index + 1 < len(steps):
+        model.schedule(step.review_months, follow_up, model, index + 1, rows, month)
+
+
+def follow_up(model: "CustomerModel", index: int, rows: np.ndarray, acted_month: int) -> None:
+    """A SimPy event: the review period of step ``index − 1`` has passed for ``rows``; step ``index``
+    reaches those still on the books, still waiting at that step and still matching its target."""
+    v = model.state.v
+    waiting = rows[(v.status[rows] == ACTIVE) & (v.ladder_stage[rows] == index) & (v.stage_since[rows] == acted_month)
+                   & ~v.pending_exit[rows]]
+    if len(waiting):
+        apply_step(model, index, matches(model, model.strategy.steps[index].target, waiting), model.current_month)
 
 
 # ---------------------------------------------------------------------------- actions
@@ -122,6 +139,7 @@ def educate(model: "CustomerModel", step: EducateStep, rows: np.ndarray, month: 
     v = model.state.v
     learned = rows[draws < step.success_rate]
     v.contacts[learned] *= 1.0 - step.contact_reduction
+    model.state.refresh_economics(learned)
     model.pending_cost += step.cost_per_customer * len(rows)
 
 
@@ -129,29 +147,29 @@ def educate(model: "CustomerModel", step: EducateStep, rows: np.ndarray, month: 
 def renegotiate(model: "CustomerModel", step: RenegotiateStep, rows: np.ndarray, month: int, draws: np.ndarray) -> None:
     """Charge high-maintenance customers more; give low-cost, on-time payers a premium (seed 000)."""
     v = model.state.v
-    model.prices_changed = True
     v.price[rows] *= 1.0 + step.surcharge
+    model.state.refresh_economics(rows)
     if step.reward_discount:
         low_cost = (v.status == ACTIVE) & ~v.rewarded & (v.contacts <= step.reward_max_contacts) & (v.days_late == 0)
         low_cost[rows] = False
-        v.price[low_cost] *= 1.0 - step.reward_discount
-        v.rewarded |= low_cost
+        rewarded = np.flatnonzero(low_cost)
+        v.price[rewarded] *= 1.0 - step.reward_discount
+        v.rewarded[rewarded] = True
+        model.state.refresh_economics(rewarded)
     model.pending_cost += step.cost_per_customer * len(rows)
 
 
 @action("migrate_channel")
 def migrate_channel(model: "CustomerModel", step: MigrateChannelStep, rows: np.ndarray, month: int, draws: np.ndarray) -> None:
     """Move customers to a cheaper channel; a few leave instead (Fidelity, seed 000 via DESIGN.md)."""
-    v = model.state.v
     leave = rows[draws < step.leave_rate]
     moved = rows[(draws >= step.leave_rate) & (draws < step.leave_rate + step.success_rate)]
     model.state.move_to_channel(moved, model.population.channel_names.index(step.to_channel))
-    v.status[leave] = CHURNED
-    v.exit_month[leave] = month
+    model.remove(leave, CHURNED, month)
     model.q["churned"] += len(leave)
     model.q["migrated"] += len(moved)
     model.pending_cost += step.cost_per_customer * len(rows)
-    model.word_of_mouth((len(moved) + len(leave)) * model.scenario.word_of_mouth.migration_fraction, month)
+    model.word_of_mouth((len(moved) + len(leave)) * model.scenario.word_of_mouth.migration_fraction)
 
 
 @action("migrate_partner")
@@ -159,13 +177,12 @@ def migrate_partner(model: "CustomerModel", step: MigratePartnerStep, rows: np.n
     """Hand customers to a partner: they leave our books, a share of their margin comes back as a fee."""
     v = model.state.v
     accepted = rows[draws < step.acceptance_rate]
-    billed = v.revenue[accepted] * v.price[accepted]
-    gross_margin = billed - v.revenue[accepted] * v.cost_of_goods_share[accepted]
+    gross_margin = v.revenue[accepted] * (v.price[accepted] - v.cost_of_goods_share[accepted])
     v.partner_fee[accepted] = step.fee_share * np.maximum(gross_margin, 0.0)
-    v.status[accepted] = PARTNER
+    model.remove(accepted, PARTNER, month)
     model.q["migrated"] += len(accepted)
     model.pending_cost += step.cost_per_customer * len(rows)
-    model.word_of_mouth(len(accepted) * model.scenario.word_of_mouth.migration_fraction, month)
+    model.word_of_mouth(len(accepted) * model.scenario.word_of_mouth.migration_fraction)
 
 
 @action("terminate")
@@ -176,15 +193,13 @@ def terminate(model: "CustomerModel", step: TerminateStep, rows: np.ndarray, mon
         v.abrupt[rows] = True
         v.treatment_penalty[rows] = step.abrupt_satisfaction_loss
         v.price[rows] *= 1.0 + step.abrupt_price_increase
-        model.prices_changed = True
-        model.bad_service_in_use = True
+        model.state.refresh_economics(rows)
+        model.bad_service_in_use = model.bad_service_in_use or step.abrupt_satisfaction_loss > 0
     else:
         model.pending_cost += step.cost_per_customer * len(rows)
     if step.pay_exit_cost:
         remaining = np.maximum(v.contract_end[rows] - month, 0)
         model.pending_cost += float(step.exit_cost * remaining.sum())
-        mask = np.zeros(model.state.size, dtype=bool)
-        mask[rows] = True
-        model.divest(mask, month)
+        model.divest(rows, month)
     else:
         v.pending_exit[rows] = True

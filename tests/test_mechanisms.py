@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulation.concentration import gini, herfindahl, lorenz_curve, top_customers_loss, top_profit_share
-from simulation.mechanisms import churn_hazard, erlang_c_wait
+from simulation.mechanisms import churn_hazard, erlang_c_wait, price_hazard
 from simulation.valuation import lifetime_values
 
 
@@ -24,14 +24,23 @@ def test_erlang_c_is_capped_when_demand_exceeds_capacity():
 
 def test_switched_off_mechanisms_leave_the_hazard_untouched():
     base = np.array([0.01, 0.2, 0.05])
-    hazard = churn_hazard(base, np.ones(3), np.array([0.3, -0.2, 0.1]), 0.0, np.array([0.5, 1, 0]), 0.0,
-                          np.array([1.5, 1, 2]), 0.0)
+    hazard = churn_hazard(base, np.array([0.3, -0.2, 0.1]), 0.0, np.array([0.5, 1, 0]), 0.0,
+                          np.array([True, False, True]), 0.0)
     np.testing.assert_array_equal(hazard, base)
+    np.testing.assert_array_equal(price_hazard(np.array([1.5, 1, 2]), 0.0), [1, 1, 1])
 
 
 def test_price_elasticity_scales_the_hazard_and_caps_at_one():
-    hazard = churn_hazard(np.array([0.02, 0.5]), np.ones(2), price=np.array([1.15, 2.0]), price_elasticity=2.0)
-    np.testing.assert_allclose(hazard, [0.02 * 1.15**2, 1.0])
+    base = np.array([0.02, 0.5]) * price_hazard(np.array([1.15, 2.0]), 2.0)
+    np.testing.assert_allclose(churn_hazard(base), [0.02 * 1.15**2, 1.0])
+
+
+def test_hazard_multipliers_compose():
+    base = np.array([0.01, 0.02, 0.03])
+    hazard = churn_hazard(base, np.array([0.1, 0.0, -0.1]), 3.0, np.array([1.0, 0.8, 1.0]), 2.0,
+                          np.array([False, True, True]), 0.5)
+    expected = base * np.exp(3.0 * np.array([0.1, 0.0, -0.1])) * np.exp(2.0 * np.array([0, 0.2, 0])) * [1, 1.5, 1.5]
+    np.testing.assert_allclose(hazard, expected, rtol=1e-12)
 
 
 def brute_force(a: float, c: float, growth: float, q: float, months: int) -> tuple[float, float]:

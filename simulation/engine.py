@@ -34,8 +34,7 @@ from .strategy_spec import StrategySpec
 
 # Stream identifiers: one independent random stream per mechanism (and month).
 STREAM_LATENT, STREAM_CHURN, STREAM_ACQUISITION_COUNT, STREAM_ACQUISITION_ROWS = 1, 2, 3, 4
-STREAM_ACQUISITION_LATENT, STREAM_WORD_OF_MOUTH, STREAM_TRUST_TARGETS = 5, 6, 7
-STREAM_ACTION_BASE = 100  # + step index: one stream per step of a strategy's ladder
+STREAM_ACQUISITION_LATENT, STREAM_WORD_OF_MOUTH, STREAM_TRUST_TARGETS, STREAM_ACTIONS = 5, 6, 7, 8
 
 COHORT_SPACING = 1 << 40  # stream positions reserved per cohort: far more than any cohort's customers
 
@@ -115,6 +114,7 @@ class CustomerModel:
         self.wave_counter = 0
         self.bad_service_in_use = False  # set once an abrupt divestment degrades someone's service
         self.trust_gap = 0.0  # the largest 1 − trust of any customer; 0 once trust has recovered
+        self._action_draws: tuple[int, np.ndarray] | None = None
         self._reset_quarter()
 
         self._initialise_service_equilibrium()
@@ -143,6 +143,16 @@ class CustomerModel:
             draws[start:stop] = generator.random(stop - start)
             position = offset + (stop - start)
         return draws
+
+    def action_draws(self, month: int) -> np.ndarray:
+        """This month's uniform per customer for strategy actions (success, acceptance, leaving).
+
+        A customer meets at most one step of a ladder in a month, so one draw each serves every step.
+        """
+        cached = self._action_draws
+        if cached is None or cached[0] != month or len(cached[1]) != self.state.size:
+            cached = self._action_draws = (month, self.uniforms(STREAM_ACTIONS, month))
+        return cached[1]
 
     def _latent_churn(self, rng: np.random.Generator, count: int) -> np.ndarray:
         churn = self.scenario.churn

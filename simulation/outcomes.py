@@ -109,7 +109,7 @@ def record_quarter(model: "CustomerModel", month: int) -> None:
 def segment_records(model: "CustomerModel", quarter: int, seen: np.ndarray) -> list[dict[str, Any]]:
     """Customers, revenue, cost and profit of the quarter per value segment (seed 004)."""
     v = model.state.v
-    segment = np.where(seen, v.segment, 0)  # 0 collects customers not on the books this quarter
+    segment = np.where(seen, v.segment, 0).astype(np.intp)  # 0 collects customers not on the books this quarter
     bins = SEGMENT_COUNT + 1
     counts = np.bincount(segment, minlength=bins)
     revenue = np.bincount(segment, weights=v.quarter_revenue, minlength=bins)

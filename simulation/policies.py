@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from .engine import STREAM_ACTION_BASE
 from .errors import ScenarioError
 from .state import ACTIVE, CHURNED, PARTNER
 from .strategy_spec import (
@@ -97,12 +96,16 @@ def apply_strategy(model: "CustomerModel", month: int) -> None:
     Steps are visited from last to first so no customer moves more than one step per review.
     """
     steps = model.strategy.steps
+    if not steps:
+        return
     v = model.state.v
+    candidates = np.flatnonzero((v.status == ACTIVE) & ~v.pending_exit)
+    stage, since = v.ladder_stage[candidates], v.stage_since[candidates]
     for index in reversed(range(len(steps))):
-        eligible = (v.status == ACTIVE) & (v.ladder_stage == index) & ~v.pending_exit
+        eligible = stage == index
         if index > 0:
-            eligible &= (month - v.stage_since) >= steps[index - 1].review_months
-        rows = np.flatnonzero(eligible)
+            eligible &= (month - since) >= steps[index - 1].review_months
+        rows = candidates[eligible]
         if len(rows):
             apply_step(model, index, matches(model, steps[index].target, rows), month)
 
@@ -113,7 +116,7 @@ def apply_step(model: "CustomerModel", index: int, rows: np.ndarray, month: int)
         return
     steps = model.strategy.steps
     step = steps[index]
-    draws = model.uniforms(STREAM_ACTION_BASE + index, month)[rows]
+    draws = model.action_draws(month)[rows]
     get_action(step.action)(model, step, rows, month, draws)
     v = model.state.v
     v.ladder_stage[rows] = index + 1

@@ -51,10 +51,11 @@ class Population:
 
     def take(self, rows: np.ndarray) -> "Population":
         """The customers at ``rows`` (used to bootstrap new customers from the existing mix)."""
-        values = {
-            f.name: getattr(self, f.name)[rows] for f in fields(self) if f.name != "channel_names"
-        }
+        values = {name: getattr(self, name).take(rows) for name in _COLUMN_NAMES}
         return Population(**values, channel_names=self.channel_names)
+
+
+_COLUMN_NAMES = tuple(f.name for f in fields(Population) if f.name != "channel_names")
 
 
 def cost_per_contact(scenario: Scenario, channel_names: tuple[str, ...]) -> np.ndarray:

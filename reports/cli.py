@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+import pandas as pd
+
 from simulation.errors import ClienteleError
 
 
@@ -52,17 +54,44 @@ def _simulate(args: argparse.Namespace) -> int:
         workers=args.workers, progress=not args.quiet,
     )
     summary = strategy_summary(results.quarters)
-    currency = results.scenario.currency
     print(f"{results.scenario.name}: {results.provenance['replications']} replications, seed "
-          f"{results.provenance['seed']}, {results.scenario.horizon_quarters} quarters ({currency})")
-    header = f"{'strategy':<18}{'cum. profit (95% CI)':>40}{'NPV':>16}{'share':>8}{'top10%':>8}{'divested':>10}{'WoM reach':>11}"
-    print(header)
-    for row in summary.itertuples():
-        interval = f"{row.cumulative_profit_mean:,.0f} ({row.cumulative_profit_ci_low:,.0f}–{row.cumulative_profit_ci_high:,.0f})"
-        print(f"{row.strategy:<18}{interval:>40}{row.npv_mean:>16,.0f}{row.market_share_end:>8.2%}"
-              f"{row.top10_profit_share_end:>8.0%}{row.divested_total:>10,.0f}{row.wom_reach_total:>11,.0f}")
-    print(f"wrote {Path(args.out) / 'results.parquet'} and {Path(args.out) / 'provenance.json'}")
+          f"{results.provenance['seed']}, {results.scenario.horizon_quarters} quarters, "
+          f"amounts in {results.scenario.currency}; means with 95 % confidence intervals\n")
+    print(summary_tables(summary))
+    print(f"\nwrote {Path(args.out) / 'results.parquet'} and {Path(args.out) / 'provenance.json'}")
     return 0
+
+
+def _interval(row: pd.Series, name: str, mean_name: str | None = None, percent: bool = False) -> str:
+    def show(value: float) -> str:
+        return f"{value:.2%}" if percent else f"{value:,.0f}"
+
+    mean = row[mean_name or name]
+    return f"{show(mean)} ({show(row[f'{name}_ci_low'])}–{show(row[f'{name}_ci_high'])})"
+
+
+def summary_tables(summary: pd.DataFrame) -> str:
+    """The per-strategy summary as two plain-text tables: profit and risk, market and reputation."""
+    profit = pd.DataFrame({
+        "cumulative profit": [_interval(r, "cumulative_profit", "cumulative_profit_mean") for _, r in summary.iterrows()],
+        "NPV": [_interval(r, "npv", "npv_mean") for _, r in summary.iterrows()],
+        "5th pct profit": summary["cumulative_profit_p5"].map("{:,.0f}".format).to_list(),
+        "P(loss qtr)": summary["prob_loss_quarter"].map("{:.0%}".format).to_list(),
+        "top-1% stress": summary["top1_loss_end"].map("{:,.0f}".format).to_list(),
+        "option value Q1": summary["option_value_start"].map("{:,.0f}".format).to_list(),
+    }, index=summary["strategy"])
+    market = pd.DataFrame({
+        "market share": [_interval(r, "market_share_end", percent=True) for _, r in summary.iterrows()],
+        "reputation": summary["reputation_end"].map("{:.3f}".format).to_list(),
+        "WoM reach": [_interval(r, "wom_reach_total") for _, r in summary.iterrows()],
+        "divested": summary["divested_total"].map("{:,.0f}".format).to_list(),
+        "migrated": summary["migrated_total"].map("{:,.0f}".format).to_list(),
+        "top-10% share": summary["top10_profit_share_end"].map("{:.0%}".format).to_list(),
+        "eff. customers": summary["effective_customers_end"].map("{:,.0f}".format).to_list(),
+    }, index=summary["strategy"])
+    for table in (profit, market):
+        table.index.name = None
+    return profit.to_string() + "\n\n" + market.to_string()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,10 +15,12 @@ BASELINE = "retain_all"
 
 # Outcomes read at the last quarter (levels) and summed over the horizon (flows).
 LEVEL_OUTCOMES = (
-    "market_share", "revenue_market_share", "active_customers", "top10_profit_share", "hhi",
+    "market_share", "revenue_market_share", "active_customers", "partner_customers", "top10_profit_share", "hhi",
     "effective_customers", "gini", "reputation", "customer_equity", "top1_loss", "satisfaction", "morale",
 )
-FLOW_OUTCOMES = ("acquired", "churned", "divested", "migrated", "wom_reach", "lost_acquisitions")
+FLOW_OUTCOMES = (
+    "acquired", "churned", "divested", "migrated", "partner_lost", "partner_fees", "wom_reach", "lost_acquisitions",
+)
 
 
 def mean_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -31,8 +33,19 @@ def mean_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, 
     return mean, mean - half, mean + half
 
 
+def _with_interval(row: dict[str, object], name: str, values: np.ndarray, confidence: float) -> None:
+    """Add ``name`` (the mean) and ``name_ci_low`` / ``name_ci_high`` to ``row``."""
+    mean, low, high = mean_interval(values, confidence)
+    row |= {name: mean, f"{name}_ci_low": low, f"{name}_ci_high": high}
+
+
 def strategy_summary(quarters: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """One row per strategy (in table order) with the headline figures at the horizon."""
+    """One row per strategy (in table order) with the headline figures at the horizon.
+
+    Every figure is a mean across replications with its confidence interval (``…_ci_low``,
+    ``…_ci_high``): levels at the last quarter (``…_end``), flows summed over the horizon
+    (``…_total``), cumulative profit and NPV (``…_mean``).
+    """
     last = quarters["quarter"].max()
     final = quarters[quarters["quarter"] == last]
     first = quarters[quarters["quarter"] == quarters["quarter"].min()]
@@ -46,14 +59,17 @@ def strategy_summary(quarters: pd.DataFrame, confidence: float = 0.95) -> pd.Dat
         for outcome in ("cumulative_profit", "npv"):
             mean, low, high = mean_interval(at_end[outcome].to_numpy(), confidence)
             row |= {f"{outcome}_mean": mean, f"{outcome}_ci_low": low, f"{outcome}_ci_high": high}
+        by_replication = every_quarter.groupby("replication")
         row["cumulative_profit_p5"] = float(np.percentile(at_end["cumulative_profit"], 5))
         losses = every_quarter["profit"] < 0
         row["prob_loss_quarter"] = float(losses.mean())
         row["prob_any_loss_quarter"] = float(losses.groupby(every_quarter["replication"]).any().mean())
         for outcome in LEVEL_OUTCOMES:
-            row[f"{outcome}_end"] = float(at_end[outcome].mean())
+            if outcome in at_end:
+                _with_interval(row, f"{outcome}_end", at_end[outcome].to_numpy(dtype=float), confidence)
         for outcome in FLOW_OUTCOMES:
-            row[f"{outcome}_total"] = float(every_quarter.groupby("replication")[outcome].sum().mean())
+            if outcome in every_quarter:
+                _with_interval(row, f"{outcome}_total", by_replication[outcome].sum().to_numpy(dtype=float), confidence)
         start = first[first["strategy"] == strategy]
         row["option_value_start"] = float(start["option_value"].mean())
         row["option_turns_positive_start"] = float(start["option_turns_positive"].mean())

@@ -133,8 +133,8 @@ class CustomerModel:
         c × 2^40 of the stream, so cohorts of different sizes in different strategies (more or
         fewer acquisitions) never shift another cohort's draws (common random numbers).
         """
-        generator = self.rng(stream, key)
-        bits = generator.bit_generator
+        bits = np.random.PCG64(np.random.SeedSequence(self.root_entropy, spawn_key=(self.replication, stream, key)))
+        generator = np.random.Generator(bits)
         draws = np.empty(self.state.size)
         position = 0
         for start, stop, cohort in self.state.cohorts:

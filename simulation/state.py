@@ -140,11 +140,11 @@ class CustomerState:
         d["stage_since"][rows] = month
         self.size = needed
         self._refresh_views()
-        self.refresh_economics(np.arange(rows.start, rows.stop))
+        self.refresh_economics(rows)
         return rows
 
     # ------------------------------------------------------------------ caches
-    def refresh_economics(self, rows: np.ndarray) -> None:
+    def refresh_economics(self, rows: np.ndarray | slice) -> None:
         """Recompute the cached columns of ``rows`` after their price, contacts or channel changed."""
         v = self.v
         on_books = v.status[rows] == ACTIVE

@@ -67,7 +67,7 @@ def lifetime_values(
     turning = np.flatnonzero((monthly_growth < 0.0) & (scaling_margin > fixed_cost) & (fixed_cost > 0.0))
     if len(turning):
         a, c, g = scaling_margin[turning], fixed_cost[turning], monthly_growth[turning]
-        with np.errstate(divide="ignore"):  # c/a can underflow to 0: ln → −∞, the margin never turns
+        with np.errstate(divide="ignore", over="ignore"):  # ln(c/a) → −∞ or ln G → −0: it never turns
             positive_months = np.minimum(np.ceil(np.log(c / a) / np.log1p(g)) - 1.0, lifetime_months)
         early = positive_months < lifetime_months
         turning, positive_months = turning[early], positive_months[early]

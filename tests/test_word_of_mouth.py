@@ -1,0 +1,117 @@
+"""Word of mouth: when the waves of stories land, how far graceful exits reach, and what reputation
+and referrals do to acquisition (seeds 000, 001)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulation.state import ACTIVE
+
+from .behaviour_support import NO_OP_STEP, QUIET, build, column, merge, record_calls, run_all, within_poisson
+
+LOSS_MAKERS = {"max_monthly_profit": 0}
+TALKATIVE = merge(QUIET, {"word_of_mouth": {"enabled": True, "referrals": False}})
+
+
+@pytest.mark.parametrize("first, second", [(1, 2), (2, 5)])
+def test_waves_land_first_and_second_wave_months_after_each_exit(first, second):
+    # Graceful terminations take effect at each customer's contract end: exits in many months,
+    # decided at reviews (months 0, 3) but happening at renewals, before that month's tick.
+    settings = merge(TALKATIVE, {"horizon_quarters": 4,
+                                 "word_of_mouth": {"first_wave_months": first, "second_wave_months": second}})
+    model = build(settings, {"divest": {"steps": [{"action": "terminate", "target": LOSS_MAKERS}]}})["divest"]
+    told_in_month: dict[int, int] = {}
+    record_calls(model, "word_of_mouth", after=lambda m, args: told_in_month.setdefault(m.wave_counter, m.current_month))
+    waves = record_calls(model, "_wave_arrives", before=lambda m, args: (args[1], m.current_month))
+    model.run()
+    exit_months = set(np.unique(model.state.v.exit_month[model.state.v.exit_month >= 0]).tolist())
+    assert len(exit_months) >= 6 and set(told_in_month.values()) == exit_months
+    landed = 0
+    for (key, month), _ in waves:
+        told = told_in_month[key // 2]
+        delay = first if key % 2 == 0 else second
+        if told + delay < model.months:  # later waves fall after the horizon
+            assert month == told + delay, f"wave {key} of an exit in month {told} landed in month {month}"
+            landed += 1
+    assert landed >= 8
+
+
+def test_reach_of_exits_at_a_review_shows_in_the_quarters_the_waves_land_in():
+    # A ladder hands loss-makers to an abrupt termination (exit cost paid) at the month-3 review;
+    # the stories reach 9 people per exit three months later (month 6) and 27 more six months later (month 9).
+    settings = merge(TALKATIVE, {"horizon_quarters": 4,
+                                 "word_of_mouth": {"first_wave_months": 3, "second_wave_months": 6}})
+    ladder = {"steps": [{**NO_OP_STEP, "target": LOSS_MAKERS},
+                        {"action": "terminate", "target": LOSS_MAKERS, "style": "abrupt", "pay_exit_cost": True}]}
+    model = run_all(build(settings, {"ladder": ladder}))["ladder"]
+    divested = column(model, "divested")
+    reach = column(model, "wom_reach")
+    assert divested[1] > 500 and divested[[0, 2, 3]].sum() == 0  # all exits in month 3
+    assert reach[0] == reach[1] == 0  # nothing lands before month 6 (a month early would be month 5, quarter 2)
+    assert within_poisson(reach[2], 9 * divested[1])  # month 6: the first-hand wave, 4 Poisson sd
+    assert within_poisson(reach[3], 27 * divested[1])  # month 9: the second-hand rest
+
+
+def test_graceful_exits_reach_graceful_fraction_of_thirty_six_people_each():
+    settings = merge(TALKATIVE, {"horizon_quarters": 2})  # exits paid off at month 0: waves at months 1 and 2
+    graceful = {"steps": [{"action": "terminate", "target": LOSS_MAKERS, "style": "graceful", "pay_exit_cost": True}]}
+    divested = reach = 0
+    for replication in range(3):
+        model = run_all(build(settings, {"graceful": graceful}, replication=replication))["graceful"]
+        divested += column(model, "divested").sum()
+        reach += column(model, "wom_reach").sum()
+    assert divested > 2500
+    assert within_poisson(reach, divested * 0.1 * 9 * 4), (reach, divested)  # 3.6 per exit, 4 Poisson sd (±3 %)
+
+
+# ----------------------------------------------------------------------------- acquisition
+def acquisitions_by_month(model) -> list[tuple[dict, float]]:
+    """(market before the month's acquisition, customers won that month), month by month."""
+
+    def before(m, args):
+        return {"prospects": m.scenario.market.size - m.active_count - len(m.partner_rows), "reputation": m.reputation,
+                "referrals": float(m.state.v.referrals_per_month[m.state.v.status == ACTIVE].sum()),
+                "acquired": m.q["acquired"]}
+
+    return record_calls(model, "_acquire", before=before, after=lambda m, args: m.q["acquired"])
+
+
+def test_acquisitions_fall_in_proportion_to_reputation():
+    # Abrupt exits reach many prospects: reputation falls; reached prospects are not blocked (memory 0),
+    # so reputation is the only thing between the market and our acquisitions.
+    settings = merge(TALKATIVE, {
+        "horizon_quarters": 4,
+        "market": {"size": 30000, "acquisition_enabled": True, "acquisition_rate": 0.004},
+        "word_of_mouth": {"prospect_memory_months": 0, "reputation_loss": 0.5},
+    })
+    abrupt = {"steps": [{"action": "terminate", "target": LOSS_MAKERS, "style": "abrupt", "pay_exit_cost": True}]}
+    models = build(settings, {"abrupt": abrupt, "retain_all": {}})
+    months = {name: acquisitions_by_month(model) for name, model in models.items()}
+    run_all(models)
+    for name, calls in months.items():
+        won = sum(after - seen["acquired"] for seen, after in calls)
+        expected = sum(0.004 * seen["prospects"] * seen["reputation"] for seen, _ in calls)
+        assert within_poisson(won, expected), (name, won, expected)  # 4 Poisson sd (about 6 %)
+    reputations = [seen["reputation"] for seen, _ in months["abrupt"]]
+    assert min(reputations) < 0.6 and reputations[0] == 1.0
+    # Reputation, not a smaller market, is what cost the acquisitions: more prospects, fewer customers won.
+    abrupt_won = column(models["abrupt"], "acquired").sum()
+    retained_won = column(models["retain_all"], "acquired").sum()
+    assert abrupt_won < 0.85 * retained_won
+
+
+def test_with_market_acquisition_off_newcomers_are_the_referrals_of_satisfied_customers():
+    settings = merge(QUIET, {"horizon_quarters": 2, "population": {"referrals_per_year": 1.0},
+                             "word_of_mouth": {"enabled": True, "referrals": True}})
+    model = build(settings, {"retain_all": {}})["retain_all"]
+    calls = acquisitions_by_month(model)
+    model.run()
+    won = sum(after - seen["acquired"] for seen, after in calls)
+    expected = sum(seen["referrals"] for seen, _ in calls)  # Σ referrals_per_year / 12 over customers, month by month
+    assert expected > 1000 and column(model, "satisfaction")[-1] == pytest.approx(0.8)  # everyone at baseline
+    assert within_poisson(won, expected), (won, expected)  # 4 Poisson sd (about 10 %)
+    assert column(model, "acquired").sum() == won
+    # Switched off, nobody is referred.
+    silent = run_all(build(merge(settings, {"word_of_mouth": {"referrals": False}}), {"retain_all": {}}))["retain_all"]
+    assert column(silent, "acquired").sum() == 0

@@ -103,8 +103,8 @@ def executive_summary(
     span = f"{len(labels)} quarters ({labels[0]} to {labels[-1]})"
     count_text = f"the {len(rows)} strategies compared" if len(rows) > 1 else "the only strategy run"
     sentences = [Sentence(
-        "Recommendation",
-        f"{best}: the highest expected net present value of {count_text} over {span}, "
+        "Why",
+        f"{best} has the highest expected net present value (NPV) of {count_text} over {span}: "
         f"{money(pick['npv_mean'])} ({_interval(money, pick['npv_ci_low'], pick['npv_ci_high'])}).",
     )]
     profit = (f"Cumulative profit {money(pick['cumulative_profit_mean'])} "
@@ -128,10 +128,11 @@ def executive_summary(
             f"{runner}, with an expected NPV of {money(rows.loc[runner, 'npv_mean'])}; {best} is ahead by "
             f"{money(mean, signed=True)} (paired {_interval(money, low, high, signed=True)}), {verdict}.",
         ))
-    downside = (f"In 95{NBSP}% of replications cumulative profit is at least {money(pick['cumulative_profit_p5'])} "
-                f"(the 5th percentile); {share(pick['prob_loss_quarter'])} of quarters make a loss")
-    sentences.append(Sentence("Downside", downside + _versus(rows, reference, best, "cumulative_profit_p5",
-                                                            money) + "."))
+    downside = (f"in 95{NBSP}% of replications cumulative profit is at least {money(pick['cumulative_profit_p5'])} "
+                f"(the 5th percentile"
+                + _versus(rows, reference, best, "cumulative_profit_p5", money, inside=True)
+                + f"); {share(pick['prob_loss_quarter'])} of quarters make a loss.")
+    sentences.append(Sentence("Downside", downside))
     sentences.append(Sentence(
         "Market share",
         f"{share(pick['market_share_end'], 2)} of the market's customers at {labels[-1]}"
@@ -142,8 +143,8 @@ def executive_summary(
         "Concentration",
         f"the top 10{NBSP}% of customers bring {share(top10, 0)} of profit at the horizon"
         + _versus(rows, reference, best, "top10_profit_share_end", lambda v: share(v, 0))
-        + (f"; a larger share means more depends on a few customers, and their loss costs "
-           f"{money(pick['top1_loss_end'])} a quarter for the top 1{NBSP}%."),
+        + (f"; the larger the share, the more rests on a few customers: losing the top 1{NBSP}% would cost "
+           f"{money(pick['top1_loss_end'])} a quarter."),
     ))
     sentences.append(Sentence(
         "Customers and reputation",
@@ -162,10 +163,13 @@ def executive_summary(
     return best, sentences
 
 
-def _versus(rows: pd.DataFrame, reference: str, strategy: str, column: str, formatter: Any) -> str:
+def _versus(rows: pd.DataFrame, reference: str, strategy: str, column: str, formatter: Any,
+            inside: bool = False) -> str:
+    """' (retain_all: 5.01%)' — the reference's figure beside the recommended one, if they differ."""
     if reference not in rows.index or strategy == reference:
         return ""
-    return f" ({reference}: {formatter(rows.loc[reference, column])})"
+    text = f"{reference}: {formatter(rows.loc[reference, column])}"
+    return f"; {text}" if inside else f" ({text})"
 
 
 def comparison_summary(
@@ -199,6 +203,11 @@ def comparison_summary(
     return sentences
 
 
+def _range(low: str, high: str) -> str:
+    """An interval in a table cell, never broken across lines."""
+    return f"{low}{NBSP}to{NBSP}{high}"
+
+
 @dataclass(frozen=True)
 class Cell:
     """A table cell: the main text and an optional second, smaller line (an interval)."""
@@ -213,7 +222,7 @@ def kpi_table(summary: pd.DataFrame, quarters: pd.DataFrame, money: MoneyFormat,
     unit = money.unit
     headers = [
         "Strategy", f"Cumulative profit, {unit}", f"NPV, {unit}", f"vs {reference}, {unit}",
-        f"5th pct. profit, {unit}", "Loss quarters", "Market share", "Top-10 % share", "Divested",
+        f"5th pct. profit, {unit}", "Loss quarters", "Market share", f"Top-10{NBSP}% share", "Divested",
         "WoM reach",
     ]
     table = []
@@ -222,14 +231,14 @@ def kpi_table(summary: pd.DataFrame, quarters: pd.DataFrame, money: MoneyFormat,
             versus = Cell("—", "reference")
         else:
             mean, low, high = paired_difference(quarters, row.strategy, reference)
-            versus = Cell(money.bare(mean, True), f"{money.bare(low, True)} to {money.bare(high, True)}")
+            versus = Cell(money.bare(mean, True), _range(money.bare(low, True), money.bare(high, True)))
         table.append({
             "recommended": row.strategy == recommended,
             "cells": [
                 Cell(row.strategy, "recommended" if row.strategy == recommended else ""),
                 Cell(money.bare(row.cumulative_profit_mean),
-                     f"{money.bare(row.cumulative_profit_ci_low)} to {money.bare(row.cumulative_profit_ci_high)}"),
-                Cell(money.bare(row.npv_mean), f"{money.bare(row.npv_ci_low)} to {money.bare(row.npv_ci_high)}"),
+                     _range(money.bare(row.cumulative_profit_ci_low), money.bare(row.cumulative_profit_ci_high))),
+                Cell(money.bare(row.npv_mean), _range(money.bare(row.npv_ci_low), money.bare(row.npv_ci_high))),
                 versus,
                 Cell(money.bare(row.cumulative_profit_p5)),
                 Cell(share(row.prob_loss_quarter)),
@@ -386,6 +395,7 @@ class BoardReport:
             description=self.scenario.strategies[best].description,
             colour=self.colours[best],
             sentences=sentences,
+            figure=self.chart_npv(),
             note=self._method_note(),
         )
 
@@ -397,6 +407,7 @@ class BoardReport:
             description="",
             colour=self.colours[self.reference],
             sentences=sentences,
+            figure=self.chart_npv(),
             note=self._method_note() + f" Differences are against {self.reference}, the first strategy named.",
         )
 
@@ -427,6 +438,17 @@ class BoardReport:
 
     def _money_axis(self, what: str) -> str:
         return f"{what}, {self.money.unit}"
+
+    def chart_npv(self) -> Fragment:
+        frame = self.summary.rename(columns={"npv_mean": "mean", "npv_ci_low": "low", "npv_ci_high": "high"})
+        figure = figures.interval_chart(frame[["strategy", "mean", "low", "high"]], self.colours,
+                                        xlabel=self._money_axis(f"NPV over {self.scenario.horizon_quarters} quarters"),
+                                        value_format=self.money.axis, highlight=self.recommended)
+        return self._figure(
+            "npv_by_strategy", figure,
+            f"Expected NPV by strategy: dots are means over replications, bars 95{NBSP}% confidence intervals.",
+            "Dot chart of expected NPV with confidence intervals for each strategy",
+        )
 
     def chart_profit(self) -> Fragment:
         frame = quarterly_bands(self.results.quarters, "profit")

@@ -201,6 +201,38 @@ def distribution_chart(
     return figure
 
 
+def interval_chart(
+    frame: pd.DataFrame,
+    colours: Mapping[str, str],
+    *,
+    xlabel: str,
+    value_format: ValueFormat,
+    highlight: str | None = None,
+) -> Figure:
+    """One row per strategy: the mean as a dot and its confidence interval as a bar.
+
+    ``frame`` has strategy, mean, low, high; ``highlight`` names a strategy shown in bold.
+    """
+    strategies = list(frame["strategy"])
+    with matplotlib.rc_context(STYLE):
+        figure, (axes,) = _new_figure(0.32 * len(strategies) + 0.9)
+        positions = np.arange(len(strategies))[::-1]
+        for position, row in zip(positions, frame.itertuples(), strict=True):
+            colour = colours[str(row.strategy)]
+            axes.plot([row.low, row.high], [position, position], color=colour, linewidth=3.2, alpha=0.45,
+                      solid_capstyle="butt")
+            axes.plot([row.mean], [position], marker="o", markersize=5.5, color=colour)
+        axes.set_yticks(positions, strategies)
+        for label in axes.get_yticklabels():
+            if label.get_text() == highlight:
+                label.set_fontweight("bold")
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        axes.set_xlabel(xlabel)
+        axes.grid(axis="y", visible=False)
+        axes.set_ylim(-0.6, len(strategies) - 0.4)
+    return figure
+
+
 def save_svg(figure: Figure, path: str | Path) -> Path:
     """Write ``figure`` as SVG, byte-identical for identical figures, whole or not at all.
 

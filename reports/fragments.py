@@ -26,6 +26,10 @@ class Fragment(str):
     def _repr_html_(self) -> str:
         return str(self)
 
+    def __html__(self) -> str:
+        """Already escaped: another fragment may include it as is."""
+        return str(self)
+
     def __repr__(self) -> str:
         return f"<Fragment: {len(self)} characters of report HTML>"
 

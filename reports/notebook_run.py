@@ -22,6 +22,9 @@ from simulation.errors import ReportError
 KERNEL_NAME = "clientele"  # registered by `make setup` (ipykernel install --sys-prefix)
 FALLBACK_KERNEL = "python3"  # ipykernel's own kernel: jupyter_client runs it with this interpreter
 START_TIMEOUT_SECONDS = 60
+# ipykernel warns on every start that its local TCP sockets are unencrypted; the messages are
+# signed with a per-kernel key and the report kernel lives only for one run, so keep its errors only.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 # Annotation in the parameters cell → Python types a value may have. Notebooks take primitives
 # (and lists of strings) only, so anything else declared there is refused.
@@ -112,7 +115,7 @@ def execute(
         papermill.execute_notebook(
             str(notebook), str(executed), parameters=dict(parameters), kernel_name=kernel_name(),
             cwd=str(cwd), progress_bar=progress, log_output=False, request_save_on_cell_execute=True,
-            start_timeout=START_TIMEOUT_SECONDS,
+            start_timeout=START_TIMEOUT_SECONDS, extra_arguments=KERNEL_ARGUMENTS,
         )
     except PapermillExecutionError as exc:
         first_line = next((line.strip() for line in str(exc.source).splitlines() if line.strip()), "")

@@ -21,13 +21,14 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 report: setup
-	$(BIN)/clientele simulate $(SCENARIO) --out $(OUT)
+	$(BIN)/clientele report $(SCENARIO) --kind board --out $(OUT)
 
 test: setup
 	$(BIN)/python -m pytest -q
 
 bench: setup
 	$(BIN)/python benchmarks/engine_throughput.py
+	$(BIN)/python benchmarks/report_pipeline.py
 
 clean:
 	rm -rf $(VENV) out

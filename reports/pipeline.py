@@ -29,7 +29,7 @@ NOTEBOOKS = {
 }
 # Sized so the default board report of the bundled scenario (20,000 customers, 7 strategies,
 # 12 quarters) finishes in under a minute on 2 cores; see the benchmark table in the README.
-DEFAULT_REPORT_REPLICATIONS = 16
+DEFAULT_REPORT_REPLICATIONS = 30
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -26,7 +27,7 @@ from reports.board import BoardReport
 from reports.cli import main
 from reports.fetcher import RestrictedFetcher
 from reports.numbers import MoneyFormat, check_quarter, count, quarter_label, share
-from reports.pipeline import ReportRequest, build_report
+from reports.pipeline import DEFAULT_REPORT_REPLICATIONS, ReportRequest, build_report
 from simulation.errors import ReportError
 from simulation.results import load_results
 from simulation.summary import BASELINE, strategy_summary
@@ -245,6 +246,15 @@ def test_a_failing_cell_is_named_keeps_the_partial_notebook_and_leaves_no_pdf(tm
     assert any(output.get("ename") == "ValueError" for cell in kept.cells for output in cell.get("outputs", []))
 
 
+def test_the_kernel_gets_one_blas_thread_per_process_unless_the_user_chose(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with notebook_run.kernel_environment() as added:
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["OMP_NUM_THREADS"] == "4"
+        assert "OMP_NUM_THREADS" not in added
+    assert "OPENBLAS_NUM_THREADS" not in os.environ and os.environ["OMP_NUM_THREADS"] == "4"
+
+
 def test_a_failing_cell_raises_report_error(tmp_path, notebook_copy):
     with pytest.raises(ReportError, match=r"failed in cell 2 .*ValueError: deliberately broken cell"):
         build_report(ReportRequest(BUNDLED_SCENARIO, notebook=notebook_copy(_raise_in_first_cell), out=tmp_path / "o",
@@ -313,6 +323,7 @@ def test_check_parameters_messages(parameters, message):
 def test_notebooks_declare_the_parameters_the_cli_passes(notebook):
     declared = notebook_run.declared_parameters(notebook)
     assert {name: info["inferred_type_name"] for name, info in declared.items()} == DECLARED
+    assert declared["replications"]["default"] == str(DEFAULT_REPORT_REPLICATIONS)  # by hand as from the CLI
 
 
 def test_bad_quarter_is_refused_before_a_kernel_starts(tmp_path, no_kernel, capsys):

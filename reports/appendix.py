@@ -160,7 +160,7 @@ def _target_text(target: BaseModel) -> str:
     return "; ".join(conditions) or "everyone"
 
 
-def step_text(number: int, step: BaseModel) -> str:
+def step_text(number: int, step: Any) -> str:
     """One ladder step in a line: action, target, parameters and review period."""
     values = step.model_dump()
     parameters = ", ".join(
@@ -168,7 +168,7 @@ def step_text(number: int, step: BaseModel) -> str:
         for name, value in values.items()
         if name not in ("action", "target", "review_months")
     )
-    return (f"{number}. {values['action']} — target: {_target_text(getattr(step, 'target'))}; "
+    return (f"{number}. {values['action']} — target: {_target_text(step.target)}; "
             f"{parameters}; review after {values['review_months']} months")
 
 

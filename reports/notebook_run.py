@@ -88,12 +88,12 @@ def check_parameters(notebook: str | Path, parameters: Mapping[str, Any]) -> dic
     if unknown:
         problems.append(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(repr(n) for n in unknown)}")
     for name, value in parameters.items():
-        info = declared.get(name)
-        if info is None or info["inferred_type_name"].split("[", 1)[0].strip() not in (*DECLARED_TYPES, UNDECLARED):
-            continue
-        if not _type_matches(value, info["inferred_type_name"]):
+        type_name = declared[name]["inferred_type_name"] if name in declared else None
+        if type_name is None or type_name.split("[", 1)[0].strip() not in (*DECLARED_TYPES, UNDECLARED):
+            continue  # unknown, or a declared type already reported above
+        if not _type_matches(value, type_name):
             problems.append(
-                f"parameter '{name}' must be {info['inferred_type_name']} (as the notebook declares it): "
+                f"parameter '{name}' must be {type_name} (as the notebook declares it): "
                 f"got {value!r} ({type(value).__name__})"
             )
     if problems:

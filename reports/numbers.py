@@ -67,9 +67,6 @@ class MoneyFormat:
         """Tick label for chart axes: the bare number, without forced decimals."""
         return f"{value / 1e6:,.1f}" if self.millions else f"{value:,.0f}"
 
-    def scale(self) -> float:
-        return 1e6 if self.millions else 1.0
-
 
 def share(value: float, digits: int = 1) -> str:
     """A fraction as a percentage: 0.0398 → '3.98%' with digits=2."""

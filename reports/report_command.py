@@ -62,7 +62,7 @@ def _report(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     outcome = build_report(request)
-    for url, reason in outcome.refused:
+    for _url, reason in outcome.refused:
         print(f"clientele: warning: not loaded into the PDF: {reason}", file=sys.stderr)
     if not args.quiet:
         _print_outcome(outcome)

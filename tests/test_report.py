@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 from scipy import stats
+from weasyprint.urls import URLFetchingError
 
 from reports import notebook_run, render
 from reports.board import BoardReport
@@ -31,7 +32,6 @@ from reports.pipeline import DEFAULT_REPORT_REPLICATIONS, ReportRequest, build_r
 from simulation.errors import ReportError
 from simulation.results import load_results
 from simulation.summary import BASELINE, strategy_summary
-from weasyprint.urls import URLFetchingError
 
 from .conftest import (
     BOARD_NOTEBOOK,
@@ -340,6 +340,21 @@ def test_comparison_of_one_strategy_is_refused(tmp_path, no_kernel, capsys):
 def test_bad_scenario_value_is_refused_before_a_kernel_starts(tmp_path, no_kernel, capsys):
     assert main(["report", str(BUNDLED_SCENARIO), "--set", "market.size=-1", "--out", str(tmp_path / "o")]) == 2
     assert "'market.size'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--customers", "--transactions"])
+def test_missing_input_file_is_named_before_a_kernel_starts(tmp_path, no_kernel, capsys, flag):
+    missing = tmp_path / "nope.csv"
+    assert main(["report", str(BUNDLED_SCENARIO), flag, str(missing), "--out", str(tmp_path / "o")]) == 2
+    assert f"{missing}: {flag} file not found" in capsys.readouterr().err
+
+
+def test_a_folder_holds_one_kind_of_report(tmp_path, no_kernel, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "board_report.ipynb").write_text("{}")
+    assert main(["report", str(BUNDLED_SCENARIO), "--kind", "comparison", "--out", str(out)]) == 2
+    assert "already holds a board report" in capsys.readouterr().err
 
 
 def test_default_quarter_is_the_scenario_start_quarter():

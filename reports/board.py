@@ -219,7 +219,7 @@ class Cell:
 def kpi_table(summary: pd.DataFrame, quarters: pd.DataFrame, money: MoneyFormat, reference: str,
               recommended: str) -> tuple[list[str], list[dict[str, Any]]]:
     """Column headers and one row per strategy with the headline outcomes at the horizon."""
-    unit = money.unit
+    unit = money.unit.replace(" ", NBSP)
     headers = [
         "Strategy", f"Cumulative profit, {unit}", f"NPV, {unit}", f"vs {reference}, {unit}",
         f"5th pct. profit, {unit}", "Loss quarters", "Market share", f"Top-10{NBSP}% share", "Divested",

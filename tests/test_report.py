@@ -246,6 +246,12 @@ def test_a_failing_cell_is_named_keeps_the_partial_notebook_and_leaves_no_pdf(tm
     assert any(output.get("ename") == "ValueError" for cell in kept.cells for output in cell.get("outputs", []))
 
 
+def test_kernel_falls_back_to_the_current_interpreter_without_the_clientele_kernelspec(monkeypatch):
+    assert notebook_run.kernel_name() == "clientele"  # make setup registers it
+    monkeypatch.setattr(notebook_run.KernelSpecManager, "find_kernel_specs", lambda self: {})
+    assert notebook_run.kernel_name() == "python3"
+
+
 def test_the_kernel_gets_one_blas_thread_per_process_unless_the_user_chose(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "4")
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)

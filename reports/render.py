@@ -10,6 +10,7 @@ displayed, so the renderer reads only what the notebook stage wrote.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 from dataclasses import dataclass, field
@@ -108,6 +109,30 @@ def _weasyprint_messages() -> Iterator[list[str]]:
         logger.propagate = propagate
 
 
+@contextlib.contextmanager
+def _source_date(created: str | None) -> Iterator[None]:
+    """Embedded font subsets carry a timestamp; pin it to the report's date for identical bytes.
+
+    fontTools (WeasyPrint's font subsetter here) stamps each subset with the current time unless
+    SOURCE_DATE_EPOCH is set; a value the user set is left alone.
+    """
+    if created is None or "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    try:
+        moment = dt.datetime.fromisoformat(created.strip())
+    except ValueError:
+        yield
+        return
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
+    try:
+        yield
+    finally:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
 def write_pdf(
     html_path: str | Path,
     pdf_path: str | Path,
@@ -115,6 +140,9 @@ def write_pdf(
     allowed_folders: list[str | Path] | None = None,
 ) -> PdfResult:
     """Render ``html_path`` to ``pdf_path`` with WeasyPrint; resources only from allowed folders.
+
+    The same HTML (and charts) gives the same PDF bytes: WeasyPrint adds no random identifiers,
+    the creation date is the one in the HTML's metadata, and font subsets are stamped with it.
 
     By default the allowed folders are the templates folder and the HTML's own folder (the
     report's output folder, with its charts).
@@ -126,7 +154,8 @@ def write_pdf(
     fetcher = RestrictedFetcher(folders)
     with _weasyprint_messages() as messages:
         document = HTML(filename=str(html_path), url_fetcher=fetcher).render()
-        data = document.write_pdf()
+        with _source_date(document.metadata.created):
+            data = document.write_pdf()
     if not data:
         raise ReportError(f"{html_path}: WeasyPrint produced an empty PDF")
     _atomic_write(pdf_path, data)

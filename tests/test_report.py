@@ -209,6 +209,7 @@ def test_a_second_run_reuses_the_results_and_gives_the_same_report(board, text, 
     assert (again / "results" / "provenance.json").read_text() == provenance
     assert {path.name: path.read_bytes() for path in (again / "charts").iterdir()} == charts
     assert pdf_text(PdfReader(outcome.pdf)) == text
+    assert outcome.pdf.read_bytes() == (board / "board_report.pdf").read_bytes()
     assert set(outcome.timings) >= {"check", "notebook", "kernel_start", "simulation", "html", "pdf", "total"}
 
 

@@ -26,6 +26,7 @@ from simulation.errors import ReportError
 from .fetcher import RestrictedFetcher
 from .fragments import REPORT_INFO_MIMETYPE, TEMPLATES_DIR
 
+MINIMUM_WEASYPRINT = 70  # earlier versions have URL-fetcher security advisories
 PAGE_TEMPLATE = "report"  # templates/report: conf.json, index.html.j2, report.css
 REQUIRED_INFO = ("title", "author", "created", "header_title", "header_quarter", "kind", "subject")
 
@@ -147,13 +148,18 @@ def write_pdf(
     By default the allowed folders are the templates folder and the HTML's own folder (the
     report's output folder, with its charts).
     """
-    from weasyprint import HTML  # imported here: loading WeasyPrint's fonts and CSS takes a moment
+    import weasyprint  # imported here: loading WeasyPrint's fonts and CSS takes a moment
 
+    if int(weasyprint.__version__.split(".")[0]) < MINIMUM_WEASYPRINT:
+        raise ReportError(
+            f"WeasyPrint {weasyprint.__version__} is installed; reports need {MINIMUM_WEASYPRINT} or later "
+            f"(earlier versions have URL-fetcher security advisories): run `make setup`"
+        )
     html_path, pdf_path = Path(html_path), Path(pdf_path)
     folders = allowed_folders if allowed_folders is not None else [TEMPLATES_DIR, html_path.parent]
     fetcher = RestrictedFetcher(folders)
     with _weasyprint_messages() as messages:
-        document = HTML(filename=str(html_path), url_fetcher=fetcher).render()
+        document = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher).render()
         with _source_date(document.metadata.created):
             data = document.write_pdf()
     if not data:

@@ -458,6 +458,15 @@ def test_template_referencing_a_remote_url_or_an_outside_file_renders_without_fe
     assert any(fetched.endswith("profit_per_quarter.svg") for fetched in result.fetched)
 
 
+def test_an_old_weasyprint_is_refused(board, tmp_path, monkeypatch):
+    import weasyprint
+
+    monkeypatch.setattr(weasyprint, "__version__", "62.3")
+    with pytest.raises(ReportError, match="WeasyPrint 62.3 is installed; reports need 70 or later"):
+        render.write_pdf(board / "board_report.html", tmp_path / "report.pdf")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_pdf_that_fails_to_render_leaves_no_file(board, tmp_path, monkeypatch):
     from weasyprint.document import Document
 

@@ -21,7 +21,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 report: setup
-	$(BIN)/clientele simulate $(SCENARIO) --out $(OUT)
+	$(BIN)/clientele report $(SCENARIO) --kind board --out $(OUT)
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -32,6 +32,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/engine_throughput.py
+	$(BIN)/python benchmarks/report_pipeline.py
 
 clean:
 	rm -rf $(VENV) out

@@ -76,3 +76,37 @@ def small_scenario() -> Scenario:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+# --------------------------------------------------------------------------------------------
+# Reports: a size at which a whole report (kernel start included) takes seconds.
+
+SMALL_RUN = ["--set", "population.customers=600", "--set", "market.size=12000", "--set", "horizon_quarters=4"]
+SMALL_REPORT = [*SMALL_RUN, "--replications", "3", "--workers", "1", "--quiet"]
+BOARD_NOTEBOOK = PROJECT_ROOT / "notebooks" / "board_report.ipynb"
+COMPARISON_NOTEBOOK = PROJECT_ROOT / "notebooks" / "comparison_report.ipynb"
+
+
+def pdf_text(reader: Any) -> str:
+    """All text of a PDF with runs of whitespace (no-break spaces included) made one space."""
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+def one_line(text: str) -> str:
+    """The same whitespace normalisation for expected strings."""
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def notebook_copy(tmp_path):
+    """A copy of a report notebook changed by ``edit(notebook)``; returns the copy's path."""
+    import nbformat
+
+    def make(edit, source: Path = BOARD_NOTEBOOK, name: str = "edited.ipynb") -> Path:
+        notebook = nbformat.read(source, as_version=4)
+        edit(notebook)
+        path = tmp_path / name
+        nbformat.write(notebook, path)
+        return path
+
+    return make

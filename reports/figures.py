@@ -1,0 +1,250 @@
+"""The report's charts: matplotlib figures from tidy DataFrames, saved as deterministic SVG.
+
+Each function takes a tidy frame (one row per strategy × x value) and the strategy colours, and
+returns a ``matplotlib.figure.Figure`` — never pyplot, so a notebook kernel does not also show
+the figure as a PNG. ``save_svg`` writes vector SVG with a fixed hash salt and no date, so the
+same results give byte-identical chart files (and the same PDF content). Colours come from
+``strategy_colours``, keyed by the scenario's strategy order, so a strategy keeps its colour in
+every chart and in every report of the same scenario, whichever subset is compared.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+# Okabe–Ito colours (readable by colour-blind readers and in grey print), yellow left out: it
+# vanishes on white paper. The baseline (first strategy) gets the neutral dark grey.
+PALETTE = ("#4D4D4D", "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8C6D31", "#7F3C8D")
+TEXT_WIDTH_INCHES = 6.8  # A4 width minus the report's side margins
+SVG_HASH_SALT = "clientele-report"  # fixed salt: matplotlib's SVG element ids are then stable
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 8.5,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#DDDDDD",
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+    "legend.fontsize": 7.5,
+    "svg.fonttype": "path",  # text as vector outlines: the PDF looks the same without the font
+    "svg.hashsalt": SVG_HASH_SALT,
+}
+
+ValueFormat = Callable[[float], str]
+
+
+def strategy_colours(strategy_order: Sequence[str]) -> dict[str, str]:
+    """One colour per strategy, by its position in the scenario (the palette repeats past nine)."""
+    return {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(strategy_order)}
+
+
+def _new_figure(height_inches: float, columns: int = 1) -> tuple[Figure, list]:
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(TEXT_WIDTH_INCHES, height_inches), layout="constrained")
+        axes = figure.subplots(1, columns, squeeze=False)[0].tolist()
+    return figure, axes
+
+
+def _legend_below(figure: Figure, axes, columns: int) -> None:
+    handles, labels = axes.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(columns, len(labels)))
+
+
+def band_chart(
+    frame: pd.DataFrame,
+    colours: Mapping[str, str],
+    *,
+    ylabel: str,
+    value_format: ValueFormat,
+    title: str | None = None,
+) -> Figure:
+    """Lines of the mean per strategy over quarters, with a shaded band from ``low`` to ``high``.
+
+    ``frame`` has columns strategy, quarter, quarter_label, mean, low, high.
+    """
+    with matplotlib.rc_context(STYLE):
+        figure, (axes,) = _new_figure(3.0)
+        for strategy, rows in frame.groupby("strategy", sort=False):
+            rows = rows.sort_values("quarter")
+            colour = colours[str(strategy)]
+            axes.fill_between(rows["quarter"], rows["low"], rows["high"], color=colour, alpha=0.18, linewidth=0)
+            axes.plot(rows["quarter"], rows["mean"], color=colour, linewidth=1.6, label=str(strategy))
+        _quarter_axis(axes, frame)
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        axes.set_ylabel(ylabel)
+        if title:
+            axes.set_title(title, loc="left")
+        _legend_below(figure, axes, columns=4)
+    return figure
+
+
+def _quarter_axis(axes, frame: pd.DataFrame) -> None:
+    ticks = frame.drop_duplicates("quarter").sort_values("quarter")
+    step = max(1, int(np.ceil(len(ticks) / 12)))
+    shown = ticks.iloc[::step]
+    axes.set_xticks(shown["quarter"].to_numpy(), shown["quarter_label"].tolist())
+    axes.set_xlim(ticks["quarter"].min() - 0.3, ticks["quarter"].max() + 0.3)
+
+
+def concentration_chart(
+    lorenz: pd.DataFrame,
+    top10: pd.DataFrame,
+    colours: Mapping[str, str],
+    *,
+    horizon_label: str,
+) -> Figure:
+    """Left: Lorenz curve of customer profit at the horizon; right: top-10 % profit share per quarter.
+
+    ``lorenz`` has strategy, customer_share, profit_share; ``top10`` the band-chart columns.
+    """
+    with matplotlib.rc_context(STYLE):
+        figure, (left, right) = _new_figure(3.1, columns=2)
+        for strategy, rows in lorenz.groupby("strategy", sort=False):
+            rows = rows.sort_values("customer_share")
+            left.plot(rows["customer_share"], rows["profit_share"], color=colours[str(strategy)], linewidth=1.4,
+                      label=str(strategy))
+        left.plot([0, 1], [0, 1], color="#999999", linewidth=0.8, linestyle="--", label="equal shares")
+        left.axhline(0, color="#999999", linewidth=0.6)
+        left.set_xlabel("share of customers, least profitable first")
+        left.set_ylabel("cumulative share of profit")
+        left.set_title(f"Lorenz curve of profit, {horizon_label}", loc="left")
+        percent = FuncFormatter(lambda value, _: f"{value:.0%}")
+        left.xaxis.set_major_formatter(percent)
+        left.yaxis.set_major_formatter(percent)
+        for strategy, rows in top10.groupby("strategy", sort=False):
+            rows = rows.sort_values("quarter")
+            colour = colours[str(strategy)]
+            right.fill_between(rows["quarter"], rows["low"], rows["high"], color=colour, alpha=0.18, linewidth=0)
+            right.plot(rows["quarter"], rows["mean"], color=colour, linewidth=1.4)
+        _quarter_axis(right, top10)
+        right.tick_params(axis="x", labelrotation=45)
+        right.yaxis.set_major_formatter(percent)
+        right.set_ylabel("profit share of the top 10 %")
+        right.set_title("Top-10 % profit share per quarter", loc="left")
+        _legend_below(figure, left, columns=4)
+    return figure
+
+
+def segment_chart(
+    frame: pd.DataFrame,
+    colours: Mapping[str, str],
+    *,
+    ylabel: str,
+    value_format: ValueFormat,
+) -> Figure:
+    """Grouped bars: profit over the horizon per value segment (S1 … S8), one bar per strategy.
+
+    ``frame`` has strategy, segment, segment_label, profit.
+    """
+    with matplotlib.rc_context(STYLE):
+        figure, (axes,) = _new_figure(3.2)
+        segments = frame.drop_duplicates("segment").sort_values("segment")
+        strategies = list(dict.fromkeys(frame["strategy"]))
+        width = 0.8 / max(1, len(strategies))
+        positions = np.arange(len(segments))
+        for index, strategy in enumerate(strategies):
+            rows = frame[frame["strategy"] == strategy].set_index("segment").reindex(segments["segment"])
+            offset = (index - (len(strategies) - 1) / 2) * width
+            axes.bar(positions + offset, rows["profit"].to_numpy(), width=width * 0.95, color=colours[strategy],
+                     label=strategy)
+        axes.axhline(0, color="#555555", linewidth=0.7)
+        axes.set_xticks(positions, [label.replace(" ", "\n", 1) for label in segments["segment_label"]])
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        axes.set_ylabel(ylabel)
+        axes.grid(axis="x", visible=False)
+        _legend_below(figure, axes, columns=4)
+    return figure
+
+
+def distribution_chart(
+    frame: pd.DataFrame,
+    colours: Mapping[str, str],
+    *,
+    xlabel: str,
+    value_format: ValueFormat,
+) -> Figure:
+    """Box plot per strategy of cumulative profit across replications, each replication a dot.
+
+    ``frame`` has strategy, replication, cumulative_profit. Dots sit on the box's centre line (no
+    random jitter), so the chart is the same for the same results.
+    """
+    strategies = list(dict.fromkeys(frame["strategy"]))
+    with matplotlib.rc_context(STYLE):
+        figure, (axes,) = _new_figure(0.45 * len(strategies) + 1.0)
+        values = [frame.loc[frame["strategy"] == s, "cumulative_profit"].to_numpy() for s in strategies]
+        positions = np.arange(len(strategies))[::-1]
+        boxes = axes.boxplot(values, positions=positions, orientation="horizontal", widths=0.55,
+                             patch_artist=True, showfliers=False, medianprops={"color": "black", "linewidth": 1.2})
+        for patch, strategy in zip(boxes["boxes"], strategies, strict=True):
+            patch.set_facecolor(colours[strategy])
+            patch.set_alpha(0.35)
+            patch.set_edgecolor(colours[strategy])
+        for position, strategy, points in zip(positions, strategies, values, strict=True):
+            axes.scatter(points, np.full(len(points), position), s=9, color=colours[strategy], zorder=3,
+                         linewidths=0)
+        axes.set_yticks(positions, strategies)
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        axes.set_xlabel(xlabel)
+        axes.grid(axis="y", visible=False)
+    return figure
+
+
+def interval_chart(
+    frame: pd.DataFrame,
+    colours: Mapping[str, str],
+    *,
+    xlabel: str,
+    value_format: ValueFormat,
+    highlight: str | None = None,
+) -> Figure:
+    """One row per strategy: the mean as a dot and its confidence interval as a bar.
+
+    ``frame`` has strategy, mean, low, high; ``highlight`` names a strategy shown in bold.
+    """
+    strategies = list(frame["strategy"])
+    with matplotlib.rc_context(STYLE):
+        figure, (axes,) = _new_figure(0.32 * len(strategies) + 0.9)
+        positions = np.arange(len(strategies))[::-1]
+        for position, row in zip(positions, frame.itertuples(), strict=True):
+            colour = colours[str(row.strategy)]
+            axes.plot([row.low, row.high], [position, position], color=colour, linewidth=3.2, alpha=0.45,
+                      solid_capstyle="butt")
+            axes.plot([row.mean], [position], marker="o", markersize=5.5, color=colour)
+        axes.set_yticks(positions, strategies)
+        for label in axes.get_yticklabels():
+            if label.get_text() == highlight:
+                label.set_fontweight("bold")
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        axes.set_xlabel(xlabel)
+        axes.grid(axis="y", visible=False)
+        axes.set_ylim(-0.6, len(strategies) - 0.4)
+    return figure
+
+
+def save_svg(figure: Figure, path: str | Path) -> Path:
+    """Write ``figure`` as SVG, byte-identical for identical figures, whole or not at all.
+
+    The date metadata is dropped and the id salt fixed; the file goes to a temporary name in the
+    same folder and is renamed into place.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(STYLE):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_bytes(buffer.getvalue())
+    os.replace(temporary, path)
+    return path

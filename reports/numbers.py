@@ -1,0 +1,78 @@
+"""How the report writes quarters, money, shares and counts — one definition for text and tables.
+
+The executive summary, the KPI table, the charts' axes and the tests all format through these
+functions, so a number in a sentence is the same string as the number in the table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+QUARTER_PATTERN = re.compile(r"^(?P<year>\d{4})Q(?P<quarter>[1-4])$")
+MILLIONS_FROM = 10_000_000.0  # amounts this large or larger are written in millions
+
+
+def quarter_label(date: dt.date) -> str:
+    """Calendar quarter of a date, as reports write it: 2026-10-01 → '2026Q4'."""
+    return f"{date.year}Q{(date.month - 1) // 3 + 1}"
+
+
+def check_quarter(text: str) -> str:
+    """The quarter label if it reads YYYYQn (n 1–4); a ValueError naming the value otherwise."""
+    if not QUARTER_PATTERN.match(text):
+        raise ValueError(f"'quarter' must look like 2026Q4 (a year, 'Q', a quarter 1-4): got {text!r}")
+    return text
+
+
+@dataclass(frozen=True)
+class MoneyFormat:
+    """Amounts in one unit for the whole report: millions with two decimals, or whole units.
+
+    One unit per report keeps a confidence interval from reading '987,654 to 1.02 m'. Negative
+    amounts carry a minus sign, differences an explicit plus.
+    """
+
+    currency: str
+    millions: bool
+
+    @classmethod
+    def for_amounts(cls, amounts: Iterable[float], currency: str) -> "MoneyFormat":
+        largest = max((abs(float(a)) for a in amounts), default=0.0)
+        return cls(currency, largest >= MILLIONS_FROM)
+
+    @property
+    def unit(self) -> str:
+        """Column-header unit of ``bare`` numbers: 'EUR m' or 'EUR'."""
+        return f"{self.currency} m" if self.millions else self.currency
+
+    def bare(self, value: float, signed: bool = False) -> str:
+        """The number alone, in the report's unit: '36.89' (millions) or '298,431'."""
+        value = float(value)
+        sign = "-" if value < 0 else ("+" if signed and value > 0 else "")
+        magnitude = abs(value)
+        text = f"{magnitude / 1e6:,.2f}" if self.millions else f"{magnitude:,.0f}"
+        return sign + text
+
+    def __call__(self, value: float, signed: bool = False) -> str:
+        """The amount with its currency for sentences: 'EUR 36.89 m', '+EUR 4.21 m', 'EUR 298,431'."""
+        bare = self.bare(value, signed)
+        sign = bare[0] if bare[0] in "+-" else ""
+        number = bare[len(sign):]
+        return f"{sign}{self.currency} {number}{' m' if self.millions else ''}"
+
+    def axis(self, value: float) -> str:
+        """Tick label for chart axes: the bare number, without forced decimals."""
+        return f"{value / 1e6:,.1f}" if self.millions else f"{value:,.0f}"
+
+
+def share(value: float, digits: int = 1) -> str:
+    """A fraction as a percentage: 0.0398 → '3.98%' with digits=2."""
+    return f"{float(value):.{digits}%}"
+
+
+def count(value: float) -> str:
+    """A (mean) count of customers or people: 19595.6 → '19,596'."""
+    return f"{float(value):,.0f}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import matplotlib
 import numpy as np
@@ -26,7 +26,7 @@ from matplotlib.ticker import FuncFormatter
 PALETTE = ("#4D4D4D", "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8C6D31", "#7F3C8D")
 TEXT_WIDTH_INCHES = 6.8  # A4 width minus the report's side margins
 SVG_HASH_SALT = "clientele-report"  # fixed salt: matplotlib's SVG element ids are then stable
-STYLE = {
+STYLE: dict[Any, Any] = {  # matplotlib types rc keys as literals
     "font.family": "DejaVu Sans",
     "font.size": 8.5,
     "axes.titlesize": 9,

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from .engine import CustomerModel, RunOutput
 from .errors import DataError, ScenarioError
 from .population import Population, synthetic_population
-from .results import Results, provenance_record, read_provenance, write_results
+from .results import Results, code_version, provenance_record, read_provenance, write_results
 from .scenario import Scenario, load_scenario
 from .strategy_spec import StrategySpec
 
@@ -212,6 +212,7 @@ def run_or_reuse(
         "replications": replications,
         "strategies": chosen,
         "input_data": provenance_record.input_data(source),
+        "code_version": code_version(),  # results of other code are not these results
     }
     existing = read_provenance(Path(out_dir))
     if existing and all(existing.get(key) == value for key, value in wanted.items()):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,6 +26,16 @@ def test_run_or_reuse_does_not_simulate_again_for_the_same_run(tmp_path):
     assert (out / "provenance.json").read_text() == first  # untouched: same created_at
     run_or_reuse(BUNDLED_SCENARIO, out, strategies=["retain_all"], replications=2, seed=4, overrides=SMALL, workers=1)
     assert load_results(out).provenance["seed"] == 4
+
+
+def test_results_made_by_other_code_are_simulated_again(tmp_path):
+    out = tmp_path / "run"
+    run_or_reuse(BUNDLED_SCENARIO, out, strategies=["retain_all"], replications=2, seed=3, overrides=SMALL, workers=1)
+    provenance = json.loads((out / "provenance.json").read_text())
+    provenance["code_version"] = "0.0.9+gdeadbeef0000"
+    (out / "provenance.json").write_text(json.dumps(provenance))
+    run_or_reuse(BUNDLED_SCENARIO, out, strategies=["retain_all"], replications=2, seed=3, overrides=SMALL, workers=1)
+    assert load_results(out).provenance["code_version"] != "0.0.9+gdeadbeef0000"
 
 
 def test_results_read_back_with_scenario_and_provenance(tmp_path):

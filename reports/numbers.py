@@ -6,18 +6,12 @@ functions, so a number in a sentence is the same string as the number in the tab
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Iterable
 
 QUARTER_PATTERN = re.compile(r"^(?P<year>\d{4})Q(?P<quarter>[1-4])$")
 MILLIONS_FROM = 10_000_000.0  # amounts this large or larger are written in millions
-
-
-def quarter_label(date: dt.date) -> str:
-    """Calendar quarter of a date, as reports write it: 2026-10-01 → '2026Q4'."""
-    return f"{date.year}Q{(date.month - 1) // 3 + 1}"
 
 
 def check_quarter(text: str) -> str:

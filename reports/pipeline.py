@@ -17,10 +17,11 @@ import nbformat
 
 from simulation.errors import DataError, ReportError, ScenarioError
 from simulation.experiment import DEFAULT_SEED, select_strategies
+from simulation.periods import quarter_label
 from simulation.scenario import load_scenario
 
 from . import notebook_run, render
-from .numbers import check_quarter, quarter_label
+from .numbers import check_quarter
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = {

@@ -17,7 +17,6 @@ difference between strategies is the strategy and not noise.
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -27,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from . import mechanisms as mech
 from .outcomes import QUARTER_FLOWS, record_quarter
+from .periods import add_months
 from .population import SEGMENT_TOP_SHARES, Population, cost_per_contact, staffed_channels
 from .scenario import SEGMENT_COUNT, Scenario
 from .state import ACTIVE, CHURNED, DIVESTED, PARTNER, PARTNER_LEFT, CustomerState
@@ -37,16 +37,6 @@ STREAM_LATENT, STREAM_CHURN, STREAM_ACQUISITION_COUNT, STREAM_ACQUISITION_ROWS =
 STREAM_ACQUISITION_LATENT, STREAM_WORD_OF_MOUTH, STREAM_TRUST_TARGETS, STREAM_ACTIONS = 5, 6, 7, 8
 
 COHORT_SPACING = 1 << 40  # stream positions reserved per cohort: far more than any cohort's customers
-
-
-def add_months(date: dt.date, months: int) -> dt.date:
-    """The first of the month ``months`` after ``date`` (which is a first of month)."""
-    index = date.year * 12 + (date.month - 1) + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def quarter_label(date: dt.date) -> str:
-    return f"{date.year}Q{(date.month - 1) // 3 + 1}"
 
 
 @dataclass
@@ -93,10 +83,9 @@ class CustomerModel:
             elasticity,
         )
         latent = self._latent_churn(self.rng(STREAM_LATENT, 0), len(population))
-        self.state.append(population, latent, 0, 0, scenario.economics.cost_of_capital, scenario.satisfaction.baseline)
+        self.state.append(population, latent, 0, 0, scenario.economics.cost_of_capital)
 
         # Scalars that evolve month by month.
-        self.month = 0
         self.active_count = len(population)
         self.partner_rows = np.empty(0, dtype=np.intp)
         self.morale = 1.0
@@ -110,7 +99,6 @@ class CustomerModel:
         self.npv = 0.0
         self.segment_cuts = np.array([])
         self.pending_cost = 0.0  # one-off action costs booked at the next month's accounts
-        self.pending_revenue = 0.0
         self.wave_counter = 0
         self.bad_service_in_use = False  # set once an abrupt divestment degrades someone's service
         self.trust_gap = 0.0  # the largest 1 − trust of any customer; 0 once trust has recovered
@@ -201,7 +189,6 @@ class CustomerModel:
     def _monthly_ticks(self):
         for month in range(self.months):
             yield self._wait_until_month(month)
-            self.month = month
             self._tick(month)
 
     def schedule(self, delay_months: float, callback: Callable[..., None], *args: Any) -> None:
@@ -227,11 +214,16 @@ class CustomerModel:
             self.wait_minutes = mech.erlang_c_wait(load, cap.agents, cap.handle_minutes, cap.max_wait_minutes)
             self.penalty = mech.wait_penalty(self.wait_minutes, cap.tolerated_wait_minutes, cap.satisfaction_loss_per_minute)
         if sc.morale.enabled:
-            loss_contacts = float(np.dot(v.staffed_load, (v.last_profit < 0).astype(float)))
-            share = loss_contacts / staffed_contacts if staffed_contacts > 0 else 0.0
-            target = mech.morale_target(share, sc.morale.sensitivity)
+            target = mech.morale_target(self._loss_effort_share(staffed_contacts), sc.morale.sensitivity)
             self.morale = float(mech.move_toward(self.morale, target, sc.morale.adjustment_rate))
             self.quality = 1.0 - sc.morale.quality_effect * (1.0 - self.morale)
+
+    def _loss_effort_share(self, staffed_contacts: float) -> float:
+        """Share of staffed contacts spent on customers who lose us money (what lowers morale)."""
+        v = self.state.v
+        if staffed_contacts <= 0:
+            return 0.0
+        return float(np.dot(v.staffed_load, (v.last_profit < 0).astype(float))) / staffed_contacts
 
     def _satisfaction_target(self, rows: slice | np.ndarray, penalty: float, quality: float) -> np.ndarray:
         """Satisfaction the customers at ``rows`` drift to: baseline × quality, less queueing and bad treatment."""
@@ -245,11 +237,9 @@ class CustomerModel:
     def _initialise_service_equilibrium(self) -> None:
         """Start at today's service level: the scenario's churn rates are those observed now."""
         v = self.state.v
-        np.multiply(v.revenue, v.profit_rate, out=v.last_profit)
-        v.last_profit -= v.fixed_cost
+        self.state.refresh_profit()
         if self.scenario.morale.enabled:
-            total = float(v.staffed_load.sum())
-            share = float(np.dot(v.staffed_load, (v.last_profit < 0).astype(float))) / total if total > 0 else 0.0
+            share = self._loss_effort_share(float(v.staffed_load.sum()))
             self.morale = mech.morale_target(share, self.scenario.morale.sensitivity)
         self._service_conditions()
         self.reference_penalty, self.reference_quality = self.penalty, self.quality
@@ -321,8 +311,7 @@ class CustomerModel:
         v = self.state.v
         v.revenue *= v.growth_factor
         billed = v.revenue * v.billing_rate
-        np.multiply(v.revenue, v.profit_rate, out=v.last_profit)
-        v.last_profit -= v.fixed_cost
+        self.state.refresh_profit()
         v.quarter_revenue += billed
         v.quarter_profit += v.last_profit
         billed_total = float(billed.sum())
@@ -331,9 +320,9 @@ class CustomerModel:
             partners = self.partner_rows
             v.partner_fee[partners] *= v.growth_factor[partners]  # the fee is a share of a growing margin
             fees = float(v.partner_fee[partners].sum())
-        revenue_total = billed_total + fees + self.pending_revenue
+        revenue_total = billed_total + fees
         cost_total = billed_total - float(v.last_profit.sum()) + self.pending_cost
-        self.pending_cost = self.pending_revenue = 0.0
+        self.pending_cost = 0.0
         month_profit = revenue_total - cost_total
         self.cumulative_profit += month_profit
         self.npv += month_profit / (1.0 + self.monthly_discount) ** (month + 1)
@@ -383,13 +372,13 @@ class CustomerModel:
         newcomers = self.population.take(rows)
         latent = self._latent_churn(self.rng(STREAM_ACQUISITION_LATENT, month), count)
         added = self.state.append(
-            newcomers, latent, month, month + 1, sc.economics.cost_of_capital, 1.0,
+            newcomers, latent, month, month + 1, sc.economics.cost_of_capital,
             contract_term=sc.population.contract_term_months,
         )
         v = self.state.v
         v.reference_satisfaction[added] = self._satisfaction_target(added, self.reference_penalty, self.reference_quality)
         v.satisfaction[added] = self._satisfaction_target(added, self.penalty, self.quality)
-        v.last_profit[added] = v.revenue[added] * v.profit_rate[added] - v.fixed_cost[added]
+        self.state.refresh_profit(added)
         self._set_segments(added, self._segment_of(v.last_profit[added]))
         self.active_count += count
         self.pending_cost += count * sc.market.acquisition_cost
@@ -445,7 +434,7 @@ class CustomerModel:
         v = self.state.v
         v.segment[rows] = segment
         v.segment_hazard[rows] = self.segment_multiplier[segment - 1]
-        v.base_hazard[rows] = v.churn_probability[rows] * v.segment_hazard[rows] * v.price_hazard[rows]
+        self.state.refresh_hazards(rows)
 
     def _review(self, month: int) -> None:
         """Quarterly review: re-segment, then walk customers down the strategy's ladder."""

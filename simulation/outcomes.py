@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .concentration import concentration_measures, lorenz_curve
+from .periods import quarter_label
 from .population import SEGMENT_LABELS
 from .scenario import SEGMENT_COUNT
 from .state import ACTIVE
@@ -29,24 +30,19 @@ QUARTER_FLOWS = (
 )
 
 
-def on_books_in_quarter(model: "CustomerModel", first_month: int) -> np.ndarray:
-    """Customers on our books for at least one month of the quarter starting at ``first_month``.
+def customer_values(
+    model: "CustomerModel", rows: np.ndarray, retention: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lifetime value of the customers at ``rows``, plain and with the option to abandon.
 
-    A customer leaving in month m had no accounts in m (churn and exits come before the books).
+    From their economics today; ``retention`` defaults to one minus this month's hazard.
     """
     v = model.state.v
-    return (v.status == ACTIVE) | (v.exit_month > first_month)
-
-
-def customer_values(model: "CustomerModel") -> tuple[np.ndarray, np.ndarray]:
-    """Each active customer's lifetime value, plain and with the option to abandon."""
-    v = model.state.v
-    rows = np.flatnonzero(v.status == ACTIVE)
     return lifetime_values(
         scaling_margin=v.revenue.take(rows) * v.profit_rate.take(rows),
         fixed_cost=v.fixed_cost.take(rows),
         monthly_growth=v.growth_factor.take(rows) - 1.0,
-        retention=1.0 - v.hazard.take(rows),
+        retention=1.0 - v.hazard.take(rows) if retention is None else retention,
         monthly_discount_rate=model.monthly_discount,
         lifetime_months=LIFETIME_MONTHS,
     )
@@ -54,16 +50,17 @@ def customer_values(model: "CustomerModel") -> tuple[np.ndarray, np.ndarray]:
 
 def record_quarter(model: "CustomerModel", month: int) -> None:
     """Append the quarter ending with ``month`` to the model's output tables."""
-    from .engine import quarter_label
-
     sc = model.scenario
     v = model.state.v
     q = model.q
     quarter = (month + 1) // 3
-    seen = on_books_in_quarter(model, month - 2)
+    active = v.status == ACTIVE
+    # On the books for at least a month of the quarter: a customer leaving in month m had no
+    # accounts in m (churn and exits come before the books).
+    seen = active | (v.exit_month > month - 2)
     contributions = v.quarter_profit[seen]
     active_count = model.active_count
-    plain, with_option = customer_values(model)
+    plain, with_option = customer_values(model, np.flatnonzero(active))
     competitors = max(0, sc.market.size - active_count)
     market_revenue = q["billed"] + competitors * model.market_mean_revenue * 3
     period_end = model.month_starts[month + 1] - dt.timedelta(days=1)
@@ -95,7 +92,7 @@ def record_quarter(model: "CustomerModel", month: int) -> None:
         **concentration_measures(contributions),
         "option_value": float((with_option - plain).sum()),
         "option_turns_positive": int(((plain < 0) & (with_option > 0)).sum()),
-        "satisfaction": float(np.dot(v.satisfaction, (v.status == ACTIVE).astype(float))) / active_count
+        "satisfaction": float(np.dot(v.satisfaction, active.astype(float))) / active_count
         if active_count else float("nan"),
         "morale": model.morale,
         "wait_minutes": model.wait_minutes,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .errors import ScenarioError
+from .outcomes import customer_values
 from .state import ACTIVE, CHURNED, PARTNER
 from .strategy_spec import (
     EducateStep,
@@ -22,7 +23,7 @@ from .strategy_spec import (
     TargetSpec,
     TerminateStep,
 )
-from .valuation import LIFETIME_MONTHS, lifetime_values
+from .valuation import LIFETIME_MONTHS, geometric_sum
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import CustomerModel
@@ -55,17 +56,9 @@ def lifetime_value_with_referrals(model: "CustomerModel", rows: np.ndarray) -> n
     """
     v = model.state.v
     hazard = v.hazard[rows]
-    retention = 1.0 - np.where(hazard > 0, hazard, v.base_hazard[rows])
-    plain, _ = lifetime_values(
-        scaling_margin=v.revenue[rows] * v.profit_rate[rows],
-        fixed_cost=v.fixed_cost[rows],
-        monthly_growth=v.growth_factor[rows] - 1.0,
-        retention=retention,
-        monthly_discount_rate=model.monthly_discount,
-        lifetime_months=LIFETIME_MONTHS,
-    )
-    q = retention / (1.0 + model.monthly_discount)
-    annuity = np.where(q < 1.0, q * (1.0 - q**LIFETIME_MONTHS) / np.maximum(1.0 - q, 1e-12), LIFETIME_MONTHS)
+    retention = 1.0 - np.where(hazard > 0, hazard, v.base_hazard[rows])  # before the first month, the base
+    plain, _ = customer_values(model, rows, retention)
+    annuity = geometric_sum(retention / (1.0 + model.monthly_discount), LIFETIME_MONTHS)
     referral_value = v.referrals_per_month[rows] * model.scenario.market.acquisition_cost * annuity
     return plain + referral_value
 

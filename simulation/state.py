@@ -96,10 +96,12 @@ class CustomerState:
         month: int,
         cohort: int,
         cost_of_capital: float,
-        satisfaction: float | np.ndarray,
         contract_term: int | None = None,
     ) -> slice:
-        """Add ``population``'s customers as active rows of one cohort joining in ``month``."""
+        """Add ``population``'s customers as active rows of one cohort joining in ``month``.
+
+        Their satisfaction is left for the model to set: it depends on the service of the moment.
+        """
         count = len(population)
         needed = self.size + count
         capacity = len(self._data["revenue"])
@@ -126,8 +128,6 @@ class CustomerState:
         d["growth_factor"][rows] = np.power(1.0 + np.maximum(population.growth, -0.99), 1.0 / 12.0)
         d["referrals_per_month"][rows] = population.referrals_per_year / 12.0
         d["price"][rows] = 1.0
-        d["satisfaction"][rows] = satisfaction
-        d["reference_satisfaction"][rows] = satisfaction
         d["trust"][rows] = 1.0
         d["churn_probability"][rows] = churn_probability
         d["segment_hazard"][rows] = 1.0
@@ -153,18 +153,26 @@ class CustomerState:
         v.fixed_cost[rows] = np.where(on_books, v.account_management[rows] + v.contacts[rows] * v.contact_cost[rows], 0.0)
         v.billing_rate[rows] = np.where(on_books, price, 0.0)
         v.price_hazard[rows] = price_hazard(price, self.price_elasticity)
-        v.base_hazard[rows] = np.where(on_books, v.churn_probability[rows] * v.segment_hazard[rows] * v.price_hazard[rows], 0.0)
+        self.refresh_hazards(rows)
         staffed = v.staffed[rows] & on_books
         v.staffed_load[rows] = np.where(staffed, v.contacts[rows], 0.0)
         v.exposure[rows] = np.where(staffed, np.minimum(v.contacts[rows], 1.0), 0.0)
         v.referral_rate[rows] = np.where(on_books, v.referrals_per_month[rows], 0.0)
 
-    def refresh_hazards(self) -> None:
-        """Recompute every row's base hazard after segments were reassigned."""
+    def refresh_hazards(self, rows: np.ndarray | slice = slice(None)) -> None:
+        """Recompute the base hazard of ``rows`` after their segment or price changed (0 off the books)."""
         v = self.v
-        np.multiply(v.churn_probability, v.segment_hazard, out=v.base_hazard)
-        v.base_hazard *= v.price_hazard
-        v.base_hazard *= v.status == ACTIVE  # zero off the books (arithmetic on the mask is fastest)
+        hazard = v.churn_probability[rows] * v.segment_hazard[rows]
+        hazard *= v.price_hazard[rows]
+        hazard *= v.status[rows] == ACTIVE  # arithmetic on the mask: faster than indexing by it
+        v.base_hazard[rows] = hazard
+
+    def refresh_profit(self, rows: slice = slice(None)) -> None:
+        """This month's profit of ``rows`` into ``last_profit``: revenue × profit rate − fixed cost."""
+        v = self.v
+        profit = v.last_profit[rows]  # a view: written in place
+        np.multiply(v.revenue[rows], v.profit_rate[rows], out=profit)
+        profit -= v.fixed_cost[rows]
 
     def leave_books(self, rows: np.ndarray, status: int, month: int) -> None:
         """Customers at ``rows`` leave our books (churned, divested or handed to a partner)."""

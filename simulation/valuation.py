@@ -15,7 +15,7 @@ import numpy as np
 LIFETIME_MONTHS = 120  # horizon of lifetime values and the option to abandon, months
 
 
-def _geometric_sum(ratio: np.ndarray, periods: np.ndarray | int) -> np.ndarray:
+def geometric_sum(ratio: np.ndarray, periods: np.ndarray | int) -> np.ndarray:
     """Σ_{t=1..periods} ratio^t, elementwise, safe at ratio = 1."""
     ratio = np.asarray(ratio, dtype=float)
     gap = 1.0 - ratio
@@ -39,7 +39,7 @@ def discounted_margin_sum(
 ) -> np.ndarray:
     """Σ_{t=1..periods} (a·G^t − c)·q^t for each customer."""
     growth_factor = 1.0 + monthly_growth
-    return scaling_margin * _geometric_sum(growth_factor * retention_discount, periods) - fixed_cost * _geometric_sum(
+    return scaling_margin * geometric_sum(growth_factor * retention_discount, periods) - fixed_cost * geometric_sum(
         retention_discount, periods
     )
 

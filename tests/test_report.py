@@ -27,9 +27,10 @@ from reports import notebook_run, render
 from reports.board import BoardReport
 from reports.cli import main
 from reports.fetcher import RestrictedFetcher
-from reports.numbers import MoneyFormat, check_quarter, count, quarter_label, share
+from reports.numbers import MoneyFormat, check_quarter, count, share
 from reports.pipeline import DEFAULT_REPORT_REPLICATIONS, ReportRequest, build_report
 from simulation.errors import ReportError
+from simulation.periods import quarter_label
 from simulation.results import load_results
 from simulation.summary import BASELINE, strategy_summary
 

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from simulation.experiment import run_or_reuse
 from simulation.results import Results, load_results, read_provenance
@@ -38,13 +36,12 @@ NBSP = "\u00a0"
 
 def quarterly_bands(quarters: pd.DataFrame, column: str, confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Mean of ``column`` per strategy and quarter across replications, with its t interval."""
-    grouped = quarters.groupby(["strategy", "quarter", "quarter_label"], sort=False)[column]
-    frame = grouped.agg(mean="mean", sd="std", n="count").reset_index()
-    t = stats.t.ppf(0.5 + confidence / 2, np.maximum(frame["n"] - 1, 1))
-    half = np.where(frame["n"] > 1, t * frame["sd"].fillna(0.0) / np.sqrt(frame["n"]), 0.0)
-    frame["low"] = frame["mean"] - half
-    frame["high"] = frame["mean"] + half
-    return frame[["strategy", "quarter", "quarter_label", "mean", "low", "high"]]
+    keys = ["strategy", "quarter", "quarter_label"]
+    rows = [
+        (*key, *mean_interval(values.to_numpy(dtype=float), confidence))
+        for key, values in quarters.groupby(keys, sort=False)[column]
+    ]
+    return pd.DataFrame(rows, columns=[*keys, "mean", "low", "high"])
 
 
 def mean_lorenz(lorenz: pd.DataFrame) -> pd.DataFrame:

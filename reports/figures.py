@@ -11,7 +11,6 @@ every chart and in every report of the same scenario, whichever subset is compar
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -20,6 +19,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
+
+from simulation.results import write_atomically
 
 # Okabe–Ito colours (readable by colour-blind readers and in grey print), yellow left out: it
 # vanishes on white paper. The baseline (first strategy) gets the neutral dark grey.
@@ -244,7 +245,5 @@ def save_svg(figure: Figure, path: str | Path) -> Path:
     buffer = io.BytesIO()
     with matplotlib.rc_context(STYLE):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_bytes(buffer.getvalue())
-    os.replace(temporary, path)
+    write_atomically(path, buffer.getvalue())
     return path

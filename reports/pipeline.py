@@ -15,8 +15,8 @@ from typing import Any, Sequence
 
 import nbformat
 
-from simulation.errors import DataError, ReportError, ScenarioError
-from simulation.experiment import DEFAULT_SEED, select_strategies
+from simulation.errors import ReportError, ScenarioError
+from simulation.experiment import DEFAULT_SEED, PopulationSource, select_strategies
 from simulation.periods import quarter_label
 from simulation.scenario import load_scenario
 
@@ -96,11 +96,7 @@ def check_request(request: ReportRequest) -> CheckedRequest:
         raise ScenarioError(f"'seed' must be >= 0: {seed}")
     if request.workers is not None and request.workers < 1:
         raise ScenarioError(f"'workers' must be >= 1: {request.workers}")
-    if request.customers and request.transactions:
-        raise ScenarioError("give either --customers (a ledger) or --transactions (a log), not both")
-    for flag, path in (("--customers", request.customers), ("--transactions", request.transactions)):
-        if path is not None and not Path(path).is_file():
-            raise DataError(f"{path}: {flag} file not found")
+    PopulationSource.from_paths(request.customers, request.transactions)  # one of them, and it exists
     out = Path(request.out) if request.out else Path("out") / (quarter if request.kind == "board" else f"{quarter}-comparison")
     for other in NOTEBOOKS:
         if other != request.kind and (out / f"{other}_report.ipynb").exists():
@@ -131,8 +127,7 @@ def _remove_stale(checked: CheckedRequest) -> None:
         checked.output(suffix).unlink(missing_ok=True)
 
 
-def _cell_seconds(executed: Path) -> float:
-    notebook = nbformat.read(executed, as_version=4)
+def _cell_seconds(notebook: nbformat.NotebookNode) -> float:
     return sum(float(cell.metadata.get("papermill", {}).get("duration") or 0.0) for cell in notebook.cells)
 
 
@@ -149,9 +144,10 @@ def build_report(request: ReportRequest) -> ReportOutcome:
     stage = time.perf_counter()
     notebook_run.execute(checked.notebook, executed, checked.parameters, cwd=checked.out, progress=request.progress)
     timings["notebook"] = time.perf_counter() - stage
-    info = render.report_info(nbformat.read(executed, as_version=4), executed)
+    notebook = nbformat.read(executed, as_version=4)
+    info = render.report_info(notebook, executed)
     timings["simulation"] = float(info.get("results_seconds", 0.0))
-    timings["kernel_start"] = max(0.0, timings["notebook"] - _cell_seconds(executed))
+    timings["kernel_start"] = max(0.0, timings["notebook"] - _cell_seconds(notebook))
 
     stage = time.perf_counter()
     html = render.export_html(executed, checked.output(".html"))

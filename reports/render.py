@@ -22,6 +22,7 @@ from nbconvert import HTMLExporter
 
 from simulation import __version__
 from simulation.errors import ReportError
+from simulation.results import write_atomically
 
 from .fetcher import RestrictedFetcher
 from .fragments import REPORT_INFO_MIMETYPE, TEMPLATES_DIR
@@ -47,15 +48,6 @@ def report_info(notebook: nbformat.NotebookNode, source: Path) -> dict[str, Any]
     )
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def export_html(executed: str | Path, html_path: str | Path, templates_dir: str | Path = TEMPLATES_DIR) -> Path:
     """Write the report HTML of an executed notebook: outputs and Markdown only, report styling."""
     executed, html_path, templates_dir = Path(executed), Path(html_path), Path(templates_dir)
@@ -75,7 +67,7 @@ def export_html(executed: str | Path, html_path: str | Path, templates_dir: str 
         "metadata": {"name": executed.stem, "path": str(html_path.parent)},
     }
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    _atomic_write(html_path, body.encode("utf-8"))
+    write_atomically(html_path, body.encode("utf-8"))
     return html_path
 
 
@@ -164,5 +156,5 @@ def write_pdf(
             data = document.write_pdf()
     if not data:
         raise ReportError(f"{html_path}: WeasyPrint produced an empty PDF")
-    _atomic_write(pdf_path, data)
+    write_atomically(pdf_path, data)
     return PdfResult(len(document.pages), fetcher.fetched, fetcher.refused, messages)

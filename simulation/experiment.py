@@ -57,9 +57,9 @@ class PopulationSource:
         kind, path = ("ledger", customers) if customers else ("transactions", transactions)
         if not path:
             return cls()
-        what = "customer ledger" if kind == "ledger" else "transaction log"
+        flag, what = ("--customers", "a customer ledger") if kind == "ledger" else ("--transactions", "a transaction log")
         if not Path(path).is_file():
-            raise DataError(f"{path}: {what} file not found")
+            raise DataError(f"{path}: {flag} file not found (expected {what}, CSV)")
         return cls(kind, Path(path))
 
 

@@ -48,16 +48,14 @@ class Results:
     scenario: Scenario
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all: a temporary name in the same folder, then a rename."""
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
-def _atomic_parquet(path: Path, frame: pd.DataFrame) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    frame.to_parquet(temporary, index=False)
-    os.replace(temporary, path)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def write_results(folder: Path, scenario: Scenario, tables: dict[str, pd.DataFrame], provenance: dict) -> Results:
@@ -66,9 +64,9 @@ def write_results(folder: Path, scenario: Scenario, tables: dict[str, pd.DataFra
     if stale.exists():
         stale.unlink()  # the folder is incomplete until the new provenance lands
     for kind, name in TABLE_FILES.items():
-        _atomic_parquet(folder / name, tables[kind])
-    _atomic_write_bytes(folder / SCENARIO_FILE, json.dumps(scenario.model_dump(mode="json"), indent=2).encode())
-    _atomic_write_bytes(folder / PROVENANCE_FILE, json.dumps(provenance, indent=2, sort_keys=True).encode())
+        write_atomically(folder / name, tables[kind].to_parquet(index=False))
+    write_atomically(folder / SCENARIO_FILE, json.dumps(scenario.model_dump(mode="json"), indent=2).encode())
+    write_atomically(folder / PROVENANCE_FILE, json.dumps(provenance, indent=2, sort_keys=True).encode())
     return Results(folder, tables["quarters"], tables["segments"], tables["lorenz"], provenance, scenario)
 
 

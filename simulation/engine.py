@@ -1,42 +1,42 @@
 """The SimPy model of one strategy in one replication.
 
 SimPy decides *when* things happen — the monthly tick, quarterly policy reviews, contract
-renewals, word-of-mouth waves arriving months after an exit, reached prospects coming back to
-the market — and each event calls vectorized functions over the whole population. No
-customer has a process of its own: that tops out near 0.4 M customer-months per second, a
-numpy step over the arrays runs far faster (see benchmarks/).
+renewals, ladder follow-ups, word-of-mouth waves arriving months after an exit, reached
+prospects coming back to the market — and each event calls vectorized functions over the whole
+population. No customer has a process of its own: that tops out near 0.4 M customer-months per
+second, a numpy step over the arrays runs far faster (see benchmarks/).
 
-Time runs in days from the scenario's start date, and months are calendar months, so a tick
-lands on the first of each month whatever its length.
-
-Random numbers come from one stream per (replication, mechanism, month): every strategy of a
-replication sees the same draws for the same customers (common random numbers), so that a
-difference between strategies is the strategy and not noise.
+The engine is the only writer of the state (``state.py``). Strategy actions return effects
+(``actions.py``, ``effects.py``) that the engine applies; outcomes are declared in
+``outcomes.py`` and computed from a ``QuarterEnd``; what happened is recorded in a public
+``Trace``. Random numbers come from ``streams.py`` (common random numbers across strategies).
 """
 
 from __future__ import annotations
 
-import bisect
+import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import simpy
 from threadpoolctl import threadpool_limits
 
 from . import mechanisms as mech
-from .outcomes import QUARTER_FLOWS, record_quarter
-from .periods import add_months
-from .population import SEGMENT_TOP_SHARES, Population, cost_per_contact, staffed_channels
-from .scenario import SEGMENT_COUNT, Scenario
-from .state import ACTIVE, CHURNED, DIVESTED, PARTNER, PARTNER_LEFT, CustomerState
+from .actions import get_action
+from .breakdowns import lorenz_records, segment_records, start_segment_records
+from .effects import ActionContext, Effect
+from .outcomes import QuarterEnd, QuarterFlows, quarter_record, record_keys
+from .periods import Calendar
+from .population import Population
+from .scenario import Scenario
+from .segments import BookRanking, segment_of
+from .state import ACTIVE, CHURNED, DIVESTED, PARTNER, PARTNER_LEFT, CustomerColumns, CustomerState
+from .steps import StepBase
 from .strategy_spec import StrategySpec
-
-# Stream identifiers: one independent random stream per mechanism (and month).
-STREAM_LATENT, STREAM_CHURN, STREAM_ACQUISITION_COUNT, STREAM_ACQUISITION_ROWS = 1, 2, 3, 4
-STREAM_ACQUISITION_LATENT, STREAM_WORD_OF_MOUTH, STREAM_TRUST_TARGETS, STREAM_ACTIONS = 5, 6, 7, 8
-
-COHORT_SPACING = 1 << 40  # stream positions reserved per cohort: far more than any cohort's customers
+from .streams import RandomStreams, Stream
+from .targeting import matches
+from .trace import MonthTrace, Trace, WaveTrace
 
 
 @dataclass
@@ -45,7 +45,18 @@ class RunOutput:
 
     quarters: list[dict[str, Any]] = field(default_factory=list)
     segments: list[dict[str, Any]] = field(default_factory=list)
+    start_segments: list[dict[str, Any]] = field(default_factory=list)
     lorenz: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _read_only(customers: CustomerColumns) -> CustomerColumns:
+    """Views an action can read but not write: a write raises instead of changing the engine's state."""
+    views = {}
+    for name, array in vars(customers).items():
+        view = array.view()
+        view.flags.writeable = False
+        views[name] = view
+    return CustomerColumns(**views)
 
 
 class CustomerModel:
@@ -59,30 +70,32 @@ class CustomerModel:
         strategy: StrategySpec,
         root_entropy: int,
         replication: int,
+        trace_columns: Sequence[str] = (),
     ) -> None:
         self.scenario = scenario
         self.population = population
         self.strategy_name = strategy_name
         self.strategy = strategy
-        self.root_entropy = root_entropy
         self.replication = replication
         self.env = simpy.Environment()
+        self.calendar = Calendar(scenario.start_date, scenario.horizon_months)
+        self.streams = RandomStreams(root_entropy, replication)
         self.output = RunOutput()
+        self.trace = Trace(columns=tuple(trace_columns))
         self.months = scenario.horizon_months
-        self.month_starts = [add_months(scenario.start_date, m) for m in range(self.months + 1)]
-        self.day_offsets = [float((day - self.month_starts[0]).days) for day in self.month_starts]
         self.segment_multiplier = np.array(scenario.churn.segment_multipliers)
         self.monthly_discount = scenario.economics.monthly_discount_rate
         self.market_mean_revenue = float(population.revenue.mean()) if len(population) else 0.0
 
+        channels = population.channel_names
         elasticity = scenario.churn.price_elasticity if scenario.churn.enabled else 0.0
         self.state = CustomerState(
             len(population) + expected_newcomers(scenario, len(population)),
-            cost_per_contact(scenario, population.channel_names),
-            staffed_channels(scenario, population.channel_names),
+            np.array([scenario.channels[name].cost_per_contact for name in channels]),
+            np.array([scenario.channels[name].staffed for name in channels]),
             elasticity,
         )
-        latent = self._latent_churn(self.rng(STREAM_LATENT, 0), len(population))
+        latent = self._latent_churn(self.streams.generator(Stream.LATENT_CHURN, 0), len(population))
         self.state.append(population, latent, 0, 0, scenario.economics.cost_of_capital)
 
         # Scalars that evolve month by month.
@@ -92,45 +105,43 @@ class CustomerModel:
         self.wait_minutes = 0.0
         self.penalty = 0.0  # satisfaction lost per month by a customer fully exposed to the queue
         self.quality = 1.0  # service quality (morale), scales the satisfaction baseline
-        self.reputation = scenario.reputation.initial
+        self.heard_share = 0.0  # share of the market that has heard a bad story (and not forgotten it)
         self.distrust = 0.0
         self.blocked_prospects = 0.0
         self.cumulative_profit = 0.0
         self.npv = 0.0
-        self.segment_cuts = np.array([])
-        self.pending_cost = 0.0  # one-off action costs booked at the next month's accounts
-        self.wave_counter = 0
+        self.pending_cost = 0.0  # one-off costs booked with the next month's accounts
+        self.wave_count = 0
+        self.telling_count = 0
         self.bad_service_in_use = False  # set once an abrupt divestment degrades someone's service
         self.trust_gap = 0.0  # the largest 1 − trust of any customer; 0 once trust has recovered
+        self.flows = QuarterFlows()
+        self._month_start_flows = QuarterFlows()
         self._action_draws: tuple[int, np.ndarray] | None = None
-        self._reset_quarter()
+        self._month_acquisition: dict[str, float] = {}
 
-        self._initialise_service_equilibrium()
+        self.state.refresh_profit()
+        self.ranking = BookRanking.of(self.customers.last_profit)
         self._resegment()
+        self.customers.start_segment[:] = self.customers.segment
+        self._initialise_service_equilibrium()
+        self._compute_hazard(slice(None))
+
+    @property
+    def customers(self) -> CustomerColumns:
+        """Every customer ever on the books, one row each (read these; only the engine writes them)."""
+        return self.state.columns
+
+    @property
+    def reputation(self) -> float:
+        """Reputation index: falls smoothly with the share of the market that has heard a bad story."""
+        spec = self.scenario
+        return spec.reputation.initial * math.exp(-spec.word_of_mouth.reputation_loss * self.heard_share)
 
     # ------------------------------------------------------------------ randomness
-    def rng(self, stream: int, key: int) -> np.random.Generator:
-        """The generator for one mechanism in one month of this replication (common to strategies)."""
-        seed = np.random.SeedSequence(self.root_entropy, spawn_key=(self.replication, stream, key))
-        return np.random.Generator(np.random.PCG64(seed))
-
-    def uniforms(self, stream: int, key: int) -> np.ndarray:
-        """One uniform draw per row, the same for the same customer in every strategy of the replication.
-
-        A customer is its cohort and its position in it: cohort c's draws start at position
-        c × 2^40 of the stream, so cohorts of different sizes in different strategies (more or
-        fewer acquisitions) never shift another cohort's draws (common random numbers).
-        """
-        bits = np.random.PCG64(np.random.SeedSequence(self.root_entropy, spawn_key=(self.replication, stream, key)))
-        generator = np.random.Generator(bits)
-        draws = np.empty(self.state.size)
-        position = 0
-        for start, stop, cohort in self.state.cohorts:
-            offset = cohort * COHORT_SPACING
-            bits.advance(offset - position)
-            draws[start:stop] = generator.random(stop - start)
-            position = offset + (stop - start)
-        return draws
+    def uniforms(self, stream: Stream, key: int) -> np.ndarray:
+        """One uniform per customer row from ``stream`` (common to every strategy of the replication)."""
+        return self.streams.uniforms(stream, key, self.state.cohorts, self.state.size)
 
     def action_draws(self, month: int) -> np.ndarray:
         """This month's uniform per customer for strategy actions (success, acceptance, leaving).
@@ -139,7 +150,7 @@ class CustomerModel:
         """
         cached = self._action_draws
         if cached is None or cached[0] != month or len(cached[1]) != self.state.size:
-            cached = self._action_draws = (month, self.uniforms(STREAM_ACTIONS, month))
+            cached = self._action_draws = (month, self.uniforms(Stream.ACTIONS, month))
         return cached[1]
 
     def _latent_churn(self, rng: np.random.Generator, count: int) -> np.ndarray:
@@ -151,49 +162,27 @@ class CustomerModel:
     # ------------------------------------------------------------------ time and processes
     def run(self) -> RunOutput:
         # Creation order is the order of same-time events: review, renewals, then the tick.
-        self.env.process(self._quarterly_reviews())
-        self.env.process(self._contract_renewals())
-        self.env.process(self._monthly_ticks())
+        self.env.process(self._every_month(range(0, self.months, 3), self._review))
+        self.env.process(self._every_month(range(self.months), self._renew_contracts))
+        self.env.process(self._every_month(range(self.months), self._tick))
         # The arrays are too small for threaded BLAS to pay: on two busy cores, letting OpenBLAS
         # spawn threads for each dot product made a replication 4.6× slower (3.42 s against 0.74 s).
         with threadpool_limits(limits=1, user_api="blas"):
-            self.env.run(until=self._days_until(self.months) + 0.5)
+            self.env.run(until=self.calendar.days_until(self.months) + 0.5)
         return self.output
-
-    def _days_until(self, month: float) -> float:
-        """Days from the start to ``month`` (fractions fall inside that calendar month)."""
-        whole = min(int(month), self.months)
-        days = self.day_offsets[whole]
-        if month > whole and whole < self.months:
-            days += (month - whole) * (self.day_offsets[whole + 1] - self.day_offsets[whole])
-        return days
 
     @property
     def current_month(self) -> int:
-        """The calendar month the simulation clock is in (0 = the first month)."""
-        return bisect.bisect_right(self.day_offsets, self.env.now + 1e-6) - 1
+        return self.calendar.month_at(self.env.now)
 
-    def _wait_until_month(self, month: int) -> simpy.Timeout:
-        return self.env.timeout(max(0.0, self._days_until(month) - self.env.now))
-
-    def _quarterly_reviews(self):
-        for month in range(0, self.months, 3):
-            yield self._wait_until_month(month)
-            self._review(month)
-
-    def _contract_renewals(self):
-        for month in range(self.months):
-            yield self._wait_until_month(month)
-            self._renew_contracts(month)
-
-    def _monthly_ticks(self):
-        for month in range(self.months):
-            yield self._wait_until_month(month)
-            self._tick(month)
+    def _every_month(self, months: range, callback: Callable[[int], None]):
+        for month in months:
+            yield self.env.timeout(max(0.0, self.calendar.days_until(month) - self.env.now))
+            callback(month)
 
     def schedule(self, delay_months: float, callback: Callable[..., None], *args: Any) -> None:
         """Run ``callback(*args)`` ``delay_months`` after the current month's start (calendar-correct)."""
-        target = self._days_until(self.current_month + delay_months) if delay_months > 0 else self.env.now
+        target = self.calendar.days_until(self.current_month + delay_months) if delay_months > 0 else self.env.now
 
         def delayed():
             yield self.env.timeout(max(0.0, target - self.env.now))
@@ -204,88 +193,102 @@ class CustomerModel:
     # ------------------------------------------------------------------ service, satisfaction, churn
     def _service_conditions(self) -> None:
         """This month's queueing wait, the satisfaction it costs, and staff morale (service quality)."""
-        v = self.state.v
-        sc = self.scenario
-        staffed_contacts = float(v.staffed_load.sum())
+        c = self.customers
+        spec = self.scenario
+        staffed_contacts = float(c.staffed_load.sum())
         self.wait_minutes = self.penalty = 0.0
-        if sc.capacity.enabled:
-            cap = sc.capacity
-            load = staffed_contacts * cap.handle_minutes / cap.agent_minutes_per_month
-            self.wait_minutes = mech.erlang_c_wait(load, cap.agents, cap.handle_minutes, cap.max_wait_minutes)
-            self.penalty = mech.wait_penalty(self.wait_minutes, cap.tolerated_wait_minutes, cap.satisfaction_loss_per_minute)
-        if sc.morale.enabled:
-            target = mech.morale_target(self._loss_effort_share(staffed_contacts), sc.morale.sensitivity)
-            self.morale = float(mech.move_toward(self.morale, target, sc.morale.adjustment_rate))
-            self.quality = 1.0 - sc.morale.quality_effect * (1.0 - self.morale)
+        if spec.capacity.enabled:
+            capacity = spec.capacity
+            load = staffed_contacts * capacity.handle_minutes / capacity.agent_minutes_per_month
+            self.wait_minutes = mech.erlang_c_wait(load, capacity.agents, capacity.handle_minutes,
+                                                   capacity.max_wait_minutes)
+            self.penalty = mech.wait_penalty(self.wait_minutes, capacity.tolerated_wait_minutes,
+                                             capacity.satisfaction_loss_per_minute)
+        if spec.morale.enabled:
+            target = mech.morale_target(self._loss_effort_share(staffed_contacts), spec.morale.sensitivity)
+            self.morale = float(mech.move_toward(self.morale, target, spec.morale.adjustment_rate))
+            self.quality = 1.0 - spec.morale.quality_effect * (1.0 - self.morale)
 
     def _loss_effort_share(self, staffed_contacts: float) -> float:
         """Share of staffed contacts spent on customers who lose us money (what lowers morale)."""
-        v = self.state.v
+        c = self.customers
         if staffed_contacts <= 0:
             return 0.0
-        return float(np.dot(v.staffed_load, (v.last_profit < 0).astype(float))) / staffed_contacts
+        return float(np.dot(c.staffed_load, c.last_profit < 0)) / staffed_contacts
 
     def _satisfaction_target(self, rows: slice | np.ndarray, penalty: float, quality: float) -> np.ndarray:
         """Satisfaction the customers at ``rows`` drift to: baseline × quality, less queueing and bad treatment."""
-        v = self.state.v
-        target = v.exposure[rows] * -penalty
+        c = self.customers
+        target = c.exposure[rows] * -penalty
         target += self.scenario.satisfaction.baseline * quality
         if self.bad_service_in_use:
-            target -= v.treatment_penalty[rows]
+            target -= c.treatment_penalty[rows]
         return np.clip(target, 0.0, 1.0, out=target)
 
     def _initialise_service_equilibrium(self) -> None:
         """Start at today's service level: the scenario's churn rates are those observed now."""
-        v = self.state.v
-        self.state.refresh_profit()
+        c = self.customers
         if self.scenario.morale.enabled:
-            share = self._loss_effort_share(float(v.staffed_load.sum()))
+            share = self._loss_effort_share(float(c.staffed_load.sum()))
             self.morale = mech.morale_target(share, self.scenario.morale.sensitivity)
         self._service_conditions()
         self.reference_penalty, self.reference_quality = self.penalty, self.quality
-        v.satisfaction[:] = v.reference_satisfaction[:] = self._satisfaction_target(slice(None), self.penalty, self.quality)
+        c.satisfaction[:] = c.reference_satisfaction[:] = self._satisfaction_target(slice(None), self.penalty,
+                                                                                    self.quality)
 
     def _update_satisfaction(self) -> None:
-        v = self.state.v
+        c = self.customers
         step = self._satisfaction_target(slice(None), self.penalty, self.quality)
-        step -= v.satisfaction
+        step -= c.satisfaction
         step *= self.scenario.satisfaction.recovery_rate
-        v.satisfaction += step
+        np.add(c.satisfaction, step, out=c.satisfaction)
+
+    def _compute_hazard(self, rows: slice) -> None:
+        """This month's churn probability of ``rows``: base hazard × satisfaction, trust and distrust."""
+        spec = self.scenario
+        c = self.customers
+        distrusting = spec.distrust.enabled and self.distrust > 0
+        sensitivity = spec.churn.satisfaction_sensitivity
+        mech.churn_hazard(
+            c.base_hazard[rows],
+            c.reference_satisfaction[rows] - c.satisfaction[rows] if sensitivity else None, sensitivity,
+            c.trust[rows] if self.trust_gap > 0 else None, spec.churn.trust_sensitivity,
+            c.last_profit[rows] < spec.distrust.near_threshold_profit if distrusting else None, self.distrust,
+            out=c.hazard[rows],
+        )
 
     def _churn(self, month: int) -> None:
-        """Draw this month's leavers: partners' customers by their own hazard, ours by all multipliers."""
-        sc = self.scenario
-        v = self.state.v
-        distrusting = sc.distrust.enabled and self.distrust > 0
-        gap = v.reference_satisfaction - v.satisfaction if sc.churn.satisfaction_sensitivity else None
-        mech.churn_hazard(
-            v.base_hazard, gap, sc.churn.satisfaction_sensitivity,
-            v.trust if self.trust_gap > 0 else None, sc.churn.trust_sensitivity,
-            v.last_profit < sc.distrust.near_threshold_profit if distrusting else None, self.distrust,
-            out=v.hazard,
-        )
-        draws = self.uniforms(STREAM_CHURN, month)
-        leaving = np.flatnonzero(draws < v.hazard)  # off-books rows have hazard 0
+        """Draw this month's leavers: partners' customers by their own hazard, ours by all multipliers.
+
+        A customer the strategy has pushed out who leaves before the contract ends is divested,
+        not churned: the strategy sent them.
+        """
+        c = self.customers
+        self._compute_hazard(slice(None))
+        if self.trace.columns:
+            self.trace.snapshots.append({name: getattr(c, name).copy() for name in self.trace.columns})
+        draws = self.uniforms(Stream.CHURN, month)
+        leaving = np.flatnonzero(draws < c.hazard)  # off-books rows have hazard 0
         if len(self.partner_rows):
             partners = self.partner_rows
-            lost = draws[partners] < v.churn_probability[partners]
-            v.status[partners[lost]] = PARTNER_LEFT
-            v.partner_fee[partners[lost]] = 0.0
-            self.q["partner_lost"] += int(lost.sum())
+            lost = draws[partners] < c.churn_probability[partners]
+            c.status[partners[lost]] = PARTNER_LEFT
+            c.partner_fee[partners[lost]] = 0.0
+            self.flows.partner_lost += int(lost.sum())
             self.partner_rows = partners[~lost]
         if len(leaving) == 0:
             return
-        badly_treated = int(v.abrupt[leaving].sum())
-        pushed_out = int(v.pending_exit[leaving].sum())  # left before their notice ran out
-        self.remove(leaving, CHURNED, month)
-        self.q["churned"] += len(leaving)
-        if badly_treated:
-            self.word_of_mouth(badly_treated)
-        if pushed_out:
-            self.raise_distrust(pushed_out, self.active_count + len(leaving))
+        pushed_out = c.pending_exit[leaving]
+        if pushed_out.any():
+            self._divest(leaving[pushed_out], month)
+            leaving = leaving[~pushed_out]
+        self._leave(leaving, CHURNED, month)
+        self.flows.churned += len(leaving)
 
-    def remove(self, rows: np.ndarray, status: int, month: int) -> None:
+    def _leave(self, rows: np.ndarray, status: int, month: int) -> None:
         """Customers at ``rows`` (all active) leave our books."""
+        if len(rows) == 0:
+            return
         self.state.leave_books(rows, status, month)
         self.active_count -= len(rows)
         if status == PARTNER:
@@ -293,211 +296,314 @@ class CustomerModel:
 
     # ------------------------------------------------------------------ the month
     def _tick(self, month: int) -> None:
-        sc = self.scenario
+        spec = self.scenario
         self._service_conditions()
-        if sc.capacity.enabled or sc.morale.enabled or self.bad_service_in_use:
+        if spec.capacity.enabled or spec.morale.enabled or self.bad_service_in_use:
             self._update_satisfaction()
-        if sc.churn.enabled:
+        distrust_at_churn = self.distrust
+        if spec.churn.enabled:
             self._churn(month)
         self._acquire(month)
         self._book_month(month)
         self._drift()
+        self._trace_month(month, distrust_at_churn)
         if (month + 1) % 3 == 0:
-            record_quarter(self, month)
-            self._reset_quarter()
+            self._record_quarter(month)
 
     def _book_month(self, month: int) -> None:
         """The month's accounts: revenue grows, then profit = revenue × profit rate − fixed costs."""
-        v = self.state.v
-        v.revenue *= v.growth_factor
-        billed = v.revenue * v.billing_rate
+        c = self.customers
+        np.multiply(c.revenue, c.growth_factor, out=c.revenue)
+        billed = c.revenue * c.billing_rate
         self.state.refresh_profit()
-        v.quarter_revenue += billed
-        v.quarter_profit += v.last_profit
+        np.add(c.quarter_revenue, billed, out=c.quarter_revenue)
+        np.add(c.quarter_profit, c.last_profit, out=c.quarter_profit)
         billed_total = float(billed.sum())
         fees = 0.0
         if len(self.partner_rows):
             partners = self.partner_rows
-            v.partner_fee[partners] *= v.growth_factor[partners]  # the fee is a share of a growing margin
-            fees = float(v.partner_fee[partners].sum())
+            c.partner_fee[partners] *= c.growth_factor[partners]  # the fee is a share of a growing margin
+            fees = float(c.partner_fee[partners].sum())
         revenue_total = billed_total + fees
-        cost_total = billed_total - float(v.last_profit.sum()) + self.pending_cost
+        cost_total = billed_total - float(c.last_profit.sum()) + self.pending_cost
         self.pending_cost = 0.0
         month_profit = revenue_total - cost_total
         self.cumulative_profit += month_profit
         self.npv += month_profit / (1.0 + self.monthly_discount) ** (month + 1)
-        self.q["revenue"] += revenue_total
-        self.q["cost"] += cost_total
-        self.q["billed"] += billed_total
-        self.q["partner_fees"] += fees
+        self.flows.revenue += revenue_total
+        self.flows.cost += cost_total
+        self.flows.billed += billed_total
+        self.flows.partner_fees += fees
 
     def _drift(self) -> None:
-        """Slow variables drift back: trust and reputation recover, distrust fades."""
-        sc = self.scenario
-        recovery = sc.reputation.recovery_rate
+        """Slow variables drift back: trust recovers, stories are forgotten, distrust fades."""
+        spec = self.scenario
+        recovery = spec.reputation.recovery_rate
         if recovery:
             if self.trust_gap > 0:
-                v = self.state.v
-                v.trust += recovery * (1.0 - v.trust)
+                c = self.customers
+                np.add(c.trust, recovery * (1.0 - c.trust), out=c.trust)
                 self.trust_gap *= 1.0 - recovery
                 if self.trust_gap < 1e-9:
-                    v.trust[:] = 1.0
+                    c.trust[:] = 1.0
                     self.trust_gap = 0.0
-            self.reputation = float(self.reputation + recovery * (sc.reputation.initial - self.reputation))
-        self.distrust *= 1.0 - sc.distrust.decay
+            self.heard_share *= 1.0 - recovery
+        self.distrust *= 1.0 - spec.distrust.decay
 
     def _acquire(self, month: int) -> None:
         """New customers from competitors' (at reputation) and by referral; they join as one cohort."""
-        sc = self.scenario
-        v = self.state.v
-        prospects = max(0.0, sc.market.size - self.active_count - len(self.partner_rows) - self.blocked_prospects)
-        reputation_factor = self.reputation / sc.reputation.initial if sc.reputation.initial > 0 else 0.0
-        expected = 0.0
-        if sc.market.acquisition_enabled:
-            expected += sc.market.acquisition_rate * prospects * reputation_factor
+        spec = self.scenario
+        c = self.customers
+        prospects = max(0.0, spec.market.size - self.active_count - len(self.partner_rows) - self.blocked_prospects)
+        reputation = self.reputation
+        reputation_factor = reputation / spec.reputation.initial if spec.reputation.initial > 0 else 0.0
+        from_market = referred = 0.0
+        if spec.market.acquisition_enabled:
+            from_market = spec.market.acquisition_rate * prospects * reputation_factor
             # Lost to word of mouth: reached prospects who would have come, and the reputation gap.
-            self.q["lost_acquisitions"] += sc.market.acquisition_rate * (
-                min(self.blocked_prospects, sc.market.size) + prospects * max(0.0, 1.0 - reputation_factor)
+            self.flows.lost_acquisitions += spec.market.acquisition_rate * (
+                min(self.blocked_prospects, spec.market.size) + prospects * max(0.0, 1.0 - reputation_factor)
             )
-        if sc.word_of_mouth.enabled and sc.word_of_mouth.referrals:
-            baseline = max(sc.satisfaction.baseline, 1e-9)  # satisfied customers refer more
-            expected += float(np.dot(v.referral_rate, v.satisfaction)) / baseline * reputation_factor
+        if spec.word_of_mouth.enabled and spec.word_of_mouth.referrals:
+            baseline = max(spec.satisfaction.baseline, 1e-9)  # satisfied customers refer more
+            referred = float(np.dot(c.referral_rate, c.satisfaction)) / baseline * reputation_factor
+        self._month_acquisition = {"prospects": prospects, "reputation": reputation, "heard_share": self.heard_share,
+                                   "expected_from_market": from_market, "expected_referrals": referred}
+        expected = from_market + referred
         if expected <= 0:
             return
-        count = int(min(self.rng(STREAM_ACQUISITION_COUNT, month).poisson(expected), prospects))
+        count = int(min(self.streams.generator(Stream.ACQUISITION_COUNT, month).poisson(expected), prospects))
         if count == 0:
             return
         # The k-th newcomer of a month is the same customer in every strategy that wins at least k.
-        rows = self.rng(STREAM_ACQUISITION_ROWS, month).integers(0, len(self.population), count)
+        rows = self.streams.generator(Stream.ACQUISITION_ROWS, month).integers(0, len(self.population), count)
         newcomers = self.population.take(rows)
-        latent = self._latent_churn(self.rng(STREAM_ACQUISITION_LATENT, month), count)
+        latent = self._latent_churn(self.streams.generator(Stream.ACQUISITION_LATENT, month), count)
         added = self.state.append(
-            newcomers, latent, month, month + 1, sc.economics.cost_of_capital,
-            contract_term=sc.population.contract_term_months,
+            newcomers, latent, month, month + 1, spec.economics.cost_of_capital,
+            contract_term=spec.population.contract_term_months,
         )
-        v = self.state.v
-        v.reference_satisfaction[added] = self._satisfaction_target(added, self.reference_penalty, self.reference_quality)
-        v.satisfaction[added] = self._satisfaction_target(added, self.penalty, self.quality)
+        c = self.customers
+        c.reference_satisfaction[added] = self._satisfaction_target(added, self.reference_penalty,
+                                                                    self.reference_quality)
+        c.satisfaction[added] = self._satisfaction_target(added, self.penalty, self.quality)
         self.state.refresh_profit(added)
-        self._set_segments(added, self._segment_of(v.last_profit[added]))
+        self._set_segments(added, segment_of(c.last_profit[added], self.ranking_cuts))
+        self._compute_hazard(added)  # valued with their own hazard from the month they join
         self.active_count += count
-        self.pending_cost += count * sc.market.acquisition_cost
-        self.q["acquired"] += count
+        self.pending_cost += count * spec.market.acquisition_cost
+        self.flows.acquired += count
 
     # ------------------------------------------------------------------ contracts and reviews
     def _renew_contracts(self, month: int) -> None:
-        v = self.state.v
-        due = np.flatnonzero(v.contract_end == month)
-        due = due[v.status[due] == ACTIVE]
-        exiting = v.pending_exit[due]
-        self.divest(due[exiting], month)
-        v.contract_end[due[~exiting]] += self.scenario.population.contract_term_months
+        c = self.customers
+        due = np.flatnonzero(c.contract_end == month)
+        due = due[c.status[due] == ACTIVE]
+        exiting = c.pending_exit[due]
+        self._divest(due[exiting], month)
+        c.contract_end[due[~exiting]] += self.scenario.population.contract_term_months
 
-    def divest(self, rows: np.ndarray, month: int) -> None:
+    def _divest(self, rows: np.ndarray, month: int) -> None:
         """End the relationships of the (active) customers at ``rows`` now; word of mouth and distrust follow."""
         if len(rows) == 0:
             return
-        v = self.state.v
+        spec = self.scenario
         active_before = self.active_count
-        abrupt = int(v.abrupt[rows].sum())
-        self.remove(rows, DIVESTED, month)
-        self.q["divested"] += len(rows)
-        self.word_of_mouth(abrupt + (len(rows) - abrupt) * self.scenario.word_of_mouth.graceful_fraction)
-        self.raise_distrust(len(rows), active_before)
-
-    def raise_distrust(self, leavers: int, active_before: int) -> None:
-        """Remaining customers near the threshold sense they may be next (seed 000)."""
-        if self.scenario.distrust.enabled and active_before:
-            self.distrust += self.scenario.distrust.strength * leavers / active_before
-
-    def _segment_of(self, profit: np.ndarray) -> np.ndarray:
-        """Segment of customers by the profit cut points of the last review (1 = most profitable)."""
-        if len(self.segment_cuts) == 0:
-            return np.full(len(profit), SEGMENT_COUNT, dtype=np.int8)
-        segment = np.ones(len(profit), dtype=np.int8)
-        for cut in self.segment_cuts:  # one pass per cut point: faster than a binary search per customer
-            segment += profit <= cut
-        return segment
+        abrupt = int(self.customers.abrupt[rows].sum())
+        self._leave(rows, DIVESTED, month)
+        self.flows.divested += len(rows)
+        self.word_of_mouth(abrupt + (len(rows) - abrupt) * spec.word_of_mouth.graceful_fraction)
+        if spec.distrust.enabled and active_before:  # remaining customers near the threshold sense they may be next
+            self.distrust += spec.distrust.strength * len(rows) / active_before
 
     def _resegment(self) -> None:
-        """Eight value segments by this month's profit rank among active customers (seed 004)."""
-        v = self.state.v
-        profit = np.sort(v.last_profit[v.status == ACTIVE])
-        if len(profit) == 0:
-            return
-        self.segment_cuts = sorted_quantiles(profit, 1.0 - np.array(SEGMENT_TOP_SHARES))
-        v.segment[:] = self._segment_of(v.last_profit)
-        np.take(self.segment_multiplier, v.segment - 1, out=v.segment_hazard)
+        """Eight value segments by profit rank among active customers (seed 004), from the latest ranking."""
+        c = self.customers
+        self.ranking_cuts = self.ranking.cut_points
+        c.segment[:] = segment_of(c.last_profit, self.ranking_cuts)
+        np.take(self.segment_multiplier, c.segment - 1, out=c.segment_hazard)
         self.state.refresh_hazards()
 
     def _set_segments(self, rows: slice | np.ndarray, segment: np.ndarray) -> None:
-        v = self.state.v
-        v.segment[rows] = segment
-        v.segment_hazard[rows] = self.segment_multiplier[segment - 1]
+        c = self.customers
+        c.segment[rows] = segment
+        c.segment_hazard[rows] = self.segment_multiplier[segment - 1]
         self.state.refresh_hazards(rows)
 
     def _review(self, month: int) -> None:
-        """Quarterly review: re-segment, then walk customers down the strategy's ladder."""
-        from .policies import apply_strategy
+        """Quarterly review: re-segment, then walk customers down the strategy's ladder.
 
-        self._resegment()
-        apply_strategy(self, month)
+        Customers enter the ladder at its first step; customers left waiting at a step whose
+        review period has passed (they did not match the next step then) are looked at again.
+        Steps are visited from last to first so no customer moves more than one step per review.
+        """
+        if month > 0:
+            self._resegment()
+        steps = self.strategy.steps
+        if not steps:
+            return
+        c = self.customers
+        candidates = np.flatnonzero((c.status == ACTIVE) & ~c.pending_exit)
+        stage, since = c.ladder_stage[candidates], c.stage_since[candidates]
+        context = self._action_context(month)
+        for index in reversed(range(len(steps))):
+            eligible = stage == index
+            if index > 0:
+                eligible &= (month - since) >= steps[index - 1].review_months
+            rows = candidates[eligible]
+            if len(rows):
+                self._apply_step(index, matches(context, steps[index].target, rows), month)
+
+    def _follow_up(self, index: int, rows: np.ndarray, acted_month: int) -> None:
+        """The review period of step ``index − 1`` has passed for ``rows``: step ``index`` reaches those
+        still on the books, still waiting at that step and still matching its target."""
+        c = self.customers
+        waiting = rows[(c.status[rows] == ACTIVE) & (c.ladder_stage[rows] == index) & (c.stage_since[rows] == acted_month)
+                       & ~c.pending_exit[rows]]
+        if len(waiting):
+            month = self.current_month
+            context = self._action_context(month)
+            self._apply_step(index, matches(context, self.strategy.steps[index].target, waiting), month)
+
+    def _action_context(self, month: int) -> ActionContext:
+        spec = self.scenario
+        return ActionContext(
+            customers=_read_only(self.customers), month=month, channel_names=self.population.channel_names,
+            monthly_discount=self.monthly_discount, acquisition_cost=spec.market.acquisition_cost,
+            migration_word_of_mouth=spec.word_of_mouth.migration_fraction,
+        )
+
+    def _apply_step(self, index: int, rows: np.ndarray, month: int) -> None:
+        """Step ``index`` of the ladder acts on ``rows``; the next step reviews them after this one's review period."""
+        if len(rows) == 0:
+            return
+        steps = self.strategy.steps
+        step: StepBase = steps[index]
+        effect = get_action(step.action).apply(self._action_context(month), step, rows, self.action_draws(month)[rows])
+        c = self.customers
+        c.ladder_stage[rows] = index + 1
+        c.stage_since[rows] = month
+        self._apply_effect(effect, month)
+        if index + 1 < len(steps):
+            self.schedule(step.review_months, self._follow_up, index + 1, rows, month)
+
+    def _apply_effect(self, effect: Effect, month: int) -> None:
+        """Carry out what an action decided: changes first, then exits, then word of mouth and costs."""
+        c = self.customers
+        if effect.price is not None:
+            self.state.set_price(effect.price.rows, effect.price.values)
+        if effect.contacts is not None:
+            self.state.set_contacts(effect.contacts.rows, effect.contacts.values)
+        if effect.channel is not None:
+            self.state.move_to_channel(effect.channel.rows, effect.channel.values)
+            self.flows.migrated_channel += len(effect.channel.rows)
+        c.rewarded[effect.rewarded] = True
+        if effect.treatment is not None:
+            c.abrupt[effect.treatment.rows] = True
+            c.treatment_penalty[effect.treatment.rows] = effect.treatment.values
+            self.bad_service_in_use = self.bad_service_in_use or bool((effect.treatment.values > 0).any())
+        if effect.to_partner is not None:
+            c.partner_fee[effect.to_partner.rows] = effect.to_partner.values
+            self._leave(effect.to_partner.rows, PARTNER, month)
+            self.flows.migrated_partner += len(effect.to_partner.rows)
+        self._leave(effect.walk_away, CHURNED, month)
+        self.flows.churned += len(effect.walk_away)
+        self._divest(effect.divest_now, month)
+        c.pending_exit[effect.divest_at_contract_end] = True
+        self.word_of_mouth(effect.tellers)
+        self.pending_cost += effect.cost
 
     # ------------------------------------------------------------------ word of mouth
     def word_of_mouth(self, tellers: float) -> None:
         """Schedule the waves of stories ``tellers`` badly treated leavers set off (seed 001)."""
-        wom = self.scenario.word_of_mouth
-        if not wom.enabled or tellers <= 0:
+        spec = self.scenario.word_of_mouth
+        if not spec.enabled or tellers <= 0:
             return
-        total = tellers * wom.first_hand * wom.second_hand
-        first = min(tellers * wom.first_hand, total)
-        self.wave_counter += 1
-        self.schedule(wom.first_wave_months, self._wave_arrives, first, 2 * self.wave_counter)
-        self.schedule(wom.second_wave_months, self._wave_arrives, total - first, 2 * self.wave_counter + 1)
+        total = tellers * spec.first_hand * spec.second_hand
+        first = min(tellers * spec.first_hand, total)
+        self.telling_count += 1
+        told = self.current_month
+        for delay, people in ((spec.first_wave_months, first), (spec.second_wave_months, total - first)):
+            self.wave_count += 1
+            self.schedule(delay, self._wave_arrives, self.wave_count, self.telling_count, told, tellers, people)
 
-    def _wave_arrives(self, expected_people: float, key: int) -> None:
-        """A wave of stories reaches people: customers lose trust, prospects won't buy, reputation falls."""
-        if expected_people <= 0:
-            return
-        sc = self.scenario
-        rng = self.rng(STREAM_WORD_OF_MOUTH, key)
-        people = int(rng.poisson(expected_people))
+    def _wave_arrives(self, wave: int, telling: int, told_month: int, tellers: float, expected_people: float) -> None:
+        """A wave of stories reaches people: customers lose trust, prospects won't buy, the market hears."""
+        spec = self.scenario
+        people = customers = 0
+        if expected_people > 0:
+            rng = self.streams.generator(Stream.WORD_OF_MOUTH, wave)
+            people = int(rng.poisson(expected_people))
+        if people:
+            customers = int(rng.binomial(people, min(1.0, self.active_count / spec.market.size)))
+        prospects = people - customers
+        self.trace.waves.append(WaveTrace(wave, telling, told_month, self.current_month, tellers, expected_people,
+                                          people, customers, prospects))
         if people == 0:
             return
-        v = self.state.v
-        customers = int(rng.binomial(people, min(1.0, self.active_count / sc.market.size)))
-        prospects = people - customers
+        c = self.customers
         if customers and self.active_count:
-            hit = self.rng(STREAM_TRUST_TARGETS, key).choice(np.flatnonzero(v.status == ACTIVE), size=customers)
-            np.subtract.at(v.trust, hit, sc.word_of_mouth.trust_loss)
-            np.maximum(v.trust, 0.0, out=v.trust)
-            self.trust_gap = max(self.trust_gap, 1.0 - float(v.trust[hit].min()))
-        pool = sc.market.size - self.active_count - len(self.partner_rows)
-        if prospects and sc.word_of_mouth.prospect_memory_months and pool > 0:
+            hit = self.streams.generator(Stream.TRUST_TARGETS, wave).choice(np.flatnonzero(c.status == ACTIVE),
+                                                                             size=customers)
+            np.subtract.at(c.trust, hit, spec.word_of_mouth.trust_loss)
+            np.maximum(c.trust, 0.0, out=c.trust)
+            self.trust_gap = max(self.trust_gap, 1.0 - float(c.trust[hit].min()))
+        pool = spec.market.size - self.active_count - len(self.partner_rows)
+        if prospects and spec.word_of_mouth.prospect_memory_months and pool > 0:
             # People already put off by an earlier story are reached again, not put off twice.
             fresh = prospects * max(0.0, 1.0 - self.blocked_prospects / pool)
             self.blocked_prospects += fresh
-            self.schedule(sc.word_of_mouth.prospect_memory_months, self._release_prospects, fresh)
-        self.reputation = max(0.0, self.reputation - sc.word_of_mouth.reputation_loss * people / sc.market.size)
-        self.q["wom_reach"] += people
+            self.schedule(spec.word_of_mouth.prospect_memory_months, self._release_prospects, fresh)
+        # People are reached at random across the market: the share who have heard saturates at 1.
+        self.heard_share = 1.0 - (1.0 - self.heard_share) * math.exp(-people / spec.market.size)
+        self.flows.wom_reach += people
 
     def _release_prospects(self, count: float) -> None:
         self.blocked_prospects = max(0.0, self.blocked_prospects - count)
 
-    # ------------------------------------------------------------------ quarters
-    def _reset_quarter(self) -> None:
-        self.q: dict[str, float] = dict.fromkeys(QUARTER_FLOWS, 0.0)
-        if hasattr(self, "state"):
-            self.state.v.quarter_revenue[:] = 0.0
-            self.state.v.quarter_profit[:] = 0.0
+    # ------------------------------------------------------------------ records
+    def _trace_month(self, month: int, distrust: float) -> None:
+        flows, start = self.flows, self._month_start_flows
+        acquisition = self._month_acquisition
+        self.trace.months.append(MonthTrace(
+            month=month, prospects=acquisition["prospects"], reputation=acquisition["reputation"],
+            heard_share=acquisition["heard_share"], expected_from_market=acquisition["expected_from_market"],
+            expected_referrals=acquisition["expected_referrals"], distrust=distrust, morale=self.morale,
+            wait_minutes=self.wait_minutes, acquired=flows.acquired - start.acquired,
+            churned=flows.churned - start.churned, divested=flows.divested - start.divested,
+            active_customers=self.active_count, partner_customers=len(self.partner_rows),
+        ))
+        self._month_start_flows = flows.copy()
 
-
-def sorted_quantiles(ordered: np.ndarray, shares: np.ndarray) -> np.ndarray:
-    """``np.quantile`` (linear interpolation) of an already sorted array, without partitioning it again."""
-    position = shares * (len(ordered) - 1)
-    below = np.floor(position).astype(int)
-    above = np.minimum(below + 1, len(ordered) - 1)
-    return ordered[below] + (position - below) * (ordered[above] - ordered[below])
+    def _record_quarter(self, month: int) -> None:
+        """The quarter ending with ``month``: one results row, the segment tables, the Lorenz curve at the horizon."""
+        c = self.customers
+        quarter = (month + 1) // 3
+        active = c.status == ACTIVE
+        self.ranking = BookRanking.of(c.last_profit[active])  # shared with the next review's segments
+        end = QuarterEnd(
+            quarter=quarter, flows=self.flows, customers=c, active_customers=self.active_count,
+            partner_customers=len(self.partner_rows), market_size=self.scenario.market.size,
+            market_mean_revenue=self.market_mean_revenue, monthly_discount=self.monthly_discount,
+            cumulative_profit=self.cumulative_profit, npv=self.npv, reputation=self.reputation,
+            heard_share=self.heard_share, morale=self.morale, wait_minutes=self.wait_minutes, ranking=self.ranking,
+        )
+        keys = record_keys(self.strategy_name, self.replication, quarter, self.calendar.quarter_label(month),
+                           self.calendar.period_end(month))
+        self.output.quarters.append(quarter_record(keys, end))
+        # On the books for at least a month of the quarter: a customer leaving in month m had no
+        # accounts in m (churn and exits come before the books).
+        seen = active | (c.exit_month > month - 2)
+        table_keys = {"strategy": self.strategy_name, "replication": self.replication, "quarter": quarter}
+        self.output.segments.extend(segment_records(table_keys, c, seen))
+        self.output.start_segments.extend(start_segment_records(table_keys, c, seen))
+        if quarter == self.scenario.horizon_quarters:
+            self.output.lorenz.extend(lorenz_records({"strategy": self.strategy_name, "replication": self.replication},
+                                                     c.last_profit[active]))
+        self.flows = QuarterFlows()
+        self._month_start_flows = QuarterFlows()
+        c.quarter_revenue[:] = 0.0
+        c.quarter_profit[:] = 0.0
 
 
 def expected_newcomers(scenario: Scenario, customers: int) -> int:

@@ -22,7 +22,8 @@ from tqdm import tqdm
 
 from .engine import CustomerModel, RunOutput
 from .errors import DataError, ScenarioError
-from .population import Population, synthetic_population
+from .population import Population
+from .synthetic import synthetic_population
 from .results import Results, code_version, provenance_record, read_provenance, write_results
 from .scenario import Scenario, load_scenario
 from .strategy_spec import StrategySpec
@@ -107,7 +108,7 @@ def simulate(
     workers: int | None = None,
     progress: bool = False,
 ) -> dict[str, pd.DataFrame]:
-    """Run all replications; returns the tidy tables ``quarters``, ``segments`` and ``lorenz``."""
+    """Run all replications; returns the tidy tables ``quarters``, ``segments``, ``start_segments`` and ``lorenz``."""
     if replications < 1:
         raise ScenarioError(f"'replications' must be >= 1: {replications}")
     workers = max(1, min(workers or os.cpu_count() or 1, replications))
@@ -132,7 +133,7 @@ def simulate(
 
 def _tables(outputs: dict[int, list[RunOutput]], strategy_order: list[str]) -> dict[str, pd.DataFrame]:
     tables = {}
-    for kind in ("quarters", "segments", "lorenz"):
+    for kind in ("quarters", "segments", "start_segments", "lorenz"):
         records = [
             record
             for replication in sorted(outputs)
@@ -142,7 +143,8 @@ def _tables(outputs: dict[int, list[RunOutput]], strategy_order: list[str]) -> d
         frame = pd.DataFrame.from_records(records)
         if not frame.empty:
             frame["strategy"] = pd.Categorical(frame["strategy"], categories=strategy_order)
-            keys = [k for k in ("strategy", "replication", "quarter", "segment", "customer_share") if k in frame]
+            keys = [k for k in ("strategy", "replication", "quarter", "segment", "start_segment", "customer_share")
+                    if k in frame]
             frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
             frame["strategy"] = frame["strategy"].astype(str)
         tables[kind] = frame

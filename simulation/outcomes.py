@@ -1,141 +1,212 @@
-"""What a run reports each quarter: the tidy rows of the results, segment and Lorenz tables.
+"""What a run reports each quarter, each outcome declared once.
 
-Each outcome column is computed here from the model's state at quarter end and the flows it
-counted during the quarter (``QUARTER_FLOWS``). To add an outcome: add its key to the record
-below (and to ``QUARTER_FLOWS`` if the model counts it as it happens), and a line to the README's
-outcome table.
+An ``Outcome`` is a name, a kind, a unit, a one-line meaning and a function from the quarter's
+end state (``QuarterEnd``) to a number. From the ``OUTCOMES`` list come the columns of
+``results.parquet``, the across-replication summary (``summary.py``), the columns the CLI can
+show and the README's outcome table (a test keeps it in step). Adding an outcome is adding one
+declaration here.
+
+Kinds: a *flow* is counted during the quarter (summed over the horizon in the summary); a
+*level* is read at quarter end (the summary takes the horizon's value); a *running* total
+accumulates from the start (the summary takes the horizon's value as the run's total).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, fields
+from functools import cached_property
+from typing import Any, Callable, Literal
 
 import numpy as np
 
-from .concentration import concentration_measures, lorenz_curve
-from .periods import quarter_label
-from .population import SEGMENT_LABELS
-from .scenario import SEGMENT_COUNT
-from .state import ACTIVE
-from .valuation import LIFETIME_MONTHS, lifetime_values
+from .concentration import concentration_measures
+from .segments import BookRanking
+from .state import CustomerColumns
+from .valuation import customer_lifetime_values
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .engine import CustomerModel
-
-# Counted by the model as things happen, reset every quarter.
-QUARTER_FLOWS = (
-    "revenue", "cost", "billed", "acquired", "churned", "divested", "migrated", "partner_lost", "partner_fees",
-    "wom_reach", "lost_acquisitions",
-)
+Kind = Literal["flow", "level", "running"]
 
 
-def customer_values(
-    model: "CustomerModel", rows: np.ndarray, retention: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lifetime value of the customers at ``rows``, plain and with the option to abandon.
+@dataclass
+class QuarterFlows:
+    """What the engine counts as it happens during a quarter; a fresh one each quarter."""
 
-    From their economics today; ``retention`` defaults to one minus this month's hazard.
-    """
-    v = model.state.v
-    return lifetime_values(
-        scaling_margin=v.revenue.take(rows) * v.profit_rate.take(rows),
-        fixed_cost=v.fixed_cost.take(rows),
-        monthly_growth=v.growth_factor.take(rows) - 1.0,
-        retention=1.0 - v.hazard.take(rows) if retention is None else retention,
-        monthly_discount_rate=model.monthly_discount,
-        lifetime_months=LIFETIME_MONTHS,
-    )
+    revenue: float = 0.0  # billed revenue plus partner fees, currency
+    cost: float = 0.0  # cost to serve, acquisition and action costs, currency
+    billed: float = 0.0  # revenue billed to our own customers, currency
+    acquired: int = 0
+    churned: int = 0  # left of their own accord
+    divested: int = 0  # pushed out by the strategy, at contract end or before it
+    migrated_channel: int = 0
+    migrated_partner: int = 0
+    partner_lost: int = 0
+    partner_fees: float = 0.0
+    wom_reach: int = 0  # people reached by stories (a person reached twice counts twice)
+    lost_acquisitions: float = 0.0  # expected acquisitions lost to word of mouth
 
-
-def record_quarter(model: "CustomerModel", month: int) -> None:
-    """Append the quarter ending with ``month`` to the model's output tables."""
-    sc = model.scenario
-    v = model.state.v
-    q = model.q
-    quarter = (month + 1) // 3
-    active = v.status == ACTIVE
-    # On the books for at least a month of the quarter: a customer leaving in month m had no
-    # accounts in m (churn and exits come before the books).
-    seen = active | (v.exit_month > month - 2)
-    contributions = v.quarter_profit[seen]
-    active_count = model.active_count
-    plain, with_option = customer_values(model, np.flatnonzero(active))
-    competitors = max(0, sc.market.size - active_count)
-    market_revenue = q["billed"] + competitors * model.market_mean_revenue * 3
-    period_end = model.month_starts[month + 1] - dt.timedelta(days=1)
-    record: dict[str, Any] = {
-        "strategy": model.strategy_name,
-        "replication": model.replication,
-        "quarter": quarter,
-        "quarter_label": quarter_label(model.month_starts[month - 2]),
-        "period_end": period_end.isoformat(),
-        "revenue": q["revenue"],
-        "cost": q["cost"],
-        "profit": q["revenue"] - q["cost"],
-        "cumulative_profit": model.cumulative_profit,
-        "npv": model.npv,
-        "customer_equity": float(plain.sum()),
-        "active_customers": active_count,
-        "acquired": int(q["acquired"]),
-        "churned": int(q["churned"]),
-        "divested": int(q["divested"]),
-        "migrated": int(q["migrated"]),
-        "partner_customers": len(model.partner_rows),
-        "partner_lost": int(q["partner_lost"]),
-        "partner_fees": q["partner_fees"],
-        "market_share": active_count / sc.market.size,
-        "revenue_market_share": q["billed"] / market_revenue if market_revenue > 0 else float("nan"),
-        "reputation": model.reputation,
-        "wom_reach": int(q["wom_reach"]),
-        "lost_acquisitions": q["lost_acquisitions"],
-        **concentration_measures(contributions),
-        "option_value": float((with_option - plain).sum()),
-        "option_turns_positive": int(((plain < 0) & (with_option > 0)).sum()),
-        "satisfaction": float(np.dot(v.satisfaction, active.astype(float))) / active_count
-        if active_count else float("nan"),
-        "morale": model.morale,
-        "wait_minutes": model.wait_minutes,
-    }
-    model.output.quarters.append(record)
-    model.output.segments.extend(segment_records(model, quarter, seen))
-    if quarter == sc.horizon_quarters:
-        model.output.lorenz.extend(lorenz_records(model, contributions))
+    def copy(self) -> "QuarterFlows":
+        return QuarterFlows(**{f.name: getattr(self, f.name) for f in fields(self)})
 
 
-def segment_records(model: "CustomerModel", quarter: int, seen: np.ndarray) -> list[dict[str, Any]]:
-    """Customers, revenue, cost and profit of the quarter per value segment (seed 004)."""
-    v = model.state.v
-    segment = np.where(seen, v.segment, 0).astype(np.intp)  # 0 collects customers not on the books this quarter
-    bins = SEGMENT_COUNT + 1
-    counts = np.bincount(segment, minlength=bins)
-    revenue = np.bincount(segment, weights=v.quarter_revenue, minlength=bins)
-    profit = np.bincount(segment, weights=v.quarter_profit, minlength=bins)
-    return [
-        {
-            "strategy": model.strategy_name,
-            "replication": model.replication,
-            "quarter": quarter,
-            "segment": index,
-            "segment_label": SEGMENT_LABELS[index - 1],
-            "customers": int(counts[index]),
-            "revenue": float(revenue[index]),
-            "cost": float(revenue[index] - profit[index]),
-            "profit": float(profit[index]),
-        }
-        for index in range(1, bins)
-    ]
+@dataclass
+class QuarterEnd:
+    """The state an outcome is computed from, at the end of the quarter's last month."""
+
+    quarter: int
+    flows: QuarterFlows
+    customers: CustomerColumns
+    active_customers: int
+    partner_customers: int
+    market_size: int
+    market_mean_revenue: float  # a competitor's customer's revenue, currency per month
+    monthly_discount: float
+    cumulative_profit: float
+    npv: float
+    reputation: float
+    heard_share: float
+    morale: float
+    wait_minutes: float
+    ranking: BookRanking  # the book's monthly profits, ranked once for the quarter
+
+    @cached_property
+    def values(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every customer's lifetime value, plain and with the option to abandon (0 off the books)."""
+        return customer_lifetime_values(self.customers, self.monthly_discount)
+
+    @cached_property
+    def concentration(self) -> dict[str, float]:
+        return concentration_measures(self.ranking.positive_sorted, float(self.customers.last_profit.sum()))
+
+    @cached_property
+    def active(self) -> np.ndarray:
+        return self.customers.status == 0
 
 
-def lorenz_records(model: "CustomerModel", contributions: np.ndarray) -> list[dict[str, Any]]:
-    """The Lorenz curve of customer profit in the last quarter, at 51 points."""
-    share, cumulative = lorenz_curve(contributions, points=51)
-    return [
-        {
-            "strategy": model.strategy_name,
-            "replication": model.replication,
-            "customer_share": float(customer_share),
-            "profit_share": float(profit_share),
-        }
-        for customer_share, profit_share in zip(share, cumulative, strict=True)
-    ]
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    kind: Kind
+    unit: str
+    meaning: str
+    compute: Callable[[QuarterEnd], float]
+
+
+def _safe_ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator > 0 else float("nan")
+
+
+def _revenue_market_share(end: QuarterEnd) -> float:
+    competitors = max(0, end.market_size - end.active_customers)
+    market_revenue = end.flows.billed + competitors * end.market_mean_revenue * 3
+    return _safe_ratio(end.flows.billed, market_revenue)
+
+
+def _satisfaction(end: QuarterEnd) -> float:
+    return _safe_ratio(float(np.dot(end.customers.satisfaction, end.active)), end.active_customers)
+
+
+OUTCOMES: list[Outcome] = [
+    Outcome("revenue", "flow", "currency", "the quarter's revenue: billed to our customers plus partner fees",
+            lambda e: e.flows.revenue),
+    Outcome("cost", "flow", "currency", "the quarter's cost: cost to serve, acquisition and action costs",
+            lambda e: e.flows.cost),
+    Outcome("profit", "flow", "currency", "revenue − cost", lambda e: e.flows.revenue - e.flows.cost),
+    Outcome("cumulative_profit", "running", "currency", "profit since the start", lambda e: e.cumulative_profit),
+    Outcome("npv", "running", "currency", "profit since the start, discounted monthly at `economics.discount_rate`",
+            lambda e: e.npv),
+    Outcome("customer_equity", "level", "currency",
+            "the value of the book left: sum of active customers' lifetime values (120 months, growth, each "
+            "customer's own churn hazard, newcomers included)", lambda e: float(e.values[0].sum())),
+    Outcome("active_customers", "level", "customers", "customers on our books at quarter end",
+            lambda e: e.active_customers),
+    Outcome("acquired", "flow", "customers", "new customers won (from competitors and by referral)",
+            lambda e: e.flows.acquired),
+    Outcome("churned", "flow", "customers", "customers who left of their own accord", lambda e: e.flows.churned),
+    Outcome("divested", "flow", "customers",
+            "customers the strategy pushed out, whether they left at contract end or walked away before it",
+            lambda e: e.flows.divested),
+    Outcome("migrated", "flow", "customers", "customers moved to another channel or handed to a partner",
+            lambda e: e.flows.migrated_channel + e.flows.migrated_partner),
+    Outcome("migrated_channel", "flow", "customers", "customers moved to a cheaper channel (they stay ours)",
+            lambda e: e.flows.migrated_channel),
+    Outcome("migrated_partner", "flow", "customers", "customers handed to a partner (they leave our books)",
+            lambda e: e.flows.migrated_partner),
+    Outcome("partner_customers", "level", "customers", "customers served by partners at quarter end",
+            lambda e: e.partner_customers),
+    Outcome("partner_lost", "flow", "customers", "partner customers who left the partner",
+            lambda e: e.flows.partner_lost),
+    Outcome("partner_fees", "flow", "currency", "fees partners paid us (included in revenue)",
+            lambda e: e.flows.partner_fees),
+    Outcome("market_share", "level", "share", "our customers ÷ market size",
+            lambda e: e.active_customers / e.market_size),
+    Outcome("revenue_market_share", "level", "share",
+            "our billed revenue ÷ the market's (competitors' customers at the population's mean revenue)",
+            _revenue_market_share),
+    Outcome("reputation", "level", "index", "reputation index (1 = as at the start); scales acquisition",
+            lambda e: e.reputation),
+    Outcome("wom_heard_share", "level", "share",
+            "share of the market that has heard a bad story and not yet forgotten it (a person told twice has "
+            "heard once); saturates at 1", lambda e: e.heard_share),
+    Outcome("wom_reach", "flow", "people", "people reached by stories of bad treatment (told twice, counted twice)",
+            lambda e: e.flows.wom_reach),
+    Outcome("lost_acquisitions", "flow", "customers", "expected acquisitions lost to word of mouth",
+            lambda e: e.flows.lost_acquisitions),
+    Outcome("top10_positive_profit_share", "level", "share",
+            "share of the profitable customers' profit earned by the top 10 % of them; a rise means profit rests "
+            "on fewer customers", lambda e: e.concentration["top10_positive_profit_share"]),
+    Outcome("hhi", "level", "index",
+            "Herfindahl index of profitable customers' profit shares (1/n when even, 1 when one customer earns "
+            "it all); a rise means more concentration", lambda e: e.concentration["hhi"]),
+    Outcome("effective_customers", "level", "customers",
+            "1 / HHI: how many equal customers would earn the profit as concentrated; a fall means more concentration",
+            lambda e: e.concentration["effective_customers"]),
+    Outcome("gini", "level", "index",
+            "Gini coefficient of profit among profitable customers (0 even, → 1 one customer); a rise means more "
+            "concentration", lambda e: e.concentration["gini"]),
+    Outcome("top1_loss", "level", "currency",
+            "stress: a quarter's profit at the current rate lost if the top 1 % of profitable customers left",
+            lambda e: 3.0 * e.concentration["top1_loss"]),
+    Outcome("top1_profit_at_risk", "level", "share",
+            "the same as a share of the book's net profit (above 1: losing them makes a loss; empty when the book "
+            "makes none); a rise means more risk", lambda e: e.concentration["top1_profit_at_risk"]),
+    Outcome("option_value", "level", "currency",
+            "the option to abandon (Haenlein, Kaplan & Schoder 2006): value added by letting customers go when "
+            "their future margins turn negative", lambda e: float((e.values[1] - e.values[0]).sum())),
+    Outcome("option_turns_positive", "level", "customers",
+            "customers whose value turns from negative to positive with the option to abandon",
+            lambda e: int(((e.values[0] < 0) & (e.values[1] > 0)).sum())),
+    Outcome("satisfaction", "level", "index", "mean satisfaction of active customers, 0–1", _satisfaction),
+    Outcome("morale", "level", "index", "staff morale, 0–1", lambda e: e.morale),
+    Outcome("wait_minutes", "level", "minutes", "mean call-centre wait of the quarter's last month",
+            lambda e: e.wait_minutes),
+]
+
+KEY_COLUMNS = ("strategy", "replication", "quarter", "quarter_label", "period_end")
+
+
+def outcome(name: str) -> Outcome:
+    for declared in OUTCOMES:
+        if declared.name == name:
+            return declared
+    raise KeyError(f"unknown outcome {name!r}; known outcomes: {', '.join(o.name for o in OUTCOMES)}")
+
+
+def quarter_record(keys: dict[str, Any], end: QuarterEnd) -> dict[str, Any]:
+    """One row of ``results.parquet``: the keys, then every declared outcome in declaration order."""
+    record = dict(keys)
+    for declared in OUTCOMES:
+        record[declared.name] = declared.compute(end)
+    return record
+
+
+def record_keys(strategy: str, replication: int, quarter: int, label: str, period_end: dt.date) -> dict[str, Any]:
+    return {"strategy": strategy, "replication": replication, "quarter": quarter, "quarter_label": label,
+            "period_end": period_end.isoformat()}
+
+
+def outcome_table_markdown() -> str:
+    """The README's outcome table, from the declarations."""
+    lines = ["| column | kind | unit | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{o.name}` | {o.kind} | {o.unit} | {o.meaning} |" for o in OUTCOMES]
+    return "\n".join(lines)

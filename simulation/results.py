@@ -26,7 +26,8 @@ from .scenario import Scenario
 if TYPE_CHECKING:  # pragma: no cover
     from .experiment import PopulationSource
 
-TABLE_FILES = {"quarters": "results.parquet", "segments": "segments.parquet", "lorenz": "lorenz.parquet"}
+TABLE_FILES = {"quarters": "results.parquet", "segments": "segments.parquet",
+               "start_segments": "start_segments.parquet", "lorenz": "lorenz.parquet"}
 PROVENANCE_FILE = "provenance.json"
 SCENARIO_FILE = "scenario.json"
 RECORDED_PACKAGES = (
@@ -43,6 +44,7 @@ class Results:
     folder: Path
     quarters: pd.DataFrame
     segments: pd.DataFrame
+    start_segments: pd.DataFrame
     lorenz: pd.DataFrame
     provenance: dict[str, Any]
     scenario: Scenario
@@ -67,7 +69,8 @@ def write_results(folder: Path, scenario: Scenario, tables: dict[str, pd.DataFra
         write_atomically(folder / name, tables[kind].to_parquet(index=False))
     write_atomically(folder / SCENARIO_FILE, json.dumps(scenario.model_dump(mode="json"), indent=2).encode())
     write_atomically(folder / PROVENANCE_FILE, json.dumps(provenance, indent=2, sort_keys=True).encode())
-    return Results(folder, tables["quarters"], tables["segments"], tables["lorenz"], provenance, scenario)
+    return Results(folder, tables["quarters"], tables["segments"], tables["start_segments"], tables["lorenz"],
+                   provenance, scenario)
 
 
 def read_provenance(folder: Path) -> dict[str, Any] | None:
@@ -88,7 +91,8 @@ def load_results(folder: str | Path) -> Results:
         raise ClienteleError(f"{folder}: no complete results here (provenance.json missing); run `clientele simulate`")
     tables = {kind: pd.read_parquet(folder / name) for kind, name in TABLE_FILES.items()}
     scenario = Scenario.model_validate(json.loads((folder / SCENARIO_FILE).read_text()))
-    return Results(folder, tables["quarters"], tables["segments"], tables["lorenz"], provenance, scenario)
+    return Results(folder, tables["quarters"], tables["segments"], tables["start_segments"], tables["lorenz"],
+                   provenance, scenario)
 
 
 def file_sha256(path: Path) -> str:

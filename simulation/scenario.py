@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ScenarioError
 from .strategy_spec import StrategySpec
 
-SEGMENT_COUNT = 8
+from .segments import SEGMENT_COUNT
 
 
 class Section(BaseModel):
@@ -297,7 +297,7 @@ class Scenario(Section):
             raise ValueError("strategies must define at least one strategy")
         for name, strategy in self.strategies.items():
             for step in strategy.steps:
-                step.check_against(self, name)
+                step.check_channels(self.channels, name)
         return self
 
     @property

@@ -11,16 +11,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-BASELINE = "retain_all"
+from .outcomes import OUTCOMES
 
-# Outcomes read at the last quarter (levels) and summed over the horizon (flows).
-LEVEL_OUTCOMES = (
-    "market_share", "revenue_market_share", "active_customers", "partner_customers", "top10_profit_share", "hhi",
-    "effective_customers", "gini", "reputation", "customer_equity", "top1_loss", "satisfaction", "morale",
-)
-FLOW_OUTCOMES = (
-    "acquired", "churned", "divested", "migrated", "partner_lost", "partner_fees", "wom_reach", "lost_acquisitions",
-)
+BASELINE = "retain_all"
+SUFFIX = {"level": "_end", "flow": "_total", "running": "_mean"}  # how each kind of outcome is summarised
+
+
+def summary_column(name: str) -> str:
+    """The summary's column for a declared outcome: ``npv_mean``, ``market_share_end``, ``churned_total``."""
+    for declared in OUTCOMES:
+        if declared.name == name:
+            return name + SUFFIX[declared.kind]
+    raise KeyError(f"unknown outcome {name!r}; known outcomes: {', '.join(o.name for o in OUTCOMES)}")
 
 
 def mean_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -42,9 +44,10 @@ def _with_interval(row: dict[str, object], name: str, values: np.ndarray, confid
 def strategy_summary(quarters: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """One row per strategy (in table order) with the headline figures at the horizon.
 
-    Every figure is a mean across replications with its confidence interval (``…_ci_low``,
-    ``…_ci_high``): levels at the last quarter (``…_end``), flows summed over the horizon
-    (``…_total``), cumulative profit and NPV (``…_mean``).
+    Every declared outcome is a mean across replications with its confidence interval
+    (``…_ci_low``, ``…_ci_high``): levels at the last quarter (``…_end``), flows summed over the
+    horizon (``…_total``), running totals such as cumulative profit and NPV at the horizon
+    (``…_mean``, interval ``…_ci_low``/``…_ci_high`` without the suffix).
     """
     last = quarters["quarter"].max()
     final = quarters[quarters["quarter"] == last]
@@ -56,20 +59,23 @@ def strategy_summary(quarters: pd.DataFrame, confidence: float = 0.95) -> pd.Dat
         at_end = final[final["strategy"] == strategy].set_index("replication")
         every_quarter = quarters[quarters["strategy"] == strategy]
         row: dict[str, object] = {"strategy": strategy, "replications": len(at_end)}
-        for outcome in ("cumulative_profit", "npv"):
-            mean, low, high = mean_interval(at_end[outcome].to_numpy(), confidence)
-            row |= {f"{outcome}_mean": mean, f"{outcome}_ci_low": low, f"{outcome}_ci_high": high}
         by_replication = every_quarter.groupby("replication")
+        for declared in OUTCOMES:
+            if declared.name not in every_quarter:
+                continue
+            if declared.kind == "running":
+                mean, low, high = mean_interval(at_end[declared.name].to_numpy(dtype=float), confidence)
+                row |= {f"{declared.name}_mean": mean, f"{declared.name}_ci_low": low,
+                        f"{declared.name}_ci_high": high}
+            elif declared.kind == "level":
+                _with_interval(row, f"{declared.name}_end", at_end[declared.name].to_numpy(dtype=float), confidence)
+            else:
+                _with_interval(row, f"{declared.name}_total",
+                               by_replication[declared.name].sum().to_numpy(dtype=float), confidence)
         row["cumulative_profit_p5"] = float(np.percentile(at_end["cumulative_profit"], 5))
         losses = every_quarter["profit"] < 0
         row["prob_loss_quarter"] = float(losses.mean())
         row["prob_any_loss_quarter"] = float(losses.groupby(every_quarter["replication"]).any().mean())
-        for outcome in LEVEL_OUTCOMES:
-            if outcome in at_end:
-                _with_interval(row, f"{outcome}_end", at_end[outcome].to_numpy(dtype=float), confidence)
-        for outcome in FLOW_OUTCOMES:
-            if outcome in every_quarter:
-                _with_interval(row, f"{outcome}_total", by_replication[outcome].sum().to_numpy(dtype=float), confidence)
         start = first[first["strategy"] == strategy]
         row["option_value_start"] = float(start["option_value"].mean())
         row["option_turns_positive_start"] = float(start["option_turns_positive"].mean())
@@ -91,7 +97,7 @@ def recommend(summary: pd.DataFrame) -> tuple[str, list[str]]:
         f"(95 % CI {best['npv_ci_low']:,.0f} to {best['npv_ci_high']:,.0f})",
         f"5th-percentile cumulative profit {best['cumulative_profit_p5']:,.0f}",
         f"market share at horizon {best['market_share_end']:.2%}",
-        f"top-10 % profit share {best['top10_profit_share_end']:.0%}",
+        f"top-10 % of profitable customers' share of their profit {best['top10_positive_profit_share_end']:.0%}",
     ]
     if "profit_vs_baseline_mean" in summary and best["strategy"] != BASELINE and not pd.isna(
         best.get("profit_vs_baseline_mean")

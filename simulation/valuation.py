@@ -12,12 +12,40 @@ from __future__ import annotations
 
 import numpy as np
 
+from .state import CustomerColumns
+
 LIFETIME_MONTHS = 120  # horizon of lifetime values and the option to abandon, months
+
+
+def _power(base: np.ndarray, exponent: int) -> np.ndarray:
+    """base**exponent for a whole-number exponent by repeated squaring: a few multiplications, no exp/log."""
+    result = np.ones_like(base)
+    square = base.copy()
+    while exponent:
+        if exponent & 1:
+            result *= square
+        exponent >>= 1
+        if exponent:
+            square *= square
+    return result
 
 
 def geometric_sum(ratio: np.ndarray, periods: np.ndarray | int) -> np.ndarray:
     """Σ_{t=1..periods} ratio^t, elementwise, safe at ratio = 1."""
     ratio = np.asarray(ratio, dtype=float)
+    gap = 1.0 - ratio
+    if np.ndim(periods) == 0 and float(periods) == int(periods) and 0 <= int(periods) <= 4096:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            total = ratio * (1.0 - _power(ratio, int(periods))) / gap
+        # Within 1e-6 of 1, 1 − x^n loses digits to cancellation: use exp/log there.
+        delicate = np.abs(gap) < 1e-6
+        if delicate.any():
+            total[delicate] = _geometric_sum_by_logs(ratio[delicate], periods)
+        return total
+    return _geometric_sum_by_logs(ratio, periods)
+
+
+def _geometric_sum_by_logs(ratio: np.ndarray, periods: np.ndarray | int) -> np.ndarray:
     gap = 1.0 - ratio
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # x^n as exp(n·ln x): vectorised exp and log run about 1.5× faster than np.power here.
@@ -74,3 +102,33 @@ def lifetime_values(
         stopped = discounted_margin_sum(a[early], c[early], g[early], q[turning], positive_months)
         with_option[turning] = np.maximum(stopped, 0.0)
     return plain, with_option
+
+
+def customer_lifetime_values(
+    customers: CustomerColumns, monthly_discount_rate: float, rows: np.ndarray | slice = slice(None)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lifetime values of customers from their economics today and this month's churn hazard.
+
+    Customers off the books have no margin and value 0, so a sum over every row needs no mask.
+    """
+    c = customers
+    return lifetime_values(
+        scaling_margin=c.revenue[rows] * c.profit_rate[rows],
+        fixed_cost=c.fixed_cost[rows],
+        monthly_growth=c.growth_factor[rows] - 1.0,
+        retention=1.0 - c.hazard[rows],
+        monthly_discount_rate=monthly_discount_rate,
+        lifetime_months=LIFETIME_MONTHS,
+    )
+
+
+def referral_values(
+    customers: CustomerColumns, rows: np.ndarray, monthly_discount_rate: float, acquisition_cost: float
+) -> np.ndarray:
+    """Each expected referral counted as an acquisition cost saved, over the same discounted lifetime.
+
+    Seed 002: medium spenders are often the best referrers, so current profit alone misjudges them.
+    """
+    retention = 1.0 - customers.hazard[rows]
+    annuity = geometric_sum(retention / (1.0 + monthly_discount_rate), LIFETIME_MONTHS)
+    return customers.referrals_per_month[rows] * acquisition_cost * annuity

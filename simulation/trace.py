@@ -1,0 +1,62 @@
+"""A public record of what happened in a run, month by month (like Mesa's DataCollector).
+
+Tests and analysts observe the model through this trace and the quarterly results, never through
+the engine's private methods: the inside can then be rebuilt without rewriting true tests. The
+monthly scalars cost nothing worth measuring; per-customer snapshots are taken only for the
+columns a caller asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MonthTrace:
+    """One month, as the engine saw it; counts are for the month (reviews and renewals included)."""
+
+    month: int
+    prospects: float  # the market's customers we could win, as the month's acquisition saw them
+    reputation: float  # reputation index at acquisition
+    heard_share: float  # share of the market that has heard a bad story, at acquisition
+    expected_from_market: float  # expected acquisitions from competitors' customers
+    expected_referrals: float  # expected acquisitions by referral
+    distrust: float  # hazard uplift near the divestment threshold, at the month's churn draw
+    morale: float
+    wait_minutes: float
+    acquired: int
+    churned: int
+    divested: int
+    active_customers: int  # at the month's end
+    partner_customers: int  # at the month's end
+
+
+@dataclass(frozen=True)
+class WaveTrace:
+    """A wave of stories: told after exits in ``told_month``, landing in ``landed_month``."""
+
+    wave: int  # waves are numbered in the order they are set off; the first and second of one telling share ``telling``
+    telling: int
+    told_month: int
+    landed_month: int
+    tellers: float  # abrupt-exit equivalents who set it off
+    expected_people: float
+    people: int  # people reached (Poisson draw)
+    customers_reached: int
+    prospects_reached: int
+
+
+@dataclass
+class Trace:
+    """Monthly scalars and waves always; per-customer snapshots of ``columns`` at each churn draw."""
+
+    columns: tuple[str, ...] = ()
+    months: list[MonthTrace] = field(default_factory=list)
+    waves: list[WaveTrace] = field(default_factory=list)
+    snapshots: list[dict[str, np.ndarray]] = field(default_factory=list)  # one per month: copies of ``columns``
+
+    def series(self, name: str) -> np.ndarray:
+        """One monthly field as an array, month 0 first."""
+        return np.array([getattr(month, name) for month in self.months])

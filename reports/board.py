@@ -49,11 +49,12 @@ def mean_lorenz(lorenz: pd.DataFrame) -> pd.DataFrame:
     return lorenz.groupby(["strategy", "customer_share"], sort=False)["profit_share"].mean().reset_index()
 
 
-def segment_profit(segments: pd.DataFrame) -> pd.DataFrame:
-    """Profit over the whole horizon per value segment, mean over replications."""
-    per_replication = segments.groupby(["strategy", "replication", "segment", "segment_label"], sort=False)[
+def segment_profit(segments: pd.DataFrame, key: str = "segment") -> pd.DataFrame:
+    """Profit over the whole horizon per segment (``key``: current or starting segment), mean over replications."""
+    per_replication = segments.groupby(["strategy", "replication", key, "segment_label"], sort=False)[
         "profit"].sum().reset_index()
-    return per_replication.groupby(["strategy", "segment", "segment_label"], sort=False)["profit"].mean().reset_index()
+    means = per_replication.groupby(["strategy", key, "segment_label"], sort=False)["profit"].mean().reset_index()
+    return means.rename(columns={key: "segment"})
 
 
 def horizon_values(quarters: pd.DataFrame, column: str = "cumulative_profit") -> pd.DataFrame:
@@ -135,11 +136,11 @@ def executive_summary(
         f"{share(pick['market_share_end'], 2)} of the market's customers at {labels[-1]}"
         + _versus(rows, reference, best, "market_share_end", lambda v: share(v, 2)) + ".",
     ))
-    top10 = pick["top10_profit_share_end"]
+    top10 = pick["top10_positive_profit_share_end"]
     sentences.append(Sentence(
         "Concentration",
-        f"the top 10{NBSP}% of customers bring {share(top10, 0)} of profit at the horizon"
-        + _versus(rows, reference, best, "top10_profit_share_end", lambda v: share(v, 0))
+        f"the top 10{NBSP}% of profitable customers bring {share(top10, 0)} of their profit at the horizon"
+        + _versus(rows, reference, best, "top10_positive_profit_share_end", lambda v: share(v, 0))
         + (f"; the larger the share, the more rests on a few customers: losing the top 1{NBSP}% would cost "
            f"{money(pick['top1_loss_end'])} a quarter."),
     ))
@@ -191,8 +192,8 @@ def comparison_summary(
             f"cumulative profit {money(profit, signed=True)} (paired {_interval(money, profit_low, profit_high, True)}), "
             f"NPV {money(npv, signed=True)} (paired {_interval(money, npv_low, npv_high, True)}); "
             f"market share at the horizon {share(row['market_share_end'], 2)} against {share(base['market_share_end'], 2)}, "
-            f"top-10{NBSP}% profit share {share(row['top10_profit_share_end'], 0)} against "
-            f"{share(base['top10_profit_share_end'], 0)}, 5th-percentile cumulative profit "
+            f"top-10{NBSP}% profit share {share(row['top10_positive_profit_share_end'], 0)} against "
+            f"{share(base['top10_positive_profit_share_end'], 0)}, 5th-percentile cumulative profit "
             f"{money(row['cumulative_profit_p5'])} against {money(base['cumulative_profit_p5'])}; "
             f"{count(row['divested_total'])} customers divested, word of mouth reaching "
             f"{count(row['wom_reach_total'])} people.",
@@ -240,7 +241,7 @@ def kpi_table(summary: pd.DataFrame, quarters: pd.DataFrame, money: MoneyFormat,
                 Cell(money.bare(row.cumulative_profit_p5)),
                 Cell(share(row.prob_loss_quarter)),
                 Cell(share(row.market_share_end, 2)),
-                Cell(share(row.top10_profit_share_end, 0)),
+                Cell(share(row.top10_positive_profit_share_end, 0)),
                 Cell(count(row.divested_total)),
                 Cell(count(row.wom_reach_total)),
             ],
@@ -470,26 +471,26 @@ class BoardReport:
 
     def chart_concentration(self) -> Fragment:
         figure = figures.concentration_chart(
-            mean_lorenz(self.results.lorenz), quarterly_bands(self.results.quarters, "top10_profit_share"),
+            mean_lorenz(self.results.lorenz), quarterly_bands(self.results.quarters, "top10_positive_profit_share"),
             self.colours, horizon_label=self.last_quarter,
         )
         return self._figure(
             "concentration", figure,
-            "Risk concentration. Left: cumulative share of profit against share of customers at the horizon "
-            "(below zero where loss-makers eat into profit). Right: share of each quarter's profit from the "
-            "top 10 % of customers.",
+            "Risk concentration. Left: cumulative share of monthly profit against share of customers on the "
+            "books at the horizon (below zero where loss-makers eat into profit). Right: share of the profitable "
+            "customers' profit earned by the top 10 % of them, each quarter.",
             "Lorenz curves and top-10 percent profit share for each strategy",
         )
 
     def chart_segments(self) -> Fragment:
-        figure = figures.segment_chart(segment_profit(self.results.segments), self.colours,
+        figure = figures.segment_chart(segment_profit(self.results.start_segments, "start_segment"), self.colours,
                                        ylabel=self._money_axis("profit over the horizon"),
                                        value_format=self.money.axis)
         return self._figure(
             "profit_by_segment", figure,
-            f"Profit over the {self.scenario.horizon_quarters} quarters by value segment (S1: most profitable 1 % "
-            f"of customers … S8: least profitable 10 %, re-ranked each quarter), mean over replications, "
-            f"{self.money.unit}.",
+            f"Profit over the {self.scenario.horizon_quarters} quarters by value segment at the start (S1: most "
+            f"profitable 1 % of today's customers … S8: least profitable 10 %; the same customers under every "
+            f"strategy), and from customers who joined later; mean over replications, {self.money.unit}.",
             "Bar chart of profit by value segment for each strategy",
         )
 

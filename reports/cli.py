@@ -58,13 +58,61 @@ def _simulate(args: argparse.Namespace) -> int:
           f"{results.provenance['seed']}, {results.scenario.horizon_quarters} quarters, "
           f"amounts in {results.scenario.currency}; means with 95 % confidence intervals\n")
     print(summary_tables(summary))
+    if args.show:
+        print("\n" + outcome_table(summary, outcome_list(args.show)))
     print(f"\nwrote {Path(args.out) / 'results.parquet'} and {Path(args.out) / 'provenance.json'}")
     return 0
 
 
-def _interval(row: pd.Series, name: str, mean_name: str | None = None, percent: bool = False) -> str:
+def available_columns() -> list[str]:
+    """Outcomes ``simulate --show`` can print: every declared outcome."""
+    from simulation.outcomes import OUTCOMES
+
+    return [declared.name for declared in OUTCOMES]
+
+
+def outcome_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    known = available_columns()
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ClienteleError(f"--show: unknown outcome {', '.join(repr(n) for n in unknown)}; "
+                             f"known outcomes: {', '.join(known)}")
+    return names
+
+
+def outcome_table(summary: pd.DataFrame, names: list[str]) -> str:
+    """The chosen outcomes at the horizon (levels), over it (flows) or in total (running), with intervals."""
+    from simulation.outcomes import outcome
+    from simulation.summary import summary_column
+
+    columns = {}
+    for name in names:
+        column = summary_column(name)
+        base = column.removesuffix("_mean")
+        unit = outcome(name).unit
+        columns[f"{name} ({column.rsplit('_', 1)[-1]})"] = [
+            _interval(row, base, column, percent=unit == "share", decimals=3 if unit == "index" else 0)
+            for _, row in summary.iterrows()]
+    table = pd.DataFrame(columns, index=summary["strategy"])
+    table.index.name = None
+    return table.to_string()
+
+
+def _outcomes(args: argparse.Namespace) -> int:
+    """List the declared outcomes: what ``results.parquet`` holds and ``simulate --show`` prints."""
+    from simulation.outcomes import OUTCOMES
+
+    width = max(len(declared.name) for declared in OUTCOMES)
+    for declared in OUTCOMES:
+        print(f"{declared.name:<{width}}  {declared.kind:<7}  {declared.unit:<9}  {declared.meaning}")
+    return 0
+
+
+def _interval(row: pd.Series, name: str, mean_name: str | None = None, percent: bool = False,
+              decimals: int = 0) -> str:
     def show(value: float) -> str:
-        return f"{value:.2%}" if percent else f"{value:,.0f}"
+        return f"{value:.2%}" if percent else f"{value:,.{decimals}f}"
 
     mean = row[mean_name or name]
     return f"{show(mean)} ({show(row[f'{name}_ci_low'])}–{show(row[f'{name}_ci_high'])})"
@@ -86,7 +134,7 @@ def summary_tables(summary: pd.DataFrame) -> str:
         "WoM reach": [_interval(r, "wom_reach_total") for _, r in summary.iterrows()],
         "divested": summary["divested_total"].map("{:,.0f}".format).to_list(),
         "migrated": summary["migrated_total"].map("{:,.0f}".format).to_list(),
-        "top-10% share": summary["top10_profit_share_end"].map("{:.0%}".format).to_list(),
+        "top-10% share": summary["top10_positive_profit_share_end"].map("{:.0%}".format).to_list(),
         "eff. customers": summary["effective_customers_end"].map("{:,.0f}".format).to_list(),
     }, index=summary["strategy"])
     for table in (profit, market):
@@ -111,7 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(simulate)
     simulate.add_argument("--out", default="out/latest", help="results folder (default out/latest)")
     simulate.add_argument("--quiet", action="store_true", help="no progress bar")
+    simulate.add_argument("--show", metavar="OUTCOMES",
+                          help="also print these outcomes, comma-separated (see `clientele outcomes`)")
     simulate.set_defaults(func=_simulate)
+
+    outcomes = commands.add_parser("outcomes", help="list the outcomes a run reports, with kind, unit and meaning")
+    outcomes.set_defaults(func=_outcomes)
 
     try:
         from reports.report_command import add_report_command

@@ -1,13 +1,13 @@
 """Helpers shared by the behaviour tests of actions, targeting, word of mouth, market and people.
 
-Models are built directly (one strategy, one replication) so a test can look at the state arrays
-before and after a run, and at the model's counters month by month through small recorders.
+Models are built directly (one strategy, one replication) so a test can look at the customers'
+columns before and after a run, and at what happened month by month through the model's public trace.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -41,11 +41,11 @@ def scenario_with(settings: dict[str, Any], strategies: dict[str, Any]) -> Scena
 
 
 def build(settings: dict[str, Any], strategies: dict[str, Any], seed: int = 5, replication: int = 0,
-          population: Population | None = None) -> dict[str, CustomerModel]:
+          population: Population | None = None, trace_columns: tuple[str, ...] = ()) -> dict[str, CustomerModel]:
     """One model per strategy, on the same population and random streams, not yet run."""
     scenario = scenario_with(settings, strategies)
     population = population if population is not None else PopulationSource().load(scenario, seed)
-    return {name: CustomerModel(scenario, population, name, spec, seed, replication)
+    return {name: CustomerModel(scenario, population, name, spec, seed, replication, trace_columns=trace_columns)
             for name, spec in scenario.strategies.items()}
 
 
@@ -68,22 +68,6 @@ def within_binomial(successes: int, trials: int, probability: float, z: float = 
 def within_poisson(count: float, expected: float, z: float = 4.0) -> bool:
     """|count − λ| within z Poisson standard deviations."""
     return abs(count - expected) <= z * math.sqrt(expected)
-
-
-def record_calls(model: CustomerModel, method: str, before: Callable[[CustomerModel, tuple], Any] | None = None,
-                 after: Callable[[CustomerModel, tuple], Any] | None = None) -> list[tuple[Any, Any]]:
-    """Wrap one of the model's methods; each call appends (what ``before`` saw, what ``after`` saw)."""
-    original = getattr(model, method)
-    calls: list[tuple[Any, Any]] = []
-
-    def wrapper(*args: Any) -> Any:
-        seen = before(model, args) if before else None
-        result = original(*args)
-        calls.append((seen, after(model, args) if after else None))
-        return result
-
-    setattr(model, method, wrapper)
-    return calls
 
 
 def custom_population(groups: list[dict[str, float]], size: int) -> Population:

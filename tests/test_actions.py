@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.engine import STREAM_ACTIONS, STREAM_CHURN
+from simulation.streams import Stream
 from simulation.state import CHURNED, PARTNER, PARTNER_LEFT
 
 from .behaviour_support import QUIET, build, column, custom_population, merge, run_all, within_binomial, within_poisson
@@ -26,17 +26,17 @@ EDUCATE = {"steps": [{"action": "educate", "target": LOSS_MAKERS, "success_rate"
 def educated():
     models = build(QUIET, {"retain_all": {}, "educate": EDUCATE})
     model = models["educate"]
-    before = {"contacts": model.state.v.contacts.copy(), "profit": model.state.v.last_profit.copy()}
+    before = {"contacts": model.customers.contacts.copy(), "profit": model.customers.last_profit.copy()}
     run_all(models)
-    v = model.state.v
+    v = model.customers
     targeted = v.ladder_stage == 1
-    learned = targeted & (model.uniforms(STREAM_ACTIONS, 0) < 0.5)
+    learned = targeted & (model.uniforms(Stream.ACTIONS, 0) < 0.5)
     return models, before, targeted, learned
 
 
 def test_educate_cuts_the_contacts_of_successful_customers_by_the_contact_reduction(educated):
     models, before, targeted, learned = educated
-    v = models["educate"].state.v
+    v = models["educate"].customers
     assert targeted.sum() > 500
     np.testing.assert_array_equal(targeted, before["profit"] < 0)  # loss-makers, and only they, are taught
     # Exactly × (1 − 0.6) for those whose draw is below the success rate; everyone else unchanged.
@@ -51,7 +51,7 @@ def test_educate_succeeds_with_about_the_success_rate(educated):
 
 def test_educate_books_its_cost_per_targeted_customer_and_the_saved_contacts(educated):
     models, before, targeted, learned = educated
-    v = models["educate"].state.v
+    v = models["educate"].customers
     saved_per_month = float((0.6 * before["contacts"][learned] * v.contact_cost[learned]).sum())
     education_cost = 25.0 * targeted.sum()  # every targeted customer is paid for, not only the successes
     educate, retain = models["educate"], models["retain_all"]
@@ -71,9 +71,9 @@ MIGRATE_CHANNEL = {"steps": [{"action": "migrate_channel", "target": {"channels"
 def migrated():
     models = run_all(build(QUIET, {"retain_all": {}, "migrate": MIGRATE_CHANNEL}))
     model = models["migrate"]
-    v = model.state.v
+    v = model.customers
     targeted = v.ladder_stage == 1
-    draws = model.uniforms(STREAM_ACTIONS, 0)
+    draws = model.uniforms(Stream.ACTIONS, 0)
     leave = targeted & (draws < 0.2)
     moved = targeted & (draws >= 0.2) & (draws < 0.9)
     return models, targeted, leave, moved
@@ -81,7 +81,7 @@ def migrated():
 
 def test_migrated_customers_move_to_the_cheaper_channel_and_gain_twelve_per_contact(migrated):
     models, targeted, leave, moved = migrated
-    v, kept = models["migrate"].state.v, models["retain_all"].state.v
+    v, kept = models["migrate"].customers, models["retain_all"].customers
     online, call_centre = 1, 0
     assert moved.sum() > 300
     assert (v.channel[moved] == online).all() and (v.contact_cost[moved] == 1.0).all()
@@ -97,7 +97,7 @@ def test_migrated_customers_move_to_the_cheaper_channel_and_gain_twelve_per_cont
 def test_a_leave_rate_share_of_migrated_customers_leave_and_migrated_counts_the_movers(migrated):
     models, targeted, leave, moved = migrated
     model = models["migrate"]
-    v = model.state.v
+    v = model.customers
     n = int(targeted.sum())
     assert within_binomial(int(leave.sum()), n, 0.2) and within_binomial(int(moved.sum()), n, 0.7)
     assert (v.status[leave] == CHURNED).all() and (v.exit_month[leave] == 0).all()
@@ -115,7 +115,7 @@ GROWING = merge(QUIET, {"horizon_quarters": 2, "population": {"growth_mean": 0.0
 def test_partner_customers_leave_our_books_and_pay_a_share_of_their_growing_margin():
     models = build(GROWING, {"partner": {"steps": [PARTNER_STEP]}})
     model = models["partner"]
-    v = model.state.v
+    v = model.customers
     start_revenue = v.revenue.copy()
     start_margin = v.revenue * (1.0 - v.cost_of_goods_share)  # gross margin at the month-0 review
     model.run()
@@ -123,7 +123,7 @@ def test_partner_customers_leave_our_books_and_pay_a_share_of_their_growing_marg
     targeted = v.ladder_stage == 1
     # Customers whose margin shrank into a loss are offered at the month-3 review, with that month's draw.
     offered_month = v.stage_since
-    draws = np.where(offered_month == 0, model.uniforms(STREAM_ACTIONS, 0), model.uniforms(STREAM_ACTIONS, 3))
+    draws = np.where(offered_month == 0, model.uniforms(Stream.ACTIONS, 0), model.uniforms(Stream.ACTIONS, 3))
     assert set(np.unique(offered_month[targeted])) == {0, 3}
     np.testing.assert_array_equal(accepted, targeted & (draws < 0.8))
     assert within_binomial(int(accepted.sum()), int(targeted.sum()), 0.8)
@@ -154,7 +154,7 @@ def test_partner_fee_is_zero_for_a_customer_without_gross_margin():
     step = {**PARTNER_STEP, "acceptance_rate": 1.0}
     model = build(QUIET, {"partner": {"steps": [step]}}, population=population)["partner"]
     model.run()
-    v = model.state.v
+    v = model.customers
     assert (v.status == PARTNER).all()
     np.testing.assert_array_equal(v.partner_fee[:50], 0.0)
     np.testing.assert_allclose(v.partner_fee[50:], 0.3 * 15.0, rtol=1e-12)
@@ -167,13 +167,13 @@ def test_partner_customers_churn_at_their_own_base_probability_not_ours():
                                                               "segment_multipliers": [1, 1, 1, 1, 1, 1, 3, 3]}})
     step = {**PARTNER_STEP, "target": {"segments": [7, 8]}}
     model = run_all(build(settings, {"partner": {"steps": [step]}}))["partner"]
-    v = model.state.v
+    v = model.customers
     handed_over = np.flatnonzero((v.status == PARTNER) | (v.status == PARTNER_LEFT))
     assert len(handed_over) > 200
     # Replay the churn draws: a partner customer is lost in the first month its draw < its own probability.
     with_partner = np.ones(len(handed_over), dtype=bool)
     for month in range(model.months):
-        draws = model.uniforms(STREAM_CHURN, month)[handed_over]
+        draws = model.uniforms(Stream.CHURN, month)[handed_over]
         joined = v.exit_month[handed_over] <= month
         with_partner &= ~(joined & (draws < v.churn_probability[handed_over]))
     expected_left = handed_over[~with_partner]

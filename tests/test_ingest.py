@@ -9,9 +9,9 @@ from reports.cli import main
 from simulation.errors import DataError
 from simulation.experiment import PopulationSource
 from simulation.ingest import load_ledger, load_transactions
-from simulation.population import cost_to_serve, monthly_profit
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
+from .oracles import cost_to_serve, monthly_profit
 
 
 def write(tmp_path, name: str, text: str):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.engine import STREAM_ACTIONS, STREAM_CHURN
-from simulation.population import monthly_profit
+from simulation.streams import Stream
 from simulation.state import ACTIVE
 
-from .behaviour_support import QUIET, build, column, merge, record_calls, run_all
+from .behaviour_support import QUIET, build, column, merge, run_all
+from .oracles import monthly_profit
 
 PAID_EXIT = {"action": "terminate", "style": "graceful", "pay_exit_cost": True, "cost_per_customer": 0.0}
 
@@ -20,22 +20,17 @@ def test_divestment_raises_the_churn_hazard_of_customers_near_the_threshold_and_
     settings = merge(QUIET, {"churn": {"enabled": True},
                              "distrust": {"enabled": True, "strength": 20.0, "decay": 0.3, "near_threshold_profit": 5.0}})
     divest = {"steps": [{**PAID_EXIT, "target": {"segments": [8]}}]}  # the bottom 10 %, at once in month 0
-    models = build(settings, {"retain_all": {}, "divest": divest})
-    months = {}
-    for name, model in models.items():
-        months[name] = record_calls(
-            model, "_churn",
-            before=lambda m, args: {"active": m.state.v.status == ACTIVE, "profit": m.state.v.last_profit.copy()},
-            after=lambda m, args: m.state.v.hazard.copy())
+    models = build(settings, {"retain_all": {}, "divest": divest}, trace_columns=("status", "last_profit", "hazard"))
     run_all(models)
     divested = column(models["divest"], "divested")[0]
     share = divested / 2000
     assert 150 < divested < 250
-    for month, ((kept, kept_hazard), (divested_state, divest_hazard)) in enumerate(
-            zip(months["retain_all"], months["divest"], strict=True)):
-        both = kept["active"] & divested_state["active"]
-        near = both & (divested_state["profit"] < 5.0)
-        safe = both & (divested_state["profit"] >= 5.0)
+    for month, (kept, divested_state) in enumerate(
+            zip(models["retain_all"].trace.snapshots, models["divest"].trace.snapshots, strict=True)):
+        kept_hazard, divest_hazard = kept["hazard"], divested_state["hazard"]
+        both = (kept["status"] == ACTIVE) & (divested_state["status"] == ACTIVE)
+        near = both & (divested_state["last_profit"] < 5.0)
+        safe = both & (divested_state["last_profit"] >= 5.0)
         assert near.sum() > 300 and safe.sum() > 300
         uplift = 1.0 + 20.0 * share * 0.7**month  # strength × share divested, 30 % fading a month
         ratio = divest_hazard[near] / kept_hazard[near]
@@ -96,12 +91,12 @@ def test_the_kth_newcomer_of_a_month_is_the_same_customer_with_the_same_luck_in_
             continue
         misaligned += a0 != b0  # earlier cohorts differed in size too: not at the same rows of the arrays
         k = min(a1 - a0, b1 - b0)
-        a, b = models["retain_all"].state.v, models["abrupt"].state.v
+        a, b = models["retain_all"].customers, models["abrupt"].customers
         for name in ("revenue", "cost_of_goods_share", "contacts", "growth_factor", "referrals_per_month",
                      "churn_probability", "joined", "contract_end"):
             np.testing.assert_array_equal(getattr(a, name)[a0:a0 + k], getattr(b, name)[b0:b0 + k], err_msg=name)
         joined = int(a.joined[a0])
-        for stream, month in ((STREAM_CHURN, joined + 1), (STREAM_CHURN, 8), (STREAM_ACTIONS, 6)):
+        for stream, month in ((Stream.CHURN, joined + 1), (Stream.CHURN, 8), (Stream.ACTIONS, 6)):
             np.testing.assert_array_equal(models["retain_all"].uniforms(stream, month)[a0:a0 + k],
                                           models["abrupt"].uniforms(stream, month)[b0:b0 + k])
         compared += 1
@@ -113,7 +108,7 @@ def test_option_to_abandon_is_worth_something_when_revenue_shrinks_and_margins_a
     shrinking = merge(QUIET, {"horizon_quarters": 3, "churn": {"enabled": True},
                               "population": {"growth_mean": -0.3, "growth_sd": 0.0}})
     model = build(shrinking, {"retain_all": {}})["retain_all"]
-    v = model.state.v
+    v = model.customers
     positive_now = (v.last_profit > 0).sum()
     model.run()
     option_value, turns_positive = column(model, "option_value"), column(model, "option_turns_positive")

@@ -7,9 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.concentration import gini, herfindahl, lorenz_curve, top_customers_loss, top_profit_share
+from simulation.concentration import concentration_measures, lorenz_curve
 from simulation.mechanisms import churn_hazard, erlang_c_wait, price_hazard
 from simulation.valuation import lifetime_values
+
+from .oracles import gini, herfindahl, top_customers_loss, top_positive_share
 
 
 def test_erlang_c_matches_the_textbook_value():
@@ -74,29 +76,47 @@ def test_growing_loss_maker_can_turn_positive_with_the_option():
     assert option[1] > plain[1]
 
 
+def measures_of(profit: np.ndarray) -> dict[str, float]:
+    return concentration_measures(np.sort(profit[profit > 0]), float(profit.sum()))
+
+
 def test_concentration_measures_on_known_inputs():
-    even = np.ones(100)
-    assert herfindahl(even) == pytest.approx(0.01)
-    assert gini(even) == pytest.approx(0.0, abs=1e-12)
-    assert top_profit_share(even, 0.10) == pytest.approx(0.10)
+    even = measures_of(np.ones(100))
+    assert even["hhi"] == pytest.approx(0.01) and even["effective_customers"] == pytest.approx(100)
+    assert even["gini"] == pytest.approx(0.0, abs=1e-12)
+    assert even["top10_positive_profit_share"] == pytest.approx(0.10)
+    assert even["top1_profit_at_risk"] == pytest.approx(0.01)
     one_earner = np.zeros(100)
     one_earner[7] = 50.0
-    assert herfindahl(one_earner) == pytest.approx(1.0)
-    assert gini(one_earner) == pytest.approx(0.99)
-    mixed = np.array([100.0, 10.0, -30.0, 5.0] + [1.0] * 96)
-    assert top_profit_share(mixed, 0.10) == pytest.approx((100 + 10 + 5 + 7 * 1) / mixed.sum())
-    assert top_customers_loss(mixed, 0.01) == 100.0
-    share, curve = lorenz_curve(even, points=11)
+    single = measures_of(one_earner)
+    assert single["hhi"] == 1.0 and single["effective_customers"] == 1.0 and single["gini"] == 0.0
+    mixed = np.array([100.0, 10.0, -30.0, 5.0] + [1.0] * 96)  # 99 profitable customers earning 211
+    measures = measures_of(mixed)
+    assert measures["top10_positive_profit_share"] == pytest.approx((100 + 10 + 5 + 7 * 1) / 211)
+    assert measures["top1_loss"] == 100.0
+    assert measures["top1_profit_at_risk"] == pytest.approx(100 / 181)
+    share, curve = lorenz_curve(np.ones(100), points=11)
     np.testing.assert_allclose(curve, share)
 
 
-def test_one_sort_concentration_measures_agree_with_the_single_measures(rng):
-    from simulation.concentration import concentration_measures
+def test_concentration_is_defined_for_a_loss_making_book_and_unmoved_by_its_loss_makers():
+    book = np.array([50.0, 20.0, 10.0] + [-30.0] * 10)  # net −220
+    measures = measures_of(book)
+    assert measures["top10_positive_profit_share"] == pytest.approx(50 / 80)
+    assert np.isnan(measures["top1_profit_at_risk"])  # no profit to put at risk
+    without_loss_makers = measures_of(book[:3])
+    for name in ("top10_positive_profit_share", "hhi", "effective_customers", "gini", "top1_loss"):
+        assert measures[name] == pytest.approx(without_loss_makers[name])
+    # Letting the loss-makers go puts the (now positive) profit at risk: 50 of 80.
+    assert without_loss_makers["top1_profit_at_risk"] == pytest.approx(50 / 80)
 
-    profit = rng.lognormal(2, 1.5, 5000) - rng.gamma(0.5, 20, 5000)
-    measures = concentration_measures(profit)
-    assert measures["top10_profit_share"] == pytest.approx(top_profit_share(profit, 0.10))
-    assert measures["hhi"] == pytest.approx(herfindahl(profit))
-    assert measures["gini"] == pytest.approx(gini(profit))
-    assert measures["top1_loss"] == pytest.approx(top_customers_loss(profit, 0.01))
-    assert measures["effective_customers"] == pytest.approx(1 / herfindahl(profit))
+
+def test_one_sort_concentration_measures_agree_with_the_textbook_formulas(rng):
+    profit = rng.lognormal(2, 1.5, 3000) - rng.gamma(0.5, 20, 3000)
+    measures = measures_of(profit)
+    assert measures["top10_positive_profit_share"] == pytest.approx(top_positive_share(profit, 0.10), rel=1e-12)
+    assert measures["hhi"] == pytest.approx(herfindahl(profit), rel=1e-12)
+    assert measures["gini"] == pytest.approx(gini(profit), rel=1e-9)
+    assert measures["top1_loss"] == pytest.approx(top_customers_loss(profit, 0.01), rel=1e-12)
+    assert measures["effective_customers"] == pytest.approx(1 / herfindahl(profit), rel=1e-12)
+    assert measures["top1_profit_at_risk"] == pytest.approx(top_customers_loss(profit, 0.01) / profit.sum(), rel=1e-12)

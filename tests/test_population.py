@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.concentration import top_profit_share
 from simulation.experiment import PopulationSource
-from simulation.population import assign_segments, cost_to_serve, monthly_profit
 from simulation.scenario import load_scenario
 
 from .conftest import BUNDLED_SCENARIO
+from .oracles import assign_segments, cost_to_serve, monthly_profit, net_top_profit_share
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +20,7 @@ def bank():
 
 def test_top_decile_earns_about_95_percent_of_profit(bank):
     scenario, population = bank
-    share = top_profit_share(monthly_profit(population, scenario), 0.10)
+    share = net_top_profit_share(monthly_profit(population, scenario), 0.10)
     assert share == pytest.approx(0.95, abs=0.03)
 
 

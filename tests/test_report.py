@@ -122,7 +122,7 @@ def test_summary_headline_numbers_equal_the_results_table(board, text):
         money(best["npv_mean"]), money(best["npv_ci_low"]), money(best["npv_ci_high"]),
         money(best["cumulative_profit_mean"]), money(best["cumulative_profit_ci_low"]),
         money(best["cumulative_profit_ci_high"]), money(best["cumulative_profit_p5"]),
-        share(best["market_share_end"], 2), share(best["top10_profit_share_end"], 0),
+        share(best["market_share_end"], 2), share(best["top10_positive_profit_share_end"], 0),
         count(best["divested_total"]), count(best["wom_reach_total"]),
     ]
     # The paired difference against the baseline, computed here from the table itself.

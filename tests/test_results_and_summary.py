@@ -62,7 +62,7 @@ def test_summary_gives_t_intervals_tails_and_paired_differences():
             rows.append({"strategy": strategy, "replication": replication, "quarter": 2, "profit": 5.0,
                          "cumulative_profit": final, "npv": final * 0.9, "option_value": 0.0, "option_turns_positive": 0})
     frame = pd.DataFrame(rows)
-    for column in ("market_share", "revenue_market_share", "active_customers", "top10_profit_share", "hhi",
+    for column in ("market_share", "revenue_market_share", "active_customers", "top10_positive_profit_share", "hhi",
                    "effective_customers", "gini", "reputation", "customer_equity", "top1_loss", "satisfaction",
                    "morale", "acquired", "churned", "divested", "migrated", "wom_reach", "lost_acquisitions"):
         frame[column] = 1.0

@@ -84,15 +84,22 @@ def test_divesting_loss_makers_raises_short_term_profit_and_concentrates_profit_
     assert at_horizon(quarters, "divest", "hhi").mean() > 1.05 * at_horizon(quarters, "retain_all", "hhi").mean()
 
 
-def test_divesting_loss_makers_lowers_the_top_decile_share_of_net_profit():
-    # The top 10 % share is of *net* profit (seed 004's "95 % of profit from 10 % of customers").
-    # Loss-makers eat into what the top decile earns; once they are gone the rest of the base
-    # adds to profit instead, so the top decile's share falls even though the base is smaller.
-    _, quarters = run(merge(LIVELY, {"word_of_mouth": {"enabled": False}}), {"retain_all": {}, "divest": DIVEST_GRACEFUL})
-    retained = at_horizon(quarters, "retain_all", "top10_profit_share")
-    divested = at_horizon(quarters, "divest", "top10_profit_share")
-    assert retained.mean() > 0.85  # the calibrated concentration (about 95 % at the start)
-    assert (divested < retained - 0.1).all()
+def test_letting_loss_makers_go_leaves_the_concentration_of_profit_where_it_was():
+    # Concentration is measured over the profitable customers, so letting loss-makers go does not
+    # by itself make the book look less dependent on its top customers (a share of net profit did:
+    # it fell from about 95 % as the loss-makers stopped eating into the top decile's earnings).
+    # With nothing else treating the remaining customers differently (flat segment multipliers,
+    # no distrust, no word of mouth), the measures agree within 1.5 % while the book halves.
+    settings = merge(LIVELY, {"word_of_mouth": {"enabled": False}, "distrust": {"enabled": False},
+                              "churn": {"segment_multipliers": [1] * 8}})
+    _, quarters = run(settings, {"retain_all": {}, "divest": DIVEST_GRACEFUL})
+    assert at_horizon(quarters, "divest", "active_customers").mean() < 0.6 * at_horizon(
+        quarters, "retain_all", "active_customers").mean()
+    for measure in ("top10_positive_profit_share", "gini", "hhi", "effective_customers"):
+        retained, divested = at_horizon(quarters, "retain_all", measure).mean(), at_horizon(quarters, "divest", measure).mean()
+        assert divested == pytest.approx(retained, rel=0.015), measure
+    # As a share of net profit, what the top 1 % put at risk falls: the book earns more besides them.
+    assert (at_horizon(quarters, "divest", "top1_profit_at_risk") < at_horizon(quarters, "retain_all", "top1_profit_at_risk")).all()
 
 
 def test_strong_word_of_mouth_lowers_long_run_market_share_of_a_divestment():
@@ -132,7 +139,7 @@ def models(settings: dict, seed: int = 9):
 def test_renegotiation_with_zero_elasticity_raises_profit_by_exactly_the_surcharge_revenue():
     scenario, built = models(ISOLATED)
     reprice = built["reprice"]
-    v = reprice.state.v
+    v = reprice.customers
     targeted = v.ladder_stage == 1
     months_on_books = np.where(v.status == ACTIVE, scenario.horizon_months, v.exit_month)
     surcharge_revenue = 0.15 * float((v.revenue[targeted] * months_on_books[targeted]).sum())
@@ -143,10 +150,10 @@ def test_renegotiation_with_zero_elasticity_raises_profit_by_exactly_the_surchar
 
 def test_renegotiation_with_high_elasticity_loses_the_targeted_customers():
     scenario, built = models(merge(ISOLATED, {"churn": {"price_elasticity": 40.0}}))
-    v = built["reprice"].state.v
+    v = built["reprice"].customers
     targeted = v.ladder_stage == 1
     kept = (v.status[targeted] == ACTIVE).mean()
-    baseline_kept = (built["retain_all"].state.v.status[targeted] == ACTIVE).mean()
+    baseline_kept = (built["retain_all"].customers.status[targeted] == ACTIVE).mean()
     assert kept < 0.05 < 0.8 < baseline_kept
 
 
@@ -158,14 +165,16 @@ def terminated(style_settings: dict):
     population = PopulationSource().load(scenario, 4)
     model = CustomerModel(scenario, population, "divest", scenario.strategies["divest"], 4, 0)
     model.run()
-    return model.state.v
+    return model.customers
 
 
 def test_terminations_wait_for_contract_end():
     v = terminated({"style": "graceful"})
     divested = v.status == DIVESTED
     assert divested.sum() > 100
-    assert (v.exit_month[divested] == v.contract_end[divested]).all()
+    # Told at a review, they go at contract end — unless they walk away sooner, which still counts as divested.
+    at_contract_end = v.exit_month[divested] == v.contract_end[divested]
+    assert (v.exit_month[divested] <= v.contract_end[divested]).all() and at_contract_end.mean() > 0.6
     assert (v.exit_month[divested] >= v.stage_since[divested]).all()
 
 

@@ -18,14 +18,14 @@ from .behaviour_support import NO_OP_STEP, QUIET, build, column, custom_populati
 def at_first_review():
     """Segment, profit, contacts and channel of each customer as the month-0 review sees them."""
     model = build(QUIET, {"probe": {}})["probe"]
-    v = model.state.v
+    v = model.customers
     return {name: getattr(v, name).copy() for name in ("segment", "last_profit", "contacts", "channel")}
 
 
 def reached(target: dict, settings: dict = QUIET) -> np.ndarray:
     model = build(settings, {"probe": {"steps": [{**NO_OP_STEP, "target": target}]}})["probe"]
     model.run()  # one quarter: only the month-0 review
-    return model.state.v.ladder_stage == 1
+    return model.customers.ladder_stage == 1
 
 
 def test_segment_target_reaches_only_the_listed_segments(at_first_review):
@@ -78,12 +78,12 @@ def test_reassess_spares_loss_makers_with_growth_or_referral_value():
     strategies = {"reassess": {"steps": [{**NO_OP_STEP, "target": {"max_lifetime_value": 0}}]},
                   "by_profit": {"steps": [{**NO_OP_STEP, "target": {"max_monthly_profit": 0}}]}}
     models = build(settings, strategies, population=population)
-    profit = models["reassess"].state.v.last_profit.copy()
+    profit = models["reassess"].customers.last_profit.copy()
     np.testing.assert_allclose(profit, np.repeat([-2.0, -2.0, -2.0, 24.0], 40))
     reached_by = {}
     for name, model in models.items():
         model.run()
-        reached_by[name] = (model.state.v.ladder_stage == 1).reshape(4, 40).all(axis=1)
+        reached_by[name] = (model.customers.ladder_stage == 1).reshape(4, 40).all(axis=1)
     assert reached_by["by_profit"].tolist() == [True, True, True, False]
     assert reached_by["reassess"].tolist() == [True, False, False, False]
 
@@ -95,9 +95,9 @@ def test_next_ladder_step_reaches_customers_exactly_review_months_after_the_prev
     ladder = {"steps": [{**NO_OP_STEP, "target": {"max_monthly_profit": 0}, "review_months": review_months},
                         {"action": "migrate_partner", "target": {"max_monthly_profit": 0}, "acceptance_rate": 1.0}]}
     model = build(merge(QUIET, {"horizon_quarters": 2}), {"ladder": ladder})["ladder"]
-    loss_makers = model.state.v.last_profit < 0
+    loss_makers = model.customers.last_profit < 0
     model.run()
-    v = model.state.v
+    v = model.customers
     second = v.ladder_stage == 2
     # Everyone taught at the month-0 review is handed over at month review_months, not at a quarterly review.
     np.testing.assert_array_equal(second, loss_makers)

@@ -6,9 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.state import ACTIVE
-
-from .behaviour_support import NO_OP_STEP, QUIET, build, column, merge, record_calls, run_all, within_poisson
+from .behaviour_support import NO_OP_STEP, QUIET, build, column, merge, run_all, within_poisson
 
 LOSS_MAKERS = {"max_monthly_profit": 0}
 TALKATIVE = merge(QUIET, {"word_of_mouth": {"enabled": True, "referrals": False}})
@@ -20,21 +18,19 @@ def test_waves_land_first_and_second_wave_months_after_each_exit(first, second):
     # decided at reviews (months 0, 3) but happening at renewals, before that month's tick.
     settings = merge(TALKATIVE, {"horizon_quarters": 4,
                                  "word_of_mouth": {"first_wave_months": first, "second_wave_months": second}})
-    model = build(settings, {"divest": {"steps": [{"action": "terminate", "target": LOSS_MAKERS}]}})["divest"]
-    told_in_month: dict[int, int] = {}
-    record_calls(model, "word_of_mouth", after=lambda m, args: told_in_month.setdefault(m.wave_counter, m.current_month))
-    waves = record_calls(model, "_wave_arrives", before=lambda m, args: (args[1], m.current_month))
-    model.run()
-    exit_months = set(np.unique(model.state.v.exit_month[model.state.v.exit_month >= 0]).tolist())
-    assert len(exit_months) >= 6 and set(told_in_month.values()) == exit_months
+    model = run_all(build(settings, {"divest": {"steps": [{"action": "terminate", "target": LOSS_MAKERS}]}}))["divest"]
+    exit_months = set(np.unique(model.customers.exit_month[model.customers.exit_month >= 0]).tolist())
+    waves = model.trace.waves
+    assert len(exit_months) >= 6
+    assert {wave.told_month for wave in waves} == {month for month in exit_months if month + first < model.months}
     landed = 0
-    for (key, month), _ in waves:
-        told = told_in_month[key // 2]
-        delay = first if key % 2 == 0 else second
-        if told + delay < model.months:  # later waves fall after the horizon
-            assert month == told + delay, f"wave {key} of an exit in month {told} landed in month {month}"
-            landed += 1
+    for wave in waves:
+        delay = first if wave.wave % 2 == 1 else second  # each telling sets off a first wave, then a second
+        assert wave.landed_month == wave.told_month + delay, wave
+        landed += 1
     assert landed >= 8
+    # Later waves fall after the horizon: none is traced, none is counted.
+    assert all(wave.landed_month < model.months for wave in waves)
 
 
 def test_reach_of_exits_at_a_review_shows_in_the_quarters_the_waves_land_in():
@@ -66,34 +62,22 @@ def test_graceful_exits_reach_graceful_fraction_of_thirty_six_people_each():
 
 
 # ----------------------------------------------------------------------------- acquisition
-def acquisitions_by_month(model) -> list[tuple[dict, float]]:
-    """(market before the month's acquisition, customers won that month), month by month."""
-
-    def before(m, args):
-        return {"prospects": m.scenario.market.size - m.active_count - len(m.partner_rows), "reputation": m.reputation,
-                "referrals": float(m.state.v.referrals_per_month[m.state.v.status == ACTIVE].sum()),
-                "acquired": m.q["acquired"]}
-
-    return record_calls(model, "_acquire", before=before, after=lambda m, args: m.q["acquired"])
-
-
 def test_acquisitions_fall_in_proportion_to_reputation():
     # Abrupt exits reach many prospects: reputation falls; reached prospects are not blocked (memory 0),
     # so reputation is the only thing between the market and our acquisitions.
     settings = merge(TALKATIVE, {
         "horizon_quarters": 4,
         "market": {"size": 30000, "acquisition_enabled": True, "acquisition_rate": 0.004},
-        "word_of_mouth": {"prospect_memory_months": 0, "reputation_loss": 0.5},
+        "word_of_mouth": {"prospect_memory_months": 0, "reputation_loss": 2.0},
     })
     abrupt = {"steps": [{"action": "terminate", "target": LOSS_MAKERS, "style": "abrupt", "pay_exit_cost": True}]}
-    models = build(settings, {"abrupt": abrupt, "retain_all": {}})
-    months = {name: acquisitions_by_month(model) for name, model in models.items()}
-    run_all(models)
-    for name, calls in months.items():
-        won = sum(after - seen["acquired"] for seen, after in calls)
-        expected = sum(0.004 * seen["prospects"] * seen["reputation"] for seen, _ in calls)
+    models = run_all(build(settings, {"abrupt": abrupt, "retain_all": {}}))
+    for name, model in models.items():
+        trace = model.trace
+        won = trace.series("acquired").sum()
+        expected = (0.004 * trace.series("prospects") * trace.series("reputation")).sum()
         assert within_poisson(won, expected), (name, won, expected)  # 4 Poisson sd (about 6 %)
-    reputations = [seen["reputation"] for seen, _ in months["abrupt"]]
+    reputations = models["abrupt"].trace.series("reputation")
     assert min(reputations) < 0.6 and reputations[0] == 1.0
     # Reputation, not a smaller market, is what cost the acquisitions: more prospects, fewer customers won.
     abrupt_won = column(models["abrupt"], "acquired").sum()
@@ -104,11 +88,12 @@ def test_acquisitions_fall_in_proportion_to_reputation():
 def test_with_market_acquisition_off_newcomers_are_the_referrals_of_satisfied_customers():
     settings = merge(QUIET, {"horizon_quarters": 2, "population": {"referrals_per_year": 1.0},
                              "word_of_mouth": {"enabled": True, "referrals": True}})
-    model = build(settings, {"retain_all": {}})["retain_all"]
-    calls = acquisitions_by_month(model)
-    model.run()
-    won = sum(after - seen["acquired"] for seen, after in calls)
-    expected = sum(seen["referrals"] for seen, _ in calls)  # Σ referrals_per_year / 12 over customers, month by month
+    model = run_all(build(settings, {"retain_all": {}}))["retain_all"]
+    won = model.trace.series("acquired").sum()
+    expected = model.trace.series("expected_referrals").sum()  # Σ referrals_per_year / 12 over customers, month by month
+    # Everyone at baseline satisfaction: the expectation is the customers' own referral rates, month by month.
+    referrals_at_start = model.population.referrals_per_year.sum() / 12
+    assert model.trace.series("expected_referrals")[0] == pytest.approx(referrals_at_start, rel=1e-9)
     assert expected > 1000 and column(model, "satisfaction")[-1] == pytest.approx(0.8)  # everyone at baseline
     assert within_poisson(won, expected), (won, expected)  # 4 Poisson sd (about 10 %)
     assert column(model, "acquired").sum() == won

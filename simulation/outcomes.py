@@ -210,3 +210,7 @@ def outcome_table_markdown() -> str:
     lines = ["| column | kind | unit | meaning |", "|---|---|---|---|"]
     lines += [f"| `{o.name}` | {o.kind} | {o.unit} | {o.meaning} |" for o in OUTCOMES]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m simulation.outcomes --markdown: the README's table
+    print(outcome_table_markdown())

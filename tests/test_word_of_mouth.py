@@ -100,3 +100,45 @@ def test_with_market_acquisition_off_newcomers_are_the_referrals_of_satisfied_cu
     # Switched off, nobody is referred.
     silent = run_all(build(merge(settings, {"word_of_mouth": {"referrals": False}}), {"retain_all": {}}))["retain_all"]
     assert column(silent, "acquired").sum() == 0
+
+
+# ----------------------------------------------------------------------------- the bundled settings
+def test_every_abruptly_divested_customer_tells_thirty_six_people_and_the_market_hears_at_most_once():
+    """Bundled word of mouth (9 × 4) under abrupt divestment with slow service: customers pushed out
+    who walk away before their contract ends count as divested too, so stories per divested
+    customer are the scenario's 36 (they read 65–71 when half of them were counted as churned)."""
+    settings = {"name": "bundled word of mouth", "horizon_quarters": 8, "population": {"customers": 3000},
+                "market": {"size": 60000}}
+    abrupt = {"steps": [{"action": "terminate", "target": LOSS_MAKERS, "style": "abrupt",
+                         "abrupt_satisfaction_loss": 0.3, "abrupt_price_increase": 0.1}]}
+    tellers = people = divested = 0.0
+    for replication in range(2):
+        model = run_all(build(settings, {"divest_abrupt": abrupt}, replication=replication))["divest_abrupt"]
+        waves = model.trace.waves
+        # Every divested customer sets stories off once, at the month they go.
+        tellings = {wave.telling: wave for wave in waves}
+        divested += model.trace.series("divested")[: model.months - 2].sum()
+        landed = [wave for wave in waves if wave.told_month + 2 < model.months]  # both waves inside the horizon
+        tellers += sum({wave.telling: wave.tellers for wave in landed}.values())
+        people += sum(wave.people for wave in landed)
+        early = (model.customers.status == 2) & (model.customers.exit_month < model.customers.contract_end)
+        assert early.sum() > 100  # pushed out before their contract ended: divested, not churned
+        heard = model.trace.series("heard_share")
+        assert (np.diff(heard[heard > 0]) < 0.5).all() and heard.max() <= 1.0
+        assert len(tellings) > 10
+    assert divested > 1000 and tellers == pytest.approx(divested)
+    assert within_poisson(people, 36 * tellers), (people / tellers)  # 4 Poisson sd: about ±1 %
+
+
+def test_the_share_of_the_market_that_has_heard_saturates_and_reputation_falls_smoothly():
+    # Stories that reach more people than the market holds: the heard share tends to 1, never past it,
+    # and reputation = exp(−reputation_loss × heard share) stays positive.
+    settings = merge(TALKATIVE, {"horizon_quarters": 2, "market": {"size": 4000}, "reputation": {"recovery_rate": 0.0},
+                                 "word_of_mouth": {"first_hand": 20, "second_hand": 10, "reputation_loss": 2.0}})
+    strategy = {"steps": [{"action": "terminate", "target": LOSS_MAKERS, "style": "abrupt", "pay_exit_cost": True}]}
+    model = run_all(build(settings, {"abrupt": strategy}))["abrupt"]
+    reached = column(model, "wom_reach").sum()
+    assert reached > 20 * 4000  # every person in the market told many times over
+    heard = column(model, "wom_heard_share")
+    assert 0.99 < heard.max() <= 1.0
+    np.testing.assert_allclose(column(model, "reputation"), np.exp(-2.0 * heard), rtol=1e-12)

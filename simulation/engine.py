@@ -26,6 +26,7 @@ from . import mechanisms as mech
 from .actions import get_action
 from .breakdowns import lorenz_records, segment_records, start_segment_records
 from .effects import ActionContext, Effect
+from .kernels import MonthSettings, MonthTotals, group_sums, month_step
 from .outcomes import QuarterEnd, QuarterFlows, quarter_record, record_keys
 from .periods import Calendar
 from .population import Population
@@ -236,13 +237,6 @@ class CustomerModel:
         c.satisfaction[:] = c.reference_satisfaction[:] = self._satisfaction_target(slice(None), self.penalty,
                                                                                     self.quality)
 
-    def _update_satisfaction(self) -> None:
-        c = self.customers
-        step = self._satisfaction_target(slice(None), self.penalty, self.quality)
-        step -= c.satisfaction
-        step *= self.scenario.satisfaction.recovery_rate
-        np.add(c.satisfaction, step, out=c.satisfaction)
-
     def _compute_hazard(self, rows: slice) -> None:
         """This month's churn probability of ``rows``: base hazard × satisfaction, trust and distrust."""
         spec = self.scenario
@@ -257,18 +251,29 @@ class CustomerModel:
             out=c.hazard[rows],
         )
 
-    def _churn(self, month: int) -> None:
-        """Draw this month's leavers: partners' customers by their own hazard, ours by all multipliers.
+    def _month_settings(self) -> MonthSettings:
+        spec = self.scenario
+        return MonthSettings(
+            update_satisfaction=spec.capacity.enabled or spec.morale.enabled or self.bad_service_in_use,
+            recovery_rate=spec.satisfaction.recovery_rate,
+            target_base=spec.satisfaction.baseline * self.quality,
+            penalty=self.penalty,
+            bad_service=self.bad_service_in_use,
+            churn=spec.churn.enabled,
+            satisfaction_sensitivity=spec.churn.satisfaction_sensitivity,
+            trust_on=self.trust_gap > 0,
+            trust_sensitivity=spec.churn.trust_sensitivity,
+            distrust=self.distrust if spec.distrust.enabled else 0.0,
+            distrust_threshold=spec.distrust.near_threshold_profit,
+        )
+
+    def _churn(self, leaving: np.ndarray, draws: np.ndarray, month: int) -> None:
+        """This month's leavers: partners' customers by their own hazard, ours by all multipliers.
 
         A customer the strategy has pushed out who leaves before the contract ends is divested,
         not churned: the strategy sent them.
         """
         c = self.customers
-        self._compute_hazard(slice(None))
-        if self.trace.columns:
-            self.trace.snapshots.append({name: getattr(c, name).copy() for name in self.trace.columns})
-        draws = self.uniforms(Stream.CHURN, month)
-        leaving = np.flatnonzero(draws < c.hazard)  # off-books rows have hazard 0
         if len(self.partner_rows):
             partners = self.partner_rows
             lost = draws[partners] < c.churn_probability[partners]
@@ -296,36 +301,45 @@ class CustomerModel:
 
     # ------------------------------------------------------------------ the month
     def _tick(self, month: int) -> None:
+        """The month: service and satisfaction, leavers, newcomers, the accounts (kernels.py does the
+        per-customer part in one pass), then slow drifts and, at a quarter's end, its record."""
         spec = self.scenario
         self._service_conditions()
-        if spec.capacity.enabled or spec.morale.enabled or self.bad_service_in_use:
-            self._update_satisfaction()
         distrust_at_churn = self.distrust
-        if spec.churn.enabled:
-            self._churn(month)
-        self._acquire(month)
-        self._book_month(month)
+        draws = self.uniforms(Stream.CHURN, month) if spec.churn.enabled else np.empty(0)
+        snapshot = {name: getattr(self.customers, name).copy() for name in self.trace.columns}
+        month_totals = month_step(self.customers, draws, self._month_settings())
+        if self.trace.columns and spec.churn.enabled:
+            if "hazard" in snapshot:
+                snapshot["hazard"] = self.customers.hazard.copy()  # as drawn against; the rest as before the month
+            self.trace.snapshots.append(snapshot)
+        self._churn(month_totals.leaving, draws, month)
+        added = self._acquire(month)
+        self._book_month(month, month_totals, added)
         self._drift()
         self._trace_month(month, distrust_at_churn)
         if (month + 1) % 3 == 0:
             self._record_quarter(month)
 
-    def _book_month(self, month: int) -> None:
-        """The month's accounts: revenue grows, then profit = revenue × profit rate − fixed costs."""
+    def _book_month(self, month: int, stayers: MonthTotals, newcomers: slice) -> None:
+        """The month's accounts: the stayers' (booked in ``month_step``), the newcomers', partner fees and costs."""
         c = self.customers
-        np.multiply(c.revenue, c.growth_factor, out=c.revenue)
-        billed = c.revenue * c.billing_rate
-        self.state.refresh_profit()
-        np.add(c.quarter_revenue, billed, out=c.quarter_revenue)
-        np.add(c.quarter_profit, c.last_profit, out=c.quarter_profit)
-        billed_total = float(billed.sum())
+        billed_total, profit_total = stayers.billed, stayers.profit
+        if newcomers.stop > newcomers.start:
+            np.multiply(c.revenue[newcomers], c.growth_factor[newcomers], out=c.revenue[newcomers])
+            billed = c.revenue[newcomers] * c.billing_rate[newcomers]
+            self.state.refresh_profit(newcomers)
+            c.quarter_revenue[newcomers] += billed
+            c.quarter_profit[newcomers] += c.last_profit[newcomers]
+            billed_total += float(billed.sum())
+            profit_total += float(c.last_profit[newcomers].sum())
         fees = 0.0
         if len(self.partner_rows):
             partners = self.partner_rows
             c.partner_fee[partners] *= c.growth_factor[partners]  # the fee is a share of a growing margin
             fees = float(c.partner_fee[partners].sum())
         revenue_total = billed_total + fees
-        cost_total = billed_total - float(c.last_profit.sum()) + self.pending_cost
+        cost_total = billed_total - profit_total + self.pending_cost
         self.pending_cost = 0.0
         month_profit = revenue_total - cost_total
         self.cumulative_profit += month_profit
@@ -350,8 +364,11 @@ class CustomerModel:
             self.heard_share *= 1.0 - recovery
         self.distrust *= 1.0 - spec.distrust.decay
 
-    def _acquire(self, month: int) -> None:
-        """New customers from competitors' (at reputation) and by referral; they join as one cohort."""
+    def _acquire(self, month: int) -> slice:
+        """New customers from competitors' (at reputation) and by referral; they join as one cohort.
+
+        Returns their rows (empty if nobody joined), for the month's accounts.
+        """
         spec = self.scenario
         c = self.customers
         prospects = max(0.0, spec.market.size - self.active_count - len(self.partner_rows) - self.blocked_prospects)
@@ -370,11 +387,12 @@ class CustomerModel:
         self._month_acquisition = {"prospects": prospects, "reputation": reputation, "heard_share": self.heard_share,
                                    "expected_from_market": from_market, "expected_referrals": referred}
         expected = from_market + referred
+        nobody = slice(self.state.size, self.state.size)
         if expected <= 0:
-            return
+            return nobody
         count = int(min(self.streams.generator(Stream.ACQUISITION_COUNT, month).poisson(expected), prospects))
         if count == 0:
-            return
+            return nobody
         # The k-th newcomer of a month is the same customer in every strategy that wins at least k.
         rows = self.streams.generator(Stream.ACQUISITION_ROWS, month).integers(0, len(self.population), count)
         newcomers = self.population.take(rows)
@@ -393,6 +411,7 @@ class CustomerModel:
         self.active_count += count
         self.pending_cost += count * spec.market.acquisition_cost
         self.flows.acquired += count
+        return added
 
     # ------------------------------------------------------------------ contracts and reviews
     def _renew_contracts(self, month: int) -> None:
@@ -595,8 +614,9 @@ class CustomerModel:
         # accounts in m (churn and exits come before the books).
         seen = active | (c.exit_month > month - 2)
         table_keys = {"strategy": self.strategy_name, "replication": self.replication, "quarter": quarter}
-        self.output.segments.extend(segment_records(table_keys, c, seen))
-        self.output.start_segments.extend(start_segment_records(table_keys, c, seen))
+        sums = group_sums(c, seen, active)
+        self.output.segments.extend(segment_records(table_keys, sums))
+        self.output.start_segments.extend(start_segment_records(table_keys, sums))
         if quarter == self.scenario.horizon_quarters:
             self.output.lorenz.extend(lorenz_records({"strategy": self.strategy_name, "replication": self.replication},
                                                      c.last_profit[active]))

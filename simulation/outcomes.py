@@ -23,7 +23,8 @@ import numpy as np
 from .concentration import concentration_measures
 from .segments import BookRanking
 from .state import CustomerColumns
-from .valuation import customer_lifetime_values
+from .kernels import QuarterValues, quarter_values
+from .valuation import LIFETIME_MONTHS
 
 Kind = Literal["flow", "level", "running"]
 
@@ -70,9 +71,9 @@ class QuarterEnd:
     ranking: BookRanking  # the book's monthly profits, ranked once for the quarter
 
     @cached_property
-    def values(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every customer's lifetime value, plain and with the option to abandon (0 off the books)."""
-        return customer_lifetime_values(self.customers, self.monthly_discount)
+    def values(self) -> QuarterValues:
+        """Lifetime values of the book, plain and with the option to abandon, summed."""
+        return quarter_values(self.customers, self.monthly_discount, LIFETIME_MONTHS)
 
     @cached_property
     def concentration(self) -> dict[str, float]:
@@ -117,7 +118,7 @@ OUTCOMES: list[Outcome] = [
             lambda e: e.npv),
     Outcome("customer_equity", "level", "currency",
             "the value of the book left: sum of active customers' lifetime values (120 months, growth, each "
-            "customer's own churn hazard, newcomers included)", lambda e: float(e.values[0].sum())),
+            "customer's own churn hazard, newcomers included)", lambda e: e.values.equity),
     Outcome("active_customers", "level", "customers", "customers on our books at quarter end",
             lambda e: e.active_customers),
     Outcome("acquired", "flow", "customers", "new customers won (from competitors and by referral)",
@@ -172,10 +173,10 @@ OUTCOMES: list[Outcome] = [
             "makes none); a rise means more risk", lambda e: e.concentration["top1_profit_at_risk"]),
     Outcome("option_value", "level", "currency",
             "the option to abandon (Haenlein, Kaplan & Schoder 2006): value added by letting customers go when "
-            "their future margins turn negative", lambda e: float((e.values[1] - e.values[0]).sum())),
+            "their future margins turn negative", lambda e: e.values.option_value),
     Outcome("option_turns_positive", "level", "customers",
             "customers whose value turns from negative to positive with the option to abandon",
-            lambda e: int(((e.values[0] < 0) & (e.values[1] > 0)).sum())),
+            lambda e: e.values.turns_positive),
     Outcome("satisfaction", "level", "index", "mean satisfaction of active customers, 0–1", _satisfaction),
     Outcome("morale", "level", "index", "staff morale, 0–1", lambda e: e.morale),
     Outcome("wait_minutes", "level", "minutes", "mean call-centre wait of the quarter's last month",

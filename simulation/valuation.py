@@ -17,38 +17,13 @@ from .state import CustomerColumns
 LIFETIME_MONTHS = 120  # horizon of lifetime values and the option to abandon, months
 
 
-def _power(base: np.ndarray, exponent: int) -> np.ndarray:
-    """base**exponent for a whole-number exponent by repeated squaring: a few multiplications, no exp/log."""
-    result = np.ones_like(base)
-    square = base.copy()
-    while exponent:
-        if exponent & 1:
-            result *= square
-        exponent >>= 1
-        if exponent:
-            square *= square
-    return result
-
-
 def geometric_sum(ratio: np.ndarray, periods: np.ndarray | int) -> np.ndarray:
     """Σ_{t=1..periods} ratio^t, elementwise, safe at ratio = 1."""
     ratio = np.asarray(ratio, dtype=float)
     gap = 1.0 - ratio
-    if np.ndim(periods) == 0 and float(periods) == int(periods) and 0 <= int(periods) <= 4096:
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            total = ratio * (1.0 - _power(ratio, int(periods))) / gap
-        # Within 1e-6 of 1, 1 − x^n loses digits to cancellation: use exp/log there.
-        delicate = np.abs(gap) < 1e-6
-        if delicate.any():
-            total[delicate] = _geometric_sum_by_logs(ratio[delicate], periods)
-        return total
-    return _geometric_sum_by_logs(ratio, periods)
-
-
-def _geometric_sum_by_logs(ratio: np.ndarray, periods: np.ndarray | int) -> np.ndarray:
-    gap = 1.0 - ratio
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # x^n as exp(n·ln x): vectorised exp and log run about 1.5× faster than np.power here.
+        # x^n as exp(n·ln x), with expm1 so that 1 − x^n keeps its digits near x = 1: three
+        # vectorised transcendental calls cost less than the ten multiplications of repeated squaring.
         total = ratio * -np.expm1(np.log(ratio) * periods) / gap
     if np.ndim(periods):
         total[np.asarray(periods) == 0] = 0.0  # an empty sum, even where ln x is −∞

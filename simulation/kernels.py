@@ -1,0 +1,298 @@
+"""The engine's two hot loops, written twice: numba-compiled loops, and the numpy reference.
+
+A month touches every customer a dozen times (satisfaction, hazard, the churn draw, the
+accounts); a quarter values every customer's lifetime and sums the segment tables. As numpy
+expressions each step is a pass over arrays too large for the cache, so the month costs tens of
+passes; the compiled loops make one pass each. The numpy versions are the reference: the tests
+run the engine on both and compare (``use("numpy")``), and ``CLIENTELE_KERNELS=numpy`` selects
+them for a whole run. The two agree to rounding (sums are added up in a different order, and
+x^n is taken by repeated squaring instead of exp(n·ln x)), not to the last bit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from contextlib import contextmanager
+from typing import Iterator, NamedTuple
+
+import numpy as np
+
+from . import mechanisms as mech
+from .segments import SEGMENT_COUNT
+from .valuation import lifetime_values
+
+try:  # numba is a pinned dependency; the numpy path still runs (slower) where it cannot be imported
+    from numba import njit
+except ImportError:  # pragma: no cover
+    njit = None
+
+KERNEL_NAMES = ("numba", "numpy")
+_selected = os.environ.get("CLIENTELE_KERNELS", "numba" if njit is not None else "numpy")
+if _selected not in KERNEL_NAMES:
+    raise ValueError(f"CLIENTELE_KERNELS must be one of {', '.join(KERNEL_NAMES)}: {_selected!r}")
+
+
+def selected() -> str:
+    return _selected if njit is not None else "numpy"
+
+
+@contextmanager
+def use(name: str) -> Iterator[None]:
+    """Run the block with the ``numba`` or ``numpy`` kernels (tests compare the two)."""
+    global _selected
+    if name not in KERNEL_NAMES:
+        raise ValueError(f"kernels must be one of {', '.join(KERNEL_NAMES)}: {name!r}")
+    previous, _selected = _selected, name
+    try:
+        yield
+    finally:
+        _selected = previous
+
+
+class MonthSettings(NamedTuple):
+    """The month's scalars the per-customer step needs."""
+
+    update_satisfaction: bool
+    recovery_rate: float  # share of the gap to the satisfaction target closed this month
+    target_base: float  # satisfaction baseline × service quality
+    penalty: float  # satisfaction lost by a customer fully exposed to the queue
+    bad_service: bool  # abrupt treatment penalties apply
+    churn: bool  # draw leavers this month
+    satisfaction_sensitivity: float
+    trust_on: bool
+    trust_sensitivity: float
+    distrust: float  # hazard uplift for customers below the threshold (0: none)
+    distrust_threshold: float  # profit per month below which customers feel at risk
+
+
+class MonthTotals(NamedTuple):
+    leaving: np.ndarray  # rows whose draw fell below their hazard, ascending
+    billed: float  # revenue billed to the customers who stayed
+    profit: float  # their profit
+
+
+# ---------------------------------------------------------------------------- the month
+def month_step(columns, draws: np.ndarray, settings: MonthSettings) -> MonthTotals:
+    """Satisfaction drifts, hazards are set, leavers drawn, and the stayers' month booked.
+
+    Leavers are not booked (they left before the month's accounts); every customer's revenue
+    grows by its own monthly factor, on the books or not. ``columns`` is a ``CustomerColumns``.
+    """
+    c = columns
+    if selected() == "numba":
+        # Two compiled passes around one vectorised exp: numpy's SIMD exp costs a tenth of a scalar
+        # exp per customer inside the loop (3.1 ms against 0.9 ms a month for 110,000 customers).
+        _month_exponents(c.satisfaction, c.reference_satisfaction, c.exposure, c.treatment_penalty, c.base_hazard,
+                         c.trust, c.hazard, *settings)
+        if settings.churn:
+            np.exp(c.hazard, out=c.hazard)
+        count, billed, profit, leaving = _month_books(
+            c.base_hazard, c.last_profit, c.hazard, draws, c.revenue, c.growth_factor, c.billing_rate, c.profit_rate,
+            c.fixed_cost, c.quarter_revenue, c.quarter_profit, settings.churn, settings.distrust,
+            settings.distrust_threshold,
+        )
+        return MonthTotals(leaving[:count], billed, profit)
+    return _month_numpy(c, draws, settings)
+
+
+def _month_numpy(c, draws: np.ndarray, s: MonthSettings) -> MonthTotals:
+    if s.update_satisfaction:
+        target = c.exposure * -s.penalty
+        target += s.target_base
+        if s.bad_service:
+            target -= c.treatment_penalty
+        np.clip(target, 0.0, 1.0, out=target)
+        target -= c.satisfaction
+        target *= s.recovery_rate
+        np.add(c.satisfaction, target, out=c.satisfaction)
+    leaving = np.empty(0, dtype=np.intp)
+    if s.churn:
+        mech.churn_hazard(
+            c.base_hazard,
+            c.reference_satisfaction - c.satisfaction if s.satisfaction_sensitivity else None,
+            s.satisfaction_sensitivity,
+            c.trust if s.trust_on else None, s.trust_sensitivity,
+            c.last_profit < s.distrust_threshold if s.distrust > 0 else None, s.distrust,
+            out=c.hazard,
+        )
+        leaving = np.flatnonzero(draws < c.hazard)
+    np.multiply(c.revenue, c.growth_factor, out=c.revenue)
+    billed = c.revenue * c.billing_rate
+    np.multiply(c.revenue, c.profit_rate, out=c.last_profit)
+    np.subtract(c.last_profit, c.fixed_cost, out=c.last_profit)
+    billed[leaving] = 0.0
+    c.last_profit[leaving] = 0.0
+    np.add(c.quarter_revenue, billed, out=c.quarter_revenue)
+    np.add(c.quarter_profit, c.last_profit, out=c.quarter_profit)
+    return MonthTotals(leaving, float(billed.sum()), float(c.last_profit.sum()))
+
+
+def _month_exponents_python(satisfaction, reference_satisfaction, exposure, treatment_penalty, base_hazard, trust,
+                            hazard, update_satisfaction, recovery_rate, target_base, penalty, bad_service, churn,
+                            satisfaction_sensitivity, trust_on, trust_sensitivity, distrust,
+                            distrust_threshold):  # pragma: no cover - compiled by numba; _month_numpy is the reference
+    """Pass 1: satisfaction drifts to its target; the exponent of each hazard multiplier goes into ``hazard``."""
+    for i in range(len(satisfaction)):
+        if update_satisfaction:
+            target = target_base - exposure[i] * penalty
+            if bad_service:
+                target -= treatment_penalty[i]
+            target = min(max(target, 0.0), 1.0)
+            satisfaction[i] += recovery_rate * (target - satisfaction[i])
+        if churn:
+            exponent = 0.0
+            if base_hazard[i] > 0.0:
+                exponent = satisfaction_sensitivity * (reference_satisfaction[i] - satisfaction[i])
+                if trust_on:
+                    exponent += trust_sensitivity * (1.0 - trust[i])
+            hazard[i] = exponent
+
+
+def _month_books_python(base_hazard, last_profit, hazard, draws, revenue, growth_factor, billing_rate, profit_rate,
+                        fixed_cost, quarter_revenue, quarter_profit, churn, distrust,
+                        distrust_threshold):  # pragma: no cover - compiled by numba; _month_numpy is the reference
+    """Pass 2: hazards (``hazard`` holds the exponentiated multipliers), the churn draw, the stayers' accounts."""
+    n = len(revenue)
+    leaving = np.empty(n, dtype=np.int64)
+    count = 0
+    billed_total = 0.0
+    profit_total = 0.0
+    for i in range(n):
+        left = False
+        if churn:
+            rate = base_hazard[i] * hazard[i]
+            if distrust > 0.0 and last_profit[i] < distrust_threshold:
+                rate *= 1.0 + distrust
+            rate = min(rate, 1.0)
+            hazard[i] = rate
+            if draws[i] < rate:
+                left = True
+                leaving[count] = i
+                count += 1
+        revenue[i] *= growth_factor[i]
+        if left:
+            last_profit[i] = 0.0
+            continue
+        billed = revenue[i] * billing_rate[i]
+        profit = revenue[i] * profit_rate[i] - fixed_cost[i]
+        last_profit[i] = profit
+        quarter_revenue[i] += billed
+        quarter_profit[i] += profit
+        billed_total += billed
+        profit_total += profit
+    return count, billed_total, profit_total, leaving
+
+
+# ---------------------------------------------------------------------------- the quarter
+class QuarterValues(NamedTuple):
+    equity: float  # Σ plain lifetime values
+    option_value: float  # Σ (value with the option to abandon − plain value)
+    turns_positive: int  # customers whose value turns from negative to positive with the option
+
+
+def quarter_values(columns, monthly_discount: float, lifetime_months: int) -> QuarterValues:
+    """Every customer's lifetime value, plain and with the option to abandon, summed (0 off the books)."""
+    c = columns
+    if selected() == "numba":
+        return QuarterValues(*_values_loop(c.revenue, c.profit_rate, c.fixed_cost, c.growth_factor, c.hazard,
+                                           monthly_discount, lifetime_months))
+    plain, with_option = lifetime_values(c.revenue * c.profit_rate, c.fixed_cost, c.growth_factor - 1.0,
+                                         1.0 - c.hazard, monthly_discount, lifetime_months)
+    return QuarterValues(float(plain.sum()), float((with_option - plain).sum()),
+                         int(((plain < 0) & (with_option > 0)).sum()))
+
+
+def _geometric_sum(ratio: float, periods: int) -> float:  # pragma: no cover - compiled
+    """Σ_{t=1..periods} ratio^t."""
+    if abs(1.0 - ratio) < 1e-12:
+        return float(periods)
+    return ratio * (1.0 - ratio**periods) / (1.0 - ratio)
+
+
+def _values_loop_python(revenue, profit_rate, fixed_cost, growth_factor, hazard, monthly_discount,
+                        lifetime_months):  # pragma: no cover - compiled by numba; valuation.py is the reference
+    equity = 0.0
+    option_value = 0.0
+    turns_positive = 0
+    for i in range(len(revenue)):
+        scaling = revenue[i] * profit_rate[i]
+        fixed = fixed_cost[i]
+        if scaling == 0.0 and fixed == 0.0:
+            continue
+        q = (1.0 - hazard[i]) / (1.0 + monthly_discount)
+        growth = growth_factor[i]
+        plain = scaling * _geometric_sum_compiled(growth * q, lifetime_months) - fixed * _geometric_sum_compiled(
+            q, lifetime_months)
+        with_option = max(plain, 0.0)
+        if growth < 1.0 and scaling > fixed and fixed > 0.0:
+            positive_months = math.ceil(math.log(fixed / scaling) / math.log(growth)) - 1.0
+            if positive_months < lifetime_months:
+                months = int(positive_months)
+                stopped = scaling * _geometric_sum_compiled(growth * q, months) - fixed * _geometric_sum_compiled(
+                    q, months)
+                with_option = max(stopped, 0.0)
+        equity += plain
+        option_value += with_option - plain
+        if plain < 0.0 and with_option > 0.0:
+            turns_positive += 1
+    return equity, option_value, turns_positive
+
+
+class GroupSums(NamedTuple):
+    """The quarter per current segment (index 1…8) and per starting segment (0 = joined later … 8)."""
+
+    segment_customers: np.ndarray
+    segment_revenue: np.ndarray
+    segment_profit: np.ndarray
+    start_active: np.ndarray  # customers of each starting segment on the books at quarter end
+    start_revenue: np.ndarray
+    start_profit: np.ndarray
+
+
+def group_sums(columns, seen: np.ndarray, active: np.ndarray) -> GroupSums:
+    """Count, revenue and profit of the customers seen this quarter, by current and by starting segment."""
+    c = columns
+    if selected() == "numba":
+        return GroupSums(*_groups_loop(c.segment, c.start_segment, seen, active, c.quarter_revenue, c.quarter_profit,
+                                       SEGMENT_COUNT + 1))
+    bins = SEGMENT_COUNT + 2  # a last bin collects customers not seen this quarter (their sums are zero)
+    current = np.where(seen, c.segment, SEGMENT_COUNT + 1).astype(np.intp)
+    start = np.where(seen, c.start_segment, SEGMENT_COUNT + 1).astype(np.intp)
+    return GroupSums(
+        np.bincount(current, minlength=bins)[: bins - 1].astype(np.int64),
+        np.bincount(current, weights=c.quarter_revenue, minlength=bins)[: bins - 1],
+        np.bincount(current, weights=c.quarter_profit, minlength=bins)[: bins - 1],
+        np.bincount(c.start_segment.astype(np.intp), weights=active.astype(float), minlength=bins - 1).astype(np.int64),
+        np.bincount(start, weights=c.quarter_revenue, minlength=bins)[: bins - 1],
+        np.bincount(start, weights=c.quarter_profit, minlength=bins)[: bins - 1],
+    )
+
+
+def _groups_loop_python(segment, start_segment, seen, active, quarter_revenue, quarter_profit,
+                        bins):  # pragma: no cover - compiled by numba; the bincounts are the reference
+    segment_customers = np.zeros(bins, dtype=np.int64)
+    segment_revenue = np.zeros(bins)
+    segment_profit = np.zeros(bins)
+    start_active = np.zeros(bins, dtype=np.int64)
+    start_revenue = np.zeros(bins)
+    start_profit = np.zeros(bins)
+    for i in range(len(segment)):
+        if active[i]:
+            start_active[start_segment[i]] += 1
+        if not seen[i]:
+            continue
+        segment_customers[segment[i]] += 1
+        segment_revenue[segment[i]] += quarter_revenue[i]
+        segment_profit[segment[i]] += quarter_profit[i]
+        start_revenue[start_segment[i]] += quarter_revenue[i]
+        start_profit[start_segment[i]] += quarter_profit[i]
+    return segment_customers, segment_revenue, segment_profit, start_active, start_revenue, start_profit
+
+
+if njit is not None:
+    _geometric_sum_compiled = njit(cache=True, nogil=True)(_geometric_sum)
+    _month_exponents = njit(cache=True, nogil=True)(_month_exponents_python)
+    _month_books = njit(cache=True, nogil=True)(_month_books_python)
+    _values_loop = njit(cache=True, nogil=True)(_values_loop_python)
+    _groups_loop = njit(cache=True, nogil=True)(_groups_loop_python)

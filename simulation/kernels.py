@@ -203,11 +203,22 @@ def quarter_values(columns, monthly_discount: float, lifetime_months: int) -> Qu
                          int(((plain < 0) & (with_option > 0)).sum()))
 
 
+def _whole_power(base: float, exponent: int) -> float:  # pragma: no cover - compiled
+    """base^exponent by repeated squaring: a handful of multiplications instead of libm's pow."""
+    result = 1.0
+    while exponent > 0:
+        if exponent & 1:
+            result *= base
+        base *= base
+        exponent >>= 1
+    return result
+
+
 def _geometric_sum(ratio: float, periods: int) -> float:  # pragma: no cover - compiled
     """Σ_{t=1..periods} ratio^t."""
     if abs(1.0 - ratio) < 1e-12:
         return float(periods)
-    return ratio * (1.0 - ratio**periods) / (1.0 - ratio)
+    return ratio * (1.0 - _whole_power_compiled(ratio, periods)) / (1.0 - ratio)
 
 
 def _values_loop_python(revenue, profit_rate, fixed_cost, growth_factor, hazard, monthly_discount,
@@ -291,6 +302,7 @@ def _groups_loop_python(segment, start_segment, seen, active, quarter_revenue, q
 
 
 if njit is not None:
+    _whole_power_compiled = njit(cache=True, nogil=True)(_whole_power)
     _geometric_sum_compiled = njit(cache=True, nogil=True)(_geometric_sum)
     _month_exponents = njit(cache=True, nogil=True)(_month_exponents_python)
     _month_books = njit(cache=True, nogil=True)(_month_books_python)

@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 
 from .concentration import lorenz_curve
-from .kernels import GroupSums
+from .kernels import QuarterScan
 from .segments import JOINED_LATER_LABEL, SEGMENT_COUNT, SEGMENT_LABELS
 
 LORENZ_POINTS = 51
 
 
-def segment_records(keys: dict[str, Any], sums: GroupSums) -> list[dict[str, Any]]:
+def segment_records(keys: dict[str, Any], sums: QuarterScan) -> list[dict[str, Any]]:
     """Customers, revenue, cost and profit of the quarter per current value segment (seed 004)."""
     return [
         {**keys, "segment": index, "segment_label": SEGMENT_LABELS[index - 1],
@@ -30,7 +30,7 @@ def segment_records(keys: dict[str, Any], sums: GroupSums) -> list[dict[str, Any
     ]
 
 
-def start_segment_records(keys: dict[str, Any], sums: GroupSums) -> list[dict[str, Any]]:
+def start_segment_records(keys: dict[str, Any], sums: QuarterScan) -> list[dict[str, Any]]:
     """The same per starting segment, a fixed cohort: the same customers under every strategy.
 
     ``customers`` counts those on the books at quarter end; revenue and profit include those who

@@ -26,7 +26,7 @@ from . import mechanisms as mech
 from .actions import get_action
 from .breakdowns import lorenz_records, segment_records, start_segment_records
 from .effects import ActionContext, Effect
-from .kernels import MonthSettings, MonthTotals, group_sums, month_step
+from .kernels import MonthSettings, MonthTotals, month_step, quarter_scan
 from .outcomes import QuarterEnd, QuarterFlows, quarter_record, record_keys
 from .periods import Calendar
 from .population import Population
@@ -38,6 +38,7 @@ from .strategy_spec import StrategySpec
 from .streams import RandomStreams, Stream
 from .targeting import matches
 from .trace import MonthTrace, Trace, WaveTrace
+from .valuation import LIFETIME_MONTHS
 
 
 @dataclass
@@ -598,32 +599,27 @@ class CustomerModel:
         """The quarter ending with ``month``: one results row, the segment tables, the Lorenz curve at the horizon."""
         c = self.customers
         quarter = (month + 1) // 3
-        active = c.status == ACTIVE
-        self.ranking = BookRanking.of(c.last_profit[active])  # shared with the next review's segments
+        scan = quarter_scan(c, month, self.monthly_discount, LIFETIME_MONTHS)  # resets the quarter's sums
+        self.ranking = BookRanking.from_split(scan.profitable, scan.unprofitable)  # also the next review's cut points
         end = QuarterEnd(
             quarter=quarter, flows=self.flows, customers=c, active_customers=self.active_count,
             partner_customers=len(self.partner_rows), market_size=self.scenario.market.size,
             market_mean_revenue=self.market_mean_revenue, monthly_discount=self.monthly_discount,
             cumulative_profit=self.cumulative_profit, npv=self.npv, reputation=self.reputation,
             heard_share=self.heard_share, morale=self.morale, wait_minutes=self.wait_minutes, ranking=self.ranking,
+            scan=scan,
         )
         keys = record_keys(self.strategy_name, self.replication, quarter, self.calendar.quarter_label(month),
                            self.calendar.period_end(month))
         self.output.quarters.append(quarter_record(keys, end))
-        # On the books for at least a month of the quarter: a customer leaving in month m had no
-        # accounts in m (churn and exits come before the books).
-        seen = active | (c.exit_month > month - 2)
         table_keys = {"strategy": self.strategy_name, "replication": self.replication, "quarter": quarter}
-        sums = group_sums(c, seen, active)
-        self.output.segments.extend(segment_records(table_keys, sums))
-        self.output.start_segments.extend(start_segment_records(table_keys, sums))
+        self.output.segments.extend(segment_records(table_keys, scan))
+        self.output.start_segments.extend(start_segment_records(table_keys, scan))
         if quarter == self.scenario.horizon_quarters:
             self.output.lorenz.extend(lorenz_records({"strategy": self.strategy_name, "replication": self.replication},
-                                                     c.last_profit[active]))
+                                                     np.concatenate([scan.unprofitable, scan.profitable])))
         self.flows = QuarterFlows()
         self._month_start_flows = QuarterFlows()
-        c.quarter_revenue[:] = 0.0
-        c.quarter_profit[:] = 0.0
 
 
 def expected_newcomers(scenario: Scenario, customers: int) -> int:

@@ -185,22 +185,64 @@ def _month_books_python(base_hazard, last_profit, hazard, draws, revenue, growth
 
 
 # ---------------------------------------------------------------------------- the quarter
-class QuarterValues(NamedTuple):
-    equity: float  # Σ plain lifetime values
+class QuarterScan(NamedTuple):
+    """What one pass over the book at a quarter's end gathers for the outcomes and tables."""
+
+    active: int  # customers on the books
+    equity: float  # Σ plain lifetime values (0 off the books)
     option_value: float  # Σ (value with the option to abandon − plain value)
     turns_positive: int  # customers whose value turns from negative to positive with the option
+    satisfaction: float  # Σ satisfaction of customers on the books
+    profitable: np.ndarray  # monthly profits > 0 of customers on the books, in row order
+    unprofitable: np.ndarray  # monthly profits ≤ 0 of customers on the books, in row order
+    segment_customers: np.ndarray  # per current segment (index 1…8): customers seen this quarter
+    segment_revenue: np.ndarray
+    segment_profit: np.ndarray
+    start_active: np.ndarray  # per starting segment (0 = joined later … 8): customers on the books
+    start_revenue: np.ndarray  # … revenue and profit of those seen this quarter
+    start_profit: np.ndarray
 
 
-def quarter_values(columns, monthly_discount: float, lifetime_months: int) -> QuarterValues:
-    """Every customer's lifetime value, plain and with the option to abandon, summed (0 off the books)."""
+def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: int) -> QuarterScan:
+    """Scan the book at the end of ``month`` (a quarter's last); the quarter's sums are reset to zero.
+
+    A customer is *seen* if on the books for at least a month of the quarter: on them now, or
+    left in its second or third month (a customer leaving in month m had no accounts in m).
+    """
     c = columns
     if selected() == "numba":
-        return QuarterValues(*_values_loop(c.revenue, c.profit_rate, c.fixed_cost, c.growth_factor, c.hazard,
-                                           monthly_discount, lifetime_months))
+        scan = _scan_loop(c.status, c.exit_month, c.last_profit, c.revenue, c.profit_rate, c.fixed_cost,
+                          c.growth_factor, c.hazard, c.satisfaction, c.segment, c.start_segment, c.quarter_revenue,
+                          c.quarter_profit, month, monthly_discount, lifetime_months, SEGMENT_COUNT + 1)
+        active, equity, option_value, turns, satisfaction, profitable, n_profitable, unprofitable, n_unprofitable = scan[:9]
+        return QuarterScan(active, equity, option_value, turns, satisfaction, profitable[:n_profitable],
+                           unprofitable[:n_unprofitable], *scan[9:])
+    return _scan_numpy(c, month, monthly_discount, lifetime_months)
+
+
+def _scan_numpy(c, month: int, monthly_discount: float, lifetime_months: int) -> QuarterScan:
+    active = c.status == 0
+    seen = active | (c.exit_month > month - 2)
     plain, with_option = lifetime_values(c.revenue * c.profit_rate, c.fixed_cost, c.growth_factor - 1.0,
                                          1.0 - c.hazard, monthly_discount, lifetime_months)
-    return QuarterValues(float(plain.sum()), float((with_option - plain).sum()),
-                         int(((plain < 0) & (with_option > 0)).sum()))
+    profit = c.last_profit[active]
+    bins = SEGMENT_COUNT + 2  # a last bin collects customers not seen this quarter (their sums are zero)
+    current = np.where(seen, c.segment, SEGMENT_COUNT + 1).astype(np.intp)
+    start = np.where(seen, c.start_segment, SEGMENT_COUNT + 1).astype(np.intp)
+    scan = QuarterScan(
+        int(active.sum()), float(plain.sum()), float((with_option - plain).sum()),
+        int(((plain < 0) & (with_option > 0)).sum()), float(c.satisfaction[active].sum()),
+        profit[profit > 0], profit[profit <= 0],
+        np.bincount(current, minlength=bins)[: bins - 1].astype(np.int64),
+        np.bincount(current, weights=c.quarter_revenue, minlength=bins)[: bins - 1],
+        np.bincount(current, weights=c.quarter_profit, minlength=bins)[: bins - 1],
+        np.bincount(c.start_segment.astype(np.intp), weights=active.astype(float), minlength=bins - 1).astype(np.int64),
+        np.bincount(start, weights=c.quarter_revenue, minlength=bins)[: bins - 1],
+        np.bincount(start, weights=c.quarter_profit, minlength=bins)[: bins - 1],
+    )
+    c.quarter_revenue[:] = 0.0
+    c.quarter_profit[:] = 0.0
+    return scan
 
 
 def _whole_power(base: float, exponent: int) -> float:  # pragma: no cover - compiled
@@ -221,16 +263,48 @@ def _geometric_sum(ratio: float, periods: int) -> float:  # pragma: no cover - c
     return ratio * (1.0 - _whole_power_compiled(ratio, periods)) / (1.0 - ratio)
 
 
-def _values_loop_python(revenue, profit_rate, fixed_cost, growth_factor, hazard, monthly_discount,
-                        lifetime_months):  # pragma: no cover - compiled by numba; valuation.py is the reference
+def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fixed_cost, growth_factor, hazard,
+                      satisfaction, segment, start_segment, quarter_revenue, quarter_profit, month, monthly_discount,
+                      lifetime_months, bins):  # pragma: no cover - compiled by numba; _scan_numpy is the reference
+    n = len(status)
+    profitable = np.empty(n)
+    unprofitable = np.empty(n)
+    n_profitable = 0
+    n_unprofitable = 0
+    active = 0
     equity = 0.0
     option_value = 0.0
     turns_positive = 0
-    for i in range(len(revenue)):
+    satisfaction_sum = 0.0
+    segment_customers = np.zeros(bins, dtype=np.int64)
+    segment_revenue = np.zeros(bins)
+    segment_profit = np.zeros(bins)
+    start_active = np.zeros(bins, dtype=np.int64)
+    start_revenue = np.zeros(bins)
+    start_profit = np.zeros(bins)
+    for i in range(n):
+        on_books = status[i] == 0
+        if on_books or exit_month[i] > month - 2:
+            segment_customers[segment[i]] += 1
+            segment_revenue[segment[i]] += quarter_revenue[i]
+            segment_profit[segment[i]] += quarter_profit[i]
+            start_revenue[start_segment[i]] += quarter_revenue[i]
+            start_profit[start_segment[i]] += quarter_profit[i]
+        quarter_revenue[i] = 0.0
+        quarter_profit[i] = 0.0
+        if not on_books:
+            continue
+        active += 1
+        start_active[start_segment[i]] += 1
+        satisfaction_sum += satisfaction[i]
+        if last_profit[i] > 0.0:
+            profitable[n_profitable] = last_profit[i]
+            n_profitable += 1
+        else:
+            unprofitable[n_unprofitable] = last_profit[i]
+            n_unprofitable += 1
         scaling = revenue[i] * profit_rate[i]
         fixed = fixed_cost[i]
-        if scaling == 0.0 and fixed == 0.0:
-            continue
         q = (1.0 - hazard[i]) / (1.0 + monthly_discount)
         growth = growth_factor[i]
         plain = scaling * _geometric_sum_compiled(growth * q, lifetime_months) - fixed * _geometric_sum_compiled(
@@ -247,58 +321,9 @@ def _values_loop_python(revenue, profit_rate, fixed_cost, growth_factor, hazard,
         option_value += with_option - plain
         if plain < 0.0 and with_option > 0.0:
             turns_positive += 1
-    return equity, option_value, turns_positive
-
-
-class GroupSums(NamedTuple):
-    """The quarter per current segment (index 1…8) and per starting segment (0 = joined later … 8)."""
-
-    segment_customers: np.ndarray
-    segment_revenue: np.ndarray
-    segment_profit: np.ndarray
-    start_active: np.ndarray  # customers of each starting segment on the books at quarter end
-    start_revenue: np.ndarray
-    start_profit: np.ndarray
-
-
-def group_sums(columns, seen: np.ndarray, active: np.ndarray) -> GroupSums:
-    """Count, revenue and profit of the customers seen this quarter, by current and by starting segment."""
-    c = columns
-    if selected() == "numba":
-        return GroupSums(*_groups_loop(c.segment, c.start_segment, seen, active, c.quarter_revenue, c.quarter_profit,
-                                       SEGMENT_COUNT + 1))
-    bins = SEGMENT_COUNT + 2  # a last bin collects customers not seen this quarter (their sums are zero)
-    current = np.where(seen, c.segment, SEGMENT_COUNT + 1).astype(np.intp)
-    start = np.where(seen, c.start_segment, SEGMENT_COUNT + 1).astype(np.intp)
-    return GroupSums(
-        np.bincount(current, minlength=bins)[: bins - 1].astype(np.int64),
-        np.bincount(current, weights=c.quarter_revenue, minlength=bins)[: bins - 1],
-        np.bincount(current, weights=c.quarter_profit, minlength=bins)[: bins - 1],
-        np.bincount(c.start_segment.astype(np.intp), weights=active.astype(float), minlength=bins - 1).astype(np.int64),
-        np.bincount(start, weights=c.quarter_revenue, minlength=bins)[: bins - 1],
-        np.bincount(start, weights=c.quarter_profit, minlength=bins)[: bins - 1],
-    )
-
-
-def _groups_loop_python(segment, start_segment, seen, active, quarter_revenue, quarter_profit,
-                        bins):  # pragma: no cover - compiled by numba; the bincounts are the reference
-    segment_customers = np.zeros(bins, dtype=np.int64)
-    segment_revenue = np.zeros(bins)
-    segment_profit = np.zeros(bins)
-    start_active = np.zeros(bins, dtype=np.int64)
-    start_revenue = np.zeros(bins)
-    start_profit = np.zeros(bins)
-    for i in range(len(segment)):
-        if active[i]:
-            start_active[start_segment[i]] += 1
-        if not seen[i]:
-            continue
-        segment_customers[segment[i]] += 1
-        segment_revenue[segment[i]] += quarter_revenue[i]
-        segment_profit[segment[i]] += quarter_profit[i]
-        start_revenue[start_segment[i]] += quarter_revenue[i]
-        start_profit[start_segment[i]] += quarter_profit[i]
-    return segment_customers, segment_revenue, segment_profit, start_active, start_revenue, start_profit
+    return (active, equity, option_value, turns_positive, satisfaction_sum, profitable, n_profitable, unprofitable,
+            n_unprofitable, segment_customers, segment_revenue, segment_profit, start_active, start_revenue,
+            start_profit)
 
 
 if njit is not None:
@@ -306,5 +331,4 @@ if njit is not None:
     _geometric_sum_compiled = njit(cache=True, nogil=True)(_geometric_sum)
     _month_exponents = njit(cache=True, nogil=True)(_month_exponents_python)
     _month_books = njit(cache=True, nogil=True)(_month_books_python)
-    _values_loop = njit(cache=True, nogil=True)(_values_loop_python)
-    _groups_loop = njit(cache=True, nogil=True)(_groups_loop_python)
+    _scan_loop = njit(cache=True, nogil=True)(_scan_loop_python)

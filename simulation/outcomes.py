@@ -23,8 +23,7 @@ import numpy as np
 from .concentration import concentration_measures
 from .segments import BookRanking
 from .state import CustomerColumns
-from .kernels import QuarterValues, quarter_values
-from .valuation import LIFETIME_MONTHS
+from .kernels import QuarterScan
 
 Kind = Literal["flow", "level", "running"]
 
@@ -69,15 +68,16 @@ class QuarterEnd:
     morale: float
     wait_minutes: float
     ranking: BookRanking  # the book's monthly profits, ranked once for the quarter
+    scan: QuarterScan  # lifetime values, satisfaction and segment sums, from one pass over the book
 
-    @cached_property
-    def values(self) -> QuarterValues:
+    @property
+    def values(self) -> QuarterScan:
         """Lifetime values of the book, plain and with the option to abandon, summed."""
-        return quarter_values(self.customers, self.monthly_discount, LIFETIME_MONTHS)
+        return self.scan
 
     @cached_property
     def concentration(self) -> dict[str, float]:
-        return concentration_measures(self.ranking.positive_sorted, float(self.customers.last_profit.sum()))
+        return concentration_measures(self.ranking.positive_sorted, self.ranking.net_profit)
 
     @cached_property
     def active(self) -> np.ndarray:
@@ -104,7 +104,7 @@ def _revenue_market_share(end: QuarterEnd) -> float:
 
 
 def _satisfaction(end: QuarterEnd) -> float:
-    return _safe_ratio(float(np.dot(end.customers.satisfaction, end.active)), end.active_customers)
+    return _safe_ratio(end.scan.satisfaction, end.active_customers)
 
 
 OUTCOMES: list[Outcome] = [

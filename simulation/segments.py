@@ -35,21 +35,27 @@ class BookRanking:
     customers: int  # customers ranked
     cut_points: np.ndarray  # profit at each segment boundary, S1's first (descending)
     positive_sorted: np.ndarray  # profits > 0, ascending
+    net_profit: float  # the book's net monthly profit
 
     @classmethod
     def of(cls, profit: np.ndarray) -> "BookRanking":
-        """Rank ``profit`` (one value per customer on the books).
+        """Rank ``profit`` (one value per customer on the books)."""
+        positive_mask = profit > 0
+        return cls.from_split(profit[positive_mask], profit[~positive_mask])
+
+    @classmethod
+    def from_split(cls, profitable: np.ndarray, rest: np.ndarray) -> "BookRanking":
+        """Rank a book given apart as its profits > 0 and the rest (as ``kernels.quarter_scan`` gives them).
 
         Cut points are ``np.quantile`` (linear interpolation) at 1 − each top share. Only the
         profitable customers are sorted (the concentration measures need them in order); cut
         points that fall among the rest are found by partitioning them, which is linear.
         """
-        positive_mask = profit > 0
-        positive = np.sort(profit[positive_mask])
-        n = len(profit)
+        positive = np.sort(profitable)
+        net_profit = float(positive.sum()) + float(rest.sum())
+        n = len(positive) + len(rest)
         if n == 0:
-            return cls(0, np.empty(0), positive)
-        rest = profit[~positive_mask]
+            return cls(0, np.empty(0), positive, 0.0)
         positions = (1.0 - np.array(SEGMENT_TOP_SHARES)) * (n - 1)
         below = np.floor(positions).astype(np.intp)
         above = np.minimum(below + 1, n - 1)
@@ -63,7 +69,7 @@ class BookRanking:
             values[index] = float(positive[index - len(rest)])
         low = np.array([values[i] for i in below.tolist()])
         high = np.array([values[i] for i in above.tolist()])
-        return cls(n, low + (positions - below) * (high - low), positive)
+        return cls(n, low + (positions - below) * (high - low), positive, net_profit)
 
 
 def segment_of(profit: np.ndarray, cut_points: np.ndarray) -> np.ndarray:

@@ -20,7 +20,9 @@ import numpy as np
 
 from . import mechanisms as mech
 from .segments import SEGMENT_COUNT
-from .valuation import lifetime_values
+from .valuation import LIFETIME_MONTHS, lifetime_values
+
+_LIFETIME_BITS = LIFETIME_MONTHS.bit_length()
 
 try:  # numba is a pinned dependency; the numpy path still runs (slower) where it cannot be imported
     from numba import njit
@@ -210,13 +212,20 @@ def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: 
     left in its second or third month (a customer leaving in month m had no accounts in m).
     """
     c = columns
+    if lifetime_months != LIFETIME_MONTHS:
+        raise ValueError(f"the compiled valuation is built for {LIFETIME_MONTHS} months, not {lifetime_months}")
     if selected() == "numba":
+        # Plain values in a straight-line loop the compiler vectorises (0.6 ms instead of 2.6 ms for
+        # 110,000 customers); the branchy rest — the option to abandon, sums per segment — in a second.
+        plain = np.empty(len(c.status))
+        _plain_values(c.revenue, c.profit_rate, c.fixed_cost, c.growth_factor, c.hazard, c.status,
+                      monthly_discount, plain)
         scan = _scan_loop(c.status, c.exit_month, c.last_profit, c.revenue, c.profit_rate, c.fixed_cost,
                           c.growth_factor, c.hazard, c.satisfaction, c.segment, c.start_segment, c.quarter_revenue,
-                          c.quarter_profit, month, monthly_discount, lifetime_months, SEGMENT_COUNT + 1)
-        active, equity, option_value, turns, satisfaction, profitable, n_profitable, unprofitable, n_unprofitable = scan[:9]
-        return QuarterScan(active, equity, option_value, turns, satisfaction, profitable[:n_profitable],
-                           unprofitable[:n_unprofitable], *scan[9:])
+                          c.quarter_profit, plain, month, monthly_discount, SEGMENT_COUNT + 1)
+        active, option_value, turns, satisfaction, profitable, n_profitable, unprofitable, n_unprofitable = scan[:8]
+        return QuarterScan(active, float(plain.sum()), option_value, turns, satisfaction, profitable[:n_profitable],
+                           unprofitable[:n_unprofitable], *scan[8:])
     return _scan_numpy(c, month, monthly_discount, lifetime_months)
 
 
@@ -256,6 +265,34 @@ def _whole_power(base: float, exponent: int) -> float:  # pragma: no cover - com
     return result
 
 
+def _lifetime_power(base: float) -> float:  # pragma: no cover - compiled
+    """base^LIFETIME_MONTHS with a trip count known when compiling: straight-line code that vectorises."""
+    result = 1.0
+    exponent = LIFETIME_MONTHS
+    for _ in range(_LIFETIME_BITS):
+        if exponent & 1:
+            result *= base
+        base *= base
+        exponent >>= 1
+    return result
+
+
+def _plain_values_python(revenue, profit_rate, fixed_cost, growth_factor, hazard, status, monthly_discount,
+                         out):  # pragma: no cover - compiled by numba; valuation.lifetime_values is the reference
+    """Σ_{t=1..L} (a·G^t − c)·q^t of every customer into ``out`` (0 off the books)."""
+    for i in range(len(revenue)):
+        q = (1.0 - hazard[i]) / (1.0 + monthly_discount)
+        grown = growth_factor[i] * q
+        fixed_sum = q * (1.0 - _lifetime_power_compiled(q)) / (1.0 - q)
+        scaling_sum = grown * (1.0 - _lifetime_power_compiled(grown)) / (1.0 - grown)
+        if abs(1.0 - q) < 1e-12:
+            fixed_sum = float(LIFETIME_MONTHS)
+        if abs(1.0 - grown) < 1e-12:
+            scaling_sum = float(LIFETIME_MONTHS)
+        value = revenue[i] * profit_rate[i] * scaling_sum - fixed_cost[i] * fixed_sum
+        out[i] = value if status[i] == 0 else 0.0
+
+
 def _geometric_sum(ratio: float, periods: int) -> float:  # pragma: no cover - compiled
     """Σ_{t=1..periods} ratio^t."""
     if abs(1.0 - ratio) < 1e-12:
@@ -264,15 +301,14 @@ def _geometric_sum(ratio: float, periods: int) -> float:  # pragma: no cover - c
 
 
 def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fixed_cost, growth_factor, hazard,
-                      satisfaction, segment, start_segment, quarter_revenue, quarter_profit, month, monthly_discount,
-                      lifetime_months, bins):  # pragma: no cover - compiled by numba; _scan_numpy is the reference
+                      satisfaction, segment, start_segment, quarter_revenue, quarter_profit, plain_values, month,
+                      monthly_discount, bins):  # pragma: no cover - compiled by numba; _scan_numpy is the reference
     n = len(status)
     profitable = np.empty(n)
     unprofitable = np.empty(n)
     n_profitable = 0
     n_unprofitable = 0
     active = 0
-    equity = 0.0
     option_value = 0.0
     turns_positive = 0
     satisfaction_sum = 0.0
@@ -303,25 +339,24 @@ def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fix
         else:
             unprofitable[n_unprofitable] = last_profit[i]
             n_unprofitable += 1
+        # The option to abandon: all or nothing (max(plain, 0)) unless margins positive now shrink below zero.
+        plain = plain_values[i]
+        with_option = max(plain, 0.0)
         scaling = revenue[i] * profit_rate[i]
         fixed = fixed_cost[i]
-        q = (1.0 - hazard[i]) / (1.0 + monthly_discount)
         growth = growth_factor[i]
-        plain = scaling * _geometric_sum_compiled(growth * q, lifetime_months) - fixed * _geometric_sum_compiled(
-            q, lifetime_months)
-        with_option = max(plain, 0.0)
         if growth < 1.0 and scaling > fixed and fixed > 0.0:
             positive_months = math.ceil(math.log(fixed / scaling) / math.log(growth)) - 1.0
-            if positive_months < lifetime_months:
+            if positive_months < LIFETIME_MONTHS:
                 months = int(positive_months)
+                q = (1.0 - hazard[i]) / (1.0 + monthly_discount)
                 stopped = scaling * _geometric_sum_compiled(growth * q, months) - fixed * _geometric_sum_compiled(
                     q, months)
                 with_option = max(stopped, 0.0)
-        equity += plain
         option_value += with_option - plain
         if plain < 0.0 and with_option > 0.0:
             turns_positive += 1
-    return (active, equity, option_value, turns_positive, satisfaction_sum, profitable, n_profitable, unprofitable,
+    return (active, option_value, turns_positive, satisfaction_sum, profitable, n_profitable, unprofitable,
             n_unprofitable, segment_customers, segment_revenue, segment_profit, start_active, start_revenue,
             start_profit)
 
@@ -331,4 +366,6 @@ if njit is not None:
     _geometric_sum_compiled = njit(cache=True, nogil=True)(_geometric_sum)
     _month_exponents = njit(cache=True, nogil=True)(_month_exponents_python)
     _month_books = njit(cache=True, nogil=True)(_month_books_python)
+    _lifetime_power_compiled = njit(cache=True, nogil=True, inline="always")(_lifetime_power)
+    _plain_values = njit(cache=True, nogil=True)(_plain_values_python)
     _scan_loop = njit(cache=True, nogil=True)(_scan_loop_python)

@@ -51,16 +51,6 @@ class RunOutput:
     lorenz: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _read_only(customers: CustomerColumns) -> CustomerColumns:
-    """Views an action can read but not write: a write raises instead of changing the engine's state."""
-    views = {}
-    for name, array in vars(customers).items():
-        view = array.view()
-        view.flags.writeable = False
-        views[name] = view
-    return CustomerColumns(**views)
-
-
 class CustomerModel:
     """One strategy in one replication: state arrays plus the SimPy processes that drive them."""
 
@@ -277,7 +267,7 @@ class CustomerModel:
         not churned: the strategy sent them.
         """
         c = self.customers
-        if len(self.partner_rows):
+        if self.scenario.churn.enabled and len(self.partner_rows):
             partners = self.partner_rows
             lost = draws[partners] < c.churn_probability[partners]
             c.status[partners[lost]] = PARTNER_LEFT
@@ -509,7 +499,7 @@ class CustomerModel:
     def _action_context(self, month: int) -> ActionContext:
         spec = self.scenario
         return ActionContext(
-            customers=_read_only(self.customers), month=month, channel_names=self.population.channel_names,
+            customers=self.customers.read_only(), month=month, channel_names=self.population.channel_names,
             monthly_discount=self.monthly_discount, acquisition_cost=spec.market.acquisition_cost,
             migration_word_of_mouth=spec.word_of_mouth.migration_fraction,
         )

@@ -79,6 +79,15 @@ class CustomerColumns:
     exposure: np.ndarray = _column(np.float64, "how much of a queue the customer sits through: min(contacts, 1) if staffed")
     referral_rate: np.ndarray = _column(np.float64, "referrals_per_month")
 
+    def read_only(self) -> "CustomerColumns":
+        """Views that can be read but not written: what strategy actions are given."""
+        views = {}
+        for name, array in vars(self).items():
+            view = array.view()
+            view.flags.writeable = False
+            views[name] = view
+        return CustomerColumns(**views)
+
 
 COLUMN_DTYPES: dict[str, type] = {f.name: f.metadata["dtype"] for f in dataclasses.fields(CustomerColumns)}
 OFF_BOOKS_ZERO = ("profit_rate", "fixed_cost", "billing_rate", "base_hazard", "hazard", "staffed_load", "exposure",

@@ -1,0 +1,84 @@
+"""The compiled kernels against the numpy reference, and actions as plain functions returning effects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulation import kernels
+from simulation.actions import ACTIONS, EducateStep, TerminateStep, educate, get_action, terminate
+from simulation.effects import ActionContext
+from simulation.errors import ScenarioError
+from simulation.experiment import PopulationSource, simulate
+from simulation.scenario import load_scenario
+from simulation.strategy_spec import StrategySpec
+
+from .conftest import BUNDLED_SCENARIO
+from .behaviour_support import QUIET, build
+
+SMALL = ["population.customers=1500", "market.size=30000", "horizon_quarters=4"]
+
+
+@pytest.mark.skipif(kernels.njit is None, reason="numba is not installed")
+def test_compiled_kernels_give_the_numpy_reference_results_for_every_bundled_strategy():
+    scenario = load_scenario(BUNDLED_SCENARIO, SMALL)
+    population = PopulationSource().load(scenario, 9)
+    tables = {}
+    for name in ("numpy", "numba"):
+        with kernels.use(name):
+            tables[name] = simulate(scenario, population, dict(scenario.strategies), 2, 9, workers=1)
+    for kind in ("quarters", "segments", "start_segments", "lorenz"):
+        reference, compiled = tables["numpy"][kind], tables["numba"][kind]
+        assert list(reference.columns) == list(compiled.columns)
+        for column in reference.columns:
+            if pd.api.types.is_float_dtype(reference[column]):
+                # Sums in another order and x^n by squaring: agreement to rounding, not to the last bit.
+                np.testing.assert_allclose(compiled[column], reference[column], rtol=1e-9, atol=1e-6, err_msg=column)
+            else:  # every count, every customer's fate: identical
+                pd.testing.assert_series_equal(compiled[column], reference[column], check_exact=True)
+
+
+def test_kernel_names_are_checked():
+    with pytest.raises(ValueError, match="kernels must be one of numba, numpy: 'fortran'"):
+        with kernels.use("fortran"):
+            pass
+
+
+def context_for(model) -> ActionContext:
+    return ActionContext(customers=model.customers.read_only(), month=0, channel_names=("call_centre", "online"),
+                         monthly_discount=0.008, acquisition_cost=120.0, migration_word_of_mouth=0.05)
+
+
+def test_an_action_is_a_plain_function_from_customers_to_an_effect():
+    model = build(QUIET, {"probe": {}})["probe"]
+    context = context_for(model)
+    rows = np.arange(100)
+    draws = np.linspace(0.0, 0.99, 100)
+    effect = educate(context, EducateStep(action="educate", success_rate=0.3, contact_reduction=0.5), rows, draws)
+    np.testing.assert_array_equal(effect.contacts.rows, rows[draws < 0.3])
+    np.testing.assert_allclose(effect.contacts.values, model.customers.contacts[rows[draws < 0.3]] * 0.5)
+    assert effect.cost == 25.0 * 100 and effect.tellers == 0.0 and len(effect.divest_now) == 0
+    before = model.customers.contacts.copy()
+    np.testing.assert_array_equal(model.customers.contacts, before)  # nothing applied until the engine does
+    ended = terminate(context, TerminateStep(action="terminate", pay_exit_cost=True, exit_cost=10.0), rows, draws)
+    np.testing.assert_array_equal(ended.divest_now, rows)
+    remaining = np.maximum(model.customers.contract_end[rows], 0).sum()
+    assert ended.cost == pytest.approx(15.0 * 100 + 10.0 * remaining)
+
+
+def test_actions_cannot_write_the_engines_state():
+    model = build(QUIET, {"probe": {}})["probe"]
+    context = context_for(model)
+    with pytest.raises(ValueError, match="read-only"):
+        context.customers.contacts[0] = 0.0
+
+
+def test_the_step_union_and_the_registry_are_one_declaration():
+    union_actions = {step.action for step in StrategySpec.model_validate(
+        {"steps": [{"action": name} for name in ACTIONS]}).steps}
+    assert union_actions == set(ACTIONS) == {"educate", "renegotiate", "migrate_channel", "migrate_partner", "terminate"}
+    for declaration in ACTIONS.values():
+        assert declaration.step.model_fields["action"].annotation.__args__ == (declaration.name,)
+    with pytest.raises(ScenarioError, match="unknown action 'retire'; known actions: educate, migrate_channel"):
+        get_action("retire")

@@ -112,8 +112,6 @@ class CustomerModel:
         self._action_draws: tuple[int, np.ndarray] | None = None
         self._month_acquisition: dict[str, float] = {}
 
-        self._contracts_due: dict[int, list[np.ndarray]] = {}
-        self._schedule_renewals(np.arange(len(population)))
         self.state.refresh_profit()
         self.ranking = BookRanking.of(self.customers.last_profit)
         self._resegment()
@@ -398,7 +396,6 @@ class CustomerModel:
         c.reference_satisfaction[added] = self._satisfaction_target(added, self.reference_penalty,
                                                                     self.reference_quality)
         c.satisfaction[added] = self._satisfaction_target(added, self.penalty, self.quality)
-        self._schedule_renewals(np.arange(added.start, added.stop))
         self.state.refresh_profit(added)
         self._set_segments(added, segment_of(c.last_profit[added], self.ranking_cuts))
         self._compute_hazard(added)  # valued with their own hazard from the month they join
@@ -408,31 +405,14 @@ class CustomerModel:
         return added
 
     # ------------------------------------------------------------------ contracts and reviews
-    def _schedule_renewals(self, rows: np.ndarray) -> None:
-        """File ``rows`` under the month their contract ends, so a renewal looks only at the contracts due."""
-        ends = self.customers.contract_end[rows]
-        inside = (ends >= 0) & (ends < self.months)
-        rows, ends = rows[inside], ends[inside]
-        if len(rows) == 0:
-            return
-        order = np.argsort(ends, kind="stable")
-        months, starts = np.unique(ends[order], return_index=True)
-        for month, group in zip(months.tolist(), np.split(rows[order], starts[1:]), strict=True):
-            self._contracts_due.setdefault(month, []).append(group)
-
     def _renew_contracts(self, month: int) -> None:
         """Contracts ending this month: those told to go leave (divested), the rest renew for another term."""
         c = self.customers
-        filed = self._contracts_due.pop(month, [])
-        if not filed:
-            return
-        due = np.sort(np.concatenate(filed))
-        due = due[(c.status[due] == ACTIVE) & (c.contract_end[due] == month)]
+        due = np.flatnonzero(c.contract_end == month)
+        due = due[c.status[due] == ACTIVE]
         exiting = c.pending_exit[due]
         self._divest(due[exiting], month)
-        renewed = due[~exiting]
-        c.contract_end[renewed] += self.scenario.population.contract_term_months
-        self._schedule_renewals(renewed)
+        c.contract_end[due[~exiting]] += self.scenario.population.contract_term_months
 
     def _divest(self, rows: np.ndarray, month: int) -> None:
         """End the relationships of the (active) customers at ``rows`` now; word of mouth and distrust follow."""

@@ -221,7 +221,7 @@ def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: 
         _plain_values(c.revenue, c.profit_rate, c.fixed_cost, c.growth_factor, c.hazard, c.status,
                       monthly_discount, plain)
         scan = _scan_loop(c.status, c.exit_month, c.last_profit, c.revenue, c.profit_rate, c.fixed_cost,
-                          c.growth_factor, c.hazard, c.satisfaction, c.segment, c.start_segment, c.quarter_revenue,
+                          c.growth_factor, c.log_growth, c.hazard, c.satisfaction, c.segment, c.start_segment, c.quarter_revenue,
                           c.quarter_profit, plain, month, monthly_discount, SEGMENT_COUNT + 1)
         active, option_value, turns, satisfaction, profitable, n_profitable, unprofitable, n_unprofitable = scan[:8]
         return QuarterScan(active, float(plain.sum()), option_value, turns, satisfaction, profitable[:n_profitable],
@@ -255,11 +255,14 @@ def _scan_numpy(c, month: int, monthly_discount: float, lifetime_months: int) ->
 
 
 def _whole_power(base: float, exponent: int) -> float:  # pragma: no cover - compiled
-    """base^exponent by repeated squaring: a handful of multiplications instead of libm's pow."""
+    """base^exponent for 0 ≤ exponent < 2^_LIFETIME_BITS by repeated squaring, without a branch.
+
+    A fixed number of steps with a select instead of a test: exponents differ from customer to
+    customer, and a mispredicted branch per bit cost more than the multiplications.
+    """
     result = 1.0
-    while exponent > 0:
-        if exponent & 1:
-            result *= base
+    for _ in range(_LIFETIME_BITS):
+        result *= base if exponent & 1 else 1.0
         base *= base
         exponent >>= 1
     return result
@@ -300,7 +303,7 @@ def _geometric_sum(ratio: float, periods: int) -> float:  # pragma: no cover - c
     return ratio * (1.0 - _whole_power_compiled(ratio, periods)) / (1.0 - ratio)
 
 
-def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fixed_cost, growth_factor, hazard,
+def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fixed_cost, growth_factor, log_growth, hazard,
                       satisfaction, segment, start_segment, quarter_revenue, quarter_profit, plain_values, month,
                       monthly_discount, bins):  # pragma: no cover - compiled by numba; _scan_numpy is the reference
     n = len(status)
@@ -346,7 +349,7 @@ def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fix
         fixed = fixed_cost[i]
         growth = growth_factor[i]
         if growth < 1.0 and scaling > fixed and fixed > 0.0:
-            positive_months = math.ceil(math.log(fixed / scaling) / math.log(growth)) - 1.0
+            positive_months = math.ceil(math.log(fixed / scaling) / log_growth[i]) - 1.0
             if positive_months < LIFETIME_MONTHS:
                 months = int(positive_months)
                 q = (1.0 - hazard[i]) / (1.0 + monthly_discount)

@@ -45,6 +45,7 @@ class CustomerColumns:
     late_factor: np.ndarray = _column(np.float64, "carrying cost of late payment as a share of billed revenue")
     days_late: np.ndarray = _column(np.float64, "average payment delay, days")
     growth_factor: np.ndarray = _column(np.float64, "1 + monthly revenue growth")
+    log_growth: np.ndarray = _column(np.float64, "ln(growth_factor), for when a shrinking margin turns negative")
     referrals_per_month: np.ndarray = _column(np.float64, "new customers referred per month")
     price: np.ndarray = _column(np.float64, "price multiplier set by renegotiation, 1 = list price")
     satisfaction: np.ndarray = _column(np.float64, "satisfaction, 0–1")
@@ -147,6 +148,7 @@ class CustomerState:
         d["days_late"][rows] = population.days_late
         d["late_factor"][rows] = cost_of_capital * population.days_late / 365.0
         d["growth_factor"][rows] = np.power(1.0 + np.maximum(population.growth, -0.99), 1.0 / 12.0)
+        d["log_growth"][rows] = np.log(d["growth_factor"][rows])
         d["referrals_per_month"][rows] = population.referrals_per_year / 12.0
         d["price"][rows] = 1.0
         d["trust"][rows] = 1.0

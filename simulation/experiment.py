@@ -23,10 +23,10 @@ from tqdm import tqdm
 from .engine import CustomerModel, RunOutput
 from .errors import DataError, ScenarioError
 from .population import Population
-from .synthetic import synthetic_population
 from .results import Results, code_version, provenance_record, read_provenance, write_results
 from .scenario import Scenario, load_scenario
 from .strategy_spec import StrategySpec
+from .synthetic import synthetic_population
 
 POPULATION_STREAM = (0xC0FFEE,)  # spawn key of the synthetic population's stream
 DEFAULT_REPLICATIONS = 50

@@ -27,7 +27,7 @@ _LIFETIME_BITS = LIFETIME_MONTHS.bit_length()
 try:  # numba is a pinned dependency; the numpy path still runs (slower) where it cannot be imported
     from numba import njit
 except ImportError:  # pragma: no cover
-    njit = None
+    njit = None  # type: ignore[assignment]
 
 KERNEL_NAMES = ("numba", "numpy")
 _selected = os.environ.get("CLIENTELE_KERNELS", "numba" if njit is not None else "numpy")

@@ -21,9 +21,9 @@ from typing import Any, Callable, Literal
 import numpy as np
 
 from .concentration import concentration_measures
+from .kernels import QuarterScan
 from .segments import BookRanking
 from .state import CustomerColumns
-from .kernels import QuarterScan
 
 Kind = Literal["flow", "level", "running"]
 

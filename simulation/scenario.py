@@ -18,9 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ScenarioError
-from .strategy_spec import StrategySpec
-
 from .segments import SEGMENT_COUNT
+from .strategy_spec import StrategySpec
 
 
 class Section(BaseModel):

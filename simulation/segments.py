@@ -61,10 +61,10 @@ class BookRanking:
         above = np.minimum(below + 1, n - 1)
         wanted = np.unique(np.concatenate([below, above]))
         in_rest = wanted[wanted < len(rest)]
-        values = {}
+        values: dict[int, float] = {}
         if len(in_rest):
             partitioned = np.partition(rest, in_rest)
-            values.update(zip(in_rest.tolist(), partitioned[in_rest].tolist()))
+            values.update(zip(in_rest.tolist(), partitioned[in_rest].tolist(), strict=True))
         for index in wanted[wanted >= len(rest)].tolist():
             values[index] = float(positive[index - len(rest)])
         low = np.array([values[i] for i in below.tolist()])

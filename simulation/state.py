@@ -105,7 +105,9 @@ class CustomerState:
         self.price_elasticity = price_elasticity
         self.size = 0
         self.cohorts: list[tuple[int, int, int]] = []  # (first row, end row, cohort number)
-        self._data = {name: np.zeros(max(capacity, 16), dtype=dtype) for name, dtype in COLUMN_DTYPES.items()}
+        self._data: dict[str, np.ndarray] = {
+            name: np.zeros(max(capacity, 16), dtype=dtype) for name, dtype in COLUMN_DTYPES.items()
+        }
         self.columns = self._views()
 
     def _views(self) -> CustomerColumns:

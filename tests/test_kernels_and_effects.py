@@ -14,8 +14,8 @@ from simulation.experiment import PopulationSource, simulate
 from simulation.scenario import load_scenario
 from simulation.strategy_spec import StrategySpec
 
-from .conftest import BUNDLED_SCENARIO
 from .behaviour_support import QUIET, build
+from .conftest import BUNDLED_SCENARIO
 
 SMALL = ["population.customers=1500", "market.size=30000", "horizon_quarters=4"]
 

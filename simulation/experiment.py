@@ -12,56 +12,24 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from .engine import CustomerModel, RunOutput
-from .errors import DataError, ScenarioError
+from .errors import ScenarioError
 from .population import Population
 from .results import Results, code_version, provenance_record, read_provenance, write_results
 from .scenario import Scenario, load_scenario
+from .sources import PopulationSource
 from .strategy_spec import StrategySpec
-from .synthetic import synthetic_population
 
-POPULATION_STREAM = (0xC0FFEE,)  # spawn key of the synthetic population's stream
+__all__ = ["PopulationSource", "run_experiment", "run_or_reuse", "select_strategies", "simulate"]
+
 DEFAULT_REPLICATIONS = 50
 DEFAULT_SEED = 20261001
-
-
-@dataclass(frozen=True)
-class PopulationSource:
-    """Where the starting customers come from: the synthetic generator, a ledger or a transaction log."""
-
-    kind: str = "synthetic"  # synthetic | ledger | transactions
-    path: Path | None = None
-
-    def load(self, scenario: Scenario, seed: int) -> Population:
-        """The starting customers; assumptions the data lacks are drawn from the population stream."""
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=POPULATION_STREAM)))
-        if self.kind == "synthetic":
-            return synthetic_population(scenario, rng)
-        from .ingest import load_ledger, load_transactions
-
-        assert self.path is not None
-        loader = load_ledger if self.kind == "ledger" else load_transactions
-        return loader(self.path, scenario, rng)
-
-    @classmethod
-    def from_paths(cls, customers: str | Path | None, transactions: str | Path | None) -> "PopulationSource":
-        if customers and transactions:
-            raise ScenarioError("give either --customers (a ledger) or --transactions (a log), not both")
-        kind, path = ("ledger", customers) if customers else ("transactions", transactions)
-        if not path:
-            return cls()
-        flag, what = ("--customers", "a customer ledger") if kind == "ledger" else ("--transactions", "a transaction log")
-        if not Path(path).is_file():
-            raise DataError(f"{path}: {flag} file not found (expected {what}, CSV)")
-        return cls(kind, Path(path))
 
 
 def select_strategies(scenario: Scenario, names: Sequence[str] | None) -> dict[str, StrategySpec]:

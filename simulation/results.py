@@ -15,16 +15,14 @@ import subprocess
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from . import __version__
 from .errors import ClienteleError
 from .scenario import Scenario
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .experiment import PopulationSource
+from .sources import PopulationSource
 
 TABLE_FILES = {"quarters": "results.parquet", "segments": "segments.parquet",
                "start_segments": "start_segments.parquet", "lorenz": "lorenz.parquet"}
@@ -133,7 +131,7 @@ class _ProvenanceRecord:
     """Builds provenance.json; ``input_data`` is shared with the reuse check."""
 
     @staticmethod
-    def input_data(source: "PopulationSource") -> dict[str, Any]:
+    def input_data(source: PopulationSource) -> dict[str, Any]:
         if source.path is None:
             return {"kind": source.kind}
         return {"kind": source.kind, "path": str(source.path), "sha256": file_sha256(source.path)}
@@ -144,7 +142,7 @@ class _ProvenanceRecord:
         scenario: Scenario,
         scenario_path: Path,
         overrides: list[str],
-        source: "PopulationSource",
+        source: PopulationSource,
         customers_at_start: int,
         seed: int,
         replications: int,

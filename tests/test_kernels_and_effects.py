@@ -82,3 +82,27 @@ def test_the_step_union_and_the_registry_are_one_declaration():
         assert declaration.step.model_fields["action"].annotation.__args__ == (declaration.name,)
     with pytest.raises(ScenarioError, match="unknown action 'retire'; known actions: educate, migrate_channel"):
         get_action("retire")
+
+
+def test_the_simulation_package_has_no_import_cycles():
+    """Plug-ins and the engine depend one way: no module imports one that imports it back, at any depth."""
+    import ast
+
+    from .conftest import PROJECT_ROOT
+
+    imports: dict[str, set[str]] = {}
+    for path in (PROJECT_ROOT / "simulation").glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found |= {node.module.split(".")[0]} if node.module else {alias.name for alias in node.names}
+        imports[path.stem] = found
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for module in imports.get(start, ()):
+            if module == target or (module not in seen and reaches(module, target, seen | {module})):
+                return True
+        return False
+
+    cyclic = sorted(module for module in imports if reaches(module, module, {module}))
+    assert cyclic == []

@@ -20,7 +20,7 @@ def run(workers: int, seed: int = 5):
 
 def test_one_and_two_workers_give_bit_identical_tables():
     single, pooled = run(1), run(2)
-    for kind in ("quarters", "segments", "lorenz"):
+    for kind in ("quarters", "segments", "start_segments", "lorenz"):
         pd.testing.assert_frame_equal(single[kind], pooled[kind], check_exact=True)
 
 

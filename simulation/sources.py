@@ -1,0 +1,50 @@
+"""Where a run's starting customers come from: the synthetic generator, a ledger or a transaction log.
+
+Shared by the experiment (which loads the customers) and the results folder (which records the
+input file's hash), so neither has to import the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError, ScenarioError
+from .population import Population
+from .scenario import Scenario
+from .synthetic import synthetic_population
+
+POPULATION_STREAM = (0xC0FFEE,)  # spawn key of the synthetic population's stream
+
+
+@dataclass(frozen=True)
+class PopulationSource:
+    """Where the starting customers come from: the synthetic generator, a ledger or a transaction log."""
+
+    kind: str = "synthetic"  # synthetic | ledger | transactions
+    path: Path | None = None
+
+    def load(self, scenario: Scenario, seed: int) -> Population:
+        """The starting customers; assumptions the data lacks are drawn from the population stream."""
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=POPULATION_STREAM)))
+        if self.kind == "synthetic":
+            return synthetic_population(scenario, rng)
+        from .ingest import load_ledger, load_transactions
+
+        assert self.path is not None
+        loader = load_ledger if self.kind == "ledger" else load_transactions
+        return loader(self.path, scenario, rng)
+
+    @classmethod
+    def from_paths(cls, customers: str | Path | None, transactions: str | Path | None) -> "PopulationSource":
+        if customers and transactions:
+            raise ScenarioError("give either --customers (a ledger) or --transactions (a log), not both")
+        kind, path = ("ledger", customers) if customers else ("transactions", transactions)
+        if not path:
+            return cls()
+        flag, what = ("--customers", "a customer ledger") if kind == "ledger" else ("--transactions", "a transaction log")
+        if not Path(path).is_file():
+            raise DataError(f"{path}: {flag} file not found (expected {what}, CSV)")
+        return cls(kind, Path(path))

@@ -85,10 +85,6 @@ def morale_target(loss_effort_share: float, sensitivity: float) -> float:
     return float(np.clip(1.0 - sensitivity * loss_effort_share, 0.0, 1.0))
 
 
-def monthly_rate(annual_rate: float) -> float:
-    return (1.0 + annual_rate) ** (1.0 / 12.0) - 1.0
-
-
 def beta_churn_probabilities(
     rng: np.random.Generator, count: int, alpha: float, beta: float, heterogeneous: bool
 ) -> np.ndarray:

@@ -180,7 +180,9 @@ class MarketSpec(Section):
 class ReputationSpec(Section):
     initial: float = Field(1.0, ge=0, le=2, description="Reputation index at start; 1 is neutral")
     recovery_rate: float = Field(
-        0.05, ge=0, le=1, description="Share of the gap to the initial reputation closed each month"
+        0.05, ge=0, le=1,
+        description="Share of people who heard a bad story who forget it each month (reputation recovers with "
+                    "them), and share of lost trust customers regain each month, fraction",
     )
 
 
@@ -206,7 +208,9 @@ class WordOfMouthSpec(Section):
         0.2, ge=0, le=1, description="Trust a reached customer loses, on a 0–1 scale"
     )
     reputation_loss: float = Field(
-        5.0, ge=0, description="Reputation lost per unit share of the market reached, index points"
+        5.0, ge=0,
+        description="How fast reputation falls with the share of the market that has heard a bad story: "
+                    "reputation = initial × exp(−reputation_loss × share)",
     )
 
 

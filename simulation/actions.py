@@ -18,6 +18,7 @@ from pydantic import Field
 
 from .effects import ActionContext, Change, Effect
 from .errors import ScenarioError
+from .schema import Real
 from .state import ACTIVE
 from .steps import StepBase
 
@@ -61,9 +62,9 @@ class EducateStep(StepBase):
     """Teach high-contact customers self-service: fewer contacts, at a cost per head."""
 
     action: Literal["educate"]
-    cost_per_customer: float = Field(25.0, ge=0, description="One-off cost of educating a customer, currency")
-    success_rate: float = Field(0.5, ge=0, le=1, description="Share of educated customers who change, fraction")
-    contact_reduction: float = Field(
+    cost_per_customer: Real = Field(25.0, ge=0, description="One-off cost of educating a customer, currency")
+    success_rate: Real = Field(0.5, ge=0, le=1, description="Share of educated customers who change, fraction")
+    contact_reduction: Real = Field(
         0.6, ge=0, le=1, description="Share of contacts a successful customer no longer makes, fraction"
     )
 
@@ -83,14 +84,14 @@ class RenegotiateStep(StepBase):
     """Reprice: surcharge high-maintenance customers, reward low-cost ones; churn follows the price."""
 
     action: Literal["renegotiate"]
-    surcharge: float = Field(0.15, ge=0, le=5, description="Price increase for targeted customers, fraction of revenue")
-    reward_discount: float = Field(
+    surcharge: Real = Field(0.15, ge=0, le=5, description="Price increase for targeted customers, fraction of revenue")
+    reward_discount: Real = Field(
         0.0, ge=0, le=1, description="Price cut (premium) for low-cost customers, fraction of revenue"
     )
-    reward_max_contacts: float = Field(
+    reward_max_contacts: Real = Field(
         0.1, ge=0, description="Low-cost customers: contacts per month at most (and paying on time)"
     )
-    cost_per_customer: float = Field(5.0, ge=0, description="Cost of renegotiating one contract, currency")
+    cost_per_customer: Real = Field(5.0, ge=0, description="Cost of renegotiating one contract, currency")
 
 
 @declare_action(RenegotiateStep)
@@ -114,12 +115,12 @@ class MigrateChannelStep(StepBase):
 
     action: Literal["migrate_channel"]
     to_channel: str = Field("online", description="Channel the customers move to")
-    success_rate: float = Field(0.8, ge=0, le=1, description="Share who move, fraction")
-    leave_rate: float = Field(
+    success_rate: Real = Field(0.8, ge=0, le=1, description="Share who move, fraction")
+    leave_rate: Real = Field(
         0.0011, ge=0, le=1,
         description="Share who leave instead (Fidelity: 34 complaints in 30,000 redirected callers), fraction",
     )
-    cost_per_customer: float = Field(5.0, ge=0, description="Cost of moving one customer, currency")
+    cost_per_customer: Real = Field(5.0, ge=0, description="Cost of moving one customer, currency")
 
     def check_channels(self, channel_names: Collection[str], strategy: str) -> None:
         super().check_channels(channel_names, strategy)
@@ -149,11 +150,11 @@ class MigratePartnerStep(StepBase):
     """Hand customers to a partner who serves them and pays back a share of the margin."""
 
     action: Literal["migrate_partner"]
-    acceptance_rate: float = Field(0.8, ge=0, le=1, description="Share who accept the partner, fraction")
-    fee_share: float = Field(
+    acceptance_rate: Real = Field(0.8, ge=0, le=1, description="Share who accept the partner, fraction")
+    fee_share: Real = Field(
         0.3, ge=0, le=1, description="Share of the customer's gross margin the partner pays us, fraction"
     )
-    cost_per_customer: float = Field(10.0, ge=0, description="Cost of handing one customer over, currency")
+    cost_per_customer: Real = Field(10.0, ge=0, description="Cost of handing one customer over, currency")
 
 
 @declare_action(MigratePartnerStep)
@@ -180,13 +181,13 @@ class TerminateStep(StepBase):
     pay_exit_cost: bool = Field(
         False, description="End contracts at once and pay the exit cost instead of waiting for contract end"
     )
-    exit_cost: float = Field(50.0, ge=0, description="Cost of ending one contract early, currency per remaining month")
-    cost_per_customer: float = Field(15.0, ge=0, description="Cost of a graceful (personal) exit conversation, currency")
-    abrupt_satisfaction_loss: float = Field(
+    exit_cost: Real = Field(50.0, ge=0, description="Cost of ending one contract early, currency per remaining month")
+    cost_per_customer: Real = Field(15.0, ge=0, description="Cost of a graceful (personal) exit conversation, currency")
+    abrupt_satisfaction_loss: Real = Field(
         0.0, ge=0, le=1,
         description="Abrupt: satisfaction lost to slow service until the customer goes (0 = exit at contract end as graceful), 0–1",
     )
-    abrupt_price_increase: float = Field(
+    abrupt_price_increase: Real = Field(
         0.0, ge=0, le=5, description="Abrupt: 'crummy pricing', price increase until the customer goes, fraction"
     )
 

@@ -82,7 +82,7 @@ class CustomerModel:
         channels = population.channel_names
         elasticity = scenario.churn.price_elasticity if scenario.churn.enabled else 0.0
         self.state = CustomerState(
-            len(population) + expected_newcomers(scenario, len(population)),
+            len(population) + scenario.reserved_rows() - scenario.population.customers,
             np.array([scenario.channels[name].cost_per_contact for name in channels]),
             np.array([scenario.channels[name].staffed for name in channels]),
             elasticity,
@@ -611,12 +611,3 @@ class CustomerModel:
                                                      np.concatenate([scan.unprofitable, scan.profitable])))
         self.flows = QuarterFlows()
         self._month_start_flows = QuarterFlows()
-
-
-def expected_newcomers(scenario: Scenario, customers: int) -> int:
-    """Rows to reserve for acquisitions, so the arrays rarely have to grow mid-run."""
-    months = scenario.horizon_months
-    market = scenario.market
-    won = market.acquisition_rate * market.size * months if market.acquisition_enabled else 0.0
-    referred = customers * scenario.population.referrals_per_year * months / 12
-    return int(1.25 * (won + referred)) + 1024

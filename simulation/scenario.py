@@ -14,22 +14,29 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from .errors import ScenarioError
+from .scenario_file import parse_yaml, read_text
+from .schema import Real, StrictModel, Whole
 from .segments import SEGMENT_COUNT
+from .state import COLUMN_DTYPES
 from .strategy_spec import StrategySpec
 
+# Whatever validates must run: the limits below are what the engine and this machine can take.
+EARLIEST_START, LATEST_START = dt.date(1900, 1, 1), dt.date(2200, 1, 1)  # calendar arithmetic stays in range
+MAX_MARKET_SIZE = 10_000_000_000  # more than the world's population
+BYTES_PER_CUSTOMER_ROW = sum(dtype().itemsize for dtype in COLUMN_DTYPES.values())
+MEMORY_BUDGET_BYTES = 6 << 30  # customer columns of one run; a 2-core, 24 GiB machine runs two at once
+MAX_STRATEGIES = 50
 
-class Section(BaseModel):
-    """Base of every scenario section: immutable, unknown keys refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Section(StrictModel):
+    """Base of every scenario section: immutable, unknown keys refused, numbers strict and finite."""
 
 
 class ChannelSpec(Section):
-    cost_per_contact: float = Field(ge=0, description="Cost of one service contact, currency per contact")
+    cost_per_contact: Real = Field(ge=0, description="Cost of one service contact, currency per contact")
     staffed: bool = Field(
         True, description="Contacts in this channel are answered by people and use service capacity"
     )
@@ -46,48 +53,48 @@ def _default_channels() -> dict[str, ChannelSpec]:
 class PopulationSpec(Section):
     """The synthetic customer population (used when no ledger or transaction log is given)."""
 
-    customers: int = Field(20_000, ge=1, le=5_000_000, description="Starting customers, count")
-    revenue_median: float = Field(40.0, gt=0, description="Median revenue, currency per month")
-    revenue_sigma: float = Field(
+    customers: Whole = Field(20_000, ge=1, le=5_000_000, description="Starting customers, count")
+    revenue_median: Real = Field(40.0, gt=0, description="Median revenue, currency per month")
+    revenue_sigma: Real = Field(
         1.8, ge=0, le=4, description="Spread of log revenue (lognormal sigma); 0 gives every customer the median"
     )
-    cost_of_goods_share: float = Field(
+    cost_of_goods_share: Real = Field(
         0.7, ge=0, le=1, description="Cost of goods as a share of revenue, fraction"
     )
-    account_management: float = Field(
+    account_management: Real = Field(
         6.0, ge=0, description="Sales and marketing (account management) cost, currency per customer per month"
     )
-    contacts_mean: float = Field(
+    contacts_mean: Real = Field(
         1.35, ge=0, description="Mean service contacts, contacts per customer per month"
     )
-    contacts_shape: float = Field(
+    contacts_shape: Real = Field(
         0.4, gt=0, description="Gamma shape of contact rates; smaller means a few customers call very often"
     )
-    contacts_revenue_elasticity: float = Field(
+    contacts_revenue_elasticity: Real = Field(
         0.2, ge=0, le=1, description="How contacts grow with revenue: contacts ∝ revenue^elasticity"
     )
-    channel_mix: dict[str, float] = Field(
+    channel_mix: dict[str, Real] = Field(
         default_factory=lambda: {"call_centre": 0.7, "online": 0.3},
         description="Share of customers served in each channel, fractions summing to 1",
     )
-    late_payment_share: float = Field(
+    late_payment_share: Real = Field(
         0.2, ge=0, le=1, description="Share of customers who pay late, fraction"
     )
-    days_late_mean: float = Field(30.0, ge=0, le=365, description="Mean delay of late payers, days")
-    growth_mean: float = Field(
+    days_late_mean: Real = Field(30.0, ge=0, le=365, description="Mean delay of late payers, days")
+    growth_mean: Real = Field(
         0.02, ge=-1, le=5, description="Mean expected revenue growth (potential value), fraction per year"
     )
-    growth_sd: float = Field(0.10, ge=0, le=5, description="Spread of expected revenue growth, fraction per year")
-    referrals_per_year: float = Field(
+    growth_sd: Real = Field(0.10, ge=0, le=5, description="Spread of expected revenue growth, fraction per year")
+    referrals_per_year: Real = Field(
         0.05, ge=0, le=10, description="Mean referrals a customer brings, new customers per year"
     )
-    contract_term_months: int = Field(
+    contract_term_months: Whole = Field(
         12, ge=1, le=120, description="Contract length; terminations wait for contract end, months"
     )
 
     @field_validator("channel_mix")
     @classmethod
-    def _mix_sums_to_one(cls, mix: dict[str, float]) -> dict[str, float]:
+    def _mix_sums_to_one(cls, mix: dict[str, Real]) -> dict[str, Real]:
         if not mix:
             raise ValueError("must name at least one channel")
         if any(share < 0 for share in mix.values()):
@@ -102,32 +109,32 @@ class ChurnSpec(Section):
     """Churn: shifted-beta-geometric heterogeneity (Fader & Hardie) times hazard multipliers."""
 
     enabled: bool = Field(True, description="Switch churn off entirely")
-    beta_alpha: float = Field(
+    beta_alpha: Real = Field(
         1.0, gt=0, description="Beta alpha of the per-customer monthly churn probability"
     )
-    beta_beta: float = Field(
+    beta_beta: Real = Field(
         60.0, gt=0, description="Beta beta of the per-customer monthly churn probability"
     )
     heterogeneous: bool = Field(
         True, description="Draw each customer's churn probability from the beta; off gives all the mean"
     )
-    segment_multipliers: tuple[float, ...] = Field(
+    segment_multipliers: tuple[Real, ...] = Field(
         (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4),
         description="Hazard multiplier per value segment, most profitable (S1) first, 8 values >= 0",
     )
-    satisfaction_sensitivity: float = Field(
+    satisfaction_sensitivity: Real = Field(
         3.0, ge=0, description="Hazard × exp(sensitivity × (baseline − satisfaction)); 0 switches it off"
     )
-    trust_sensitivity: float = Field(
+    trust_sensitivity: Real = Field(
         2.0, ge=0, description="Hazard × exp(sensitivity × (1 − trust)); 0 switches it off"
     )
-    price_elasticity: float = Field(
+    price_elasticity: Real = Field(
         2.0, ge=0, description="Hazard × price_multiplier^elasticity; 0 means price never moves churn"
     )
 
     @field_validator("segment_multipliers")
     @classmethod
-    def _eight_segments(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+    def _eight_segments(cls, values: tuple[Real, ...]) -> tuple[Real, ...]:
         if len(values) != SEGMENT_COUNT:
             raise ValueError(f"must have {SEGMENT_COUNT} values, one per segment, got {len(values)}")
         if any(v < 0 for v in values):
@@ -140,8 +147,8 @@ class ChurnSpec(Section):
 
 
 class SatisfactionSpec(Section):
-    baseline: float = Field(0.8, ge=0, le=1, description="Satisfaction customers return to, 0–1")
-    recovery_rate: float = Field(
+    baseline: Real = Field(0.8, ge=0, le=1, description="Satisfaction customers return to, 0–1")
+    recovery_rate: Real = Field(
         0.3, ge=0, le=1, description="Share of the gap to baseline closed each month, fraction"
     )
 
@@ -150,18 +157,18 @@ class CapacitySpec(Section):
     """Finite service capacity: staffed contacts queue (Erlang C) and long waits hurt satisfaction."""
 
     enabled: bool = Field(True, description="Switch queueing off (unlimited capacity)")
-    agents: int = Field(25, ge=1, le=100_000, description="Service agents on duty, people")
-    handle_minutes: float = Field(8.0, gt=0, description="Average handling time of a contact, minutes")
-    agent_minutes_per_month: float = Field(
+    agents: Whole = Field(25, ge=1, le=100_000, description="Service agents on duty, people")
+    handle_minutes: Real = Field(8.0, gt=0, description="Average handling time of a contact, minutes")
+    agent_minutes_per_month: Real = Field(
         9_000.0, gt=0, description="Minutes one agent answers contacts per month (≈150 h), minutes"
     )
-    tolerated_wait_minutes: float = Field(
+    tolerated_wait_minutes: Real = Field(
         1.0, ge=0, description="Waits up to this long do not hurt satisfaction, minutes"
     )
-    satisfaction_loss_per_minute: float = Field(
+    satisfaction_loss_per_minute: Real = Field(
         0.02, ge=0, le=1, description="Satisfaction lost per minute of wait beyond the tolerance, per month"
     )
-    max_wait_minutes: float = Field(
+    max_wait_minutes: Real = Field(
         60.0, gt=0, description="Wait used when demand exceeds capacity (the queue would grow without bound), minutes"
     )
 
@@ -169,17 +176,18 @@ class CapacitySpec(Section):
 class MarketSpec(Section):
     """A market of fixed size shared with competitors; leavers go to competitors."""
 
-    size: int = Field(400_000, ge=1, description="Customers in the whole market, ours and competitors', count")
+    size: Whole = Field(400_000, ge=1, le=MAX_MARKET_SIZE,
+                      description="Customers in the whole market, ours and competitors', count")
     acquisition_enabled: bool = Field(True, description="Switch acquisition of new customers off")
-    acquisition_rate: float = Field(
+    acquisition_rate: Real = Field(
         0.0006, ge=0, le=1, description="Share of competitors' customers we win each month at reputation 1, fraction"
     )
-    acquisition_cost: float = Field(120.0, ge=0, description="Cost of winning one new customer, currency")
+    acquisition_cost: Real = Field(120.0, ge=0, description="Cost of winning one new customer, currency")
 
 
 class ReputationSpec(Section):
-    initial: float = Field(1.0, ge=0, le=2, description="Reputation index at start; 1 is neutral")
-    recovery_rate: float = Field(
+    initial: Real = Field(1.0, ge=0, le=2, description="Reputation index at start; 1 is neutral")
+    recovery_rate: Real = Field(
         0.05, ge=0, le=1,
         description="Share of people who heard a bad story who forget it each month (reputation recovers with "
                     "them), and share of lost trust customers regain each month, fraction",
@@ -191,23 +199,23 @@ class WordOfMouthSpec(Section):
 
     enabled: bool = Field(True, description="Switch word of mouth off: no stories, good or bad, and no referrals")
     referrals: bool = Field(True, description="Satisfied customers refer new customers (positive word of mouth)")
-    first_hand: float = Field(9.0, ge=0, description="People a badly treated leaver tells, people")
-    second_hand: float = Field(4.0, ge=0, description="People each first-hand listener tells, people")
-    first_wave_months: float = Field(1.0, ge=0, le=24, description="Delay of the first wave, months")
-    second_wave_months: float = Field(2.0, ge=0, le=24, description="Delay of the second wave, months")
-    graceful_fraction: float = Field(
+    first_hand: Real = Field(9.0, ge=0, description="People a badly treated leaver tells, people")
+    second_hand: Real = Field(4.0, ge=0, description="People each first-hand listener tells, people")
+    first_wave_months: Real = Field(1.0, ge=0, le=24, description="Delay of the first wave, months")
+    second_wave_months: Real = Field(2.0, ge=0, le=24, description="Delay of the second wave, months")
+    graceful_fraction: Real = Field(
         0.1, ge=0, le=1, description="Reach of a graceful exit relative to an abrupt one, fraction"
     )
-    migration_fraction: float = Field(
+    migration_fraction: Real = Field(
         0.05, ge=0, le=1, description="Reach of a migration relative to an abrupt exit, fraction"
     )
-    prospect_memory_months: int = Field(
+    prospect_memory_months: Whole = Field(
         24, ge=0, le=240, description="How long a reached prospect will not buy from us, months"
     )
-    trust_loss: float = Field(
+    trust_loss: Real = Field(
         0.2, ge=0, le=1, description="Trust a reached customer loses, on a 0–1 scale"
     )
-    reputation_loss: float = Field(
+    reputation_loss: Real = Field(
         5.0, ge=0,
         description="How fast reputation falls with the share of the market that has heard a bad story: "
                     "reputation = initial × exp(−reputation_loss × share)",
@@ -218,11 +226,11 @@ class DistrustSpec(Section):
     """Remaining customers near the threshold sense they may be next (seed 000)."""
 
     enabled: bool = Field(True, description="Switch distrust after divestment off")
-    strength: float = Field(
+    strength: Real = Field(
         20.0, ge=0, description="Hazard uplift per unit share of customers divested in a month, multiplier"
     )
-    decay: float = Field(0.3, ge=0, le=1, description="Share of distrust that fades each month, fraction")
-    near_threshold_profit: float = Field(
+    decay: Real = Field(0.3, ge=0, le=1, description="Share of distrust that fades each month, fraction")
+    near_threshold_profit: Real = Field(
         5.0, description="Customers below this profit feel at risk, currency per month"
     )
 
@@ -231,20 +239,20 @@ class MoraleSpec(Section):
     """Staff morale falls when effort goes to customers whose business does not pay (seed 000)."""
 
     enabled: bool = Field(True, description="Switch morale effects off")
-    sensitivity: float = Field(
+    sensitivity: Real = Field(
         0.5, ge=0, le=2, description="Morale lost per unit share of staffed contacts spent on loss-makers"
     )
-    adjustment_rate: float = Field(0.3, ge=0, le=1, description="Share of the gap to target closed monthly")
-    quality_effect: float = Field(
+    adjustment_rate: Real = Field(0.3, ge=0, le=1, description="Share of the gap to target closed monthly")
+    quality_effect: Real = Field(
         0.3, ge=0, le=1, description="Satisfaction baseline lost per unit of morale lost, fraction"
     )
 
 
 class EconomicsSpec(Section):
-    discount_rate: float = Field(
+    discount_rate: Real = Field(
         0.10, ge=0, le=1, description="Discount rate for NPV and lifetime values, fraction per year"
     )
-    cost_of_capital: float = Field(
+    cost_of_capital: Real = Field(
         0.12, ge=0, le=1, description="Carrying cost of late payments, fraction per year"
     )
 
@@ -262,7 +270,7 @@ class Scenario(Section):
     start_date: dt.date = Field(
         dt.date(2026, 10, 1), description="First day of the first simulated quarter (a calendar quarter)"
     )
-    horizon_quarters: int = Field(12, ge=1, le=80, description="Length of the simulation, quarters")
+    horizon_quarters: Whole = Field(12, ge=1, le=80, description="Length of the simulation, quarters")
     population: PopulationSpec = PopulationSpec()
     channels: dict[str, ChannelSpec] = Field(default_factory=_default_channels)
     churn: ChurnSpec = ChurnSpec()
@@ -286,6 +294,15 @@ class Scenario(Section):
             raise ValueError(
                 f"must be the first day of a calendar quarter (Jan, Apr, Jul or Oct 1), got {value}"
             )
+        if not EARLIEST_START <= value <= LATEST_START:
+            raise ValueError(f"must be between {EARLIEST_START} and {LATEST_START}, got {value}")
+        return value
+
+    @field_validator("strategies")
+    @classmethod
+    def _not_too_many(cls, value: dict[str, StrategySpec]) -> dict[str, StrategySpec]:
+        if len(value) > MAX_STRATEGIES:
+            raise ValueError(f"must define at most {MAX_STRATEGIES} strategies, got {len(value)}")
         return value
 
     @model_validator(mode="after")
@@ -301,7 +318,22 @@ class Scenario(Section):
         for name, strategy in self.strategies.items():
             for step in strategy.steps:
                 step.check_channels(self.channels, name)
+        needed = self.reserved_rows() * BYTES_PER_CUSTOMER_ROW
+        if needed > MEMORY_BUDGET_BYTES:
+            raise ValueError(
+                f"population.customers {self.population.customers:,} with market.size {self.market.size:,}, "
+                f"market.acquisition_rate {self.market.acquisition_rate:g} and {self.horizon_quarters} quarters "
+                f"needs about {self.reserved_rows():,} customer rows ({needed / 2**30:.1f} GiB); at most "
+                f"{MEMORY_BUDGET_BYTES // BYTES_PER_CUSTOMER_ROW:,} rows ({MEMORY_BUDGET_BYTES / 2**30:.0f} GiB) fit a run"
+            )
         return self
+
+    def reserved_rows(self) -> int:
+        """Rows of customer columns a run reserves: today's customers and the newcomers it expects."""
+        months = self.horizon_months
+        won = self.market.acquisition_rate * self.market.size * months if self.market.acquisition_enabled else 0.0
+        referred = self.population.customers * self.population.referrals_per_year * months / 12
+        return self.population.customers + int(1.25 * (won + referred)) + 1024
 
     @property
     def horizon_months(self) -> int:
@@ -322,47 +354,42 @@ class Scenario(Section):
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
-    """Read, override and validate a scenario file; every problem is a ScenarioError naming the file."""
+    """Read, override and validate a scenario file; every problem is a ScenarioError naming its source
+    (the file, or the ``--set`` that set the value)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: scenario file not found") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario file: {exc}") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    raw = parse_yaml(read_text(path), str(path))
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path}: expected a mapping of scenario fields at top level, got {type(raw).__name__}")
+    overrides = list(overrides)
     raw = apply_overrides(raw, overrides, source=str(path))
-    return scenario_from_dict(raw, source=str(path))
+    return scenario_from_dict(raw, source=str(path), overrides=overrides)
 
 
-def scenario_from_dict(raw: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
+def scenario_from_dict(raw: Mapping[str, Any], source: str = "<scenario>", overrides: Iterable[str] = ()) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, source)) from None
+        raise ScenarioError(format_validation_error(exc, source, override_sources(overrides))) from None
+
+
+def override_sources(overrides: Iterable[str]) -> dict[str, str]:
+    """Dotted path → the ``--set`` that gave it, for messages and the report's appendix."""
+    return {override.partition("=")[0].strip(): f"--set {override}" for override in overrides if "=" in override}
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str], source: str) -> dict[str, Any]:
     """Apply ``dotted.path=value`` overrides to the raw mapping; values are parsed as YAML."""
-    result = json.loads(json.dumps(raw, default=str))  # deep copy of plain data
+    result = json.loads(json.dumps(raw, default=str))  # deep copy of plain data (aliases were bounded on reading)
     for override in overrides:
         if "=" not in override:
             raise ScenarioError(f"--set {override!r}: expected dotted.path=value, e.g. market.size=500000")
         dotted, _, text = override.partition("=")
-        keys = [k for k in dotted.strip().split(".") if k]
-        if not keys:
-            raise ScenarioError(f"--set {override!r}: empty field path")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ScenarioError(f"--set {override!r}: value is not valid YAML: {exc}") from None
+        keys = [k.strip() for k in dotted.strip().split(".")]
+        if not dotted.strip() or any(not key for key in keys):
+            raise ScenarioError(f"--set {override!r}: expected dotted.path=value with names between the dots")
+        value = parse_yaml(text, f"--set {override}")
         node = result
         for depth, key in enumerate(keys[:-1]):
             child = node.get(key)
@@ -370,7 +397,7 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str], source: st
                 child = node[key] = {}
             if not isinstance(child, dict):
                 raise ScenarioError(
-                    f"--set {override!r}: '{'.'.join(keys[: depth + 1])}' is a value, not a section"
+                    f"--set {override}: '{'.'.join(keys[: depth + 1])}' is a value, not a section"
                 )
             node = child
         node[keys[-1]] = value
@@ -416,13 +443,23 @@ def _path_text(loc: tuple[Any, ...]) -> str:
     return "".join(parts) or "<top level>"
 
 
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    """One line per problem in the attrs pattern: file, field path, rule, value received."""
+def _source_of(path: str, file_source: str, overrides: Mapping[str, str]) -> str:
+    """The ``--set`` that gave the value at ``path`` (or the section holding it), else the file."""
+    for dotted, override in sorted(overrides.items(), key=lambda item: -len(item[0])):
+        if path == dotted or path.startswith(dotted + ".") or path.startswith(dotted + "["):
+            return override
+    return file_source
+
+
+def format_validation_error(exc: ValidationError, source: str, overrides: Mapping[str, str] | None = None) -> str:
+    """One line per problem in the attrs pattern: source (file or --set), field path, rule, value received."""
     lines = []
+    file_source = source
     for error in exc.errors():
         loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         loc = tuple(p for p in loc if p not in {"tagged-union", "union"})
         path = _path_text(loc)
+        source = _source_of(path, file_source, overrides or {})
         value = error.get("input")
         if error["type"] == "extra_forbidden":
             owner = _model_at(loc[:-1])

@@ -8,30 +8,28 @@ from __future__ import annotations
 
 from typing import Collection
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from .schema import Real, StrictModel, Whole
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TargetSpec(Frozen):
+class TargetSpec(StrictModel):
     """Who a step acts on: every given condition must hold (an empty target matches everyone)."""
 
-    segments: tuple[int, ...] | None = Field(None, description="Value segments 1 (most profitable) to 8 (least)")
-    max_monthly_profit: float | None = Field(
+    segments: tuple[Whole, ...] | None = Field(None, description="Value segments 1 (most profitable) to 8 (least)")
+    max_monthly_profit: Real | None = Field(
         None, description="Current profit below this, currency per month (0 = loss-makers)"
     )
-    max_lifetime_value: float | None = Field(
+    max_lifetime_value: Real | None = Field(
         None,
         description="Reassess: lifetime value with potential growth and referral value below this, currency",
     )
-    min_contacts: float | None = Field(None, ge=0, description="Service contacts at or above this, contacts per month")
+    min_contacts: Real | None = Field(None, ge=0, description="Service contacts at or above this, contacts per month")
     channels: tuple[str, ...] | None = Field(None, description="Only customers served in these channels")
 
     @field_validator("segments")
     @classmethod
-    def _segments_in_range(cls, values: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    def _segments_in_range(cls, values: tuple[Whole, ...] | None) -> tuple[Whole, ...] | None:
         if values is not None:
             bad = [v for v in values if not 1 <= v <= 8]
             if bad or not values:
@@ -39,12 +37,12 @@ class TargetSpec(Frozen):
         return values
 
 
-class StepBase(Frozen):
+class StepBase(StrictModel):
     """A step of a strategy: its action's parameters, a target rule and a review period."""
 
     action: str
     target: TargetSpec = TargetSpec()
-    review_months: int = Field(
+    review_months: Whole = Field(
         3, ge=1, le=60, description="Time this step has to work before the next step looks, months"
     )
 

@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Union
 from pydantic import Field
 
 from .actions import ACTIONS
-from .steps import Frozen, StepBase
+from .schema import StrictModel
+from .steps import StepBase
+
+MAX_LADDER_STEPS = 20  # a customer's ladder stage is one byte; no ladder in the literature has more than six
 
 if TYPE_CHECKING:
     StepSpec = StepBase
@@ -21,9 +24,10 @@ else:
     StepSpec = Annotated[Union[tuple(d.step for d in ACTIONS.values())], Field(discriminator="action")]
 
 
-class StrategySpec(Frozen):
+class StrategySpec(StrictModel):
     """A named strategy: no steps is *retain by all means*; several steps form a ladder."""
 
     description: str = Field("", description="One line for the report")
     source: str = Field("", description="Where the idea comes from (article, seed)")
-    steps: tuple[StepSpec, ...] = ()
+    steps: tuple[StepSpec, ...] = Field((), max_length=MAX_LADDER_STEPS,
+                                        description=f"The ladder's steps, in order (at most {MAX_LADDER_STEPS})")

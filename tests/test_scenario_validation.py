@@ -40,7 +40,7 @@ def test_out_of_range_value_names_field_rule_and_value(tmp_path):
 
 def test_wrong_type_is_reported_with_the_value(tmp_path):
     path = write(tmp_path, "name: x\npopulation:\n  customers: lots\n")
-    with pytest.raises(ScenarioError, match=r"'population\.customers' .*integer.*: got 'lots'"):
+    with pytest.raises(ScenarioError, match=r"'population\.customers' must be a number, not text .*: got 'lots'"):
         load_scenario(path)
 
 

@@ -10,13 +10,13 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-QUARTER_PATTERN = re.compile(r"^(?P<year>\d{4})Q(?P<quarter>[1-4])$")
+QUARTER_PATTERN = re.compile(r"(?P<year>[0-9]{4})Q(?P<quarter>[1-4])")  # ASCII digits, matched whole
 MILLIONS_FROM = 10_000_000.0  # amounts this large or larger are written in millions
 
 
 def check_quarter(text: str) -> str:
     """The quarter label if it reads YYYYQn (n 1–4); a ValueError naming the value otherwise."""
-    if not QUARTER_PATTERN.match(text):
+    if not QUARTER_PATTERN.fullmatch(text):
         raise ValueError(f"'quarter' must look like 2026Q4 (a year, 'Q', a quarter 1-4): got {text!r}")
     return text
 

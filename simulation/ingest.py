@@ -16,6 +16,10 @@ other columns are ignored.
 
 from __future__ import annotations
 
+import csv
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,17 +31,24 @@ from .population import Population
 from .scenario import Scenario
 
 MAX_LISTED_PROBLEMS = 20  # more than this and the message lists the first ones and a count
+MAX_AMOUNT = 1e12  # currency or count per cell; larger values are typing errors, and sums of them overflow
+# Dates are ISO calendar dates; a time and a UTC offset may follow, and the date is read as written
+# (one policy for every row: the day the record says, in the record's own time zone).
+ISO_DATE = re.compile(r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
+                      r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
+EARLIEST_DATE, LATEST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-12-31")
+DATE_EXPECTED = "a date as YYYY-MM-DD (a time and UTC offset may follow), between 1900 and 2200"
 
 LEDGER_REQUIRED = ("customer_id", "revenue")
 # Optional numeric ledger columns: (lowest allowed value, what is expected, for messages).
 LEDGER_NUMERIC = {
-    "revenue": (0.0, "a number >= 0 (currency per month)"),
-    "cost_of_goods": (0.0, "a number >= 0 (currency per month)"),
-    "account_management": (0.0, "a number >= 0 (currency per month)"),
-    "contacts": (0.0, "a number >= 0 (contacts per month)"),
-    "days_late": (0.0, "a number >= 0 (days)"),
-    "growth": (-0.99, "a number >= -0.99 (fraction per year)"),
-    "referrals_per_year": (0.0, "a number >= 0 (new customers per year)"),
+    "revenue": (0.0, "a number from 0 to 1e12 (currency per month)"),
+    "cost_of_goods": (0.0, "a number from 0 to 1e12 (currency per month)"),
+    "account_management": (0.0, "a number from 0 to 1e12 (currency per month)"),
+    "contacts": (0.0, "a number from 0 to 1e12 (contacts per month)"),
+    "days_late": (0.0, "a number from 0 to 1e12 (days)"),
+    "growth": (-0.99, "a number from -0.99 to 1e12 (fraction per year)"),
+    "referrals_per_year": (0.0, "a number from 0 to 1e12 (new customers per year)"),
 }
 TRANSACTION_REQUIRED = ("customer_id", "date", "amount")
 
@@ -68,29 +79,75 @@ def _raise_problems(path: Path, problems: list[Problem]) -> None:
     raise DataError(f"{path}: {len(problems)} {noun} (rows are file lines, header = row 1):\n" + "\n".join(listed))
 
 
+def _check_regular_file(path: Path, what: str) -> None:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: {what} file not found") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(f"{path}: is a folder; expected a {what} (CSV)")
+    if not stat.S_ISREG(info.st_mode):
+        raise DataError(f"{path}: is not a regular file (a pipe, device or socket); expected a {what} (CSV)")
+
+
+def _header(path: Path, what: str) -> list[str]:
+    """The header's column names as written; duplicates (also by case) refused before pandas renames them."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            first = next(csv.reader(handle), [])
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: is not UTF-8 text ({exc.reason} at byte {exc.start} of the header); "
+                        f"save the {what} as UTF-8") from None
+    names = [name.strip() for name in first]
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        key = name.lower()
+        if key in seen:
+            earlier = names[seen[key] - 1]
+            raise DataError(f"{path}: columns {seen[key]} ('{earlier}') and {position} ('{name}') of the header name "
+                            f"the same column; each column may appear once (names ignore case)")
+        seen[key] = position
+    return names
+
+
 def read_csv_text(path: Path, required: tuple[str, ...], what: str) -> pd.DataFrame:
-    """Every cell as text (nothing guessed), header names trimmed and lower-cased; checks columns."""
+    """Every cell as text (nothing guessed), header names trimmed and lower-cased; checks columns and row lengths."""
+    _check_regular_file(path, what)
+    header = _header(path, what)
     try:
         frame = pd.read_csv(
             path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig",
         )
-    except FileNotFoundError:
-        raise DataError(f"{path}: {what} file not found") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: {what} file is empty; expected a header line with {', '.join(required)}") from None
     except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            expected, line, saw = found.groups()
+            raise DataError(f"{path}: row {line} has {saw} fields, but the header has {expected} "
+                            f"(rows are file lines, header = row 1)") from None
         raise DataError(f"{path}: not a readable CSV {what}: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: is not UTF-8 text ({exc.reason} at byte {exc.start}); save the {what} as UTF-8") from None
+    except OSError as exc:
         raise DataError(f"{path}: cannot read {what}: {exc}") from None
     frame.columns = [str(name).strip().lower() for name in frame.columns]
     missing = [name for name in required if name not in frame.columns]
     if missing:
         raise DataError(
             f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)}; "
-            f"found columns: {', '.join(frame.columns) or 'none'} (a {what} needs {', '.join(required)})"
+            f"found columns: {', '.join(header) or 'none'} (a {what} needs {', '.join(required)})"
         )
     if frame.empty:
         raise DataError(f"{path}: {what} has a header but no rows")
+    short = frame.isna().any(axis=1).to_numpy()  # a missing field is NaN; an empty one is ""
+    if short.any():
+        problems = [Problem(int(row), None, ",".join(str(v) for v in frame.iloc[index] if isinstance(v, str)),
+                            f"{len(frame.columns)} fields, as in the header")
+                    for index, row in zip(np.flatnonzero(short), _file_rows(frame)[short], strict=True)]
+        _raise_problems(path, problems)
     return frame.apply(lambda column: column.str.strip())
 
 
@@ -116,7 +173,9 @@ def _numbers(frame: pd.DataFrame, column: str, lowest: float, expected: str, pro
     text = frame[column]
     values = np.array(pd.to_numeric(text, errors="coerce"), dtype=float)  # a writable copy
     blank = (text == "").to_numpy()
-    bad = (~np.isfinite(values) & (~blank | required)) | (np.isfinite(values) & (values < lowest))
+    with np.errstate(invalid="ignore"):
+        out_of_range = np.isfinite(values) & ((values < lowest) | (np.abs(values) > MAX_AMOUNT))
+    bad = (~np.isfinite(values) & (~blank | required)) | out_of_range
     for row, value in zip(_file_rows(frame)[bad], text[bad], strict=True):
         problems.append(Problem(int(row), column, value, expected))
     values[blank] = np.nan
@@ -124,13 +183,17 @@ def _numbers(frame: pd.DataFrame, column: str, lowest: float, expected: str, pro
 
 
 def _dates(frame: pd.DataFrame, column: str, problems: list[Problem], required: bool) -> pd.Series:
+    """The column's calendar dates: ISO only (2024/01/05, 20240105 and 2024-03 are refused), 1900–2200."""
     text = frame[column]
-    dates = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    parts = text.str.fullmatch(ISO_DATE.pattern)
+    day = text.str.slice(0, 10).where(parts, "")
+    dates = pd.to_datetime(day, format="%Y-%m-%d", errors="coerce")
     blank = (text == "").to_numpy()
-    bad = dates.isna().to_numpy() & (~blank | required)
+    outside = ((dates < EARLIEST_DATE) | (dates > LATEST_DATE)).to_numpy()
+    bad = (dates.isna().to_numpy() & (~blank | required)) | outside
     for row, value in zip(_file_rows(frame)[bad], text[bad], strict=True):
-        problems.append(Problem(int(row), column, value, "a date as YYYY-MM-DD"))
-    return dates
+        problems.append(Problem(int(row), column, value, DATE_EXPECTED))
+    return dates.where(~outside)
 
 
 # ---------------------------------------------------------------------------- filling the gaps
@@ -241,7 +304,8 @@ def load_transactions(path: str | Path, scenario: Scenario, rng: np.random.Gener
     frame = read_csv_text(path, TRANSACTION_REQUIRED, "transaction log")
     problems: list[Problem] = []
     _check_ids(frame, problems, unique=False)
-    amount = _numbers(frame, "amount", -np.inf, "a number (currency; negative for a refund)", problems, required=True)
+    amount = _numbers(frame, "amount", -np.inf, "a number between -1e12 and 1e12 (currency; negative for a refund)",
+                      problems, required=True)
     dates = _dates(frame, "date", problems, required=True)
     _raise_problems(path, problems)
 

@@ -13,19 +13,11 @@ from typing import Sequence
 
 import pandas as pd
 
+from simulation import __version__
 from simulation.errors import ClienteleError
+from simulation.processes import terminate_like_interrupt
 
-
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", help="scenario YAML file")
-    parser.add_argument("--customers", metavar="CSV", help="per-customer ledger instead of the synthetic population")
-    parser.add_argument("--transactions", metavar="CSV", help="transaction log (customer_id, date, amount)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                        help="override a scenario parameter, e.g. --set market.size=500000 (repeatable)")
-    parser.add_argument("--strategies", help="comma-separated strategy names (default: all in the scenario)")
-    parser.add_argument("--replications", type=int, help="replications per strategy (default 50)")
-    parser.add_argument("--seed", type=int, help="root random seed (default 20261001)")
-    parser.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+from .options import add_debug_option, add_run_options
 
 
 def strategy_list(text: str | None) -> list[str] | None:
@@ -148,22 +140,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate keeping, repricing, migrating or divesting unprofitable customers.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=f"clientele {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("scenario")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    add_debug_option(validate)
     validate.set_defaults(func=_validate)
 
+    from simulation.experiment import DEFAULT_REPLICATIONS
+
     simulate = commands.add_parser("simulate", help="run the scenario's strategies and write the results table")
-    _add_run_options(simulate)
+    add_run_options(simulate, DEFAULT_REPLICATIONS)
     simulate.add_argument("--out", default="out/latest", help="results folder (default out/latest)")
-    simulate.add_argument("--quiet", action="store_true", help="no progress bar")
     simulate.add_argument("--show", metavar="OUTCOMES",
                           help="also print these outcomes, comma-separated (see `clientele outcomes`)")
     simulate.set_defaults(func=_simulate)
 
     outcomes = commands.add_parser("outcomes", help="list the outcomes a run reports, with kind, unit and meaning")
+    add_debug_option(outcomes)
     outcomes.set_defaults(func=_outcomes)
 
     try:
@@ -179,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    terminate_like_interrupt()  # SIGTERM unwinds like Ctrl-C: workers killed, nothing half-written
     try:
         return int(args.func(args))
     except ClienteleError as exc:
@@ -186,9 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"clientele: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("clientele: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        if args.debug:
+            raise
+        terminated = type(interrupt).__name__ == "Terminated"
+        print(f"clientele: {'terminated' if terminated else 'interrupted'}; nothing more was written", file=sys.stderr)
+        return 143 if terminated else 130
 
 
 if __name__ == "__main__":

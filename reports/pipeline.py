@@ -16,8 +16,9 @@ from typing import Any, Sequence
 import nbformat
 
 from simulation.errors import ReportError, ScenarioError
-from simulation.experiment import DEFAULT_SEED, PopulationSource, select_strategies
+from simulation.experiment import DEFAULT_SEED, PopulationSource, check_replications, select_strategies
 from simulation.periods import quarter_label
+from simulation.results import check_output_folder, remove_stale_temporaries
 from simulation.scenario import load_scenario
 
 from . import notebook_run, render
@@ -96,8 +97,11 @@ def check_request(request: ReportRequest) -> CheckedRequest:
         raise ScenarioError(f"'seed' must be >= 0: {seed}")
     if request.workers is not None and request.workers < 1:
         raise ScenarioError(f"'workers' must be >= 1: {request.workers}")
-    PopulationSource.from_paths(request.customers, request.transactions)  # one of them, and it exists
+    check_replications(replications, len(chosen), scenario.horizon_quarters)
+    # One of them, it exists, and every row reads: a bad CSV is named before a kernel starts.
+    PopulationSource.from_paths(request.customers, request.transactions).load(scenario, seed)
     out = Path(request.out) if request.out else Path("out") / (quarter if request.kind == "board" else f"{quarter}-comparison")
+    check_output_folder(out)
     for other in NOTEBOOKS:
         if other != request.kind and (out / f"{other}_report.ipynb").exists():
             raise ReportError(
@@ -139,6 +143,8 @@ def build_report(request: ReportRequest) -> ReportOutcome:
     timings["check"] = time.perf_counter() - started
 
     checked.out.mkdir(parents=True, exist_ok=True)
+    for folder in (checked.out, checked.out / "charts", checked.out / "results"):
+        remove_stale_temporaries(folder)
     _remove_stale(checked)
     executed = checked.output(".ipynb")
     stage = time.perf_counter()

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .options import add_run_options
 from .pipeline import DEFAULT_REPORT_REPLICATIONS, NOTEBOOKS, ReportOutcome, ReportRequest, build_report
 
 
@@ -25,22 +26,12 @@ def add_report_command(subparsers: argparse._SubParsersAction) -> None:
         description="Simulate (or reuse results for the same scenario and seed), execute the report notebook "
                     "with papermill, and render it to HTML and PDF in the --out folder.",
     )
-    report.add_argument("scenario", help="scenario YAML file")
+    add_run_options(report, DEFAULT_REPORT_REPLICATIONS)
     report.add_argument("--kind", choices=list(NOTEBOOKS), default="board",
                         help="board: the quarterly board report (default); comparison: strategies side by side")
     report.add_argument("--quarter", help="quarter label YYYYQn on the cover and running header "
                                           "(default: the quarter of the scenario's start_date)")
-    report.add_argument("--strategies", help="comma-separated strategy names (default: all in the scenario)")
-    report.add_argument("--replications", type=int,
-                        help=f"replications per strategy (default {DEFAULT_REPORT_REPLICATIONS})")
-    report.add_argument("--seed", type=int, help="root random seed (default 20261001)")
-    report.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    report.add_argument("--customers", metavar="CSV", help="per-customer ledger instead of the synthetic population")
-    report.add_argument("--transactions", metavar="CSV", help="transaction log (customer_id, date, amount)")
-    report.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                        help="override a scenario parameter, e.g. --set market.size=500000 (repeatable)")
     report.add_argument("--out", help="output folder (default out/<quarter>, out/<quarter>-comparison for comparisons)")
-    report.add_argument("--quiet", action="store_true", help="no progress bar and no summary lines")
     report.add_argument("--notebook", help=argparse.SUPPRESS)  # a draft or test notebook of the same kind
     report.set_defaults(func=_report)
 

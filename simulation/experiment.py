@@ -21,7 +21,8 @@ from tqdm import tqdm
 from .engine import CustomerModel, RunOutput
 from .errors import ScenarioError
 from .population import Population
-from .results import Results, code_version, provenance_record, read_provenance, write_results
+from .processes import kill_workers, worker_setup
+from .results import Results, check_output_folder, code_version, provenance_record, read_provenance, write_results
 from .scenario import Scenario, load_scenario
 from .sources import PopulationSource
 from .strategy_spec import StrategySpec
@@ -30,6 +31,11 @@ __all__ = ["PopulationSource", "run_experiment", "run_or_reuse", "select_strateg
 
 DEFAULT_REPLICATIONS = 50
 DEFAULT_SEED = 20261001
+TABLE_KINDS = ("quarters", "segments", "start_segments", "lorenz")
+# Results held in memory until written, per strategy × quarter × replication: measured 0.18 MB per
+# replication of the bundled scenario (7 strategies × 12 quarters) as frames, about 2.2 KB each.
+RESULT_BYTES_PER_STRATEGY_QUARTER = 2_200
+RESULTS_MEMORY_BUDGET = 4 << 30  # 4 GiB: a second run and the workers still fit a 24 GiB machine
 
 
 def select_strategies(scenario: Scenario, names: Sequence[str] | None) -> dict[str, StrategySpec]:
@@ -58,13 +64,22 @@ def run_replication(
 _WORKER: dict = {}
 
 
-def _init_worker(scenario: Scenario, population: Population, strategies: dict[str, StrategySpec], seed: int) -> None:
+def _init_worker(parent_pid: int, scenario: Scenario, population: Population, strategies: dict[str, StrategySpec],
+                 seed: int) -> None:
+    worker_setup(parent_pid)
     _WORKER.update(scenario=scenario, population=population, strategies=strategies, seed=seed)
 
 
-def _run_in_worker(replication: int) -> tuple[int, list[RunOutput]]:
+def _run_in_worker(replication: int) -> tuple[int, dict[str, pd.DataFrame]]:
     w = _WORKER
-    return replication, run_replication(w["scenario"], w["population"], w["strategies"], w["seed"], replication)
+    return replication, _frames(run_replication(w["scenario"], w["population"], w["strategies"], w["seed"], replication))
+
+
+def _frames(runs: list[RunOutput]) -> dict[str, pd.DataFrame]:
+    """One replication's records as frames: a quarter of the memory of the records (measured: 0.18 MB
+    against 0.74 MB for the bundled scenario's 7 strategies × 12 quarters)."""
+    return {kind: pd.DataFrame.from_records([record for run in runs for record in getattr(run, kind)])
+            for kind in TABLE_KINDS}
 
 
 def simulate(
@@ -77,38 +92,50 @@ def simulate(
     progress: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Run all replications; returns the tidy tables ``quarters``, ``segments``, ``start_segments`` and ``lorenz``."""
-    if replications < 1:
-        raise ScenarioError(f"'replications' must be >= 1: {replications}")
+    check_replications(replications, len(strategies), scenario.horizon_quarters)
     workers = max(1, min(workers or os.cpu_count() or 1, replications))
-    outputs: dict[int, list[RunOutput]] = {}
+    outputs: dict[int, dict[str, pd.DataFrame]] = {}
     bar = tqdm(total=replications, desc="replications", unit="rep", disable=not progress, file=sys.stderr)
     try:
         if workers == 1:
             for replication in range(replications):
-                outputs[replication] = run_replication(scenario, population, strategies, seed, replication)
+                outputs[replication] = _frames(run_replication(scenario, population, strategies, seed, replication))
                 bar.update()
         else:
-            with ProcessPoolExecutor(
-                max_workers=workers, initializer=_init_worker, initargs=(scenario, population, strategies, seed)
-            ) as pool:
-                for replication, result in pool.map(_run_in_worker, range(replications)):
-                    outputs[replication] = result
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                       initargs=(os.getpid(), scenario, population, strategies, seed))
+            try:
+                for replication, frames in pool.map(_run_in_worker, range(replications)):
+                    outputs[replication] = frames
                     bar.update()
+            except BaseException:  # interrupted, terminated or failed: no worker outlives the command
+                kill_workers(pool)
+                raise
+            pool.shutdown()
     finally:
         bar.close()
     return _tables(outputs, list(strategies))
 
 
-def _tables(outputs: dict[int, list[RunOutput]], strategy_order: list[str]) -> dict[str, pd.DataFrame]:
+def check_replications(replications: int, strategies: int, quarters: int) -> None:
+    """Refuse replication counts whose results would not fit in memory before they are written."""
+    if replications < 1:
+        raise ScenarioError(f"--replications must be at least 1: got {replications}")
+    needed = replications * strategies * quarters * RESULT_BYTES_PER_STRATEGY_QUARTER
+    if needed > RESULTS_MEMORY_BUDGET:
+        most = RESULTS_MEMORY_BUDGET // (strategies * quarters * RESULT_BYTES_PER_STRATEGY_QUARTER)
+        raise ScenarioError(
+            f"--replications {replications:,}: {strategies} strategies × {quarters} quarters × {replications:,} "
+            f"replications would hold about {needed / 2**30:,.1f} GiB of results in memory before they are written; "
+            f"at most {most:,} replications fit ({RESULTS_MEMORY_BUDGET / 2**30:.0f} GiB)"
+        )
+
+
+def _tables(outputs: dict[int, dict[str, pd.DataFrame]], strategy_order: list[str]) -> dict[str, pd.DataFrame]:
     tables = {}
-    for kind in ("quarters", "segments", "start_segments", "lorenz"):
-        records = [
-            record
-            for replication in sorted(outputs)
-            for run in outputs[replication]
-            for record in getattr(run, kind)
-        ]
-        frame = pd.DataFrame.from_records(records)
+    for kind in TABLE_KINDS:
+        parts = [outputs[replication][kind] for replication in sorted(outputs)]
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         if not frame.empty:
             frame["strategy"] = pd.Categorical(frame["strategy"], categories=strategy_order)
             keys = [k for k in ("strategy", "replication", "quarter", "segment", "start_segment", "customer_share")
@@ -134,11 +161,14 @@ def run_experiment(
 ) -> Results:
     """Validate, simulate and write ``results.parquet`` and ``provenance.json`` under ``out_dir``."""
     started = time.perf_counter()
+    overrides = list(overrides)
     scenario = load_scenario(scenario_path, overrides)
     chosen = select_strategies(scenario, strategies)
     source = PopulationSource.from_paths(customers, transactions)
     seed = DEFAULT_SEED if seed is None else seed
     replications = DEFAULT_REPLICATIONS if replications is None else replications
+    check_replications(replications, len(chosen), scenario.horizon_quarters)
+    check_output_folder(out_dir)
     population = source.load(scenario, seed)
     tables = simulate(scenario, population, chosen, replications, seed, workers, progress)
     provenance = provenance_record(

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 from dataclasses import dataclass
 from importlib import metadata
@@ -48,6 +49,47 @@ class Results:
     scenario: Scenario
 
 
+TEMPORARY_NAME = re.compile(r"\..+\.tmp-(?P<pid>[0-9]+)")
+
+
+def check_output_folder(folder: str | Path, flag: str = "--out") -> Path:
+    """Refuse, before any work, an output folder that cannot be written: a file, under a file, read-only."""
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists():
+        if existing.is_symlink():  # a dangling link: nothing can be created through it
+            raise ClienteleError(f"{flag} {folder}: {existing} is a broken symbolic link")
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is" if existing == folder else f"is under {existing}, which is"
+        raise ClienteleError(f"{flag} {folder}: {where} a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = "" if existing == folder else f" ({existing} is where it would be made)"
+        raise ClienteleError(f"{flag} {folder}: not writable{where}")
+    return folder
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the half-written files a dead run left here (``.name.tmp-PID`` of a process that is gone)."""
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        found = TEMPORARY_NAME.fullmatch(path.name)
+        if not found or int(found["pid"]) == os.getpid():
+            continue
+        try:
+            os.kill(int(found["pid"]), 0)
+            continue  # its writer is alive: maybe a run writing this folder right now
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # alive, someone else's
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` whole or not at all: a temporary name in the same folder, then a rename."""
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -60,6 +102,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def write_results(folder: Path, scenario: Scenario, tables: dict[str, pd.DataFrame], provenance: dict) -> Results:
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(folder)
     stale = folder / PROVENANCE_FILE
     if stale.exists():
         stale.unlink()  # the folder is incomplete until the new provenance lands

@@ -1,0 +1,64 @@
+"""The command line's options, defined once for every command that takes them.
+
+Each numeric option has a range and says why: ``--workers`` at most the machine's cores (more
+processes on 2 cores only queue for them), ``--seed`` a non-negative 63-bit integer (what
+NumPy's SeedSequence and the JSON provenance both hold), ``--replications`` at least 1 (the
+upper bound depends on the scenario's strategies and quarters: see
+``simulation.experiment.check_replications``). A value out of range is refused by argparse with
+the option's name, the value and the range, exit code 2, before anything runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Callable
+
+MAX_SEED = 2**63 - 1
+MAX_REPLICATIONS_ARGUMENT = 1_000_000  # a first bound before the scenario is read; the real one is memory
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def bounded_int(low: int, high: Callable[[], int], reason: str) -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high()], refused with the range and ``reason`` otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip(), 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number: got {text!r}") from None
+        top = high()
+        if not low <= value <= top:
+            raise argparse.ArgumentTypeError(f"must be between {low:,} and {top:,} ({reason}): got {text}")
+        return value
+
+    return parse
+
+
+replications_type = bounded_int(1, lambda: MAX_REPLICATIONS_ARGUMENT, "results are held in memory until written")
+seed_type = bounded_int(0, lambda: MAX_SEED, "a non-negative 63-bit integer")
+workers_type = bounded_int(1, cores, "the cores this machine gives the command; more processes only queue")
+
+
+def add_run_options(parser: argparse.ArgumentParser, default_replications: int) -> None:
+    """The scenario and the options ``simulate`` and ``report`` share."""
+    parser.add_argument("scenario", help="scenario YAML file")
+    parser.add_argument("--customers", metavar="CSV", help="per-customer ledger instead of the synthetic population")
+    parser.add_argument("--transactions", metavar="CSV", help="transaction log (customer_id, date, amount)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                        help="override a scenario parameter, e.g. --set market.size=500000 (repeatable)")
+    parser.add_argument("--strategies", help="comma-separated strategy names (default: all in the scenario)")
+    parser.add_argument("--replications", type=replications_type,
+                        help=f"replications per strategy (default {default_replications})")
+    parser.add_argument("--seed", type=seed_type, help="root random seed, 0 to 2^63 − 1 (default 20261001)")
+    parser.add_argument("--workers", type=workers_type, help=f"worker processes, 1 to {cores()} (default: all cores)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_debug_option(parser)
+
+
+def add_debug_option(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` after the command as well as before it (``clientele report … --debug``)."""
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")

@@ -142,3 +142,23 @@ def test_the_share_of_the_market_that_has_heard_saturates_and_reputation_falls_s
     heard = column(model, "wom_heard_share")
     assert 0.99 < heard.max() <= 1.0
     np.testing.assert_allclose(column(model, "reputation"), np.exp(-2.0 * heard), rtol=1e-12)
+
+
+def test_stories_land_at_the_start_of_their_month_whatever_set_them_off():
+    """Exits at the churn draw (pushed-out customers walking away) and at renewals alike: a wave due
+    in month L has reached the market before month L's acquisitions (it once landed after them)."""
+    settings = {"name": "wave timing", "horizon_quarters": 4, "population": {"customers": 2000},
+                "market": {"size": 40000}}
+    abrupt = {"steps": [{"action": "terminate", "target": LOSS_MAKERS, "style": "abrupt",
+                         "abrupt_satisfaction_loss": 0.3, "abrupt_price_increase": 0.1}]}
+    model = run_all(build(settings, {"abrupt": abrupt}))["abrupt"]
+    forgetting = model.scenario.reputation.recovery_rate
+    size = model.scenario.market.size
+    heard = 0.0
+    for month, traced in enumerate(model.trace.months):
+        for wave in model.trace.waves:
+            if wave.landed_month == month:
+                heard = 1.0 - (1.0 - heard) * np.exp(-wave.people / size)
+        assert traced.heard_share == pytest.approx(heard, rel=1e-12, abs=1e-15), month
+        heard *= 1.0 - forgetting
+    assert sum(wave.people for wave in model.trace.waves) > 10_000

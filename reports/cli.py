@@ -40,6 +40,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from simulation.experiment import run_experiment
     from simulation.summary import strategy_summary
 
+    shown = outcome_list(args.show) if args.show else []  # refused before anything runs or is written
     results = run_experiment(
         args.scenario, args.out, strategies=strategy_list(args.strategies), replications=args.replications,
         seed=args.seed, customers=args.customers, transactions=args.transactions, overrides=args.overrides,
@@ -50,8 +51,8 @@ def _simulate(args: argparse.Namespace) -> int:
           f"{results.provenance['seed']}, {results.scenario.horizon_quarters} quarters, "
           f"amounts in {results.scenario.currency}; means with 95 % confidence intervals\n")
     print(summary_tables(summary))
-    if args.show:
-        print("\n" + outcome_table(summary, outcome_list(args.show)))
+    if shown:
+        print("\n" + outcome_table(summary, shown))
     print(f"\nwrote {Path(args.out) / 'results.parquet'} and {Path(args.out) / 'provenance.json'}")
     return 0
 

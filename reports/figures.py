@@ -145,7 +145,7 @@ def segment_chart(
     ylabel: str,
     value_format: ValueFormat,
 ) -> Figure:
-    """Grouped bars: profit over the horizon per value segment (S1 … S8), one bar per strategy.
+    """Grouped bars: profit over the horizon per segment (in ``segment`` order), one bar per strategy.
 
     ``frame`` has strategy, segment, segment_label, profit.
     """

@@ -31,10 +31,6 @@ class ActionDeclaration:
     step: type[StepBase]
     apply: ActionFunction
 
-    @property
-    def summary(self) -> str:
-        return (self.apply.__doc__ or "").strip().splitlines()[0]
-
 
 ACTIONS: dict[str, ActionDeclaration] = {}
 

@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 from tqdm import tqdm
 
+from . import kernels
 from .engine import CustomerModel, RunOutput
 from .errors import ScenarioError
 from .population import Population
@@ -213,6 +214,7 @@ def run_or_reuse(
         "strategies": chosen,
         "input_data": provenance_record.input_data(source),
         "code_version": code_version(),  # results of other code are not these results
+        "kernels": kernels.selected(),
     }
     existing = read_provenance(Path(out_dir))
     if existing and all(existing.get(key) == value for key, value in wanted.items()):

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import mechanisms as mech
 from .segments import SEGMENT_COUNT
-from .valuation import LIFETIME_MONTHS, lifetime_values
+from .valuation import LIFETIME_MONTHS, discounted_margin_sum, lifetime_values
 
 _LIFETIME_BITS = LIFETIME_MONTHS.bit_length()
 
@@ -221,8 +221,9 @@ def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: 
         _plain_values(c.revenue, c.profit_rate, c.fixed_cost, c.growth_factor, c.hazard, c.status,
                       monthly_discount, plain)
         scan = _scan_loop(c.status, c.exit_month, c.last_profit, c.revenue, c.profit_rate, c.fixed_cost,
-                          c.growth_factor, c.log_growth, c.hazard, c.satisfaction, c.segment, c.start_segment, c.quarter_revenue,
-                          c.quarter_profit, plain, month, monthly_discount, SEGMENT_COUNT + 1)
+                          c.growth_factor, c.log_growth, c.hazard, c.satisfaction, c.segment, c.start_segment,
+                          c.quarter_revenue, c.quarter_profit, c.pending_exit, c.contract_end, plain, month,
+                          monthly_discount, SEGMENT_COUNT + 1)
         active, option_value, turns, satisfaction, profitable, n_profitable, unprofitable, n_unprofitable = scan[:8]
         return QuarterScan(active, float(plain.sum()), option_value, turns, satisfaction, profitable[:n_profitable],
                            unprofitable[:n_unprofitable], *scan[8:])
@@ -232,8 +233,13 @@ def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: 
 def _scan_numpy(c, month: int, monthly_discount: float, lifetime_months: int) -> QuarterScan:
     active = c.status == 0
     seen = active | (c.exit_month > month - 2)
-    plain, with_option = lifetime_values(c.revenue * c.profit_rate, c.fixed_cost, c.growth_factor - 1.0,
-                                         1.0 - c.hazard, monthly_discount, lifetime_months)
+    scaling, growth, retention = c.revenue * c.profit_rate, c.growth_factor - 1.0, 1.0 - c.hazard
+    plain, with_option = lifetime_values(scaling, c.fixed_cost, growth, retention, monthly_discount, lifetime_months)
+    leaving = np.flatnonzero(active & c.pending_exit)  # told to go: margins until the contract ends, no option
+    remaining = np.maximum(c.contract_end[leaving] - month - 1, 0)
+    plain[leaving] = discounted_margin_sum(scaling[leaving], c.fixed_cost[leaving], growth[leaving],
+                                           retention[leaving] / (1.0 + monthly_discount), remaining)
+    with_option[leaving] = plain[leaving]
     profit = c.last_profit[active]
     bins = SEGMENT_COUNT + 2  # a last bin collects customers not seen this quarter (their sums are zero)
     current = np.where(seen, c.segment, SEGMENT_COUNT + 1).astype(np.intp)
@@ -303,9 +309,10 @@ def _geometric_sum(ratio: float, periods: int) -> float:  # pragma: no cover - c
     return ratio * (1.0 - _whole_power_compiled(ratio, periods)) / (1.0 - ratio)
 
 
-def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fixed_cost, growth_factor, log_growth, hazard,
-                      satisfaction, segment, start_segment, quarter_revenue, quarter_profit, plain_values, month,
-                      monthly_discount, bins):  # pragma: no cover - compiled by numba; _scan_numpy is the reference
+def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fixed_cost, growth_factor, log_growth,
+                      hazard, satisfaction, segment, start_segment, quarter_revenue, quarter_profit, pending_exit,
+                      contract_end, plain_values, month, monthly_discount,
+                      bins):  # pragma: no cover - compiled by numba; _scan_numpy is the reference
     n = len(status)
     profitable = np.empty(n)
     unprofitable = np.empty(n)
@@ -342,12 +349,19 @@ def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fix
         else:
             unprofitable[n_unprofitable] = last_profit[i]
             n_unprofitable += 1
-        # The option to abandon: all or nothing (max(plain, 0)) unless margins positive now shrink below zero.
-        plain = plain_values[i]
-        with_option = max(plain, 0.0)
         scaling = revenue[i] * profit_rate[i]
         fixed = fixed_cost[i]
         growth = growth_factor[i]
+        if pending_exit[i]:
+            # Told to go: worth their margins until the contract ends, and the option is already taken.
+            remaining = max(contract_end[i] - month - 1, 0)
+            q = (1.0 - hazard[i]) / (1.0 + monthly_discount)
+            plain_values[i] = scaling * _geometric_sum_compiled(growth * q, remaining) - fixed * _geometric_sum_compiled(
+                q, remaining)
+            continue
+        # The option to abandon: all or nothing (max(plain, 0)) unless margins positive now shrink below zero.
+        plain = plain_values[i]
+        with_option = max(plain, 0.0)
         if growth < 1.0 and scaling > fixed and fixed > 0.0:
             positive_months = math.ceil(math.log(fixed / scaling) / log_growth[i]) - 1.0
             if positive_months < LIFETIME_MONTHS:

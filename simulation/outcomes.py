@@ -60,7 +60,6 @@ class QuarterEnd:
     partner_customers: int
     market_size: int
     market_mean_revenue: float  # a competitor's customer's revenue, currency per month
-    monthly_discount: float
     cumulative_profit: float
     npv: float
     reputation: float
@@ -69,11 +68,6 @@ class QuarterEnd:
     wait_minutes: float
     ranking: BookRanking  # the book's monthly profits, ranked once for the quarter
     scan: QuarterScan  # lifetime values, satisfaction and segment sums, from one pass over the book
-
-    @property
-    def values(self) -> QuarterScan:
-        """Lifetime values of the book, plain and with the option to abandon, summed."""
-        return self.scan
 
     @cached_property
     def concentration(self) -> dict[str, float]:
@@ -118,7 +112,8 @@ OUTCOMES: list[Outcome] = [
             lambda e: e.npv),
     Outcome("customer_equity", "level", "currency",
             "the value of the book left: sum of active customers' lifetime values (120 months, growth, each "
-            "customer's own churn hazard, newcomers included)", lambda e: e.values.equity),
+            "customer's own churn hazard, newcomers included; customers told to go, until their contract ends)",
+            lambda e: e.scan.equity),
     Outcome("active_customers", "level", "customers", "customers on our books at quarter end",
             lambda e: e.active_customers),
     Outcome("acquired", "flow", "customers", "new customers won (from competitors and by referral)",
@@ -173,18 +168,15 @@ OUTCOMES: list[Outcome] = [
             "makes none); a rise means more risk", lambda e: e.concentration["top1_profit_at_risk"]),
     Outcome("option_value", "level", "currency",
             "the option to abandon (Haenlein, Kaplan & Schoder 2006): value added by letting customers go when "
-            "their future margins turn negative", lambda e: e.values.option_value),
+            "their future margins turn negative", lambda e: e.scan.option_value),
     Outcome("option_turns_positive", "level", "customers",
             "customers whose value turns from negative to positive with the option to abandon",
-            lambda e: e.values.turns_positive),
+            lambda e: e.scan.turns_positive),
     Outcome("satisfaction", "level", "index", "mean satisfaction of active customers, 0–1", _satisfaction),
     Outcome("morale", "level", "index", "staff morale, 0–1", lambda e: e.morale),
     Outcome("wait_minutes", "level", "minutes", "mean call-centre wait of the quarter's last month",
             lambda e: e.wait_minutes),
 ]
-
-KEY_COLUMNS = ("strategy", "replication", "quarter", "quarter_label", "period_end")
-
 
 def outcome(name: str) -> Outcome:
     for declared in OUTCOMES:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, kernels
 from .errors import ClienteleError
 from .scenario import Scenario
 from .sources import PopulationSource
@@ -31,7 +31,7 @@ PROVENANCE_FILE = "provenance.json"
 SCENARIO_FILE = "scenario.json"
 RECORDED_PACKAGES = (
     "simpy", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "PyYAML", "papermill", "nbconvert",
-    "matplotlib", "weasyprint", "Jinja2",
+    "matplotlib", "weasyprint", "Jinja2", "numba", "llvmlite",
 )
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -205,6 +205,7 @@ class _ProvenanceRecord:
             "strategies": strategies,
             "workers": workers,
             "code_version": code_version(),
+            "kernels": kernels.selected(),  # compiled or numpy: the same numbers to rounding, not to the bit
             "packages": package_versions(),
             "wall_time_seconds": round(wall_time_seconds, 3),
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -32,7 +32,6 @@ assert len(SEGMENT_LABELS) == SEGMENT_COUNT == len(SEGMENT_TOP_SHARES) + 1
 class BookRanking:
     """The book's monthly profits ranked: segment cut points and the profitable customers in order."""
 
-    customers: int  # customers ranked
     cut_points: np.ndarray  # profit at each segment boundary, S1's first (descending)
     positive_sorted: np.ndarray  # profits > 0, ascending
     net_profit: float  # the book's net monthly profit
@@ -55,7 +54,7 @@ class BookRanking:
         net_profit = float(positive.sum()) + float(rest.sum())
         n = len(positive) + len(rest)
         if n == 0:
-            return cls(0, np.empty(0), positive, 0.0)
+            return cls(np.empty(0), positive, 0.0)
         positions = (1.0 - np.array(SEGMENT_TOP_SHARES)) * (n - 1)
         below = np.floor(positions).astype(np.intp)
         above = np.minimum(below + 1, n - 1)
@@ -69,7 +68,7 @@ class BookRanking:
             values[index] = float(positive[index - len(rest)])
         low = np.array([values[i] for i in below.tolist()])
         high = np.array([values[i] for i in above.tolist()])
-        return cls(n, low + (positions - below) * (high - low), positive, net_profit)
+        return cls(low + (positions - below) * (high - low), positive, net_profit)
 
 
 def segment_of(profit: np.ndarray, cut_points: np.ndarray) -> np.ndarray:

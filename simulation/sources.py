@@ -14,9 +14,8 @@ import numpy as np
 from .errors import DataError, ScenarioError
 from .population import Population
 from .scenario import Scenario
+from .streams import POPULATION_STREAM
 from .synthetic import synthetic_population
-
-POPULATION_STREAM = (0xC0FFEE,)  # spawn key of the synthetic population's stream
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from .mechanisms import price_hazard
 from .population import Population
 
 ACTIVE, CHURNED, DIVESTED, PARTNER, PARTNER_LEFT = 0, 1, 2, 3, 4
-STATUS_NAMES = ("active", "churned", "divested", "with partner", "left partner")
 
 
 def _column(dtype: type, meaning: str) -> Any:
@@ -219,7 +218,3 @@ class CustomerState:
         c.contact_cost[rows] = self.channel_cost[channel]
         c.staffed[rows] = self.channel_staffed[channel]
         self.refresh_economics(rows)
-
-    @property
-    def nbytes(self) -> int:
-        return sum(array.nbytes for array in self._data.values())

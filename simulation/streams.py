@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 COHORT_SPACING = 1 << 40  # stream positions reserved per cohort: far more than any cohort's customers
+POPULATION_STREAM = (0xC0FFEE,)  # spawn key of the stream the starting population is drawn from (not per replication)
 
 
 class Stream(IntEnum):

@@ -55,7 +55,7 @@ class Trace:
     columns: tuple[str, ...] = ()
     months: list[MonthTrace] = field(default_factory=list)
     waves: list[WaveTrace] = field(default_factory=list)
-    snapshots: list[dict[str, np.ndarray]] = field(default_factory=list)  # one per month: copies of ``columns``
+    snapshots: list[dict[str, np.ndarray]] = field(default_factory=list)  # per month with churn on: copies of ``columns``
 
     def series(self, name: str) -> np.ndarray:
         """One monthly field as an array, month 0 first."""

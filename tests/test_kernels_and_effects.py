@@ -55,11 +55,11 @@ def test_an_action_is_a_plain_function_from_customers_to_an_effect():
     context = context_for(model)
     rows = np.arange(100)
     draws = np.linspace(0.0, 0.99, 100)
+    before = model.customers.contacts.copy()
     effect = educate(context, EducateStep(action="educate", success_rate=0.3, contact_reduction=0.5), rows, draws)
     np.testing.assert_array_equal(effect.contacts.rows, rows[draws < 0.3])
     np.testing.assert_allclose(effect.contacts.values, model.customers.contacts[rows[draws < 0.3]] * 0.5)
     assert effect.cost == 25.0 * 100 and effect.tellers == 0.0 and len(effect.divest_now) == 0
-    before = model.customers.contacts.copy()
     np.testing.assert_array_equal(model.customers.contacts, before)  # nothing applied until the engine does
     ended = terminate(context, TerminateStep(action="terminate", pay_exit_cost=True, exit_cost=10.0), rows, draws)
     np.testing.assert_array_equal(ended.divest_now, rows)

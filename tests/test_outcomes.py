@@ -54,6 +54,7 @@ def test_show_refuses_an_unknown_outcome_and_lists_the_known_ones(tmp_path, caps
     assert code == 2
     err = capsys.readouterr().err
     assert "unknown outcome 'npvv'" in err and "customer_equity" in err
+    assert not (tmp_path / "run").exists()  # refused before anything ran or was written
 
 
 def test_results_columns_are_the_keys_then_the_declared_outcomes_in_order():

@@ -69,3 +69,17 @@ def test_medium_spenders_refer_most(bank):
     middle = population.referrals_per_year[(rank > 0.35) & (rank < 0.65)].mean()
     top = population.referrals_per_year[rank > 0.95].mean()
     assert middle > 1.5 * top
+
+
+def test_the_engine_starts_from_the_textbook_cost_to_serve_and_value_segments(bank):
+    """The engine's cached columns give each customer's month-0 profit (late payment included) and
+    segment as the plain formulas do, for the bundled population."""
+    from simulation.engine import CustomerModel
+
+    scenario, population = bank
+    model = CustomerModel(scenario, population, "retain_all", scenario.strategies["retain_all"], 1, 0)
+    profit = monthly_profit(population, scenario)
+    assert (population.days_late > 0).sum() > 1000
+    np.testing.assert_allclose(model.customers.last_profit, profit, rtol=1e-12, atol=1e-9)
+    agree = model.customers.segment == assign_segments(profit)
+    assert agree.mean() >= 0.9995  # rank shares and interpolated cut points may differ only at a boundary

@@ -125,3 +125,25 @@ def test_textbook_run_has_no_acquisitions_word_of_mouth_or_queue(textbook):
     assert quarters["wom_reach"].sum() == 0
     assert quarters["wait_minutes"].max() == 0.0
     assert (quarters["cost"] == 0).all()
+
+
+def test_customers_told_to_go_are_valued_until_their_contract_ends(textbook):
+    # Everyone is told at the month-0 review to go at contract end (1–12 months away); no churn, so
+    # each customer's value is its margin over the paid months left, discounted: m·Σ_{t=1..left} d^t.
+    settings = merge(textbook, {"population": {"cost_of_goods_share": 0.3, "account_management": 2.0},
+                                "churn": {"enabled": False},
+                                "strategies": {"divest": {"steps": [{"action": "terminate", "cost_per_customer": 0.0,
+                                                                     "target": {"max_monthly_profit": 1000}}]}}})
+    scenario = scenario_from_dict(settings)
+    population = PopulationSource().load(scenario, 4)
+    quarters = simulate(scenario, population, dict(scenario.strategies), 1, 4, workers=1)["quarters"]
+    margin, d = 10.0 * 0.7 - 2.0, 1.0 / (1.0 + scenario.economics.monthly_discount_rate)
+    ends = population.contract_end
+    for quarter in (1, 2, 3):
+        month = 3 * quarter - 1  # the quarter's last month; values count from the next one
+        left = np.clip(ends - month - 1, 0, None)[ends > month]
+        expected = float(np.sum(margin * d * (1 - d**left) / (1 - d)))
+        row = quarters[quarters["quarter"] == quarter].iloc[0]
+        assert row["active_customers"] == (ends > month).sum()
+        assert row["customer_equity"] == pytest.approx(expected, rel=1e-9)
+        assert row["option_value"] == 0.0  # the option to let them go is already taken

@@ -79,7 +79,8 @@ def _raise_problems(path: Path, problems: list[Problem]) -> None:
     raise DataError(f"{path}: {len(problems)} {noun} (rows are file lines, header = row 1):\n" + "\n".join(listed))
 
 
-def _check_regular_file(path: Path, what: str) -> None:
+def check_regular_file(path: Path, what: str) -> None:
+    """A readable regular file, or a DataError saying what it is instead (folder, pipe, device, missing)."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -112,22 +113,30 @@ def _header(path: Path, what: str) -> list[str]:
     return names
 
 
+def _check_row_lengths(path: Path, fields: int) -> None:
+    """Every row has the header's number of fields (pandas would pad a short row with empty cells)."""
+    problems = []
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        for number, row in enumerate(csv.reader(handle), start=1):
+            if number > 1 and len(row) != fields and row:
+                problems.append(Problem(number, None, ",".join(row), f"{fields} fields, as in the header"))
+                if len(problems) > MAX_LISTED_PROBLEMS:
+                    break
+    _raise_problems(path, problems)
+
+
 def read_csv_text(path: Path, required: tuple[str, ...], what: str) -> pd.DataFrame:
     """Every cell as text (nothing guessed), header names trimmed and lower-cased; checks columns and row lengths."""
-    _check_regular_file(path, what)
+    check_regular_file(path, what)
     header = _header(path, what)
+    _check_row_lengths(path, len(header))
     try:
         frame = pd.read_csv(
             path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig",
         )
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: {what} file is empty; expected a header line with {', '.join(required)}") from None
-    except pd.errors.ParserError as exc:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if found:
-            expected, line, saw = found.groups()
-            raise DataError(f"{path}: row {line} has {saw} fields, but the header has {expected} "
-                            f"(rows are file lines, header = row 1)") from None
+    except pd.errors.ParserError as exc:  # row lengths were checked: quoting and the like
         raise DataError(f"{path}: not a readable CSV {what}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: is not UTF-8 text ({exc.reason} at byte {exc.start}); save the {what} as UTF-8") from None
@@ -142,12 +151,6 @@ def read_csv_text(path: Path, required: tuple[str, ...], what: str) -> pd.DataFr
         )
     if frame.empty:
         raise DataError(f"{path}: {what} has a header but no rows")
-    short = frame.isna().any(axis=1).to_numpy()  # a missing field is NaN; an empty one is ""
-    if short.any():
-        problems = [Problem(int(row), None, ",".join(str(v) for v in frame.iloc[index] if isinstance(v, str)),
-                            f"{len(frame.columns)} fields, as in the header")
-                    for index, row in zip(np.flatnonzero(short), _file_rows(frame)[short], strict=True)]
-        _raise_problems(path, problems)
     return frame.apply(lambda column: column.str.strip())
 
 

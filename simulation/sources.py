@@ -43,7 +43,10 @@ class PopulationSource:
         kind, path = ("ledger", customers) if customers else ("transactions", transactions)
         if not path:
             return cls()
-        flag, what = ("--customers", "a customer ledger") if kind == "ledger" else ("--transactions", "a transaction log")
-        if not Path(path).is_file():
-            raise DataError(f"{path}: {flag} file not found (expected {what}, CSV)")
+        flag, what = ("--customers", "customer ledger") if kind == "ledger" else ("--transactions", "transaction log")
+        if not Path(path).exists():
+            raise DataError(f"{path}: {flag} file not found (expected a {what}, CSV)")
+        from .ingest import check_regular_file
+
+        check_regular_file(Path(path), what)
         return cls(kind, Path(path))

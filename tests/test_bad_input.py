@@ -1,0 +1,245 @@
+"""The bad-input corpus: every case a row — the command, the exit code, the words the message must
+contain — and nothing written. A case found later is a new row, not a one-off test.
+
+Cases that could hang or eat the machine (a FIFO, /dev/zero, nested aliases) run the real command
+in a child process under a time and memory limit; the rest run ``clientele``'s ``main`` in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from reports.cli import main
+from simulation.results import remove_stale_temporaries
+
+from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
+
+QUICK = ["--replications", "1", "--workers", "1", "--quiet"]
+SMALL = ["--set", "population.customers=300", "--set", "market.size=6000", "--set", "horizon_quarters=1", *QUICK]
+BANK = str(BUNDLED_SCENARIO)
+
+
+def scenario_file(text: str | bytes, name: str = "scenario.yaml") -> Callable[[Path], str]:
+    def make(folder: Path) -> str:
+        path = folder / name
+        path.write_bytes(text.encode() if isinstance(text, str) else text)
+        return str(path)
+
+    return make
+
+
+def csv_file(text: str, name: str = "data.csv") -> Callable[[Path], str]:
+    return scenario_file(text, name)
+
+
+MINIMAL = "name: bad input\n"
+LADDER_128 = MINIMAL + "strategies:\n  long:\n    steps:\n" + "      - action: educate\n" * 128
+DUPLICATE_KEY = "name: x\npopulation:\n  customers: 2000\nmarket:\n  size: 9000\npopulation:\n  customers: 5000000\n"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: build files in a folder, run the command, expect this exit and these words."""
+
+    name: str
+    command: Callable[[Path], list[str]]
+    words: tuple[str, ...]
+    exit_code: int = 2
+    files: dict[str, Callable[[Path], str]] = field(default_factory=dict)
+
+
+def simulate(*extra: str) -> Callable[[Path], list[str]]:
+    return lambda folder: ["simulate", BANK, *SMALL, "--out", str(folder / "out"), *extra]
+
+
+def simulate_with(scenario: Callable[[Path], str], *extra: str) -> Callable[[Path], list[str]]:
+    return lambda folder: ["simulate", scenario(folder), *QUICK, "--out", str(folder / "out"), *extra]
+
+
+def simulate_csv(flag: str, data: Callable[[Path], str]) -> Callable[[Path], list[str]]:
+    return lambda folder: ["simulate", BANK, *SMALL, flag, data(folder), "--out", str(folder / "out")]
+
+
+def report(*extra: str) -> Callable[[Path], list[str]]:
+    return lambda folder: ["report", BANK, *SMALL, "--out", str(folder / "out"), *extra]
+
+
+def ledger(rows: str) -> Callable[[Path], list[str]]:
+    return simulate_csv("--customers", csv_file(rows))
+
+
+def log(rows: str) -> Callable[[Path], list[str]]:
+    return simulate_csv("--transactions", csv_file(rows))
+
+
+CASES = [
+    # ------------------------------------------------------------------ scenario files
+    Case("utf-16 scenario", simulate_with(scenario_file(MINIMAL.encode("utf-16"))), ("scenario.yaml", "UTF-16", "UTF-8")),
+    Case("latin-1 scenario", simulate_with(scenario_file("name: Caf\u00e9 cr\u00e8me\n".encode("latin-1"))),
+         ("scenario.yaml", "not UTF-8", "line 1")),
+    Case("binary scenario", simulate_with(scenario_file(b"\x89PNG\r\n\x1a\n\x00\x00\x00")), ("NUL bytes",)),
+    Case("scenario folder", lambda f: ["simulate", str(f), *SMALL, "--out", str(f / "out")], ("is a folder",)),
+    Case("impossible date", simulate_with(scenario_file(MINIMAL + "start_date: 2026-02-30\n")),
+         ("'start_date'", "2026-02-30")),
+    Case("date as a key", simulate_with(scenario_file(MINIMAL + "2026-01-01: 5\n")),
+         ("'2026-01-01' is not a known field",)),
+    Case("year 9999", simulate_with(scenario_file(MINIMAL + "start_date: 9999-10-01\n")),
+         ("'start_date' must be between 1900-01-01 and 2200-01-01",)),
+    Case("market of 1e23", simulate_with(scenario_file(MINIMAL + "market: {size: 1e23}\n")),
+         ("'market.size'", "exceeded maximum size", "1e+23")),
+    Case("market of 2e10", simulate_with(scenario_file(MINIMAL + "market: {size: 2e10}\n")),
+         ("'market.size'", "less than or equal to 10000000000")),
+    Case("128-step ladder", simulate_with(scenario_file(LADDER_128)), ("'strategies.long.steps'", "at most 20")),
+    Case("duplicate key", simulate_with(scenario_file(DUPLICATE_KEY)),
+         ("key 'population' appears twice, on lines 2 and 6",)),
+    Case("number as text", simulate_with(scenario_file(MINIMAL + "population: {customers: '2000'}\n")),
+         ("'population.customers' must be a number, not text",)),
+    Case("infinite cost", simulate_with(scenario_file(MINIMAL + "channels: {call_centre: {cost_per_contact: .inf}}\n")),
+         ("'channels.call_centre.cost_per_contact'", "finite")),
+    Case("NaN threshold", simulate_with(scenario_file(
+        MINIMAL + "strategies:\n  s:\n    steps:\n      - {action: educate, target: {max_monthly_profit: .nan}}\n")),
+        ("max_monthly_profit", "finite")),
+    Case("memory of a run", simulate_with(scenario_file(MINIMAL + "population: {customers: 5000000}\n"
+                                                        "market: {size: 5000000000, acquisition_rate: 0.01}\n")),
+         ("customer rows", "GiB", "fit a run")),
+    Case("oversized file", simulate_with(scenario_file("# padding\n" * 120_000)), ("bytes; a scenario file is at most",)),
+    Case("nested too deep", simulate_with(scenario_file("name: " + "[" * 20_000 + "]" * 20_000 + "\n")),
+         ("nested too deeply",)),
+    # ------------------------------------------------------------------ --set
+    Case("--set true as a count", simulate("--set", "population.customers=true"),
+         ("--set population.customers=true", "'population.customers' must be a number, not a yes/no value")),
+    Case("--set out of range names the --set", simulate("--set", "market.size=0"),
+         ("--set market.size=0: 'market.size'", "greater than or equal to 1")),
+    Case("--set bad YAML", simulate("--set", "market.size=[1"), ("--set market.size=[1: not valid YAML",)),
+    Case("--set empty path", simulate("--set", "market..size=5"), ("names between the dots",)),
+    # ------------------------------------------------------------------ options
+    Case("--seed -1", simulate("--seed", "-1"), ("argument --seed", "between 0 and")),
+    Case("--workers 100", simulate("--workers", "100"), ("argument --workers", "cores")),
+    Case("--workers -1 (simulate)", simulate("--workers", "-1"), ("argument --workers",)),
+    Case("--workers -1 (report)", report("--workers", "-1"), ("argument --workers",)),
+    Case("--replications 1e9", simulate("--replications", "1000000000"), ("argument --replications", "1,000,000")),
+    Case("--replications beyond memory", simulate("--replications", "900000"),
+         ("--replications 900,000", "GiB of results", "at most")),
+    Case("--replications abc", simulate("--replications", "abc"), ("argument --replications", "whole number")),
+    Case("--quarter with a newline", report("--quarter", "2026Q4\n"), ("'quarter' must look like 2026Q4",)),
+    Case("--quarter in Arabic-Indic digits", report("--quarter", "\u0662\u0660\u0662\u0666Q4"),
+         ("'quarter' must look like 2026Q4",)),
+    Case("--show unknown", simulate("--show", "npvv"), ("unknown outcome 'npvv'",)),
+    Case("--out is a file", lambda f: ["simulate", BANK, *SMALL, "--out", scenario_file("x")(f)],
+         ("--out", "is a file, not a folder")),
+    Case("--out under a file", lambda f: ["simulate", BANK, *SMALL, "--out", scenario_file("x")(f) + "/out"],
+         ("--out", "is under", "a file, not a folder")),
+    Case("--out /dev/null", lambda f: ["simulate", BANK, *SMALL, "--out", "/dev/null"], ("--out /dev/null", "not a folder")),
+    # ------------------------------------------------------------------ CSV files
+    Case("duplicate header by case", ledger("customer_id,revenue,Revenue\nA,1,2\n"),
+         ("columns 2 ('revenue') and 3 ('Revenue')", "name the same column")),
+    Case("duplicate header", ledger("customer_id,revenue,revenue\nA,1,2\n"), ("columns 2 ('revenue') and 3 ('revenue')",)),
+    Case("long row", ledger("customer_id,revenue\nA,1\nB,2,3\n"), ("row 3: 'B,2,3'", "2 fields, as in the header")),
+    Case("short row", ledger("customer_id,revenue,contacts\nA,1,0.5\nB,2\n"), ("row 3", "3 fields, as in the header")),
+    Case("revenue 1e300", ledger("customer_id,revenue\nA,1e300\n"), ("row 2, column 'revenue'", "1e12")),
+    Case("revenue inf", ledger("customer_id,revenue\nA,inf\n"), ("row 2, column 'revenue'", "'inf'")),
+    Case("amounts that overflow", log("customer_id,date,amount\nA,2026-01-05,1e308\nA,2026-02-05,1e308\n"),
+         ("row 2, column 'amount'", "between -1e12 and 1e12")),
+    Case("slashed date", log("customer_id,date,amount\nA,2024/01/05,10\n"), ("'2024/01/05'", "YYYY-MM-DD")),
+    Case("compact date", log("customer_id,date,amount\nA,20240105,10\n"), ("'20240105'", "YYYY-MM-DD")),
+    Case("month only", log("customer_id,date,amount\nA,2024-03,10\n"), ("'2024-03'", "YYYY-MM-DD")),
+    Case("year 1", log("customer_id,date,amount\nA,0001-01-01,10\nA,2024-01-01,10\n"), ("'0001-01-01'", "1900 and 2200")),
+    Case("folder as CSV", lambda f: ["simulate", BANK, *SMALL, "--customers", str(f), "--out", str(f / "out")],
+         ("is a folder; expected a customer ledger",)),
+    Case("/dev/null as CSV", lambda f: ["simulate", BANK, *SMALL, "--transactions", "/dev/null", "--out", str(f / "out")],
+         ("/dev/null: is not a regular file",)),
+    Case("latin-1 CSV", simulate_csv("--customers", scenario_file("customer_id,revenue\nCaf\u00e9,1\n".encode("latin-1"),
+                                                                   "data.csv")), ("not UTF-8",)),
+    Case("bad CSV before the report's kernel", lambda f: ["report", BANK, *SMALL, "--customers",
+                                                          csv_file("customer_id,revenue\nA,x\n")(f),
+                                                          "--out", str(f / "out")],
+         ("row 2, column 'revenue'",)),
+]
+
+
+def run_main(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        code = main(arguments)
+    except SystemExit as exit_:  # argparse refuses options this way
+        code = int(exit_.code or 0)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_bad_input_gets_one_clear_message_and_nothing_is_written(case: Case, tmp_path: Path, capsys):
+    before = set(tmp_path.rglob("*"))
+    arguments = case.command(tmp_path)
+    created = set(tmp_path.rglob("*")) - before  # the input files the case made
+    code, err = run_main(arguments, capsys)
+    assert code == case.exit_code, err
+    for words in case.words:
+        assert words in err, f"{words!r} not in: {err}"
+    assert "Traceback" not in err
+    assert set(tmp_path.rglob("*")) - before == created, "the command wrote files"
+
+
+# ---------------------------------------------------------------------------- what runs fine
+@pytest.mark.parametrize("first, second", [
+    ("2026-01-05T09:30:00+01:00", "2026-02-05T23:10:00-08:00"),  # mixed time zones: each record's own date
+    ("2026-01-05 09:30", "2026-02-05T23:59:59.5Z"),
+], ids=["mixed offsets", "space, fraction and Z"])
+def test_dates_with_times_and_offsets_are_read_as_written(first, second, tmp_path, capsys):
+    data = csv_file(f"customer_id,date,amount\nA,{first},20\nA,{second},20\nB,2026-02-01,5\n")(tmp_path)
+    code, err = run_main(["simulate", BANK, *SMALL, "--transactions", data, "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+
+
+def test_a_dead_runs_temporary_files_are_removed_by_the_next_run(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = out / f".results.parquet.tmp-{int(dead.stdout)}"
+    stale.write_bytes(b"half a table")
+    mine = out / f".draft.tmp-{os.getpid()}"
+    mine.write_bytes(b"being written by this process")
+    assert remove_stale_temporaries(out) == [stale]
+    assert not stale.exists() and mine.exists()
+    assert main(["simulate", BANK, *SMALL, "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [mine.name]
+
+
+# ---------------------------------------------------------------------------- hangs and memory
+MEMORY_LIMIT = 3 << 30  # bytes of address space: the nested aliases once expanded to 5.7 GB
+
+
+def _limited() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def run_limited(arguments: list[str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "reports.cli", *arguments], cwd=PROJECT_ROOT, env=environment,
+                          capture_output=True, text=True, timeout=timeout, preexec_fn=_limited)
+
+
+BILLION_LAUGHS = "name: laughs\n" + "\n".join(
+    [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" if i else "l0: &l0 [ha, ha, ha, ha, ha, ha, ha, ha, ha]"
+     for i in range(10)]) + "\n"
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda f: (os.mkfifo(f / "fifo.yaml"), str(f / "fifo.yaml"))[1], "is not a regular file"),
+    (lambda f: "/dev/zero", "is not a regular file"),
+    (lambda f: scenario_file(BILLION_LAUGHS)(f), "expands to more than 100,000 values"),
+], ids=["fifo", "dev-zero", "billion-laughs"])
+def test_inputs_that_could_hang_or_exhaust_memory_get_a_message_in_seconds(make, words, tmp_path):
+    assert len(BILLION_LAUGHS) < 600  # 9^10 = 3.5 billion values once expanded
+    scenario = make(tmp_path)
+    for command in (["validate", scenario], ["simulate", scenario, "--out", str(tmp_path / "out")]):
+        finished = run_limited(command, tmp_path, timeout=60)
+        assert finished.returncode == 2, finished.stderr
+        assert words in finished.stderr and "Traceback" not in finished.stderr
+    assert not (tmp_path / "out").exists()

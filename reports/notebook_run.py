@@ -24,9 +24,11 @@ from simulation.errors import ReportError
 KERNEL_NAME = "clientele"  # registered by `make setup` (ipykernel install --sys-prefix)
 FALLBACK_KERNEL = "python3"  # ipykernel's own kernel: jupyter_client runs it with this interpreter
 START_TIMEOUT_SECONDS = 60
-# ipykernel warns on every start that its local TCP sockets are unencrypted; the messages are
-# signed with a per-kernel key and the report kernel lives only for one run, so keep its errors only.
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+# ipykernel warns on every start that its local TCP sockets are unencrypted (the messages are
+# signed with a per-kernel key and the report kernel lives only for one run), and when the command
+# is interrupted it logs a 20-line ZMQError for the reply it can no longer send. Cell errors reach
+# the command through papermill; the kernel's own log adds nothing an analyst can act on.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 # The simulation runs one replication per worker process; BLAS threads on top of that only
 # oversubscribe the cores, and OpenBLAS's waiting threads spin. Measured on a busy 2-core machine:
 # 24 replications of the bundled scenario took 56–123 s with OpenBLAS's default threads, 16 s with

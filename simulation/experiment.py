@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -106,9 +106,22 @@ def simulate(
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
                                        initargs=(os.getpid(), scenario, population, strategies, seed))
             try:
-                for replication, frames in pool.map(_run_in_worker, range(replications)):
-                    outputs[replication] = frames
-                    bar.update()
+                # A window of two replications per worker in flight: the queue never holds the whole
+                # run, and an interrupt has nothing queued to cancel (Python 3.11's pool prints an
+                # InvalidStateError for cancelled futures once its workers are killed).
+                queued = iter(range(replications))
+                running: dict[Future[tuple[int, dict[str, pd.DataFrame]]], int] = {}
+                while True:
+                    while len(running) < 2 * workers and (replication := next(queued, None)) is not None:
+                        running[pool.submit(_run_in_worker, replication)] = replication
+                    if not running:
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        del running[future]
+                        replication, frames = future.result()
+                        outputs[replication] = frames
+                        bar.update()
             except BaseException:  # interrupted, terminated or failed: no worker outlives the command
                 kill_workers(pool)
                 raise

@@ -36,15 +36,18 @@ def worker_setup(parent_pid: int) -> None:
 
 
 def kill_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool now: cancel what has not started and kill the workers running the rest.
+    """Stop a pool now: kill its workers; what was queued fails with the pool, unwaited for.
 
     ``shutdown`` alone waits for running tasks (a replication takes seconds); the executor keeps
-    its processes in ``_processes``, a private but long-stable attribute.
+    its processes in ``_processes``, a private but long-stable attribute. Futures are not
+    cancelled first: the pool's manager thread would then fail on them when it finds the
+    workers gone (Python 3.11 prints an InvalidStateError traceback).
     """
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in list(getattr(pool, "_processes", {}).values()):
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+    for process in processes:
         if process.is_alive():
             process.kill()
+    pool.shutdown(wait=False)
 
 
 class Terminated(KeyboardInterrupt):

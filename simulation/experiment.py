@@ -112,8 +112,8 @@ def simulate(
                 queued = iter(range(replications))
                 running: dict[Future[tuple[int, dict[str, pd.DataFrame]]], int] = {}
                 while True:
-                    while len(running) < 2 * workers and (replication := next(queued, None)) is not None:
-                        running[pool.submit(_run_in_worker, replication)] = replication
+                    while len(running) < 2 * workers and (submitted := next(queued, None)) is not None:
+                        running[pool.submit(_run_in_worker, submitted)] = submitted
                     if not running:
                         break
                     done, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -82,8 +82,8 @@ class ParameterSources:
     override_paths: frozenset[str]
 
     def of(self, path: str) -> str:
-        if path in self.override_paths:
-            return SOURCE_OVERRIDE
+        if any(path == override or path.startswith(override + ".") for override in self.override_paths):
+            return SOURCE_OVERRIDE  # the value itself, or a whole section, was set with --set
         if self.file_paths is None:
             return SOURCE_UNKNOWN
         return SOURCE_FILE if path in self.file_paths else SOURCE_DEFAULT

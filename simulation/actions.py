@@ -58,7 +58,7 @@ class EducateStep(StepBase):
     """Teach high-contact customers self-service: fewer contacts, at a cost per head."""
 
     action: Literal["educate"]
-    cost_per_customer: Real = Field(25.0, ge=0, description="One-off cost of educating a customer, currency")
+    cost_per_customer: Real = Field(25.0, ge=0, le=1e9, description="One-off cost of educating a customer, currency")
     success_rate: Real = Field(0.5, ge=0, le=1, description="Share of educated customers who change, fraction")
     contact_reduction: Real = Field(
         0.6, ge=0, le=1, description="Share of contacts a successful customer no longer makes, fraction"
@@ -85,9 +85,9 @@ class RenegotiateStep(StepBase):
         0.0, ge=0, le=1, description="Price cut (premium) for low-cost customers, fraction of revenue"
     )
     reward_max_contacts: Real = Field(
-        0.1, ge=0, description="Low-cost customers: contacts per month at most (and paying on time)"
+        0.1, ge=0, le=1000, description="Low-cost customers: contacts per month at most (and paying on time)"
     )
-    cost_per_customer: Real = Field(5.0, ge=0, description="Cost of renegotiating one contract, currency")
+    cost_per_customer: Real = Field(5.0, ge=0, le=1e9, description="Cost of renegotiating one contract, currency")
 
 
 @declare_action(RenegotiateStep)
@@ -116,7 +116,7 @@ class MigrateChannelStep(StepBase):
         0.0011, ge=0, le=1,
         description="Share who leave instead (Fidelity: 34 complaints in 30,000 redirected callers), fraction",
     )
-    cost_per_customer: Real = Field(5.0, ge=0, description="Cost of moving one customer, currency")
+    cost_per_customer: Real = Field(5.0, ge=0, le=1e9, description="Cost of moving one customer, currency")
 
     def check_channels(self, channel_names: Collection[str], strategy: str) -> None:
         super().check_channels(channel_names, strategy)
@@ -150,7 +150,7 @@ class MigratePartnerStep(StepBase):
     fee_share: Real = Field(
         0.3, ge=0, le=1, description="Share of the customer's gross margin the partner pays us, fraction"
     )
-    cost_per_customer: Real = Field(10.0, ge=0, description="Cost of handing one customer over, currency")
+    cost_per_customer: Real = Field(10.0, ge=0, le=1e9, description="Cost of handing one customer over, currency")
 
 
 @declare_action(MigratePartnerStep)
@@ -177,8 +177,8 @@ class TerminateStep(StepBase):
     pay_exit_cost: bool = Field(
         False, description="End contracts at once and pay the exit cost instead of waiting for contract end"
     )
-    exit_cost: Real = Field(50.0, ge=0, description="Cost of ending one contract early, currency per remaining month")
-    cost_per_customer: Real = Field(15.0, ge=0, description="Cost of a graceful (personal) exit conversation, currency")
+    exit_cost: Real = Field(50.0, ge=0, le=1e9, description="Cost of ending one contract early, currency per remaining month")
+    cost_per_customer: Real = Field(15.0, ge=0, le=1e9, description="Cost of a graceful (personal) exit conversation, currency")
     abrupt_satisfaction_loss: Real = Field(
         0.0, ge=0, le=1,
         description="Abrupt: satisfaction lost to slow service until the customer goes (0 = exit at contract end as graceful), 0–1",

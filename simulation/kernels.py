@@ -379,10 +379,10 @@ def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fix
 
 
 if njit is not None:
-    _whole_power_compiled = njit(cache=True, nogil=True)(_whole_power)
-    _geometric_sum_compiled = njit(cache=True, nogil=True)(_geometric_sum)
-    _month_exponents = njit(cache=True, nogil=True)(_month_exponents_python)
-    _month_books = njit(cache=True, nogil=True)(_month_books_python)
-    _lifetime_power_compiled = njit(cache=True, nogil=True, inline="always")(_lifetime_power)
-    _plain_values = njit(cache=True, nogil=True)(_plain_values_python)
-    _scan_loop = njit(cache=True, nogil=True)(_scan_loop_python)
+    _whole_power_compiled = njit(cache=True, nogil=True, error_model="numpy")(_whole_power)
+    _geometric_sum_compiled = njit(cache=True, nogil=True, error_model="numpy")(_geometric_sum)
+    _month_exponents = njit(cache=True, nogil=True, error_model="numpy")(_month_exponents_python)
+    _month_books = njit(cache=True, nogil=True, error_model="numpy")(_month_books_python)
+    _lifetime_power_compiled = njit(cache=True, nogil=True, error_model="numpy", inline="always")(_lifetime_power)
+    _plain_values = njit(cache=True, nogil=True, error_model="numpy")(_plain_values_python)
+    _scan_loop = njit(cache=True, nogil=True, error_model="numpy")(_scan_loop_python)

@@ -54,7 +54,7 @@ class PopulationSpec(Section):
     """The synthetic customer population (used when no ledger or transaction log is given)."""
 
     customers: Whole = Field(20_000, ge=1, le=5_000_000, description="Starting customers, count")
-    revenue_median: Real = Field(40.0, gt=0, description="Median revenue, currency per month")
+    revenue_median: Real = Field(40.0, gt=0, le=1e9, description="Median revenue, currency per month")
     revenue_sigma: Real = Field(
         1.8, ge=0, le=4, description="Spread of log revenue (lognormal sigma); 0 gives every customer the median"
     )
@@ -62,13 +62,13 @@ class PopulationSpec(Section):
         0.7, ge=0, le=1, description="Cost of goods as a share of revenue, fraction"
     )
     account_management: Real = Field(
-        6.0, ge=0, description="Sales and marketing (account management) cost, currency per customer per month"
+        6.0, ge=0, le=1e9, description="Sales and marketing (account management) cost, currency per customer per month"
     )
     contacts_mean: Real = Field(
-        1.35, ge=0, description="Mean service contacts, contacts per customer per month"
+        1.35, ge=0, le=1000, description="Mean service contacts, contacts per customer per month"
     )
     contacts_shape: Real = Field(
-        0.4, gt=0, description="Gamma shape of contact rates; smaller means a few customers call very often"
+        0.4, gt=0, le=1e4, description="Gamma shape of contact rates; smaller means a few customers call very often"
     )
     contacts_revenue_elasticity: Real = Field(
         0.2, ge=0, le=1, description="How contacts grow with revenue: contacts ∝ revenue^elasticity"
@@ -110,10 +110,10 @@ class ChurnSpec(Section):
 
     enabled: bool = Field(True, description="Switch churn off entirely")
     beta_alpha: Real = Field(
-        1.0, gt=0, description="Beta alpha of the per-customer monthly churn probability"
+        1.0, gt=0, le=1e4, description="Beta alpha of the per-customer monthly churn probability"
     )
     beta_beta: Real = Field(
-        60.0, gt=0, description="Beta beta of the per-customer monthly churn probability"
+        60.0, gt=0, le=1e4, description="Beta beta of the per-customer monthly churn probability"
     )
     heterogeneous: bool = Field(
         True, description="Draw each customer's churn probability from the beta; off gives all the mean"
@@ -123,13 +123,13 @@ class ChurnSpec(Section):
         description="Hazard multiplier per value segment, most profitable (S1) first, 8 values >= 0",
     )
     satisfaction_sensitivity: Real = Field(
-        3.0, ge=0, description="Hazard × exp(sensitivity × (baseline − satisfaction)); 0 switches it off"
+        3.0, ge=0, le=50, description="Hazard × exp(sensitivity × (baseline − satisfaction)); 0 switches it off"
     )
     trust_sensitivity: Real = Field(
-        2.0, ge=0, description="Hazard × exp(sensitivity × (1 − trust)); 0 switches it off"
+        2.0, ge=0, le=50, description="Hazard × exp(sensitivity × (1 − trust)); 0 switches it off"
     )
     price_elasticity: Real = Field(
-        2.0, ge=0, description="Hazard × price_multiplier^elasticity; 0 means price never moves churn"
+        2.0, ge=0, le=20, description="Hazard × price_multiplier^elasticity; 0 means price never moves churn"
     )
 
     @field_validator("segment_multipliers")
@@ -158,18 +158,18 @@ class CapacitySpec(Section):
 
     enabled: bool = Field(True, description="Switch queueing off (unlimited capacity)")
     agents: Whole = Field(25, ge=1, le=100_000, description="Service agents on duty, people")
-    handle_minutes: Real = Field(8.0, gt=0, description="Average handling time of a contact, minutes")
+    handle_minutes: Real = Field(8.0, gt=0, le=600, description="Average handling time of a contact, minutes")
     agent_minutes_per_month: Real = Field(
-        9_000.0, gt=0, description="Minutes one agent answers contacts per month (≈150 h), minutes"
+        9_000.0, gt=0, le=44640, description="Minutes one agent answers contacts per month (≈150 h), minutes"
     )
     tolerated_wait_minutes: Real = Field(
-        1.0, ge=0, description="Waits up to this long do not hurt satisfaction, minutes"
+        1.0, ge=0, le=1440, description="Waits up to this long do not hurt satisfaction, minutes"
     )
     satisfaction_loss_per_minute: Real = Field(
         0.02, ge=0, le=1, description="Satisfaction lost per minute of wait beyond the tolerance, per month"
     )
     max_wait_minutes: Real = Field(
-        60.0, gt=0, description="Wait used when demand exceeds capacity (the queue would grow without bound), minutes"
+        60.0, gt=0, le=1440, description="Wait used when demand exceeds capacity (the queue would grow without bound), minutes"
     )
 
 
@@ -182,7 +182,7 @@ class MarketSpec(Section):
     acquisition_rate: Real = Field(
         0.0006, ge=0, le=1, description="Share of competitors' customers we win each month at reputation 1, fraction"
     )
-    acquisition_cost: Real = Field(120.0, ge=0, description="Cost of winning one new customer, currency")
+    acquisition_cost: Real = Field(120.0, ge=0, le=1e9, description="Cost of winning one new customer, currency")
 
 
 class ReputationSpec(Section):
@@ -199,8 +199,8 @@ class WordOfMouthSpec(Section):
 
     enabled: bool = Field(True, description="Switch word of mouth off: no stories, good or bad, and no referrals")
     referrals: bool = Field(True, description="Satisfied customers refer new customers (positive word of mouth)")
-    first_hand: Real = Field(9.0, ge=0, description="People a badly treated leaver tells, people")
-    second_hand: Real = Field(4.0, ge=0, description="People each first-hand listener tells, people")
+    first_hand: Real = Field(9.0, ge=0, le=1000, description="People a badly treated leaver tells, people")
+    second_hand: Real = Field(4.0, ge=0, le=1000, description="People each first-hand listener tells, people")
     first_wave_months: Real = Field(1.0, ge=0, le=24, description="Delay of the first wave, months")
     second_wave_months: Real = Field(2.0, ge=0, le=24, description="Delay of the second wave, months")
     graceful_fraction: Real = Field(
@@ -216,7 +216,7 @@ class WordOfMouthSpec(Section):
         0.2, ge=0, le=1, description="Trust a reached customer loses, on a 0–1 scale"
     )
     reputation_loss: Real = Field(
-        5.0, ge=0,
+        5.0, ge=0, le=100,
         description="How fast reputation falls with the share of the market that has heard a bad story: "
                     "reputation = initial × exp(−reputation_loss × share)",
     )
@@ -227,11 +227,11 @@ class DistrustSpec(Section):
 
     enabled: bool = Field(True, description="Switch distrust after divestment off")
     strength: Real = Field(
-        20.0, ge=0, description="Hazard uplift per unit share of customers divested in a month, multiplier"
+        20.0, ge=0, le=1000, description="Hazard uplift per unit share of customers divested in a month, multiplier"
     )
     decay: Real = Field(0.3, ge=0, le=1, description="Share of distrust that fades each month, fraction")
     near_threshold_profit: Real = Field(
-        5.0, description="Customers below this profit feel at risk, currency per month"
+        5.0, ge=-1e9, le=1e9, description="Customers below this profit feel at risk, currency per month"
     )
 
 

@@ -90,3 +90,19 @@ def test_scenario_hash_changes_with_any_parameter():
     base = load_scenario(BUNDLED_SCENARIO)
     assert base.content_hash() == load_scenario(BUNDLED_SCENARIO).content_hash()
     assert base.content_hash() != load_scenario(BUNDLED_SCENARIO, ["market.size=400001"]).content_hash()
+
+
+def test_a_section_set_with_set_is_attributed_to_the_set_in_the_appendix(tmp_path):
+    from reports.appendix import SOURCE_DEFAULT, SOURCE_FILE, SOURCE_OVERRIDE, parameter_sources
+
+    sources = parameter_sources(BUNDLED_SCENARIO, ["capacity={agents: 30, handle_minutes: 6}", "market.size=500000"])
+    assert sources.of("capacity.agents") == SOURCE_OVERRIDE and sources.of("capacity.handle_minutes") == SOURCE_OVERRIDE
+    assert sources.of("market.size") == SOURCE_OVERRIDE
+    assert sources.of("market.acquisition_rate") == SOURCE_FILE
+    assert sources.of("reputation.initial") == SOURCE_DEFAULT
+    assert sources.of("capacityx") == SOURCE_DEFAULT  # a prefix of a name is not its section
+
+
+def test_an_error_in_a_section_set_with_set_names_the_set():
+    with pytest.raises(ScenarioError, match=r"^--set capacity=\{agents: 0\}: 'capacity\.agents'"):
+        load_scenario(BUNDLED_SCENARIO, ["capacity={agents: 0}"])

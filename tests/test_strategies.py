@@ -127,8 +127,8 @@ REPRICE = {"steps": [{"action": "renegotiate", "target": {"max_monthly_profit": 
                       "cost_per_customer": 0.0}]}
 
 
-def models(settings: dict, seed: int = 9):
-    scenario = scenario_from_dict(merge(settings, {"strategies": {"retain_all": {}, "reprice": REPRICE}}))
+def models(settings: dict, seed: int = 9, reprice: dict = REPRICE):
+    scenario = scenario_from_dict(merge(settings, {"strategies": {"retain_all": {}, "reprice": reprice}}))
     population = PopulationSource().load(scenario, seed)
     built = {name: CustomerModel(scenario, population, name, spec, seed, 0) for name, spec in scenario.strategies.items()}
     for model in built.values():
@@ -149,7 +149,9 @@ def test_renegotiation_with_zero_elasticity_raises_profit_by_exactly_the_surchar
 
 
 def test_renegotiation_with_high_elasticity_loses_the_targeted_customers():
-    scenario, built = models(merge(ISOLATED, {"churn": {"price_elasticity": 40.0}}))
+    # The steepest price response the schema allows (elasticity 20) to a 50 % surcharge: hazard × 1.5^20, capped at 1.
+    steep = {"steps": [{**REPRICE["steps"][0], "surcharge": 0.5}]}
+    scenario, built = models(merge(ISOLATED, {"churn": {"price_elasticity": 20.0}}), reprice=steep)
     v = built["reprice"].customers
     targeted = v.ladder_stage == 1
     kept = (v.status[targeted] == ACTIVE).mean()

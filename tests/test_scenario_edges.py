@@ -1,0 +1,102 @@
+"""Whatever validates, runs: scenarios with every number at an edge of its range, run for a quarter.
+
+Each numeric field of the scenario and of every step takes its lowest allowed value, its highest
+(a large one where the schema sets no ceiling), or its default; hypothesis picks the mix. A
+scenario that the schema refuses is fine (its message is tested elsewhere); one it accepts must
+run without an error or a numeric warning (pytest turns RuntimeWarning into an error).
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from typing import Any
+
+from annotated_types import Ge, Gt, Le, Lt
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from simulation import kernels
+from simulation.actions import ACTIONS
+from simulation.engine import CustomerModel
+from simulation.errors import ScenarioError
+from simulation.scenario import Scenario, scenario_from_dict
+from simulation.sources import PopulationSource
+
+UNBOUNDED_HIGH = 1e6  # where the schema sets no ceiling: a value far beyond any real scenario
+SMALL_WORLD = {"population": {"customers": st.sampled_from([1, 2, 40])},
+               "market": {"size": st.sampled_from([1, 40, 100_000])}}
+SKIPPED = {("", "horizon_quarters"), ("", "start_date")}  # one quarter, the default start: the run stays short
+
+
+def _edges(field: Any, annotation: Any) -> list[float] | None:
+    """Lowest, highest and default values of a numeric field; None for a field that is not a number."""
+    base = typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
+    if base not in (int, float):
+        return None
+    low = high = None
+    for constraint in field.metadata:
+        if isinstance(constraint, Ge):
+            low = constraint.ge
+        elif isinstance(constraint, Gt):
+            low = constraint.gt + (1 if base is int else 1e-3)
+        elif isinstance(constraint, Le):
+            high = constraint.le
+        elif isinstance(constraint, Lt):
+            high = constraint.lt - (1 if base is int else 1e-3)
+    low = low if low is not None else -UNBOUNDED_HIGH
+    high = high if high is not None else UNBOUNDED_HIGH
+    values = [low, high, field.default]
+    return [base(v) if base is int else float(v) for v in values if v is not None and math.isfinite(v)]
+
+
+def section_strategy(model: type[BaseModel], prefix: str = "") -> st.SearchStrategy[dict[str, Any]]:
+    fields: dict[str, st.SearchStrategy[Any]] = {}
+    for name, field in model.model_fields.items():
+        if (prefix, name) in SKIPPED:
+            continue
+        if prefix in SMALL_WORLD and name in SMALL_WORLD[prefix]:
+            fields[name] = SMALL_WORLD[prefix][name]
+            continue
+        edges = _edges(field, field.annotation)
+        if edges:
+            fields[name] = st.sampled_from(edges)
+        elif field.annotation is bool:
+            fields[name] = st.booleans()
+        elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel) and not prefix:
+            fields[name] = section_strategy(field.annotation, name)
+    return st.fixed_dictionaries({}, optional=fields)
+
+
+def ladder_strategy() -> st.SearchStrategy[list[dict[str, Any]]]:
+    steps = []
+    for name, declaration in ACTIONS.items():
+        step = section_strategy(declaration.step, f"step:{name}").map(lambda values, n=name: {**values, "action": n})
+        steps.append(step.map(lambda values: {**values, "target": {"max_monthly_profit": 0}}))
+    return st.tuples(*steps).map(list)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(section_strategy(Scenario), ladder_strategy(), st.sampled_from(kernels.KERNEL_NAMES))
+def test_every_scenario_that_validates_runs_a_quarter(values, ladder, kernel):
+    values = {**values, "name": "edges", "horizon_quarters": 1}
+    values.setdefault("population", {})
+    values["population"].setdefault("customers", 40)
+    values["strategies"] = {"ladder": {"steps": [{**step, "review_months": 1} for step in ladder]}}
+    try:
+        scenario = scenario_from_dict(values, "edges")
+    except ScenarioError:
+        return  # refused with a message: nothing to run
+    population = PopulationSource().load(scenario, 1)
+    for name, strategy in scenario.strategies.items():
+        model = CustomerModel(scenario, population, name, strategy, 1, 0)
+        with kernels.use(kernel):
+            output = model.run()
+        assert len(output.quarters) == 1
+        record = output.quarters[0]
+        for key, value in record.items():
+            if isinstance(value, float) and key not in ("top1_profit_at_risk", "revenue_market_share", "satisfaction",
+                                                        "hhi", "effective_customers", "gini",
+                                                        "top10_positive_profit_share"):
+                assert math.isfinite(value), (key, value)

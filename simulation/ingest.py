@@ -17,9 +17,7 @@ other columns are ignored.
 from __future__ import annotations
 
 import csv
-import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .files import regular_file
 from .population import Population
 from .scenario import Scenario
 
@@ -81,16 +80,7 @@ def _raise_problems(path: Path, problems: list[Problem]) -> None:
 
 def check_regular_file(path: Path, what: str) -> None:
     """A readable regular file, or a DataError saying what it is instead (folder, pipe, device, missing)."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise DataError(f"{path}: {what} file not found") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read {what}: {exc.strerror}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise DataError(f"{path}: is a folder; expected a {what} (CSV)")
-    if not stat.S_ISREG(info.st_mode):
-        raise DataError(f"{path}: is not a regular file (a pipe, device or socket); expected a {what} (CSV)")
+    regular_file(path, what, "CSV", DataError)
 
 
 def _header(path: Path, what: str) -> list[str]:

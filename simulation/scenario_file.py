@@ -11,15 +11,14 @@ until the schema reads them, so `start_date: 2026-02-30` is a validation message
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import ScenarioError
+from .files import regular_file
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB; the bundled scenario is 6 KB
 MAX_EXPANDED_NODES = 100_000  # YAML nodes after aliases are expanded; the bundled scenario has about 400
@@ -30,16 +29,7 @@ UTF16_32_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b
 def read_text(path: str | Path, what: str = "scenario file") -> str:
     """The file's text, or a ScenarioError naming the file and what was wrong with it."""
     path = Path(path)
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: {what} not found") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read {what}: {exc.strerror}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ScenarioError(f"{path}: is a folder; expected a {what} (YAML)")
-    if not stat.S_ISREG(info.st_mode):
-        raise ScenarioError(f"{path}: is not a regular file (a pipe, device or socket); expected a {what} (YAML)")
+    info = regular_file(path, what, "YAML", ScenarioError)
     if info.st_size > MAX_FILE_BYTES:
         raise ScenarioError(f"{path}: is {info.st_size:,} bytes; a {what} is at most {MAX_FILE_BYTES:,} bytes")
     try:

@@ -243,3 +243,15 @@ def test_inputs_that_could_hang_or_exhaust_memory_get_a_message_in_seconds(make,
         assert finished.returncode == 2, finished.stderr
         assert words in finished.stderr and "Traceback" not in finished.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write a read-only folder")
+def test_a_read_only_output_folder_is_refused_before_simulating(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        code, err = run_main(["simulate", BANK, *SMALL, "--out", str(locked / "out")], capsys)
+    finally:
+        locked.chmod(0o755)
+    assert code == 2 and "not writable" in err and not (locked / "out").exists()

@@ -15,7 +15,7 @@ import pandas as pd
 
 from simulation import __version__
 from simulation.errors import ClienteleError
-from simulation.processes import terminate_like_interrupt
+from simulation.processes import unwind_on_interrupt
 
 from .options import add_debug_option, add_run_options
 
@@ -176,9 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    terminate_like_interrupt()  # SIGTERM unwinds like Ctrl-C: workers killed, nothing half-written
     try:
-        return int(args.func(args))
+        with unwind_on_interrupt():  # Ctrl-C and SIGTERM: workers killed, nothing half-written, one line
+            return int(args.func(args))
     except ClienteleError as exc:
         if args.debug:
             raise

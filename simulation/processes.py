@@ -10,12 +10,15 @@ waiting for their replications to finish.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import logging
 import os
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from typing import Iterator
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -54,10 +57,20 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an exception so the command cleans up as it does for Ctrl-C."""
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
+def _unwind(signum: int, frame: object) -> None:
+    # From here on the libraries being interrupted (papermill, nbclient, asyncio) have nothing to
+    # tell the user: "Kernel died while waiting…" and "Task exception was never retrieved" used to
+    # follow a Ctrl-C. The command prints its one line itself.
+    logging.disable(logging.CRITICAL)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
-def terminate_like_interrupt() -> None:
-    """In the command's main process: SIGTERM unwinds like Ctrl-C (workers killed, temporary files gone)."""
-    signal.signal(signal.SIGTERM, _raise_terminated)
+@contextlib.contextmanager
+def unwind_on_interrupt() -> Iterator[None]:
+    """While the command runs: Ctrl-C and SIGTERM unwind quietly (workers killed, nothing half-written)."""
+    previous = {number: signal.signal(number, _unwind) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

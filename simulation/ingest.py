@@ -63,7 +63,8 @@ class Problem:
 
     def describe(self) -> str:
         where = f"row {self.row}" + (f", column '{self.column}'" if self.column else "")
-        return f"{where}: {self.value!r} — expected {self.expected}"
+        value = self.value if len(self.value) <= 80 else self.value[:77] + "…"
+        return f"{where}: {value!r} — expected {self.expected}"
 
 
 def _raise_problems(path: Path, problems: list[Problem]) -> None:
@@ -83,15 +84,60 @@ def check_regular_file(path: Path, what: str) -> None:
     regular_file(path, what, "CSV", DataError)
 
 
-def _header(path: Path, what: str) -> list[str]:
-    """The header's column names as written; duplicates (also by case) refused before pandas renames them."""
+@dataclass(frozen=True)
+class CsvShape:
+    header: list[str]  # column names as written
+    lines: np.ndarray  # the file line each data row starts on (blank lines skipped, as pandas does)
+
+
+def _scan(path: Path, what: str) -> CsvShape:
+    """One pass with the csv module: the header, each row's file line, and every problem of shape.
+
+    Rows must have the header's number of fields (pandas would pad a short row with empty cells);
+    a column may appear once (also by case); an unclosed quote or a non-UTF-8 byte is named by line.
+    """
+    header: list[str] | None = None
+    lines: list[int] = []
+    problems: list[Problem] = []
+    line = 0
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            first = next(csv.reader(handle), [])
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: is not UTF-8 text ({exc.reason} at byte {exc.start} of the header); "
-                        f"save the {what} as UTF-8") from None
-    names = [name.strip() for name in first]
+            reader = csv.reader(handle)
+            for row in reader:
+                start, line = line + 1, reader.line_num
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # a blank line
+                if header is None:
+                    header = _check_header(path, [name.strip() for name in row])
+                elif len(row) != len(header):
+                    problems.append(Problem(start, None, ",".join(row), f"{len(header)} fields, as in the header"))
+                    if len(problems) > MAX_LISTED_PROBLEMS:
+                        break
+                else:
+                    lines.append(start)
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: is not UTF-8 text (line {_first_undecodable_line(path)}: perhaps Latin-1 or "
+                        f"Windows-1252); save the {what} as UTF-8") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: cannot read from line {line + 1}: {exc} (an unclosed quote?)") from None
+    _raise_problems(path, problems)
+    return CsvShape(header or [], np.array(lines, dtype=np.int64))
+
+
+def _first_undecodable_line(path: Path) -> int:
+    """The first line that is not UTF-8 (the decoder fails on a whole buffer, not on a line)."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
+
+
+def _check_header(path: Path, names: list[str]) -> list[str]:
+    if any("\x00" in name for name in names):
+        raise DataError(f"{path}: the header holds NUL bytes (UTF-16 without a byte-order mark?); save the file as UTF-8")
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         key = name.lower()
@@ -103,23 +149,11 @@ def _header(path: Path, what: str) -> list[str]:
     return names
 
 
-def _check_row_lengths(path: Path, fields: int) -> None:
-    """Every row has the header's number of fields (pandas would pad a short row with empty cells)."""
-    problems = []
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        for number, row in enumerate(csv.reader(handle), start=1):
-            if number > 1 and len(row) != fields and row:
-                problems.append(Problem(number, None, ",".join(row), f"{fields} fields, as in the header"))
-                if len(problems) > MAX_LISTED_PROBLEMS:
-                    break
-    _raise_problems(path, problems)
-
-
 def read_csv_text(path: Path, required: tuple[str, ...], what: str) -> pd.DataFrame:
     """Every cell as text (nothing guessed), header names trimmed and lower-cased; checks columns and row lengths."""
     check_regular_file(path, what)
-    header = _header(path, what)
-    _check_row_lengths(path, len(header))
+    shape = _scan(path, what)
+    header = shape.header
     try:
         frame = pd.read_csv(
             path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig",
@@ -141,11 +175,15 @@ def read_csv_text(path: Path, required: tuple[str, ...], what: str) -> pd.DataFr
         )
     if frame.empty:
         raise DataError(f"{path}: {what} has a header but no rows")
+    if len(frame) != len(shape.lines):  # both skip blank lines and read quoted newlines alike
+        raise DataError(f"{path}: read {len(frame)} rows where the csv module found {len(shape.lines)}; "
+                        "check the quoting")
+    frame.index = pd.Index(shape.lines)  # rows are named by their line in the file
     return frame.apply(lambda column: column.str.strip())
 
 
 def _file_rows(frame: pd.DataFrame) -> np.ndarray:
-    return frame.index.to_numpy() + 2  # header is row 1
+    return frame.index.to_numpy()  # the line each row starts on (read_csv_text's index)
 
 
 def _check_ids(frame: pd.DataFrame, problems: list[Problem], unique: bool) -> None:

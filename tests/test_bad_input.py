@@ -144,6 +144,16 @@ CASES = [
     Case("duplicate header", ledger("customer_id,revenue,revenue\nA,1,2\n"), ("columns 2 ('revenue') and 3 ('revenue')",)),
     Case("long row", ledger("customer_id,revenue\nA,1\nB,2,3\n"), ("row 3: 'B,2,3'", "2 fields, as in the header")),
     Case("short row", ledger("customer_id,revenue,contacts\nA,1,0.5\nB,2\n"), ("row 3", "3 fields, as in the header")),
+    Case("rows are file lines, blank lines included", ledger("customer_id,revenue\nA,1\n\nB,x\n"),
+         ("row 4, column 'revenue': 'x'",)),
+    Case("non-UTF-8 byte far down", simulate_csv("--customers", scenario_file(
+        ("customer_id,revenue\n" + "".join(f"C{i},1\n" for i in range(3000))).encode()
+        + "Jos\u00e9,2\n".encode("latin-1"), "data.csv")), ("not UTF-8", "line 3002")),
+    Case("stray quote", simulate_csv("--customers", csv_file(
+        "customer_id,revenue\n" + "".join(f"C{i},1\n" for i in range(4)) + 'C5,"1\n' + "x" * 140_000 + "\n")),
+        ("cannot read from line 6", "unclosed quote")),
+    Case("UTF-16 CSV without a byte-order mark", simulate_csv("--customers", scenario_file(
+        "customer_id,revenue\nA,1\n".encode("utf-16-le"), "data.csv")), ("NUL bytes",)),
     Case("revenue 1e300", ledger("customer_id,revenue\nA,1e300\n"), ("row 2, column 'revenue'", "1e12")),
     Case("revenue inf", ledger("customer_id,revenue\nA,inf\n"), ("row 2, column 'revenue'", "'inf'")),
     Case("amounts that overflow", log("customer_id,date,amount\nA,2026-01-05,1e308\nA,2026-02-05,1e308\n"),

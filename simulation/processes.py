@@ -57,10 +57,18 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an exception so the command cleans up as it does for Ctrl-C."""
 
 
+_interrupted = False
+
+
 def _unwind(signum: int, frame: object) -> None:
     # From here on the libraries being interrupted (papermill, nbclient, asyncio) have nothing to
     # tell the user: "Kernel died while waiting…" and "Task exception was never retrieved" used to
-    # follow a Ctrl-C. The command prints its one line itself.
+    # follow a Ctrl-C. The command prints its one line itself, and a second Ctrl-C while it
+    # unwinds is ignored (it once printed a traceback from the pool's exit handler).
+    global _interrupted
+    _interrupted = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.disable(logging.CRITICAL)
     raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
@@ -72,5 +80,6 @@ def unwind_on_interrupt() -> Iterator[None]:
     try:
         yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        if not _interrupted:  # interrupted: stay deaf to further signals until the process exits
+            for number, handler in previous.items():
+                signal.signal(number, handler)

@@ -6,6 +6,7 @@ folder with ``provenance.json`` holds a complete run — and a reader never sees
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -66,6 +67,21 @@ def check_output_folder(folder: str | Path, flag: str = "--out") -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         where = "" if existing == folder else f" ({existing} is where it would be made)"
         raise ClienteleError(f"{flag} {folder}: not writable{where}")
+    # os.access cannot tell /proc, /sys or a read-only mount (and says yes to root): try it, leave nothing.
+    made: list[Path] = []
+    try:
+        for missing in reversed([folder, *folder.parents][: len(folder.parts) - len(existing.parts)]):
+            missing.mkdir()
+            made.append(missing)
+        probe = folder / f".probe.tmp-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ClienteleError(f"{flag} {folder}: cannot write there: {exc.strerror}") from None
+    finally:
+        for created in reversed(made):
+            with contextlib.suppress(OSError):
+                created.rmdir()
     return folder
 
 
@@ -81,8 +97,8 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
         try:
             os.kill(int(found["pid"]), 0)
             continue  # its writer is alive: maybe a run writing this folder right now
-        except ProcessLookupError:
-            pass
+        except (ProcessLookupError, OverflowError, ValueError):
+            pass  # gone, or a number no process can have
         except PermissionError:
             continue  # alive, someone else's
         path.unlink(missing_ok=True)
@@ -96,8 +112,11 @@ def write_atomically(path: Path, data: bytes) -> None:
     try:
         temporary.write_bytes(data)
         os.replace(temporary, path)
+    except OSError as exc:
+        raise ClienteleError(f"{path}: cannot write: {exc.strerror}") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
 
 
 def write_results(folder: Path, scenario: Scenario, tables: dict[str, pd.DataFrame], provenance: dict) -> Results:

@@ -137,6 +137,8 @@ CASES = [
          ("--out", "is a file, not a folder")),
     Case("--out under a file", lambda f: ["simulate", BANK, *SMALL, "--out", scenario_file("x")(f) + "/out"],
          ("--out", "is under", "a file, not a folder")),
+    Case("--out in /proc", lambda f: ["simulate", BANK, *SMALL, "--out", "/proc/clientele-out"],
+         ("--out /proc/clientele-out: cannot write there",)),
     Case("--out /dev/null", lambda f: ["simulate", BANK, *SMALL, "--out", "/dev/null"], ("--out /dev/null", "not a folder")),
     # ------------------------------------------------------------------ CSV files
     Case("duplicate header by case", ledger("customer_id,revenue,Revenue\nA,1,2\n"),
@@ -214,8 +216,9 @@ def test_a_dead_runs_temporary_files_are_removed_by_the_next_run(tmp_path):
     stale = out / f".results.parquet.tmp-{int(dead.stdout)}"
     stale.write_bytes(b"half a table")
     mine = out / f".draft.tmp-{os.getpid()}"
+    (out / ".odd.tmp-99999999999999999999").write_bytes(b"")  # no process can have this number
     mine.write_bytes(b"being written by this process")
-    assert remove_stale_temporaries(out) == [stale]
+    assert sorted(remove_stale_temporaries(out)) == sorted([stale, out / ".odd.tmp-99999999999999999999"])
     assert not stale.exists() and mine.exists()
     assert main(["simulate", BANK, *SMALL, "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [mine.name]

@@ -94,6 +94,7 @@ def workers_of(process: subprocess.Popen[str], count: int, seconds: float = 60) 
 
 @pytest.mark.parametrize("how, exit_code, word", [
     ("ctrl-c", 130, "interrupted"),
+    ("ctrl-c twice", 130, "interrupted"),
     ("sigterm", 143, "terminated"),
     ("sigkill", -signal.SIGKILL, None),
 ])
@@ -103,8 +104,11 @@ def test_simulate_leaves_no_worker_behind(how, exit_code, word, tmp_path):
     try:
         workers = workers_of(process, 2)
         time.sleep(1.0)  # in the middle of a replication
-        if how == "ctrl-c":
+        if how.startswith("ctrl-c"):
             os.killpg(process.pid, signal.SIGINT)  # the whole group, as a terminal does
+            if how == "ctrl-c twice":
+                time.sleep(0.03)  # an impatient second press while the command unwinds
+                os.killpg(process.pid, signal.SIGINT)
         else:
             os.kill(process.pid, signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
         _, err = process.communicate(timeout=20)

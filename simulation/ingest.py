@@ -27,7 +27,7 @@ import pandas as pd
 from .errors import DataError
 from .files import regular_file
 from .population import Population
-from .scenario import Scenario
+from .scenario import MAX_CUSTOMERS, Scenario
 
 MAX_LISTED_PROBLEMS = 20  # more than this and the message lists the first ones and a count
 MAX_AMOUNT = 1e12  # currency or count per cell; larger values are typing errors, and sums of them overflow
@@ -40,14 +40,14 @@ DATE_EXPECTED = "a date as YYYY-MM-DD (a time and UTC offset may follow), betwee
 
 LEDGER_REQUIRED = ("customer_id", "revenue")
 # Optional numeric ledger columns: (lowest allowed value, what is expected, for messages).
-LEDGER_NUMERIC = {
-    "revenue": (0.0, "a number from 0 to 1e12 (currency per month)"),
-    "cost_of_goods": (0.0, "a number from 0 to 1e12 (currency per month)"),
-    "account_management": (0.0, "a number from 0 to 1e12 (currency per month)"),
-    "contacts": (0.0, "a number from 0 to 1e12 (contacts per month)"),
-    "days_late": (0.0, "a number from 0 to 1e12 (days)"),
-    "growth": (-0.99, "a number from -0.99 to 1e12 (fraction per year)"),
-    "referrals_per_year": (0.0, "a number from 0 to 1e12 (new customers per year)"),
+LEDGER_NUMERIC = {  # the scenario's own ceilings where it has one, else MAX_AMOUNT
+    "revenue": (0.0, MAX_AMOUNT, "a number from 0 to 1e12 (currency per month)"),
+    "cost_of_goods": (0.0, MAX_AMOUNT, "a number from 0 to 1e12 (currency per month)"),
+    "account_management": (0.0, MAX_AMOUNT, "a number from 0 to 1e12 (currency per month)"),
+    "contacts": (0.0, 1000.0, "a number from 0 to 1000 (contacts per month)"),
+    "days_late": (0.0, 365.0, "a number from 0 to 365 (days)"),
+    "growth": (-0.99, 5.0, "a number from -0.99 to 5 (fraction per year)"),
+    "referrals_per_year": (0.0, 10.0, "a number from 0 to 10 (new customers per year)"),
 }
 TRANSACTION_REQUIRED = ("customer_id", "date", "amount")
 
@@ -199,13 +199,13 @@ def _check_ids(frame: pd.DataFrame, problems: list[Problem], unique: bool) -> No
 
 
 def _numbers(frame: pd.DataFrame, column: str, lowest: float, expected: str, problems: list[Problem],
-             required: bool) -> np.ndarray:
+             required: bool, highest: float = MAX_AMOUNT) -> np.ndarray:
     """The column as floats; bad cells become problems. Blank optional cells are NaN (filled later)."""
     text = frame[column]
     values = np.array(pd.to_numeric(text, errors="coerce"), dtype=float)  # a writable copy
     blank = (text == "").to_numpy()
     with np.errstate(invalid="ignore"):
-        out_of_range = np.isfinite(values) & ((values < lowest) | (np.abs(values) > MAX_AMOUNT))
+        out_of_range = np.isfinite(values) & ((values < lowest) | (values > highest) | (np.abs(values) > MAX_AMOUNT))
     bad = (~np.isfinite(values) & (~blank | required)) | out_of_range
     for row, value in zip(_file_rows(frame)[bad], text[bad], strict=True):
         problems.append(Problem(int(row), column, value, expected))
@@ -302,11 +302,13 @@ def load_ledger(path: str | Path, scenario: Scenario, rng: np.random.Generator) 
     """A per-customer ledger: one row per customer, monthly amounts; missing columns from the scenario."""
     path = Path(path)
     frame = read_csv_text(path, LEDGER_REQUIRED, "customer ledger")
+    if len(frame) > MAX_CUSTOMERS:
+        raise DataError(f"{path}: {len(frame):,} customers; a run takes at most {MAX_CUSTOMERS:,}, as a scenario's population")
     problems: list[Problem] = []
     _check_ids(frame, problems, unique=True)
     columns = {
-        name: _numbers(frame, name, lowest, expected, problems, required=name == "revenue")
-        for name, (lowest, expected) in LEDGER_NUMERIC.items()
+        name: _numbers(frame, name, lowest, expected, problems, required=name == "revenue", highest=highest)
+        for name, (lowest, highest, expected) in LEDGER_NUMERIC.items()
         if name in frame.columns
     }
     ends = _dates(frame, "contract_end", problems, required=False) if "contract_end" in frame.columns \

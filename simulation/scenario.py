@@ -29,6 +29,7 @@ MAX_MARKET_SIZE = 10_000_000_000  # more than the world's population
 BYTES_PER_CUSTOMER_ROW = sum(dtype().itemsize for dtype in COLUMN_DTYPES.values())
 MEMORY_BUDGET_BYTES = 6 << 30  # customer columns of one run; a 2-core, 24 GiB machine runs two at once
 MAX_STRATEGIES = 50
+MAX_CUSTOMERS = 5_000_000  # a population, synthetic or a company's own
 
 
 class Section(StrictModel):
@@ -53,7 +54,7 @@ def _default_channels() -> dict[str, ChannelSpec]:
 class PopulationSpec(Section):
     """The synthetic customer population (used when no ledger or transaction log is given)."""
 
-    customers: Whole = Field(20_000, ge=1, le=5_000_000, description="Starting customers, count")
+    customers: Whole = Field(20_000, ge=1, le=MAX_CUSTOMERS, description="Starting customers, count")
     revenue_median: Real = Field(40.0, gt=0, le=1e9, description="Median revenue, currency per month")
     revenue_sigma: Real = Field(
         1.8, ge=0, le=4, description="Spread of log revenue (lognormal sigma); 0 gives every customer the median"
@@ -318,22 +319,34 @@ class Scenario(Section):
         for name, strategy in self.strategies.items():
             for step in strategy.steps:
                 step.check_channels(self.channels, name)
-        needed = self.reserved_rows() * BYTES_PER_CUSTOMER_ROW
-        if needed > MEMORY_BUDGET_BYTES:
-            raise ValueError(
-                f"population.customers {self.population.customers:,} with market.size {self.market.size:,}, "
-                f"market.acquisition_rate {self.market.acquisition_rate:g} and {self.horizon_quarters} quarters "
-                f"needs about {self.reserved_rows():,} customer rows ({needed / 2**30:.1f} GiB); at most "
-                f"{MEMORY_BUDGET_BYTES // BYTES_PER_CUSTOMER_ROW:,} rows ({MEMORY_BUDGET_BYTES / 2**30:.0f} GiB) fit a run"
-            )
+        problem = self.memory_problem()
+        if problem:
+            raise ValueError(problem)
         return self
 
-    def reserved_rows(self) -> int:
-        """Rows of customer columns a run reserves: today's customers and the newcomers it expects."""
+    def reserved_rows(self, customers: int | None = None, referrals_per_year: float | None = None) -> int:
+        """Rows of customer columns a run reserves: today's customers and the newcomers it expects.
+
+        ``customers`` and ``referrals_per_year`` (the whole book's) default to the synthetic population's.
+        """
+        customers = self.population.customers if customers is None else customers
+        if referrals_per_year is None:
+            referrals_per_year = customers * self.population.referrals_per_year
         months = self.horizon_months
         won = self.market.acquisition_rate * self.market.size * months if self.market.acquisition_enabled else 0.0
-        referred = self.population.customers * self.population.referrals_per_year * months / 12
-        return self.population.customers + int(1.25 * (won + referred)) + 1024
+        return customers + int(1.25 * (won + referrals_per_year * months / 12)) + 1024
+
+    def memory_problem(self, customers: int | None = None, referrals_per_year: float | None = None) -> str | None:
+        """Why a run of this scenario (on these customers) would not fit in memory, or None."""
+        rows = self.reserved_rows(customers, referrals_per_year)
+        needed = rows * BYTES_PER_CUSTOMER_ROW
+        if needed <= MEMORY_BUDGET_BYTES:
+            return None
+        customers = self.population.customers if customers is None else customers
+        return (f"{customers:,} customers with market.size {self.market.size:,}, market.acquisition_rate "
+                f"{self.market.acquisition_rate:g} and {self.horizon_quarters} quarters need about {rows:,} customer "
+                f"rows ({needed / 2**30:.1f} GiB); at most {MEMORY_BUDGET_BYTES // BYTES_PER_CUSTOMER_ROW:,} rows "
+                f"({MEMORY_BUDGET_BYTES / 2**30:.0f} GiB) fit a run")
 
     @property
     def horizon_months(self) -> int:

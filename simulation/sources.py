@@ -34,7 +34,11 @@ class PopulationSource:
 
         assert self.path is not None
         loader = load_ledger if self.kind == "ledger" else load_transactions
-        return loader(self.path, scenario, rng)
+        population = loader(self.path, scenario, rng)
+        problem = scenario.memory_problem(len(population), float(population.referrals_per_year.sum()))
+        if problem:
+            raise DataError(f"{self.path}: {problem}")
+        return population
 
     @classmethod
     def from_paths(cls, customers: str | Path | None, transactions: str | Path | None) -> "PopulationSource":

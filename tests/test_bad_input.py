@@ -156,6 +156,8 @@ CASES = [
         ("cannot read from line 6", "unclosed quote")),
     Case("UTF-16 CSV without a byte-order mark", simulate_csv("--customers", scenario_file(
         "customer_id,revenue\nA,1\n".encode("utf-16-le"), "data.csv")), ("NUL bytes",)),
+    Case("ledger referrals beyond the scenario's ceiling", ledger("customer_id,revenue,referrals_per_year\nA,10,1e12\n"),
+         ("row 2, column 'referrals_per_year'", "from 0 to 10")),
     Case("revenue 1e300", ledger("customer_id,revenue\nA,1e300\n"), ("row 2, column 'revenue'", "1e12")),
     Case("revenue inf", ledger("customer_id,revenue\nA,inf\n"), ("row 2, column 'revenue'", "'inf'")),
     Case("amounts that overflow", log("customer_id,date,amount\nA,2026-01-05,1e308\nA,2026-02-05,1e308\n"),

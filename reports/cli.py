@@ -7,6 +7,7 @@ message and exit code 2; a traceback is shown only with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -189,7 +190,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         terminated = type(interrupt).__name__ == "Terminated"
         print(f"clientele: {'terminated' if terminated else 'interrupted'}; nothing more was written", file=sys.stderr)
-        return 143 if terminated else 130
+        # Leave now: the workers are already killed, and the interpreter's exit handlers (the pool's
+        # thread join among them) could still be hit by the signal, under load about one time in
+        # five, ending the process by SIGINT instead of with this exit code.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(143 if terminated else 130)
 
 
 if __name__ == "__main__":

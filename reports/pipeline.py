@@ -88,7 +88,7 @@ def check_request(request: ReportRequest) -> CheckedRequest:
     try:
         quarter = check_quarter(request.quarter) if request.quarter else quarter_label(scenario.start_date)
     except ValueError as exc:
-        raise ScenarioError(f"--quarter: {exc}") from None
+        raise ScenarioError(str(exc).replace("'quarter'", "--quarter", 1)) from None
     replications = DEFAULT_REPORT_REPLICATIONS if request.replications is None else request.replications
     if replications < 1:
         raise ScenarioError(f"'replications' must be >= 1: {replications}")
@@ -148,7 +148,12 @@ def build_report(request: ReportRequest) -> ReportOutcome:
     _remove_stale(checked)
     executed = checked.output(".ipynb")
     stage = time.perf_counter()
-    notebook_run.execute(checked.notebook, executed, checked.parameters, cwd=checked.out, progress=request.progress)
+    try:
+        notebook_run.execute(checked.notebook, executed, checked.parameters, cwd=checked.out, progress=request.progress)
+    except KeyboardInterrupt:
+        # An interrupted notebook is no audit trail (papermill marks its cells completed): remove it.
+        executed.unlink(missing_ok=True)
+        raise
     timings["notebook"] = time.perf_counter() - stage
     notebook = nbformat.read(executed, as_version=4)
     info = render.report_info(notebook, executed)

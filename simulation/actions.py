@@ -18,7 +18,7 @@ from pydantic import Field
 
 from .effects import ActionContext, Change, Effect
 from .errors import ScenarioError
-from .schema import Real
+from .schema import Real, Switch
 from .state import ACTIVE
 from .steps import StepBase
 
@@ -174,7 +174,7 @@ class TerminateStep(StepBase):
     style: Literal["graceful", "abrupt"] = Field(
         "graceful", description="graceful: personal communication; abrupt: slow service and crummy pricing"
     )
-    pay_exit_cost: bool = Field(
+    pay_exit_cost: Switch = Field(
         False, description="End contracts at once and pay the exit cost instead of waiting for contract end"
     )
     exit_cost: Real = Field(50.0, ge=0, le=1e9, description="Cost of ending one contract early, currency per remaining month")

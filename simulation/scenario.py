@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -18,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from .errors import ScenarioError
 from .scenario_file import parse_yaml, read_text
-from .schema import Real, StrictModel, Whole
+from .schema import Name, Real, StrictModel, Switch, Text, Whole
 from .segments import SEGMENT_COUNT
 from .state import COLUMN_DTYPES
 from .strategy_spec import StrategySpec
@@ -38,7 +39,7 @@ class Section(StrictModel):
 
 class ChannelSpec(Section):
     cost_per_contact: Real = Field(ge=0, description="Cost of one service contact, currency per contact")
-    staffed: bool = Field(
+    staffed: Switch = Field(
         True, description="Contacts in this channel are answered by people and use service capacity"
     )
 
@@ -109,14 +110,14 @@ class PopulationSpec(Section):
 class ChurnSpec(Section):
     """Churn: shifted-beta-geometric heterogeneity (Fader & Hardie) times hazard multipliers."""
 
-    enabled: bool = Field(True, description="Switch churn off entirely")
+    enabled: Switch = Field(True, description="Switch churn off entirely")
     beta_alpha: Real = Field(
         1.0, gt=0, le=1e4, description="Beta alpha of the per-customer monthly churn probability"
     )
     beta_beta: Real = Field(
         60.0, gt=0, le=1e4, description="Beta beta of the per-customer monthly churn probability"
     )
-    heterogeneous: bool = Field(
+    heterogeneous: Switch = Field(
         True, description="Draw each customer's churn probability from the beta; off gives all the mean"
     )
     segment_multipliers: tuple[Real, ...] = Field(
@@ -157,7 +158,7 @@ class SatisfactionSpec(Section):
 class CapacitySpec(Section):
     """Finite service capacity: staffed contacts queue (Erlang C) and long waits hurt satisfaction."""
 
-    enabled: bool = Field(True, description="Switch queueing off (unlimited capacity)")
+    enabled: Switch = Field(True, description="Switch queueing off (unlimited capacity)")
     agents: Whole = Field(25, ge=1, le=100_000, description="Service agents on duty, people")
     handle_minutes: Real = Field(8.0, gt=0, le=600, description="Average handling time of a contact, minutes")
     agent_minutes_per_month: Real = Field(
@@ -179,7 +180,7 @@ class MarketSpec(Section):
 
     size: Whole = Field(400_000, ge=1, le=MAX_MARKET_SIZE,
                       description="Customers in the whole market, ours and competitors', count")
-    acquisition_enabled: bool = Field(True, description="Switch acquisition of new customers off")
+    acquisition_enabled: Switch = Field(True, description="Switch acquisition of new customers off")
     acquisition_rate: Real = Field(
         0.0006, ge=0, le=1, description="Share of competitors' customers we win each month at reputation 1, fraction"
     )
@@ -198,8 +199,8 @@ class ReputationSpec(Section):
 class WordOfMouthSpec(Section):
     """Word of mouth after badly treated exits (seed 001: 9 first-hand, 4 more each, 36 reached)."""
 
-    enabled: bool = Field(True, description="Switch word of mouth off: no stories, good or bad, and no referrals")
-    referrals: bool = Field(True, description="Satisfied customers refer new customers (positive word of mouth)")
+    enabled: Switch = Field(True, description="Switch word of mouth off: no stories, good or bad, and no referrals")
+    referrals: Switch = Field(True, description="Satisfied customers refer new customers (positive word of mouth)")
     first_hand: Real = Field(9.0, ge=0, le=1000, description="People a badly treated leaver tells, people")
     second_hand: Real = Field(4.0, ge=0, le=1000, description="People each first-hand listener tells, people")
     first_wave_months: Real = Field(1.0, ge=0, le=24, description="Delay of the first wave, months")
@@ -226,7 +227,7 @@ class WordOfMouthSpec(Section):
 class DistrustSpec(Section):
     """Remaining customers near the threshold sense they may be next (seed 000)."""
 
-    enabled: bool = Field(True, description="Switch distrust after divestment off")
+    enabled: Switch = Field(True, description="Switch distrust after divestment off")
     strength: Real = Field(
         20.0, ge=0, le=1000, description="Hazard uplift per unit share of customers divested in a month, multiplier"
     )
@@ -239,7 +240,7 @@ class DistrustSpec(Section):
 class MoraleSpec(Section):
     """Staff morale falls when effort goes to customers whose business does not pay (seed 000)."""
 
-    enabled: bool = Field(True, description="Switch morale effects off")
+    enabled: Switch = Field(True, description="Switch morale effects off")
     sensitivity: Real = Field(
         0.5, ge=0, le=2, description="Morale lost per unit share of staffed contacts spent on loss-makers"
     )
@@ -265,15 +266,15 @@ class EconomicsSpec(Section):
 class Scenario(Section):
     """A whole scenario: company, horizon, population, mechanisms and strategies."""
 
-    name: str = Field(description="Scenario title shown on the report")
-    company: str = Field("Example company", description="Company named on the report cover")
-    currency: str = Field("EUR", max_length=8, description="Currency of every amount")
+    name: Text = Field(description="Scenario title shown on the report (up to 300 characters)")
+    company: Text = Field("Example company", description="Company named on the report cover (up to 300 characters)")
+    currency: Text = Field("EUR", max_length=8, description="Currency of every amount")
     start_date: dt.date = Field(
         dt.date(2026, 10, 1), description="First day of the first simulated quarter (a calendar quarter)"
     )
     horizon_quarters: Whole = Field(12, ge=1, le=80, description="Length of the simulation, quarters")
     population: PopulationSpec = PopulationSpec()
-    channels: dict[str, ChannelSpec] = Field(default_factory=_default_channels)
+    channels: dict[Name, ChannelSpec] = Field(default_factory=_default_channels)
     churn: ChurnSpec = ChurnSpec()
     satisfaction: SatisfactionSpec = SatisfactionSpec()
     capacity: CapacitySpec = CapacitySpec()
@@ -283,10 +284,18 @@ class Scenario(Section):
     distrust: DistrustSpec = DistrustSpec()
     morale: MoraleSpec = MoraleSpec()
     economics: EconomicsSpec = EconomicsSpec()
-    strategies: dict[str, StrategySpec] = Field(
+    strategies: dict[Name, StrategySpec] = Field(
         default_factory=lambda: {"retain_all": StrategySpec(description="Keep everyone, serve everyone alike")},
         description="Strategies to compare, by name",
     )
+
+    @field_validator("start_date", mode="before")
+    @classmethod
+    def _a_date(cls, value: Any) -> Any:
+        """A date or YYYY-MM-DD text: not a number (pydantic would read 0 as 1970-01-01, a Unix time)."""
+        if isinstance(value, dt.date) or (isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value)):
+            return value
+        raise ValueError(f"must be a date as YYYY-MM-DD, got {value!r}")
 
     @field_validator("start_date")
     @classmethod
@@ -471,6 +480,8 @@ def format_validation_error(exc: ValidationError, source: str, overrides: Mappin
     for error in exc.errors():
         loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         loc = tuple(p for p in loc if p not in {"tagged-union", "union"})
+        if loc and loc[-1] == "[key]":  # a name used as a key (a strategy's, a channel's)
+            loc = loc[:-1]
         path = _path_text(loc)
         source = _source_of(path, file_source, overrides or {})
         value = error.get("input")
@@ -487,6 +498,9 @@ def format_validation_error(exc: ValidationError, source: str, overrides: Mappin
             message = message[len("Value error, "):]
         if error["type"] == "missing":
             lines.append(f"{source}: '{path}' is required but missing")
+        elif not loc:  # a rule across fields: the message names them; the input is the whole scenario
+            sets = f" (with {', '.join(sorted((overrides or {}).values()))})" if overrides else ""
+            lines.append(f"{source}{sets}: {message}")
         else:
             shown = repr(value) if not isinstance(value, (dict, list)) else json.dumps(value, default=str)[:120]
             lines.append(f"{source}: '{path}' {message[0].lower() + message[1:]}: got {shown}")

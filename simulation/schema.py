@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StrictBool, StringConstraints
 
 
 def _number_only(value: Any) -> Any:
@@ -23,6 +23,15 @@ def _number_only(value: Any) -> Any:
 
 Real = Annotated[float, BeforeValidator(_number_only)]  # a number, never a boolean or text
 Whole = Annotated[int, BeforeValidator(_number_only)]  # a whole number, never a boolean or text
+Switch = StrictBool  # yes/no, true/false: never "off" as text, never 0 or 1
+def _a_name(value: str) -> str:
+    if not value or len(value) > 64 or "," in value or "=" in value:
+        raise ValueError("must be a name of 1 to 64 characters without ',' or '=' (so --strategies a,b can list it)")
+    return value
+
+
+Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True), AfterValidator(_a_name)]
+Text = Annotated[str, StringConstraints(strict=True, max_length=300)]  # a title or a line of a report
 
 
 class StrictModel(BaseModel):

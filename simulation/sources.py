@@ -29,6 +29,7 @@ class PopulationSource:
         """The starting customers; assumptions the data lacks are drawn from the population stream."""
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=POPULATION_STREAM)))
         if self.kind == "synthetic":
+            _check_market(scenario, scenario.population.customers, "population.customers")
             return synthetic_population(scenario, rng)
         from .ingest import load_ledger, load_transactions
 
@@ -38,6 +39,7 @@ class PopulationSource:
         problem = scenario.memory_problem(len(population), float(population.referrals_per_year.sum()))
         if problem:
             raise DataError(f"{self.path}: {problem}")
+        _check_market(scenario, len(population), f"the {len(population):,} customers of {self.path}")
         return population
 
     @classmethod
@@ -54,3 +56,10 @@ class PopulationSource:
 
         check_regular_file(Path(path), what)
         return cls(kind, Path(path))
+
+
+def _check_market(scenario: Scenario, customers: int, whose: str) -> None:
+    """Our customers are part of the market: a market smaller than the book reads as a share above 100 %."""
+    if scenario.market.size < customers:
+        raise ScenarioError(f"market.size {scenario.market.size:,} must be at least {whose} ({customers:,}): "
+                            "our customers are part of the market")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Union
 from pydantic import Field
 
 from .actions import ACTIONS
-from .schema import StrictModel
+from .schema import StrictModel, Text
 from .steps import StepBase
 
 MAX_LADDER_STEPS = 20  # a customer's ladder stage is one byte; no ladder in the literature has more than six
@@ -27,7 +27,7 @@ else:
 class StrategySpec(StrictModel):
     """A named strategy: no steps is *retain by all means*; several steps form a ladder."""
 
-    description: str = Field("", description="One line for the report")
-    source: str = Field("", description="Where the idea comes from (article, seed)")
+    description: Text = Field("", description="One line for the report (up to 300 characters)")
+    source: Text = Field("", description="Where the idea comes from (article, seed; up to 300 characters)")
     steps: tuple[StepSpec, ...] = Field((), max_length=MAX_LADDER_STEPS,
                                         description=f"The ladder's steps, in order (at most {MAX_LADDER_STEPS})")

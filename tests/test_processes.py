@@ -146,5 +146,7 @@ def test_report_leaves_no_kernel_or_worker_behind(how, tmp_path):
         # The kernel polls its parent once a second; its workers die with it.
         assert gone_within(children, 10) == set()
         assert not (tmp_path / "out" / "board_report.pdf").exists()
+        if how == "ctrl-c":  # a half-run notebook is not left to pass for an audit trail
+            assert not (tmp_path / "out" / "board_report.ipynb").exists()
     finally:
         _cleanup(process, children)

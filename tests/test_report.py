@@ -336,7 +336,7 @@ def test_notebooks_declare_the_parameters_the_cli_passes(notebook):
 
 def test_bad_quarter_is_refused_before_a_kernel_starts(tmp_path, no_kernel, capsys):
     assert main(["report", str(BUNDLED_SCENARIO), "--quarter", "2026-Q4", "--out", str(tmp_path / "o")]) == 2
-    assert "--quarter: 'quarter' must look like 2026Q4" in capsys.readouterr().err
+    assert "--quarter must look like 2026Q4" in capsys.readouterr().err
 
 
 def test_comparison_of_one_strategy_is_refused(tmp_path, no_kernel, capsys):

@@ -86,9 +86,9 @@ def test_every_scenario_that_validates_runs_a_quarter(values, ladder, kernel):
     values["strategies"] = {"ladder": {"steps": [{**step, "review_months": 1} for step in ladder]}}
     try:
         scenario = scenario_from_dict(values, "edges")
+        population = PopulationSource().load(scenario, 1)  # checks the book against the market
     except ScenarioError:
         return  # refused with a message: nothing to run
-    population = PopulationSource().load(scenario, 1)
     for name, strategy in scenario.strategies.items():
         model = CustomerModel(scenario, population, name, strategy, 1, 0)
         with kernels.use(kernel):

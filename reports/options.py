@@ -11,15 +11,12 @@ the option's name, the value and the range, exit code 2, before anything runs.
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Callable
+
+from simulation.processes import cores
 
 MAX_SEED = 2**63 - 1
 MAX_REPLICATIONS_ARGUMENT = 1_000_000  # a first bound before the scenario is read; the real one is memory
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def bounded_int(low: int, high: Callable[[], int], reason: str) -> Callable[[str], int]:

@@ -22,7 +22,7 @@ from . import kernels
 from .engine import CustomerModel, RunOutput
 from .errors import ScenarioError
 from .population import Population
-from .processes import kill_workers, worker_setup
+from .processes import cores, kill_workers, worker_setup
 from .results import Results, check_output_folder, code_version, provenance_record, read_provenance, write_results
 from .scenario import Scenario, load_scenario
 from .sources import PopulationSource
@@ -94,7 +94,7 @@ def simulate(
 ) -> dict[str, pd.DataFrame]:
     """Run all replications; returns the tidy tables ``quarters``, ``segments``, ``start_segments`` and ``lorenz``."""
     check_replications(replications, len(strategies), scenario.horizon_quarters)
-    workers = max(1, min(workers or os.cpu_count() or 1, replications))
+    workers = max(1, min(workers or cores(), replications))
     outputs: dict[int, dict[str, pd.DataFrame]] = {}
     bar = tqdm(total=replications, desc="replications", unit="rep", disable=not progress, file=sys.stderr)
     try:

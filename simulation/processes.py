@@ -23,6 +23,11 @@ from typing import Iterator
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
+def cores() -> int:
+    """The cores this process may run on (taskset, cgroups), not the machine's count."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def die_with_parent(parent_pid: int) -> None:
     """In a child process: be killed when ``parent_pid`` exits, however it exits."""
     if sys.platform.startswith("linux"):

@@ -412,7 +412,7 @@ class CustomerModel:
                                                                     self.reference_quality)
         c.satisfaction[added] = self._satisfaction_target(added, self.penalty, self.quality)
         self.state.refresh_profit(added)
-        self._set_segments(added, segment_of(c.last_profit[added], self.ranking_cuts))
+        self._set_segments(added, segment_of(c.last_profit[added], self.ranking.cut_points))
         self._compute_hazard(added)  # valued with their own hazard from the month they join
         self.active_count += count
         self.pending_cost += count * spec.market.acquisition_cost
@@ -445,8 +445,7 @@ class CustomerModel:
     def _resegment(self) -> None:
         """Eight value segments by profit rank among active customers (seed 004), from the latest ranking."""
         c = self.customers
-        self.ranking_cuts = self.ranking.cut_points
-        c.segment[:] = segment_of(c.last_profit, self.ranking_cuts)
+        c.segment[:] = segment_of(c.last_profit, self.ranking.cut_points)
         np.take(self.segment_multiplier, c.segment - 1, out=c.segment_hazard)
         self.state.refresh_hazards()
 
@@ -478,7 +477,7 @@ class CustomerModel:
                 eligible &= (month - since) >= steps[index - 1].review_months
             rows = candidates[eligible]
             if len(rows):
-                self._apply_step(index, matches(context, steps[index].target, rows), month)
+                self._apply_step(index, matches(context, steps[index].target, rows), context)
 
     def _follow_up(self, index: int, rows: np.ndarray, acted_month: int) -> None:
         """The review period of step ``index − 1`` has passed for ``rows``: step ``index`` reaches those
@@ -489,7 +488,7 @@ class CustomerModel:
         if len(waiting):
             month = self.current_month
             context = self._action_context(month)
-            self._apply_step(index, matches(context, self.strategy.steps[index].target, waiting), month)
+            self._apply_step(index, matches(context, self.strategy.steps[index].target, waiting), context)
 
     def _action_context(self, month: int) -> ActionContext:
         spec = self.scenario
@@ -499,13 +498,14 @@ class CustomerModel:
             migration_word_of_mouth=spec.word_of_mouth.migration_fraction,
         )
 
-    def _apply_step(self, index: int, rows: np.ndarray, month: int) -> None:
+    def _apply_step(self, index: int, rows: np.ndarray, context: ActionContext) -> None:
         """Step ``index`` of the ladder acts on ``rows``; the next step reviews them after this one's review period."""
         if len(rows) == 0:
             return
         steps = self.strategy.steps
         step: StepBase = steps[index]
-        effect = get_action(step.action).apply(self._action_context(month), step, rows, self.action_draws(month)[rows])
+        month = context.month
+        effect = get_action(step.action).apply(context, step, rows, self.action_draws(month)[rows])
         c = self.customers
         c.ladder_stage[rows] = index + 1
         c.stage_since[rows] = month

@@ -79,11 +79,6 @@ def _raise_problems(path: Path, problems: list[Problem]) -> None:
     raise DataError(f"{path}: {len(problems)} {noun} (rows are file lines, header = row 1):\n" + "\n".join(listed))
 
 
-def check_regular_file(path: Path, what: str) -> None:
-    """A readable regular file, or a DataError saying what it is instead (folder, pipe, device, missing)."""
-    regular_file(path, what, "CSV", DataError)
-
-
 @dataclass(frozen=True)
 class CsvShape:
     header: list[str]  # column names as written
@@ -151,7 +146,7 @@ def _check_header(path: Path, names: list[str]) -> list[str]:
 
 def read_csv_text(path: Path, required: tuple[str, ...], what: str) -> pd.DataFrame:
     """Every cell as text (nothing guessed), header names trimmed and lower-cased; checks columns and row lengths."""
-    check_regular_file(path, what)
+    regular_file(path, what, "CSV", DataError)
     shape = _scan(path, what)
     header = shape.header
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, ScenarioError
+from .files import regular_file
 from .population import Population
 from .scenario import Scenario
 from .streams import POPULATION_STREAM
@@ -52,9 +53,7 @@ class PopulationSource:
         flag, what = ("--customers", "customer ledger") if kind == "ledger" else ("--transactions", "transaction log")
         if not Path(path).exists():
             raise DataError(f"{path}: {flag} file not found (expected a {what}, CSV)")
-        from .ingest import check_regular_file
-
-        check_regular_file(Path(path), what)
+        regular_file(Path(path), what, "CSV", DataError)
         return cls(kind, Path(path))
 
 

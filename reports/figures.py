@@ -133,7 +133,7 @@ def concentration_chart(
         right.tick_params(axis="x", labelrotation=45)
         right.yaxis.set_major_formatter(percent)
         right.set_ylabel("profit share of the top 10 %")
-        right.set_title("Top-10 % share of profitable customers' profit", loc="left")
+        right.set_title("Top 10 % of profitable customers", loc="left")
         _legend_below(figure, left, columns=4)
     return figure
 

@@ -13,6 +13,7 @@ Run: ``.venv/bin/python benchmarks/report_pipeline.py [--runs N] [--replications
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -60,6 +61,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="fresh end-to-end runs (default 1)")
     parser.add_argument("--replications", type=int, default=DEFAULT_REPORT_REPLICATIONS)
     parser.add_argument("--keep", help="write the reports here instead of a temporary folder")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
 
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="clientele-bench-"))
@@ -86,6 +88,10 @@ def main() -> None:
     print(table(fresh, "Default board report, fresh (simulation included)"))
     print()
     print(table(reused, "Same report again, results reused"))
+    if args.json:
+        quietest = min(range(len(fresh)), key=lambda run: sum(fresh[run].values()))
+        print(json.dumps({"replications": args.replications, "runs": args.runs,
+                          "fresh_seconds": fresh[quietest], "reused_seconds": reused[quietest]}))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from .scenario import Scenario
 from .sources import PopulationSource
 
 TABLE_FILES = {"quarters": "results.parquet", "segments": "segments.parquet",
-               "start_segments": "start_segments.parquet", "lorenz": "lorenz.parquet"}
+               "start_segments": "start_segments.parquet", "lorenz": "lorenz.parquet",
+               "starting_position": "starting_position.parquet"}
 PROVENANCE_FILE = "provenance.json"
 SCENARIO_FILE = "scenario.json"
 RECORDED_PACKAGES = (
@@ -46,6 +47,7 @@ class Results:
     segments: pd.DataFrame
     start_segments: pd.DataFrame
     lorenz: pd.DataFrame
+    starting_position: pd.DataFrame
     provenance: dict[str, Any]
     scenario: Scenario
 
@@ -120,17 +122,37 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 def write_results(folder: Path, scenario: Scenario, tables: dict[str, pd.DataFrame], provenance: dict) -> Results:
+    """Write every table and the scenario, then provenance with each file's SHA-256 (reuse checks them)."""
     folder.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(folder)
     stale = folder / PROVENANCE_FILE
     if stale.exists():
         stale.unlink()  # the folder is incomplete until the new provenance lands
-    for kind, name in TABLE_FILES.items():
-        write_atomically(folder / name, tables[kind].to_parquet(index=False))
-    write_atomically(folder / SCENARIO_FILE, json.dumps(scenario.model_dump(mode="json"), indent=2).encode())
+    contents = {name: tables[kind].to_parquet(index=False) for kind, name in TABLE_FILES.items()}
+    contents[SCENARIO_FILE] = json.dumps(scenario.model_dump(mode="json"), indent=2).encode()
+    for name, data in contents.items():
+        write_atomically(folder / name, data)
+    provenance = {**provenance, "files": {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}}
     write_atomically(folder / PROVENANCE_FILE, json.dumps(provenance, indent=2, sort_keys=True).encode())
-    return Results(folder, tables["quarters"], tables["segments"], tables["start_segments"], tables["lorenz"],
-                   provenance, scenario)
+    return Results(folder, *(tables[kind] for kind in TABLE_FILES), provenance, scenario)
+
+
+def changed_files(folder: Path, provenance: dict[str, Any]) -> list[str]:
+    """Result files that are missing or differ from the SHA-256 provenance recorded for them."""
+    recorded = provenance.get("files")
+    if not isinstance(recorded, dict) or set(recorded) != {*TABLE_FILES.values(), SCENARIO_FILE}:
+        return ["provenance.json (no file hashes: written by an older version)"]
+    problems = []
+    for name, digest in sorted(recorded.items()):
+        path = folder / name
+        try:
+            actual = file_sha256(path)
+        except OSError as exc:
+            problems.append(f"{name} ({exc.strerror or 'unreadable'})")
+            continue
+        if actual != digest:
+            problems.append(f"{name} (its SHA-256 differs from the one recorded when it was written)")
+    return problems
 
 
 def read_provenance(folder: Path) -> dict[str, Any] | None:
@@ -149,10 +171,25 @@ def load_results(folder: str | Path) -> Results:
     provenance = read_provenance(folder)
     if provenance is None:
         raise ClienteleError(f"{folder}: no complete results here (provenance.json missing); run `clientele simulate`")
-    tables = {kind: pd.read_parquet(folder / name) for kind, name in TABLE_FILES.items()}
+    changed = changed_files(folder, provenance)
+    if changed:
+        raise ClienteleError(f"{folder}: results changed since they were written: {'; '.join(changed)}; "
+                             f"run the simulation again")
+    tables = [pd.read_parquet(folder / name) for name in TABLE_FILES.values()]
     scenario = Scenario.model_validate(json.loads((folder / SCENARIO_FILE).read_text()))
-    return Results(folder, tables["quarters"], tables["segments"], tables["start_segments"], tables["lorenz"],
-                   provenance, scenario)
+    return Results(folder, *tables, provenance, scenario)
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as provenance and reports show it: relative to the working folder when inside it, else its name.
+
+    An absolute local path (a home folder, a user name) does not belong in a board's PDF.
+    """
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path.name if path.is_absolute() else str(path)
 
 
 def file_sha256(path: Path) -> str:
@@ -196,7 +233,7 @@ class _ProvenanceRecord:
     def input_data(source: PopulationSource) -> dict[str, Any]:
         if source.path is None:
             return {"kind": source.kind}
-        return {"kind": source.kind, "path": str(source.path), "sha256": file_sha256(source.path)}
+        return {"kind": source.kind, "path": shown_path(source.path), "sha256": file_sha256(source.path)}
 
     def __call__(
         self,
@@ -209,12 +246,13 @@ class _ProvenanceRecord:
         seed: int,
         replications: int,
         strategies: list[str],
-        workers: int | None,
+        workers: int,
         wall_time_seconds: float,
     ) -> dict[str, Any]:
         return {
             "scenario_name": scenario.name,
-            "scenario_file": str(scenario_path),
+            "scenario_file": shown_path(scenario_path),
+            "scenario_file_keys": scenario_file_keys(scenario_path),
             "scenario_hash": scenario.content_hash(),
             "overrides": overrides,
             "input_data": self.input_data(source),
@@ -232,3 +270,21 @@ class _ProvenanceRecord:
 
 
 provenance_record = _ProvenanceRecord()
+
+
+def scenario_file_keys(scenario_path: str | Path) -> list[str]:
+    """Every dotted path the scenario file itself sets (sections included), for the report's 'source' column.
+
+    Read at simulation time, so the report never re-reads the YAML (which may have changed since).
+    """
+    from .scenario_file import parse_yaml, read_text
+
+    def paths(raw: Any, prefix: str = "") -> list[str]:
+        found: list[str] = []
+        if isinstance(raw, dict):
+            for key, value in raw.items():
+                path = f"{prefix}.{key}" if prefix else str(key)
+                found += [path, *paths(value, path)]
+        return found
+
+    return sorted(paths(parse_yaml(read_text(scenario_path), str(scenario_path))))

@@ -263,6 +263,23 @@ class EconomicsSpec(Section):
         return (1.0 + self.discount_rate) ** (1.0 / 12.0) - 1.0
 
 
+class ReportSpec(Section):
+    """How the board report reads the results: the baseline and what counts as a material difference."""
+
+    question: Text = Field(
+        "Should we keep, reprice, migrate or let go of our unprofitable customers?",
+        description="The board's question, as the decision page states it (up to 300 characters)",
+    )
+    baseline: Name | None = Field(
+        None, description="Strategy every other is compared with (empty: retain_all if defined, else the first)"
+    )
+    materiality: Real = Field(
+        0.01, ge=0, le=0.5,
+        description="Smallest NPV lead, as a share of the leader's NPV, the board treats as a real difference; "
+                    "leaders closer than this (or within the simulation's noise) are a choice, not a winner",
+    )
+
+
 class Scenario(Section):
     """A whole scenario: company, horizon, population, mechanisms and strategies."""
 
@@ -284,10 +301,23 @@ class Scenario(Section):
     distrust: DistrustSpec = DistrustSpec()
     morale: MoraleSpec = MoraleSpec()
     economics: EconomicsSpec = EconomicsSpec()
+    report: ReportSpec = ReportSpec()
     strategies: dict[Name, StrategySpec] = Field(
         default_factory=lambda: {"retain_all": StrategySpec(description="Keep everyone, serve everyone alike")},
         description="Strategies to compare, by name",
     )
+
+    @property
+    def baseline(self) -> str:
+        """The strategy others are compared with: ``report.baseline``, else retain_all if defined, else the first."""
+        if self.report.baseline is not None:
+            return self.report.baseline
+        return "retain_all" if "retain_all" in self.strategies else next(iter(self.strategies))
+
+    def label(self, strategy: str) -> str:
+        """The strategy's plain-English name for the board (its id when it has no label)."""
+        spec = self.strategies.get(strategy)
+        return spec.label if spec is not None and spec.label else strategy
 
     @field_validator("start_date", mode="before")
     @classmethod
@@ -328,6 +358,9 @@ class Scenario(Section):
         for name, strategy in self.strategies.items():
             for step in strategy.steps:
                 step.check_channels(self.channels, name)
+        if self.report.baseline is not None and self.report.baseline not in self.strategies:
+            raise ValueError(f"report.baseline names {self.report.baseline!r}, which is not a strategy "
+                             f"(known: {', '.join(self.strategies)})")
         problem = self.memory_problem()
         if problem:
             raise ValueError(problem)

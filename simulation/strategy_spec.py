@@ -27,6 +27,8 @@ else:
 class StrategySpec(StrictModel):
     """A named strategy: no steps is *retain by all means*; several steps form a ladder."""
 
+    label: Text = Field("", description="The strategy's name in plain English for the board, e.g. 'Divestment ladder' "
+                                        "(up to 300 characters; empty: the strategy's id)")
     description: Text = Field("", description="One line for the report (up to 300 characters)")
     source: Text = Field("", description="Where the idea comes from (article, seed; up to 300 characters)")
     steps: tuple[StepSpec, ...] = Field((), max_length=MAX_LADDER_STEPS,

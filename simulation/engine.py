@@ -509,6 +509,7 @@ class CustomerModel:
         c = self.customers
         c.ladder_stage[rows] = index + 1
         c.stage_since[rows] = month
+        self.flows.treated += len(rows)
         self._apply_effect(effect, month)
         if index + 1 < len(steps):
             self.schedule(step.review_months, self._follow_up, index + 1, rows, month)
@@ -538,6 +539,7 @@ class CustomerModel:
         c.pending_exit[effect.divest_at_contract_end] = True
         self.word_of_mouth(effect.tellers)
         self.pending_cost += effect.cost
+        self.flows.action_cost += effect.cost
 
     # ------------------------------------------------------------------ word of mouth
     def word_of_mouth(self, tellers: float) -> None:

@@ -44,6 +44,8 @@ class QuarterFlows:
     partner_fees: float = 0.0
     wom_reach: int = 0  # people reached by stories (a person reached twice counts twice)
     lost_acquisitions: float = 0.0  # expected acquisitions lost to word of mouth
+    treated: int = 0  # customers a strategy step reached (a customer reached by two steps counts twice)
+    action_cost: float = 0.0  # one-off costs of the strategy's actions (training, exit payments), currency
 
     def copy(self) -> "QuarterFlows":
         return QuarterFlows(**{f.name: getattr(self, f.name) for f in fields(self)})
@@ -130,6 +132,12 @@ OUTCOMES: list[Outcome] = [
             lambda e: e.flows.migrated_partner),
     Outcome("partner_customers", "level", "customers", "customers served by partners at quarter end",
             lambda e: e.partner_customers),
+    Outcome("treated", "flow", "customers",
+            "customers a strategy step reached: trained, repriced, moved or let go (each step counts once)",
+            lambda e: e.flows.treated),
+    Outcome("action_cost", "flow", "currency",
+            "one-off cost of the strategy's actions (training, exit payments; included in cost)",
+            lambda e: e.flows.action_cost),
     Outcome("partner_lost", "flow", "customers", "partner customers who left the partner",
             lambda e: e.flows.partner_lost),
     Outcome("partner_fees", "flow", "currency", "fees partners paid us (included in revenue)",

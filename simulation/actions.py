@@ -20,7 +20,7 @@ from .effects import ActionContext, Change, Effect
 from .errors import ScenarioError
 from .schema import Real, Switch
 from .state import ACTIVE
-from .steps import StepBase
+from .steps import StepBase, percent
 
 ActionFunction = Callable[[ActionContext, Any, np.ndarray, np.ndarray], Effect]
 
@@ -64,6 +64,11 @@ class EducateStep(StepBase):
         0.6, ge=0, le=1, description="Share of contacts a successful customer no longer makes, fraction"
     )
 
+    def plain(self, money: Callable[[float], str]) -> str:
+        return (f"{self.target.plain(money).capitalize()} are offered self-service training "
+                f"({money(self.cost_per_customer)} each); {percent(self.success_rate)} take it up and contact us "
+                f"{percent(self.contact_reduction)} less.")
+
 
 @declare_action(EducateStep)
 def educate(context: ActionContext, step: EducateStep, rows: np.ndarray, draws: np.ndarray) -> Effect:
@@ -88,6 +93,14 @@ class RenegotiateStep(StepBase):
         0.1, ge=0, le=1000, description="Low-cost customers: contacts per month at most (and paying on time)"
     )
     cost_per_customer: Real = Field(5.0, ge=0, le=1e9, description="Cost of renegotiating one contract, currency")
+
+    def plain(self, money: Callable[[float], str]) -> str:
+        text = (f"{self.target.plain(money).capitalize()} pay {percent(self.surcharge)} more "
+                f"({money(self.cost_per_customer)} to renegotiate each contract)")
+        if self.reward_discount:
+            text += (f"; customers who pay on time and contact us at most {self.reward_max_contacts:g} times a month "
+                     f"get {percent(self.reward_discount)} off")
+        return text + "."
 
 
 @declare_action(RenegotiateStep)
@@ -117,6 +130,11 @@ class MigrateChannelStep(StepBase):
         description="Share who leave instead (Fidelity: 34 complaints in 30,000 redirected callers), fraction",
     )
     cost_per_customer: Real = Field(5.0, ge=0, le=1e9, description="Cost of moving one customer, currency")
+
+    def plain(self, money: Callable[[float], str]) -> str:
+        return (f"{self.target.plain(money).capitalize()} are moved to the {self.to_channel.replace('_', ' ')} "
+                f"channel ({money(self.cost_per_customer)} each); {percent(self.success_rate)} move and "
+                f"{percent(self.leave_rate)} leave us instead.")
 
     def check_channels(self, channel_names: Collection[str], strategy: str) -> None:
         super().check_channels(channel_names, strategy)
@@ -152,6 +170,11 @@ class MigratePartnerStep(StepBase):
     )
     cost_per_customer: Real = Field(10.0, ge=0, le=1e9, description="Cost of handing one customer over, currency")
 
+    def plain(self, money: Callable[[float], str]) -> str:
+        return (f"{self.target.plain(money).capitalize()} are handed to a partner ({money(self.cost_per_customer)} "
+                f"each); {percent(self.acceptance_rate)} accept, and the partner pays us "
+                f"{percent(self.fee_share)} of their margin.")
+
 
 @declare_action(MigratePartnerStep)
 def migrate_partner(context: ActionContext, step: MigratePartnerStep, rows: np.ndarray, draws: np.ndarray) -> Effect:
@@ -186,6 +209,21 @@ class TerminateStep(StepBase):
     abrupt_price_increase: Real = Field(
         0.0, ge=0, le=5, description="Abrupt: 'crummy pricing', price increase until the customer goes, fraction"
     )
+
+    def plain(self, money: Callable[[float], str]) -> str:
+        who = self.target.plain(money).capitalize()
+        when = (f"at once, paying {money(self.exit_cost)} per remaining contract month" if self.pay_exit_cost
+                else "at the end of their contract")
+        if self.style == "graceful":
+            return (f"{who} are told in person ({money(self.cost_per_customer)} a conversation) that the "
+                    f"relationship ends {when}.")
+        pushes = []
+        if self.abrupt_satisfaction_loss:
+            pushes.append(f"service slows (satisfaction falls by {self.abrupt_satisfaction_loss:g} on a 0–1 scale)")
+        if self.abrupt_price_increase:
+            pushes.append(f"prices rise {percent(self.abrupt_price_increase)}")
+        return (f"{who} are pushed out without a word: {' and '.join(pushes) or 'nothing changes'} until they "
+                f"leave, {when} at the latest.")
 
 
 @declare_action(TerminateStep)

@@ -13,9 +13,9 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Annotated, Any, Iterable, Mapping
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from .errors import ScenarioError
 from .scenario_file import parse_yaml, read_text
@@ -302,6 +302,11 @@ class Scenario(Section):
     morale: MoraleSpec = MoraleSpec()
     economics: EconomicsSpec = EconomicsSpec()
     report: ReportSpec = ReportSpec()
+    citations: dict[Annotated[str, StringConstraints(min_length=1, max_length=200)], Text] = Field(
+        default_factory=dict, max_length=500,
+        description="Where values come from, by dotted path (e.g. channels.call_centre.cost_per_contact): "
+                    "author, title, year — shown beside the value in the report's appendix",
+    )
     strategies: dict[Name, StrategySpec] = Field(
         default_factory=lambda: {"retain_all": StrategySpec(description="Keep everyone, serve everyone alike")},
         description="Strategies to compare, by name",
@@ -313,6 +318,18 @@ class Scenario(Section):
         if self.report.baseline is not None:
             return self.report.baseline
         return "retain_all" if "retain_all" in self.strategies else next(iter(self.strategies))
+
+    def has_path(self, path: str) -> bool:
+        """Whether a dotted path names a parameter (or section) of this scenario."""
+        node: Any = self
+        for part in path.split("."):
+            if isinstance(node, BaseModel) and part in type(node).model_fields:
+                node = getattr(node, part)
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                return False
+        return True
 
     def label(self, strategy: str) -> str:
         """The strategy's plain-English name for the board (its id when it has no label)."""
@@ -358,6 +375,11 @@ class Scenario(Section):
         for name, strategy in self.strategies.items():
             for step in strategy.steps:
                 step.check_channels(self.channels, name)
+        unknown = [path for path in self.citations if not self.has_path(path)]
+        if unknown:
+            raise ValueError(f"citations name {', '.join(repr(p) for p in unknown)}, which "
+                             f"{'is not a parameter' if len(unknown) == 1 else 'are not parameters'} of the scenario "
+                             f"(expected dotted paths such as 'word_of_mouth.first_hand')")
         if self.report.baseline is not None and self.report.baseline not in self.strategies:
             raise ValueError(f"report.baseline names {self.report.baseline!r}, which is not a strategy "
                              f"(known: {', '.join(self.strategies)})")

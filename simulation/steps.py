@@ -6,7 +6,7 @@ the scenario's step union is derived from those declarations.
 
 from __future__ import annotations
 
-from typing import Collection
+from typing import Callable, Collection
 
 from pydantic import Field, field_validator
 
@@ -27,6 +27,26 @@ class TargetSpec(StrictModel):
     min_contacts: Real | None = Field(None, ge=0, description="Service contacts at or above this, contacts per month")
     channels: tuple[str, ...] | None = Field(None, description="Only customers served in these channels")
 
+    def plain(self, money: Callable[[float], str]) -> str:
+        """Who the step reaches, in words for the board: 'customers losing money who call at least once a month'."""
+        who = "customers"
+        if self.max_monthly_profit is not None:
+            who = ("customers losing money" if self.max_monthly_profit == 0
+                   else f"customers earning us less than {money(self.max_monthly_profit)} a month")
+        conditions = []
+        if self.max_lifetime_value is not None:
+            conditions.append("with no future value either (growth and referrals counted)"
+                              if self.max_lifetime_value == 0
+                              else f"worth less than {money(self.max_lifetime_value)} over their lifetime")
+        if self.min_contacts is not None:
+            conditions.append(f"who contact us at least {_times(self.min_contacts)} a month")
+        if self.channels:
+            conditions.append(f"served by the {' or '.join(name.replace('_', ' ') for name in self.channels)}")
+        if self.segments:
+            conditions.append(f"in value segment{'s' if len(self.segments) > 1 else ''} "
+                              f"{', '.join(f'S{s}' for s in self.segments)}")
+        return " ".join([who, *conditions])
+
     @field_validator("segments")
     @classmethod
     def _segments_in_range(cls, values: tuple[Whole, ...] | None) -> tuple[Whole, ...] | None:
@@ -37,6 +57,15 @@ class TargetSpec(StrictModel):
         return values
 
 
+def _times(count: float) -> str:
+    return {1.0: "once", 2.0: "twice"}.get(float(count), f"{count:g} times")
+
+
+def percent(share: float) -> str:
+    """0.6 → '60 %' for the plain-language step descriptions."""
+    return f"{share * 100:.3g} %"
+
+
 class StepBase(StrictModel):
     """A step of a strategy: its action's parameters, a target rule and a review period."""
 
@@ -45,6 +74,10 @@ class StepBase(StrictModel):
     review_months: Whole = Field(
         3, ge=1, le=60, description="Time this step has to work before the next step looks, months"
     )
+
+    def plain(self, money: Callable[[float], str]) -> str:
+        """What the step does, in a sentence a board member reads without the scenario file."""
+        raise NotImplementedError(f"action {self.action!r} declares no plain-language description")
 
     def check_channels(self, channel_names: Collection[str], strategy: str) -> None:
         """Cross-field check against the scenario's channels (a ValueError names the strategy)."""

@@ -1,0 +1,183 @@
+"""The board's decision, computed: which strategies lead, whether the lead is real, what each one trades.
+
+A lead is real only if it is both outside the simulation's noise (the paired 95 % interval of
+the NPV difference, replication by replication, excludes zero) and material (at least the
+scenario's ``report.materiality`` share of the leader's NPV). Otherwise the leaders are a choice,
+and the report sets out what separates them instead of naming a winner. With one replication
+there is no interval: only materiality can separate strategies, and the report says so.
+
+Everything here is numbers; the sentences are the templates' (``templates/sections``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from simulation.summary import mean_interval
+
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``strategy − other`` of one outcome, paired by replication: mean, interval (None with one replication)."""
+
+    mean: float
+    low: float | None
+    high: float | None
+    wins: int  # replications in which ``strategy`` is ahead
+    replications: int
+
+    @property
+    def has_interval(self) -> bool:
+        return self.low is not None
+
+    @property
+    def beyond_noise(self) -> bool:
+        """The interval excludes zero (never true with one replication)."""
+        return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
+
+
+def horizon_values(quarters: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` at the last quarter: replications down, strategies across."""
+    last = quarters[quarters["quarter"] == quarters["quarter"].max()]
+    return last.pivot(index="replication", columns="strategy", values=column)
+
+
+def horizon_totals(quarters: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` summed over the horizon: replications down, strategies across."""
+    return quarters.groupby(["replication", "strategy"])[column].sum().unstack("strategy")
+
+
+def paired(values: pd.DataFrame, strategy: str, other: str) -> Difference:
+    """The paired difference ``strategy − other`` across replications (common random numbers)."""
+    difference = (values[strategy] - values[other]).dropna().to_numpy(dtype=float)
+    wins = int((difference > 0).sum())
+    if len(difference) < 2:
+        return Difference(float(difference.mean()) if len(difference) else float("nan"), None, None, wins,
+                          len(difference))
+    mean, low, high = mean_interval(difference, CONFIDENCE)
+    return Difference(mean, low, high, wins, len(difference))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The ranking by expected NPV and what it supports: one recommendation, or a choice between leaders."""
+
+    ranking: list[str]  # every strategy, highest expected NPV first
+    leaders: list[str]  # the recommended strategy alone, or the strategies the board must choose between
+    margin: Difference | None  # leader − runner-up in NPV (None with one strategy)
+    margin_share: float | None  # the margin as a share of the leader's NPV
+    materiality: float  # the scenario's threshold, a share of the leader's NPV
+    replications: int
+    why_tied: dict[str, str] = field(default_factory=dict)  # strategy → 'noise' | 'materiality'
+
+    @property
+    def recommended(self) -> str | None:
+        return self.leaders[0] if len(self.leaders) == 1 else None
+
+    @property
+    def is_choice(self) -> bool:
+        return len(self.leaders) > 1
+
+
+def decide(quarters: pd.DataFrame, materiality: float) -> Decision:
+    """Rank by expected NPV; the leaders are the top one and every strategy not clearly and materially behind it."""
+    npv = horizon_values(quarters, "npv")
+    ranking = [str(name) for name in npv.mean().sort_values(ascending=False, kind="stable").index]
+    replications = len(npv)
+    leader = ranking[0]
+    if len(ranking) == 1:
+        return Decision(ranking, [leader], None, None, materiality, replications)
+    scale = abs(float(npv[leader].mean()))
+    leaders, why = [leader], {}
+    for other in ranking[1:]:
+        difference = paired(npv, leader, other)
+        if not difference.beyond_noise:
+            leaders.append(other)
+            why[other] = "noise"
+        elif difference.mean < materiality * scale:
+            leaders.append(other)
+            why[other] = "materiality"
+    margin = paired(npv, leader, ranking[1])
+    return Decision(ranking, leaders, margin, margin.mean / scale if scale > 0 else None, materiality, replications,
+                    why)
+
+
+# Trade-offs: what a board weighs beside NPV, each strategy against the baseline.
+@dataclass(frozen=True)
+class Measure:
+    """One row of the trade-offs table: an outcome, how it is read and how it is shown."""
+
+    name: str  # the outcome (results column)
+    label: str  # what the board reads
+    how: str  # "end" (at the horizon) or "total" (over the horizon)
+    unit: str  # "money", "count", "share", "index", "minutes"
+    better: str  # "higher", "lower" or "" (neither: a fact, not a score)
+
+
+TRADE_OFFS = (
+    Measure("npv", "Net present value", "end", "money", "higher"),
+    Measure("customer_equity", "Value of the book left (customer equity)", "end", "money", "higher"),
+    Measure("active_customers", "Customers at the horizon", "end", "count", "higher"),
+    Measure("market_share", "Market share at the horizon", "end", "share", "higher"),
+    Measure("divested", "Customers let go", "total", "count", ""),
+    Measure("migrated_channel", "Customers moved online", "total", "count", ""),
+    Measure("migrated_partner", "Customers handed to partners", "total", "count", ""),
+    Measure("wom_reach", "People hearing bad stories", "total", "count", "lower"),
+    Measure("satisfaction", "Customer satisfaction (0–1)", "end", "index", "higher"),
+    Measure("wait_minutes", "Call-centre wait, minutes", "end", "minutes", "lower"),
+    Measure("morale", "Staff morale (0–1)", "end", "index", "higher"),
+    Measure("action_cost", "Cost of carrying it out", "total", "money", "lower"),
+)
+
+
+@dataclass(frozen=True)
+class TradeOff:
+    """One measure for one strategy: its mean, and its paired difference from the baseline."""
+
+    measure: Measure
+    mean: float
+    versus_baseline: Difference | None  # None for the baseline itself
+
+
+def measure_values(quarters: pd.DataFrame, measure: Measure) -> pd.DataFrame:
+    return (horizon_values if measure.how == "end" else horizon_totals)(quarters, measure.name)
+
+
+def trade_offs(quarters: pd.DataFrame, strategies: list[str], baseline: str) -> dict[str, list[TradeOff]]:
+    """Every trade-off measure for every strategy, with the paired difference from the baseline."""
+    table: dict[str, list[TradeOff]] = {strategy: [] for strategy in strategies}
+    for measure in TRADE_OFFS:
+        if measure.name not in quarters:
+            continue
+        values = measure_values(quarters, measure)
+        for strategy in strategies:
+            versus = None if strategy == baseline or baseline not in values else paired(values, strategy, baseline)
+            table[strategy].append(TradeOff(measure, float(values[strategy].mean()), versus))
+    return table
+
+
+def constant_measures(table: dict[str, list[TradeOff]]) -> set[str]:
+    """Measures with the same value for every strategy: a column that tells the board nothing."""
+    by_measure: dict[str, list[float]] = {}
+    for rows in table.values():
+        for row in rows:
+            by_measure.setdefault(row.measure.name, []).append(row.mean)
+    return {name for name, values in by_measure.items() if np.allclose(values, values[0], rtol=1e-9, atol=1e-9)}
+
+
+def timing(quarters: pd.DataFrame, strategy: str, share: float = 0.9) -> tuple[str, str] | None:
+    """First quarter a strategy acts and the quarter by which ``share`` of its treatments are done (None: it never acts)."""
+    rows = quarters[quarters["strategy"] == strategy]
+    per_quarter = rows.groupby(["quarter", "quarter_label"])["treated"].mean().reset_index().sort_values("quarter")
+    total = float(per_quarter["treated"].sum())
+    if total <= 0:
+        return None
+    cumulative = per_quarter["treated"].cumsum() / total
+    first = per_quarter.loc[per_quarter["treated"] > 0, "quarter_label"].iloc[0]
+    done = per_quarter.loc[cumulative >= share - 1e-12, "quarter_label"].iloc[0]
+    return str(first), str(done)

@@ -1,0 +1,77 @@
+"""What a dotted scenario path (``word_of_mouth.first_hand``) holds: a real number, a whole number or a choice.
+
+Sweeps and a scenario's ``uncertainties`` name parameters by the same dotted paths as ``--set``.
+The path's type in the schema decides how a design samples it: a real number anywhere in its
+range, a whole number on the integers, a switch or a named choice (``Literal``) among its values.
+Read from the pydantic models themselves, so a new scenario field is sweepable without a list.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+Kind = Literal["real", "integer", "choice"]
+
+
+@dataclass(frozen=True)
+class ParameterPath:
+    """A dotted path resolved against the schema: its kind, the choices it allows and its description."""
+
+    path: str
+    kind: Kind
+    choices: tuple[Any, ...] = ()  # for a switch or a Literal: every value it may take
+    description: str = ""
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``Annotated[float, …]`` → ``float``; ``X | None`` → ``X`` (a path sets a value, never None)."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            options = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+            if len(options) != 1:
+                return annotation
+            annotation = options[0]
+        else:
+            return annotation
+
+
+def resolve_path(root: type[BaseModel], dotted: str) -> ParameterPath:
+    """The kind of value at ``dotted`` under ``root``; a ValueError saying why it is not a sweepable number or choice."""
+    parts = dotted.split(".")
+    if not dotted or any(not part for part in parts):
+        raise ValueError("must be a dotted path with names between the dots, e.g. word_of_mouth.first_hand")
+    annotation: Any = root
+    description = ""
+    for depth, part in enumerate(parts):
+        where = ".".join(parts[:depth]) or "the scenario"
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                known = ", ".join(sorted(annotation.model_fields))
+                raise ValueError(f"'{part}' is not a field of {where} (known: {known})")
+            annotation, description = field.annotation, field.description or ""
+        elif typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]  # a named entry: a channel, a channel's share
+        else:
+            raise ValueError(f"{where} is a value, not a section")
+    annotation = _unwrap(annotation)
+    if annotation is bool:
+        return ParameterPath(dotted, "choice", (False, True), description)
+    if annotation is int:
+        return ParameterPath(dotted, "integer", (), description)
+    if annotation is float:
+        return ParameterPath(dotted, "real", (), description)
+    if typing.get_origin(annotation) is Literal:
+        return ParameterPath(dotted, "choice", typing.get_args(annotation), description)
+    if annotation is str:
+        return ParameterPath(dotted, "choice", (), description)
+    raise ValueError("is a section or a list, not one number or choice; name a field inside it")

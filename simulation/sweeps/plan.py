@@ -1,0 +1,165 @@
+"""A sweep made concrete: the base scenario, every point as a validated scenario, and each point's id.
+
+Nothing runs and nothing is written until every point has validated: the invalid ones are
+listed together (the point, the path, the value and what was expected). A point's id is a hash
+of the base scenario's content hash, the point's values, the seed, the replications, the
+strategies and the input data — everything its rows depend on — so a re-run finds the points
+already done, and adding points to a design never changes the ones it shares.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ScenarioError
+from ..experiment import select_strategies
+from ..parameter_paths import ParameterPath, resolve_path
+from ..results import provenance_record
+from ..scenario import Scenario, load_scenario, scenario_from_dict
+from ..scenario_file import parse_yaml, read_text
+from ..sources import PopulationSource
+from .designs import ROLE_DESIGN, DesignPoint, design_points
+from .spec import SweepSpec, parse_sweep
+
+MAX_LISTED_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class PlannedPoint:
+    """A unique point to run: its id, the values it sets and the raw scenario (validated) it runs."""
+
+    point_id: str
+    values: dict[str, Any]
+    scenario: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """Everything a sweep runs, validated: the design rows, the unique points and how to run them."""
+
+    spec: SweepSpec
+    source_name: str  # the sweep file, or what built the sweep (a scenario's uncertainties)
+    base: Scenario
+    base_hash: str
+    strategies: tuple[str, ...]
+    population: PopulationSource
+    resolved: dict[str, ParameterPath]
+    rows: tuple[DesignPoint, ...]  # the design in order, then base and swings
+    row_ids: tuple[str, ...]  # the point id of each row (rows with the same values share one)
+    points: tuple[PlannedPoint, ...]  # unique points, in design order
+
+    @property
+    def input_data(self) -> dict[str, Any]:
+        return provenance_record.input_data(self.population)
+
+
+def set_path(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``dotted`` in a raw scenario mapping, making sections on the way (as ``--set`` does)."""
+    keys = dotted.split(".")
+    node = raw
+    for depth, key in enumerate(keys[:-1]):
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        if not isinstance(child, dict):
+            raise ScenarioError(f"'{'.'.join(keys[: depth + 1])}' is a value, not a section (setting {dotted})")
+        node = child
+    node[keys[-1]] = value
+
+
+def get_path(data: dict[str, Any], dotted: str) -> Any:
+    """The value at ``dotted`` in a scenario dump, or None where a named entry does not exist."""
+    node: Any = data
+    for key in dotted.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def point_id(base_hash: str, values: dict[str, Any], seed: int, replications: int, strategies: tuple[str, ...],
+             input_data: dict[str, Any]) -> str:
+    """The hash of everything a point's rows depend on."""
+    identity = {"scenario": base_hash, "values": values, "seed": seed, "replications": replications,
+                "strategies": list(strategies), "input": input_data}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
+
+
+def load_plan(sweep_path: str | Path) -> SweepPlan:
+    """Read a sweep file and validate every point; a ScenarioError lists every invalid one."""
+    sweep_path = Path(sweep_path)
+    spec = parse_sweep(sweep_path)
+    folder = sweep_path.parent
+    scenario_path = folder / spec.scenario
+    raw = parse_yaml(read_text(scenario_path), str(scenario_path)) or {}
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{scenario_path}: expected a mapping of scenario fields at top level, got {type(raw).__name__}")
+    population = PopulationSource.from_paths(folder / spec.customers if spec.customers else None,
+                                             folder / spec.transactions if spec.transactions else None)
+    return make_plan(spec, raw, f"{sweep_path}", f"{scenario_path}", population)
+
+
+def plan_from_scenario(spec: SweepSpec, scenario_path: str | Path, population: PopulationSource,
+                       overrides: list[str] | tuple[str, ...] = ()) -> SweepPlan:
+    """A plan for a sweep built in code (a scenario's uncertainties) over a scenario file and its ``--set``s."""
+    scenario = load_scenario(scenario_path, overrides)
+    raw = scenario.model_dump(mode="json")
+    return make_plan(spec, raw, f"{scenario_path} uncertainties", str(scenario_path), population)
+
+
+def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_name: str,
+              population: PopulationSource) -> SweepPlan:
+    base_raw = copy.deepcopy(raw)
+    for dotted, value in spec.set.items():
+        set_path(base_raw, dotted, value)
+    base = scenario_from_dict(base_raw, source=f"{source_name}: scenario {scenario_name} with set")
+    strategies = tuple(select_strategies(base, spec.strategies))
+    resolved = {path: resolve_path(Scenario, path) for path in spec.parameters}
+    dump = base.model_dump(mode="json")
+    base_values = {path: get_path(dump, path) for path in spec.parameters}
+    rows = design_points(spec, resolved, base_values if None not in base_values.values() else None)
+    base_hash = base.content_hash()
+    input_data = {key: value for key, value in provenance_record.input_data(population).items()
+                  if key != "path"}  # the file's content, not where it was read from
+    problems: list[str] = []
+    row_ids: list[str] = []
+    unique: dict[str, PlannedPoint] = {}
+    for row in rows:
+        identity = point_id(base_hash, row.values, spec.seed, spec.replications, strategies, input_data)
+        row_ids.append(identity)
+        if identity in unique:
+            continue
+        point_raw = copy.deepcopy(base_raw)
+        for dotted, value in row.values.items():
+            set_path(point_raw, dotted, value)
+        what = "point" if row.role == ROLE_DESIGN else f"{row.role} point"
+        try:
+            scenario = scenario_from_dict(point_raw, source=f"{what} {row.index}")
+            _check_runs(scenario, population)
+        except ScenarioError as exc:
+            problems.append(f"{exc} (values: {_shown(row.values)})")
+            continue
+        unique[identity] = PlannedPoint(identity, row.values, point_raw)
+    if problems:
+        listed = "\n  ".join(problems[:MAX_LISTED_PROBLEMS])
+        more = f"\n  … and {len(problems) - MAX_LISTED_PROBLEMS} more" if len(problems) > MAX_LISTED_PROBLEMS else ""
+        raise ScenarioError(f"{source_name}: {len(problems)} of {len(rows)} points are not valid scenarios; nothing was "
+                            f"run or written:\n  {listed}{more}")
+    return SweepPlan(spec, source_name, base, base_hash, strategies, population, resolved, tuple(rows), tuple(row_ids),
+                     tuple(unique.values()))
+
+
+def _check_runs(scenario: Scenario, population: PopulationSource) -> None:
+    """What the run itself would refuse, refused now: a synthetic book larger than its market."""
+    if population.kind == "synthetic" and scenario.market.size < scenario.population.customers:
+        raise ScenarioError(f"'market.size' must be at least population.customers ({scenario.population.customers:,}): "
+                            f"got {scenario.market.size:,}")
+
+
+def _shown(values: dict[str, Any]) -> str:
+    return ", ".join(f"{path}={value!r}" for path, value in values.items())

@@ -1,0 +1,162 @@
+"""The sweep store: a folder that survives interruption and is written by one command at a time.
+
+    sweep.json              what this sweep is (the file, base scenario hash, seed, strategies, design)
+    points.parquet          the design: one row per design point, its role, id, values and unit coordinates
+    results/<chunk>.parquet the rows of a finished chunk of points (point_id first, then the quarters table)
+    failures/<chunk>.parquet points that raised: id, error, message
+    log/<run>.jsonl         timings and hosts, one line per chunk — never in the rows
+
+Every file is written under a temporary name and renamed into place; a point is done when a
+results file holds it. A chunk is named by its points, so a chunk run twice (Dask may) writes
+the same file again. A lock (``flock``, released by the kernel even on SIGKILL) keeps a second
+command out while one writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import io
+import json
+import os
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+import pandas as pd
+
+from ..errors import ClienteleError
+from ..results import code_version, remove_stale_temporaries, write_atomically
+from .plan import SweepPlan
+from .tasks import ChunkResult
+
+MANIFEST_FILE = "sweep.json"
+POINTS_FILE = "points.parquet"
+RESULTS_FOLDER = "results"
+FAILURES_FOLDER = "failures"
+LOG_FOLDER = "log"
+LOCK_FILE = ".lock"
+
+
+def manifest(plan: SweepPlan) -> dict[str, Any]:
+    """What the store holds a sweep of: enough to read it back without the sweep file."""
+    spec = plan.spec
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "source": plan.source_name,
+        "scenario_name": plan.base.name,
+        "scenario_hash": plan.base_hash,
+        "currency": plan.base.currency,
+        "horizon_quarters": plan.base.horizon_quarters,
+        "seed": spec.seed,
+        "replications": spec.replications,
+        "strategies": list(plan.strategies),
+        "strategy_labels": {name: plan.base.strategies[name].label or name for name in plan.strategies},
+        "input_data": plan.input_data,
+        "set": spec.set,
+        "design": spec.design.model_dump(mode="json"),
+        "parameters": {path: {**spec.parameters[path].model_dump(mode="json"), "kind": plan.resolved[path].kind,
+                              "description": plan.resolved[path].description}
+                       for path in spec.parameters},
+        "decision_outcome": spec.decision_outcome,
+        "satisficing": spec.satisficing.model_dump(mode="json") if spec.satisficing else None,
+        "points": len(plan.points),
+        "design_rows": len(plan.rows),
+    }
+
+
+def points_table(plan: SweepPlan) -> pd.DataFrame:
+    """One row per design row: index, role, swing, point id, each parameter's value and unit coordinate."""
+    records = []
+    names = list(plan.spec.parameters)
+    for row, identity in zip(plan.rows, plan.row_ids, strict=True):
+        record: dict[str, Any] = {"design_index": row.index, "role": row.role, "swing": row.swing, "point_id": identity}
+        record |= {name: row.values[name] for name in names}
+        record |= {f"unit:{name}": (row.unit[i] if row.unit else float("nan")) for i, name in enumerate(names)}
+        records.append(record)
+    frame = pd.DataFrame.from_records(records)
+    for name in names:  # a choice's values as text when they are not all numbers of one kind
+        if frame[name].map(type).nunique() > 1:
+            frame[name] = frame[name].map(str)
+    return frame
+
+
+def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+class SweepStore:
+    """A sweep's folder, opened for writing under its lock."""
+
+    def __init__(self, folder: Path, lock: IO[str]) -> None:
+        self.folder = folder
+        self._lock = lock
+        self._log: IO[str] | None = None
+
+    def write_plan(self, plan: SweepPlan) -> None:
+        """The design and what the sweep is, written before any point runs (a re-run replaces them)."""
+        record = manifest(plan) | {"code_version": code_version()}
+        write_atomically(self.folder / POINTS_FILE, to_parquet_bytes(points_table(plan)))
+        write_atomically(self.folder / MANIFEST_FILE, json.dumps(record, indent=2, sort_keys=True, default=str).encode())
+
+    def done_ids(self) -> set[str]:
+        """Points a results file holds."""
+        from .queries import done_point_ids
+
+        return done_point_ids(self.folder)
+
+    def write_chunk(self, result: ChunkResult) -> None:
+        """A finished chunk's rows and failures, each whole or not at all."""
+        if not result.rows.empty:
+            write_atomically(self.folder / RESULTS_FOLDER / f"{result.chunk_id}.parquet", to_parquet_bytes(result.rows))
+        if not result.failures.empty:
+            write_atomically(self.folder / FAILURES_FOLDER / f"{result.chunk_id}.parquet",
+                             to_parquet_bytes(result.failures))
+        self.log(result.timing | {"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+
+    def log(self, record: dict[str, Any]) -> None:
+        """Timings and hosts: a line per chunk in this run's log (not part of the results)."""
+        if self._log is None:
+            stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            self._log = open(self.folder / LOG_FOLDER / f"{stamp}-{os.getpid()}.jsonl", "a", encoding="utf-8")
+        self._log.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+        self._log.flush()
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+        self._lock.close()  # releases the flock
+
+
+@contextlib.contextmanager
+def open_store(folder: str | Path) -> Iterator[SweepStore]:
+    """The store at ``folder``, made if needed and locked; a ClienteleError if another command writes it."""
+    folder = Path(folder)
+    for sub in ("", RESULTS_FOLDER, FAILURES_FOLDER, LOG_FOLDER):
+        try:
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ClienteleError(f"--out {folder}: cannot make the sweep folder: {exc.strerror}") from None
+    lock = open(folder / LOCK_FILE, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "another process"
+        lock.close()
+        raise ClienteleError(f"--out {folder}: another sweep is writing this folder ({holder}); wait for it or "
+                             "choose another folder") from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()}")
+    lock.flush()
+    for written in (folder, folder / RESULTS_FOLDER, folder / FAILURES_FOLDER):
+        remove_stale_temporaries(written)
+    store = SweepStore(folder, lock)
+    try:
+        yield store
+    finally:
+        store.close()

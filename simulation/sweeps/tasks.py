@@ -1,0 +1,95 @@
+"""The unit of work a worker runs: a chunk of points, each with every strategy × replication.
+
+A task carries everything it needs — each point's scenario, the strategies, the root seed and
+the replications — so any process on any host gives the same rows: replication r of every point
+and strategy draws from the streams of (seed, r), common random numbers as in ``simulate``. A
+point that raises is returned as a failure with its error; the chunk's other points still run.
+Timings and the host go back beside the rows, never in them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..experiment import run_replication, select_strategies
+from ..scenario import scenario_from_dict
+from ..sources import PopulationSource
+
+FAILURE_COLUMNS = ("point_id", "error", "message", "where")
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """Points to run together, with their seeds: the task is the same wherever it runs."""
+
+    chunk_id: str
+    points: tuple[tuple[str, dict[str, Any]], ...] = field(repr=False)  # (point id, raw scenario)
+    strategies: tuple[str, ...]
+    seed: int
+    replications: int
+    population: PopulationSource
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """A finished chunk: the rows of the points that ran, the failures of those that raised, and its timing."""
+
+    chunk_id: str
+    rows: pd.DataFrame = field(repr=False)
+    failures: pd.DataFrame = field(repr=False)
+    timing: dict[str, Any]
+
+
+def chunk_id(point_ids: list[str]) -> str:
+    """A chunk is named by its points: running it again writes the same file."""
+    return hashlib.sha256(",".join(sorted(point_ids)).encode()).hexdigest()[:24]
+
+
+def run_point(raw: dict[str, Any], strategies: tuple[str, ...], seed: int, replications: int,
+              population_source: PopulationSource) -> pd.DataFrame:
+    """One point's quarters table: strategy × replication × quarter, in that order, led by nothing but its inputs."""
+    scenario = scenario_from_dict(raw, source="sweep point")
+    chosen = select_strategies(scenario, strategies)
+    population = population_source.load(scenario, seed)
+    records = [record for replication in range(replications)
+               for run in run_replication(scenario, population, chosen, seed, replication)
+               for record in run.quarters]
+    frame = pd.DataFrame.from_records(records)
+    order = {name: rank for rank, name in enumerate(strategies)}
+    frame = frame.sort_values(["strategy", "replication", "quarter"], key=lambda column: column.map(order)
+                              if column.name == "strategy" else column, kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def run_chunk(task: ChunkTask) -> ChunkResult:
+    """Run every point of the chunk; a point that raises is recorded and the next one runs."""
+    started = time.time()
+    frames: list[pd.DataFrame] = []
+    failures: list[dict[str, str]] = []
+    seconds: list[dict[str, Any]] = []
+    for identity, raw in task.points:
+        clock = time.perf_counter()
+        try:
+            frame = run_point(raw, task.strategies, task.seed, task.replications, task.population)
+        except Exception as exc:  # noqa: BLE001 — recorded with its error; the sweep goes on
+            last = traceback.extract_tb(exc.__traceback__)[-1:]
+            where = f"{os.path.basename(last[0].filename)}:{last[0].lineno}" if last else ""
+            failures.append({"point_id": identity, "error": type(exc).__name__, "message": str(exc)[:2000],
+                             "where": where})
+        else:
+            frame.insert(0, "point_id", identity)
+            frames.append(frame)
+        seconds.append({"point_id": identity, "seconds": time.perf_counter() - clock})
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    timing = {"chunk": task.chunk_id, "host": socket.gethostname(), "pid": os.getpid(), "started": started,
+              "seconds": time.time() - started, "points": len(task.points), "failed": len(failures),
+              "point_seconds": seconds}
+    return ChunkResult(task.chunk_id, rows, pd.DataFrame(failures, columns=list(FAILURE_COLUMNS)), timing)

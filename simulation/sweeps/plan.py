@@ -137,12 +137,13 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
         point_raw = copy.deepcopy(base_raw)
         for dotted, value in row.values.items():
             set_path(point_raw, dotted, value)
-        what = "point" if row.role == ROLE_DESIGN else f"{row.role} point"
+        what = f"{'point' if row.role == ROLE_DESIGN else row.role + ' point'} {row.index}"
         try:
-            scenario = scenario_from_dict(point_raw, source=f"{what} {row.index}")
+            scenario = scenario_from_dict(point_raw, source=what)
             _check_runs(scenario, population)
         except ScenarioError as exc:
-            problems.append(f"{exc} (values: {_shown(row.values)})")
+            rules = "; ".join(line.removeprefix(f"{what}: ") for line in str(exc).splitlines())
+            problems.append(f"{what} ({_shown(row.values)}): {rules}")
             continue
         unique[identity] = PlannedPoint(identity, row.values, point_raw)
     if problems:

@@ -148,11 +148,12 @@ def export_rows(folder: str | Path, to: str | Path) -> int:
     if query is None:
         raise ClienteleError(f"{folder}: no finished points to export yet")
     names = list(described["parameters"])
-    values = ", ".join(f'design."{name}"' for name in names)
+    columns = ", ".join('"' + name.replace('"', '""') + '"' for name in names)
+    values = ", ".join('design."' + name.replace('"', '""') + '"' for name in names)
     temporary = to.with_name(f".{to.name}.tmp-{os.getpid()}")
     with _connect() as connection:
         connection.execute(f"CREATE VIEW result_rows AS {query}")
-        connection.execute(f"CREATE VIEW design AS SELECT DISTINCT ON (point_id) point_id, {values} "
+        connection.execute(f"CREATE VIEW design AS SELECT DISTINCT ON (point_id) point_id, {columns} "
                            f"FROM read_parquet({_quoted(folder / POINTS_FILE)}) ORDER BY point_id")
         count = connection.execute("SELECT count(*) FROM result_rows").fetchone()[0]
         try:

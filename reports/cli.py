@@ -171,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
             raise
     else:
         add_report_command(commands)
+
+    from reports.sweep_command import add_sweep_command
+
+    add_sweep_command(commands)
     return parser
 
 

@@ -1,0 +1,175 @@
+"""A finished (or partly finished) sweep store, analysed: what the sweep report and the robustness section read.
+
+``analyze_sweep(folder)`` reads the store (DuckDB), averages each point × strategy over its
+replications at the horizon, and computes, for every analysed outcome and strategy, the Sobol
+indices (a sobol design), Morris screening (a morris design) and the one-at-a-time swings (when
+the design has its base and swing points); for the decision outcome, each point's best strategy
+and every strategy's regret, per-strategy robustness, and where the recommended strategy — the
+best at the base scenario — stops being best. What cannot be computed (a Sobol design with
+failed points, say) is said in ``notes`` rather than guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .designs import ROLE_BASE, ROLE_DESIGN, ROLE_SWING
+from .discovery import FlipBox, flip_boxes
+from .queries import design_table, read_manifest, sweep_rows
+from .regret import best_strategies, point_regret, strategy_robustness
+from .sensitivity import interaction_share, morris_indices, sobol_indices, swings
+from .spec import ANALYSED_OUTCOMES
+
+
+@dataclass(frozen=True)
+class SweepAnalysis:
+    """Everything the sweep report shows, as tables; see each field's comment for its columns."""
+
+    manifest: dict[str, Any]  # sweep.json: name, description, parameters (with why/kind), strategies and labels, seed…
+    parameters: list[str]
+    strategies: list[str]
+    decision_outcome: str
+    design: pd.DataFrame  # design rows: design_index, role, swing, point_id, one column per parameter
+    point_outcomes: pd.DataFrame  # point_id, strategy, replications, <outcome> (mean at the horizon) per outcome
+    recommended: str | None  # best at the base scenario (else best at the most points)
+    sobol: pd.DataFrame  # outcome, strategy, parameter, S1, S1_low, S1_high, S1_zero, ST, ST_low, ST_high, ST_zero
+    interactions: pd.DataFrame  # outcome, strategy, interaction_share (1 − ΣS1)
+    morris: pd.DataFrame  # outcome, strategy, parameter, mu, mu_star, mu_star_conf, sigma
+    swings: pd.DataFrame  # outcome, strategy, parameter, low_value, high_value, outcome_at_low/high, base_outcome, swing
+    regret: pd.DataFrame  # point_id, strategy, value, best_value, regret, best, worst (design points only)
+    best: pd.DataFrame  # point_id, best (names, ties joined by ' = '), one column per parameter
+    robustness: pd.DataFrame  # strategy, points, share_best, share_worst, mean/p90/max_regret, satisficing_share
+    flips: list[FlipBox]  # where the recommended strategy stops being best
+    flip_share: float  # share of design points where the recommended strategy is not best
+    notes: list[str] = field(default_factory=list)
+
+
+def point_outcomes(folder: str | Path) -> pd.DataFrame:
+    """Per point × strategy: the analysed outcomes at the horizon, averaged over replications."""
+    rows = sweep_rows(folder, horizon_only=True)
+    if rows.empty:
+        return pd.DataFrame(columns=["point_id", "strategy", "replications", *ANALYSED_OUTCOMES])
+    grouped = rows.groupby(["point_id", "strategy"], sort=False)
+    means = grouped[list(ANALYSED_OUTCOMES)].mean()
+    means.insert(0, "replications", grouped["replication"].nunique())
+    return means.reset_index()
+
+
+def _by_design_row(design: pd.DataFrame, outcomes: pd.DataFrame, strategy: str, outcome: str) -> np.ndarray:
+    """The outcome of ``strategy`` at each design row, in design order (NaN where the point has no rows)."""
+    mine = outcomes[outcomes["strategy"] == strategy].set_index("point_id")[outcome]
+    return design["point_id"].map(mine).to_numpy(dtype=float)
+
+
+def analyze_sweep(folder: str | Path, seed: int = 0) -> SweepAnalysis:
+    """The whole analysis of the store at ``folder``; points not yet done are left out (and said so)."""
+    described = read_manifest(folder)
+    design = design_table(folder)
+    outcomes = point_outcomes(folder)
+    parameters = list(described["parameters"])
+    strategies = list(described["strategies"])
+    decision = described.get("decision_outcome", "npv")
+    method = described["design"]["method"]
+    notes: list[str] = []
+    sampled = design[design["role"] == ROLE_DESIGN].sort_values("design_index")
+    done = set(outcomes["point_id"])
+    missing = int((~sampled["point_id"].isin(done)).sum())
+    if missing:
+        notes.append(f"{missing} of {len(sampled)} design points have no results yet (not run, or failed); "
+                     "they are left out")
+
+    sobol_parts, interaction_rows, morris_parts, swing_parts = [], [], [], []
+    for outcome in ANALYSED_OUTCOMES:
+        for strategy in strategies:
+            values = _by_design_row(sampled, outcomes, strategy, outcome)
+            if method == "sobol" and not missing:
+                indices = sobol_indices(parameters, values, seed)
+                sobol_parts.append(indices.assign(outcome=outcome, strategy=strategy))
+                interaction_rows.append({"outcome": outcome, "strategy": strategy,
+                                         "interaction_share": interaction_share(indices)})
+            if method == "morris" and not missing:
+                unit = sampled[[f"unit:{name}" for name in parameters]].to_numpy(dtype=float)
+                morris_parts.append(morris_indices(parameters, unit, values, described["design"]["levels"], seed)
+                                    .assign(outcome=outcome, strategy=strategy))
+            tornado = _swings(design, outcomes, strategy, outcome)
+            if tornado is not None:
+                swing_parts.append(tornado.assign(outcome=outcome, strategy=strategy))
+    if method in ("sobol", "morris") and missing:
+        notes.append(f"{method.capitalize()} indices need every point of the design: {missing} are missing")
+
+    values = outcomes.loc[outcomes["point_id"].isin(set(sampled["point_id"])), ["point_id", "strategy", decision]]
+    regrets = point_regret(values.rename(columns={decision: "value"}))
+    threshold = (described.get("satisficing") or {}).get("at_least")
+    satisficing_outcome = (described.get("satisficing") or {}).get("outcome", decision)
+    robustness = strategy_robustness(regrets, strategies, None)
+    if threshold is not None:
+        meets = outcomes.loc[outcomes["point_id"].isin(set(sampled["point_id"]))]
+        shares = (meets[satisficing_outcome] >= threshold).groupby(meets["strategy"]).mean()
+        robustness["satisficing_share"] = robustness["strategy"].map(shares).astype(float)
+    best = best_strategies(regrets, strategies).rename("best").reset_index() if not regrets.empty else \
+        pd.DataFrame(columns=["point_id", "best"])
+    unique_design = sampled.drop_duplicates("point_id")[["point_id", *parameters]]
+    best = best.merge(unique_design, on="point_id", how="left")
+
+    recommended = _recommended(design, outcomes, strategies, decision, robustness)
+    flips: list[FlipBox] = []
+    flip_share = float("nan")
+    if recommended is not None and not best.empty:
+        at_best = regrets[regrets["strategy"] == recommended].set_index("point_id")["best"]
+        flipped = ~best["point_id"].map(at_best).fillna(False).astype(bool).to_numpy()
+        flip_share = float(flipped.mean())
+        kinds = {name: described["parameters"][name]["kind"] for name in parameters}
+        winners = best["best"].reset_index(drop=True)
+        flips = flip_boxes(best[parameters].reset_index(drop=True), flipped, winners, kinds, seed)
+
+    def frame(parts: list[pd.DataFrame], first: list[str]) -> pd.DataFrame:
+        if not parts:
+            return pd.DataFrame(columns=first)
+        joined = pd.concat(parts, ignore_index=True)
+        return joined[first + [c for c in joined.columns if c not in first]]
+
+    return SweepAnalysis(
+        manifest=described, parameters=parameters, strategies=strategies, decision_outcome=decision,
+        design=design, point_outcomes=outcomes, recommended=recommended,
+        sobol=frame(sobol_parts, ["outcome", "strategy", "parameter"]),
+        interactions=pd.DataFrame(interaction_rows, columns=["outcome", "strategy", "interaction_share"]),
+        morris=frame(morris_parts, ["outcome", "strategy", "parameter"]),
+        swings=frame(swing_parts, ["outcome", "strategy", "parameter"]),
+        regret=regrets, best=best, robustness=robustness, flips=flips, flip_share=flip_share, notes=notes,
+    )
+
+
+def _swings(design: pd.DataFrame, outcomes: pd.DataFrame, strategy: str, outcome: str) -> pd.DataFrame | None:
+    base_rows = design[design["role"] == ROLE_BASE]
+    swing_rows = design[design["role"] == ROLE_SWING]
+    if base_rows.empty or swing_rows.empty:
+        return None
+    base_value = _by_design_row(base_rows, outcomes, strategy, outcome)[0]
+    at = _by_design_row(swing_rows, outcomes, strategy, outcome)
+    if np.isnan(base_value) or np.isnan(at).any():
+        return None
+    split = swing_rows["swing"].str.rsplit(" ", n=1)
+    parameters = split.str[0]
+    ends = pd.DataFrame({"parameter": parameters.to_numpy(), "end": split.str[1].to_numpy(),
+                         "value": [row[name] for name, (_, row) in zip(parameters, swing_rows.iterrows(), strict=True)],
+                         "outcome": at})
+    return swings(float(base_value), ends)
+
+
+def _recommended(design: pd.DataFrame, outcomes: pd.DataFrame, strategies: list[str], decision: str,
+                 robustness: pd.DataFrame) -> str | None:
+    """The best strategy at the base scenario; without a base point, the one best at the most points."""
+    base_rows = design[design["role"] == ROLE_BASE]
+    if not base_rows.empty:
+        at_base = outcomes[outcomes["point_id"] == base_rows["point_id"].iloc[0]]
+        if len(at_base) == len(strategies):
+            ranked = at_base.assign(rank=at_base["strategy"].map({s: i for i, s in enumerate(strategies)}))
+            return str(ranked.sort_values([decision, "rank"], ascending=[False, True]).iloc[0]["strategy"])
+    if robustness.empty:
+        return None
+    return str(robustness.sort_values("share_best", ascending=False, kind="stable").iloc[0]["strategy"])

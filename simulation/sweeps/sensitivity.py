@@ -81,18 +81,18 @@ def swings(base_value: float, ends: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for parameter, group in ends.groupby("parameter", sort=False):
-        outcomes = group["outcome"].to_numpy(dtype=float)
-        low, high = group.iloc[int(np.argmin(outcomes))], group.iloc[int(np.argmax(outcomes))]
-        by_end = {str(end): row for end, row in zip(group["end"], group.itertuples(index=False), strict=True)}
-        first, last = by_end.get("low", group.iloc[0]), by_end.get("high", group.iloc[-1])
+        records = group.to_dict("records")
+        by_end = {str(record["end"]): record for record in records}
+        first, last = by_end.get("low", records[0]), by_end.get("high", records[-1])
+        outcomes = [float(record["outcome"]) for record in records]
         rows.append({
             "parameter": parameter,
-            "low_value": getattr(first, "value"), "high_value": getattr(last, "value"),
-            "outcome_at_low": float(getattr(first, "outcome")), "outcome_at_high": float(getattr(last, "outcome")),
+            "low_value": first["value"], "high_value": last["value"],
+            "outcome_at_low": float(first["outcome"]), "outcome_at_high": float(last["outcome"]),
             "base_outcome": float(base_value),
-            "change_at_low": float(getattr(first, "outcome")) - base_value,
-            "change_at_high": float(getattr(last, "outcome")) - base_value,
-            "swing": float(high["outcome"] - low["outcome"]),
+            "change_at_low": float(first["outcome"]) - base_value,
+            "change_at_high": float(last["outcome"]) - base_value,
+            "swing": max(outcomes) - min(outcomes),
         })
     frame = pd.DataFrame(rows)
     return frame.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True) if rows else frame

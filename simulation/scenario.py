@@ -18,6 +18,7 @@ from typing import Annotated, Any, Iterable, Mapping
 from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from .errors import ScenarioError
+from .parameter_paths import resolve_path
 from .scenario_file import parse_yaml, read_text
 from .schema import Name, Real, StrictModel, Switch, Text, Whole
 from .segments import SEGMENT_COUNT
@@ -263,6 +264,20 @@ class EconomicsSpec(Section):
         return (1.0 + self.discount_rate) ** (1.0 / 12.0) - 1.0
 
 
+class UncertaintySpec(Section):
+    """A plausible range for a parameter whose value is not measured, and where the range comes from."""
+
+    low: Real = Field(description="Lowest plausible value")
+    high: Real = Field(description="Highest plausible value")
+    source: Text = Field(min_length=1, description="Where the range comes from: a study, a benchmark, or the reasoning")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "UncertaintySpec":
+        if not self.low < self.high:
+            raise ValueError(f"low must be below high: got low {self.low:g}, high {self.high:g}")
+        return self
+
+
 class ReportSpec(Section):
     """How the board report reads the results: the baseline and what counts as a material difference."""
 
@@ -306,6 +321,11 @@ class Scenario(Section):
         default_factory=dict, max_length=500,
         description="Where values come from, by dotted path (e.g. channels.call_centre.cost_per_contact): "
                     "author, title, year — shown beside the value in the report's appendix",
+    )
+    uncertainties: dict[Annotated[str, StringConstraints(min_length=1, max_length=200)], UncertaintySpec] = Field(
+        default_factory=dict, max_length=50,
+        description="Parameters whose values are uncertain, by dotted path, each with a plausible range and its "
+                    "source: the board report tests whether the recommendation holds across them",
     )
     strategies: dict[Name, StrategySpec] = Field(
         default_factory=lambda: {"retain_all": StrategySpec(description="Keep everyone, serve everyone alike")},
@@ -380,6 +400,10 @@ class Scenario(Section):
             raise ValueError(f"citations name {', '.join(repr(p) for p in unknown)}, which "
                              f"{'is not a parameter' if len(unknown) == 1 else 'are not parameters'} of the scenario "
                              f"(expected dotted paths such as 'word_of_mouth.first_hand')")
+        for path, uncertainty in self.uncertainties.items():
+            problem = _uncertainty_problem(path, uncertainty)
+            if problem:
+                raise ValueError(f"uncertainties.{path}: {problem}")
         if self.report.baseline is not None and self.report.baseline not in self.strategies:
             raise ValueError(f"report.baseline names {self.report.baseline!r}, which is not a strategy "
                              f"(known: {', '.join(self.strategies)})")
@@ -424,6 +448,23 @@ class Scenario(Section):
         """SHA-256 of the validated scenario: two runs with the same hash ran the same model."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _uncertainty_problem(path: str, uncertainty: UncertaintySpec) -> str | None:
+    """Why a declared uncertainty cannot be swept: not a number of the scenario, or a range the schema refuses."""
+    try:
+        resolved = resolve_path(Scenario, path)
+    except ValueError as exc:
+        return f"'{path}' {exc}"
+    if resolved.kind == "choice":
+        return f"'{path}' is a choice, not a number; an uncertainty is a range of numbers"
+    for end, value in (("low", uncertainty.low), ("high", uncertainty.high)):
+        if resolved.kind == "integer" and value != int(value):
+            return f"{end} must be a whole number ({path} counts): got {value:g}"
+        rule = resolved.out_of_bounds(value)
+        if rule:
+            return f"{end} {rule} (the range of {path}): got {value:g}"
+    return None
 
 
 # --------------------------------------------------------------------------------------------

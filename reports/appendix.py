@@ -1,23 +1,24 @@
-"""The report's appendix: every assumption with its unit and source, and the run's provenance.
+"""The report's appendix: the strategies in plain words, every assumption with its source, and provenance.
 
 Assumptions are read off the validated Scenario model itself — each field's pydantic
 description carries its unit and range — so a field added to ``simulation/scenario.py`` shows up
-in the next report without touching this module. Each value says where it came from: the
-scenario file, a ``--set`` override, or the model's default.
+in the next report without touching this module. Each value says where it came from (the
+scenario file, a ``--set`` override, or the model's default) and, where the scenario cites one,
+the published source. Only the results folder is read: which keys the scenario file set was
+recorded in provenance when the results were computed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-import yaml
 from pydantic import BaseModel
 
 from simulation.scenario import ChannelSpec, Scenario
-from simulation.strategy_spec import StrategySpec
 
 SOURCE_FILE = "scenario file"
 SOURCE_OVERRIDE = "--set"
@@ -31,6 +32,7 @@ class Assumption:
     value: str
     description: str
     source: str
+    citation: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,23 +91,25 @@ class ParameterSources:
         return SOURCE_FILE if path in self.file_paths else SOURCE_DEFAULT
 
 
-def parameter_sources(scenario_path: str | Path | None, overrides: Iterable[str]) -> ParameterSources:
-    """Read the scenario file's own keys and the override paths, to tell values from defaults."""
-    override_paths = frozenset(override.partition("=")[0].strip() for override in overrides)
-    file_paths: frozenset[str] | None = None
-    if scenario_path is not None:
-        try:
-            raw = yaml.safe_load(Path(scenario_path).read_text(encoding="utf-8")) or {}
-            file_paths = frozenset(_paths_in(raw))
-        except (OSError, yaml.YAMLError):
-            file_paths = None
-    return ParameterSources(file_paths, override_paths)
+def parameter_sources(provenance: Mapping[str, Any]) -> ParameterSources:
+    """Where each value came from, from what provenance recorded: the file's own keys and the --set paths."""
+    override_paths = frozenset(str(o).partition("=")[0].strip() for o in provenance.get("overrides", []))
+    keys = provenance.get("scenario_file_keys")
+    return ParameterSources(frozenset(keys) if isinstance(keys, list) else None, override_paths)
 
 
-def _section_rows(prefix: str, model: BaseModel, sources: ParameterSources) -> list[Assumption]:
+def sources_from_file(scenario_path: str | Path, overrides: Iterable[str]) -> ParameterSources:
+    """The same, read from a scenario file and overrides (before any results exist)."""
+    from simulation.results import scenario_file_keys
+
+    return parameter_sources({"scenario_file_keys": scenario_file_keys(scenario_path), "overrides": list(overrides)})
+
+
+def _section_rows(prefix: str, model: BaseModel, sources: ParameterSources,
+                  citations: Mapping[str, str]) -> list[Assumption]:
     return [
         Assumption(f"{prefix}.{name}", format_value(getattr(model, name)), info.description or "",
-                   sources.of(f"{prefix}.{name}"))
+                   sources.of(f"{prefix}.{name}"), citations.get(f"{prefix}.{name}", ""))
         for name, info in type(model).model_fields.items()
     ]
 
@@ -118,69 +122,57 @@ def assumption_sections(scenario: Scenario, sources: ParameterSources) -> list[A
     """The scenario's parameters grouped by section, in the model's order (strategies apart)."""
     general = AssumptionSection("General", "Company, currency and horizon of the scenario.")
     sections = [general]
+    citations = scenario.citations
     for name, info in Scenario.model_fields.items():
-        if name == "strategies":
+        if name in ("strategies", "citations"):
             continue
         value = getattr(scenario, name)
         if isinstance(value, BaseModel):
             title = name.replace("_", " ").capitalize()
-            sections.append(AssumptionSection(title, _first_line(type(value).__doc__), _section_rows(name, value, sources)))
+            sections.append(AssumptionSection(title, _first_line(type(value).__doc__),
+                                              _section_rows(name, value, sources, citations)))
         elif name == "channels":
             rows = [
                 row
                 for channel, spec in value.items()
-                for row in _section_rows(f"channels.{channel}", spec, sources)
+                for row in _section_rows(f"channels.{channel}", spec, sources, citations)
             ]
             sections.append(AssumptionSection("Channels", "Service channels and their cost per contact "
                                               f"({', '.join(ChannelSpec.model_fields)}).", rows))
         else:
-            general.rows.append(Assumption(name, format_value(value), info.description or "", sources.of(name)))
+            general.rows.append(Assumption(name, format_value(value), info.description or "", sources.of(name),
+                                           citations.get(name, "")))
     return sections
 
 
 @dataclass(frozen=True)
 class StrategyRow:
-    name: str
+    label: str
+    name: str  # the id, for analysts matching the report to the scenario file
     description: str
     source: str
     steps: list[str]
 
 
-def _target_text(target: BaseModel) -> str:
-    conditions = []
-    for name, value in target.model_dump(exclude_none=True).items():
-        if name == "max_monthly_profit":
-            conditions.append(f"monthly profit < {format_value(value)}")
-        elif name == "max_lifetime_value":
-            conditions.append(f"lifetime value < {format_value(value)}")
-        elif name == "min_contacts":
-            conditions.append(f"contacts/month ≥ {format_value(value)}")
-        else:
-            conditions.append(f"{name} {format_value(value)}")
-    return "; ".join(conditions) or "everyone"
+def strategy_steps(scenario: Scenario, name: str, money: Callable[[float], str]) -> list[str]:
+    """A strategy's steps in plain words; a ladder's later steps say whom they reach and when."""
+    steps = scenario.strategies[name].steps
+    if not steps:
+        return ["Nothing changes: every customer is kept and served alike."]
+    lines = [steps[0].plain(money)]
+    for previous, step in itertools.pairwise(steps):
+        text = step.plain(money)
+        lines.append(f"{previous.review_months} months later, among those the step before reached: "
+                     f"{text[0].lower()}{text[1:]}")
+    return lines
 
 
-def step_text(number: int, step: Any) -> str:
-    """One ladder step in a line: action, target, parameters and review period."""
-    values = step.model_dump()
-    parameters = ", ".join(
-        f"{name} {format_value(value)}"
-        for name, value in values.items()
-        if name not in ("action", "target", "review_months")
-    )
-    return (f"{number}. {values['action']} — target: {_target_text(step.target)}; "
-            f"{parameters}; review after {values['review_months']} months")
-
-
-def strategy_rows(strategies: Mapping[str, StrategySpec], compared: Iterable[str]) -> list[StrategyRow]:
-    """The compared strategies with their description, source and steps, in scenario order."""
-    wanted = set(compared)
+def strategy_rows(scenario: Scenario, compared: Iterable[str], money: Callable[[float], str]) -> list[StrategyRow]:
+    """The compared strategies, in the order given, with label, id, description, source and steps."""
     return [
-        StrategyRow(name, spec.description, spec.source,
-                    [step_text(number, step) for number, step in enumerate(spec.steps, start=1)]
-                    or ["no steps: everyone kept, everyone served alike"])
-        for name, spec in strategies.items()
-        if name in wanted
+        StrategyRow(scenario.label(name), name, scenario.strategies[name].description, scenario.strategies[name].source,
+                    strategy_steps(scenario, name, money))
+        for name in compared
     ]
 
 
@@ -192,6 +184,7 @@ def provenance_rows(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:
     else:
         data_text = f"{input_data.get('kind', 'synthetic')} population drawn from the seed"
     workers = provenance.get("workers")
+    workers_text = "not recorded" if workers is None else f"{workers} (replications run in parallel; same numbers on any count)"
     rows = [
         ("Scenario", str(provenance.get("scenario_name", ""))),
         ("Scenario file", str(provenance.get("scenario_file", ""))),
@@ -202,7 +195,7 @@ def provenance_rows(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Root seed", str(provenance.get("seed", ""))),
         ("Replications per strategy", format_value(provenance.get("replications"))),
         ("Strategies", ", ".join(provenance.get("strategies", []))),
-        ("Worker processes", "all cores" if workers is None else str(workers)),
+        ("Worker processes", workers_text),
         ("Code version", str(provenance.get("code_version", ""))),
         ("Simulation run time", f"{float(provenance.get('wall_time_seconds', 0.0)):.1f} s"),
         ("Results computed (UTC)", str(provenance.get("created_at", ""))),

@@ -40,15 +40,55 @@ STYLE: dict[Any, Any] = {  # matplotlib types rc keys as literals
     "legend.frameon": False,
     "legend.fontsize": 7.5,
     "svg.fonttype": "path",  # text as vector outlines: the PDF looks the same without the font
+    "text.parse_math": False,  # a '$' in a company or strategy name is a dollar sign, not TeX
     "svg.hashsalt": SVG_HASH_SALT,
 }
 
 ValueFormat = Callable[[float], str]
 
 
+HIGHLIGHTS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # the strategies the board weighs
+BASELINE_COLOUR = "#4D4D4D"
+OTHER_COLOUR = "#B8B8B8"
+
+
 def strategy_colours(strategy_order: Sequence[str]) -> dict[str, str]:
     """One colour per strategy, by its position in the scenario (the palette repeats past nine)."""
     return {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(strategy_order)}
+
+
+def decision_colours(strategies: Sequence[str], highlighted: Sequence[str], baseline: str) -> dict[str, str]:
+    """The report's one visual language: the recommended (or tied) strategies in colour, the baseline dark
+    grey, every other strategy light grey — so the eye goes where the decision is."""
+    colours = {name: OTHER_COLOUR for name in strategies}
+    colours[baseline] = BASELINE_COLOUR
+    for index, name in enumerate(highlighted):
+        colours[name] = HIGHLIGHTS[index % len(HIGHLIGHTS)]
+    return colours
+
+
+def _spread(positions: list[float], gap: float) -> list[float]:
+    """Nudge label positions apart so that no two are closer than ``gap`` (order kept)."""
+    order = sorted(range(len(positions)), key=lambda i: positions[i])
+    placed = [positions[i] for i in order]
+    for k in range(1, len(placed)):
+        placed[k] = max(placed[k], placed[k - 1] + gap)
+    shift = (sum(placed) - sum(positions[i] for i in order)) / max(1, len(placed))
+    result = [0.0] * len(positions)
+    for k, i in enumerate(order):
+        result[i] = placed[k] - shift
+    return result
+
+
+def _label_line_ends(axes, ends: list[tuple[str, float, float, str]]) -> None:
+    """Direct labels at the right end of lines: (label, x, y, colour), spread so none overlap."""
+    if not ends:
+        return
+    low, high = axes.get_ylim()
+    nudged = _spread([y for _, _, y, _ in ends], (high - low) * 0.06)
+    for (label, x, _, colour), y in zip(ends, nudged, strict=True):
+        axes.annotate(label, (x, y), xytext=(6, 0), textcoords="offset points", va="center", fontsize=7.5,
+                      color=colour, annotation_clip=False)
 
 
 def _new_figure(height_inches: float, columns: int = 1) -> tuple[Figure, list]:
@@ -70,24 +110,37 @@ def band_chart(
     ylabel: str,
     value_format: ValueFormat,
     title: str | None = None,
+    labelled: Sequence[str] = (),
 ) -> Figure:
     """Lines of the mean per strategy over quarters, with a shaded band from ``low`` to ``high``.
 
-    ``frame`` has columns strategy, quarter, quarter_label, mean, low, high.
+    ``frame`` has columns strategy, quarter, quarter_label, mean, low, high. The ``labelled``
+    strategies are drawn last, on top, and named at the line's end (no legend to decode); the
+    others are context lines without a band.
     """
     with matplotlib.rc_context(STYLE):
         figure, (axes,) = _new_figure(3.0)
-        for strategy, rows in frame.groupby("strategy", sort=False):
-            rows = rows.sort_values("quarter")
+        order = [s for s in dict.fromkeys(frame["strategy"]) if s not in labelled] + [
+            s for s in labelled if s in set(frame["strategy"])]
+        ends = []
+        for strategy in order:
+            rows = frame[frame["strategy"] == strategy].sort_values("quarter")
             colour = colours[str(strategy)]
-            axes.fill_between(rows["quarter"], rows["low"], rows["high"], color=colour, alpha=0.18, linewidth=0)
-            axes.plot(rows["quarter"], rows["mean"], color=colour, linewidth=1.6, label=str(strategy))
+            if strategy in labelled:
+                axes.fill_between(rows["quarter"], rows["low"], rows["high"], color=colour, alpha=0.18, linewidth=0)
+                axes.plot(rows["quarter"], rows["mean"], color=colour, linewidth=1.8)
+                ends.append((str(strategy), float(rows["quarter"].iloc[-1]), float(rows["mean"].iloc[-1]), colour))
+            else:
+                axes.plot(rows["quarter"], rows["mean"], color=colour, linewidth=0.9)
         _quarter_axis(axes, frame)
         axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
         axes.set_ylabel(ylabel)
         if title:
             axes.set_title(title, loc="left")
-        _legend_below(figure, axes, columns=4)
+        if ends:  # room on the right for the direct labels
+            left, right = axes.get_xlim()
+            axes.set_xlim(left, right + (right - left) * 0.22)
+        _label_line_ends(axes, ends)
     return figure
 
 
@@ -95,7 +148,8 @@ def _quarter_axis(axes, frame: pd.DataFrame) -> None:
     ticks = frame.drop_duplicates("quarter").sort_values("quarter")
     step = max(1, int(np.ceil(len(ticks) / 12)))
     shown = ticks.iloc[::step]
-    axes.set_xticks(shown["quarter"].to_numpy(), shown["quarter_label"].tolist())
+    labels = [label.replace("Q", "\nQ") for label in shown["quarter_label"]]  # 2027 over Q1: never overlapping
+    axes.set_xticks(shown["quarter"].to_numpy(), labels)
     axes.set_xlim(ticks["quarter"].min() - 0.3, ticks["quarter"].max() + 0.3)
 
 
@@ -130,7 +184,6 @@ def concentration_chart(
             right.fill_between(rows["quarter"], rows["low"], rows["high"], color=colour, alpha=0.18, linewidth=0)
             right.plot(rows["quarter"], rows["mean"], color=colour, linewidth=1.4)
         _quarter_axis(right, top10)
-        right.tick_params(axis="x", labelrotation=45)
         right.yaxis.set_major_formatter(percent)
         right.set_ylabel("profit share of the top 10 %")
         right.set_title("Top 10 % of profitable customers", loc="left")
@@ -208,29 +261,126 @@ def interval_chart(
     *,
     xlabel: str,
     value_format: ValueFormat,
-    highlight: str | None = None,
+    highlight: Sequence[str] = (),
 ) -> Figure:
-    """One row per strategy: the mean as a dot and its confidence interval as a bar.
+    """One row per strategy, in the frame's order: the mean as a dot, its confidence interval as a bar.
 
-    ``frame`` has strategy, mean, low, high; ``highlight`` names a strategy shown in bold.
+    ``frame`` has strategy, mean, low, high. The axis starts at zero when every value is
+    positive: a gap of 0.35 % must not look like a gap of half the chart. ``highlight`` names
+    strategies shown in bold.
     """
     strategies = list(frame["strategy"])
     with matplotlib.rc_context(STYLE):
-        figure, (axes,) = _new_figure(0.32 * len(strategies) + 0.9)
+        figure, (axes,) = _new_figure(0.24 * len(strategies) + 0.8)
         positions = np.arange(len(strategies))[::-1]
         for position, row in zip(positions, frame.itertuples(), strict=True):
             colour = colours[str(row.strategy)]
-            axes.plot([row.low, row.high], [position, position], color=colour, linewidth=3.2, alpha=0.45,
-                      solid_capstyle="butt")
-            axes.plot([row.mean], [position], marker="o", markersize=5.5, color=colour)
+            axes.barh([position], [row.mean], color=colour, alpha=0.25, height=0.6)
+            axes.plot([row.low, row.high], [position, position], color=colour, linewidth=2.4, solid_capstyle="butt")
+            axes.plot([row.mean], [position], marker="o", markersize=5, color=colour)
+            axes.annotate(value_format(row.mean), (max(row.high, row.mean), position), xytext=(4, 0),
+                          textcoords="offset points", va="center", fontsize=7.5, color="#333333")
         axes.set_yticks(positions, strategies)
         for label in axes.get_yticklabels():
-            if label.get_text() == highlight:
+            if label.get_text() in highlight:
                 label.set_fontweight("bold")
+        low = min(0.0, float(frame["low"].min()))
+        high = max(0.0, float(frame["high"].max()))
+        axes.set_xlim(low - 0.02 * (high - low), high + 0.12 * (high - low))
+        axes.axvline(0, color="#555555", linewidth=0.7)
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
         axes.set_xlabel(xlabel)
         axes.grid(axis="y", visible=False)
         axes.set_ylim(-0.6, len(strategies) - 0.4)
+    return figure
+
+
+def difference_panels(
+    panels: Sequence[tuple[str, pd.DataFrame, ValueFormat]],
+    colours: Mapping[str, str],
+    *,
+    baseline: str,
+) -> Figure:
+    """Small multiples: one panel per measure, one bar per strategy — its difference from the baseline.
+
+    Each frame has strategy and difference (in the panel's unit), in the order to show; the bars
+    are labelled with their values, so no axis has to be read.
+    """
+    columns = 3
+    rows_count = int(np.ceil(len(panels) / columns))
+    strategies = list(panels[0][1]["strategy"]) if panels else []
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(TEXT_WIDTH_INCHES, rows_count * (0.22 * len(strategies) + 0.9)), layout="constrained")
+        grid = figure.subplots(rows_count, columns, squeeze=False)
+        for index, axes in enumerate(grid.flat):
+            if index >= len(panels):
+                axes.set_visible(False)
+                continue
+            title, frame, value_format = panels[index]
+            positions = np.arange(len(frame))[::-1]
+            values = frame["difference"].to_numpy(dtype=float)
+            axes.barh(positions, values, color=[colours[str(s)] for s in frame["strategy"]], height=0.65)
+            axes.axvline(0, color="#555555", linewidth=0.7)
+            span = float(np.nanmax(np.abs(values))) if len(values) and np.isfinite(values).any() else 1.0
+            span = span or 1.0
+            room = 2.3  # value labels sit beyond the bar ends: leave them the width of a long number
+            axes.set_xlim(-span * room if (values < 0).any() else -span * 0.1,
+                          span * room if (values > 0).any() else span * 0.1)
+            for position, value in zip(positions, values, strict=True):
+                axes.annotate(value_format(value), (value, position), xytext=(3 if value >= 0 else -3, 0),
+                              textcoords="offset points", va="center", ha="left" if value >= 0 else "right",
+                              fontsize=6.5, color="#333333")
+            axes.set_title(title, loc="left", fontsize=8)
+            axes.set_xticks([])
+            axes.grid(False)
+            axes.spines["bottom"].set_visible(False)
+            if index % columns == 0:
+                axes.set_yticks(positions, list(frame["strategy"]), fontsize=7)
+            else:
+                axes.set_yticks([])
+        figure.suptitle(f"Difference from {baseline}", x=0.01, ha="left", fontsize=8.5)
+    return figure
+
+
+def starting_position_chart(
+    segments: pd.DataFrame,
+    drivers: Sequence[tuple[str, float]],
+    *,
+    value_format: ValueFormat,
+    unit: str,
+) -> Figure:
+    """Left: profit a year by value segment today; right: how the loss-makers' revenue is eaten, driver by driver.
+
+    ``segments`` has segment_label and profit (a year); ``drivers`` is the loss-makers' revenue
+    followed by each cost driver (negative) — the bars step down to their loss.
+    """
+    with matplotlib.rc_context(STYLE):
+        figure, (left, right) = _new_figure(2.9, columns=2)
+        positions = np.arange(len(segments))
+        profit = segments["profit"].to_numpy(dtype=float)
+        left.bar(positions, profit, color=np.where(profit >= 0, "#0072B2", "#D55E00"), width=0.7)
+        left.axhline(0, color="#555555", linewidth=0.7)
+        left.set_xticks(positions, [label.split(" ", 1)[0] for label in segments["segment_label"]])
+        left.yaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        left.set_ylabel(f"profit a year, {unit}")
+        left.set_title("Profit by value segment today", loc="left")
+        left.grid(axis="x", visible=False)
+        level = 0.0
+        names = []
+        for index, (name, amount) in enumerate(drivers):
+            bottom = level if amount < 0 else 0.0
+            height = amount
+            right.bar([index], [height], bottom=[bottom], color="#0072B2" if amount >= 0 else "#D55E00", width=0.65)
+            level = level + amount if index else amount
+            names.append(name)
+        right.bar([len(drivers)], [level], color="#D55E00" if level < 0 else "#0072B2", width=0.65,
+                  edgecolor="#333333", linewidth=0.8)
+        names.append("result")
+        right.axhline(0, color="#555555", linewidth=0.7)
+        right.set_xticks(np.arange(len(names)), [name.replace(" ", "\n") for name in names], fontsize=6)
+        right.yaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        right.set_title("Loss-making customers: revenue to loss", loc="left")
+        right.grid(axis="x", visible=False)
     return figure
 
 

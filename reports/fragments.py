@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 FRAGMENTS_DIR = TEMPLATES_DIR / "fragments"
+SECTIONS_DIR = TEMPLATES_DIR / "sections"  # a report's sections: their headings, sentences and captions
 REPORT_INFO_MIMETYPE = "application/vnd.clientele.report-info+json"
 
 
@@ -47,7 +48,7 @@ class ReportInfo(dict):
 
 def _environment() -> Environment:
     return Environment(
-        loader=FileSystemLoader(str(FRAGMENTS_DIR)),
+        loader=FileSystemLoader([str(SECTIONS_DIR), str(FRAGMENTS_DIR)]),
         autoescape=True,  # every fragment, whatever its file name
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -60,5 +61,5 @@ _ENVIRONMENT = _environment()
 
 
 def render_fragment(name: str, **context: Any) -> Fragment:
-    """Render ``templates/fragments/<name>`` with ``context``; every value is HTML-escaped."""
+    """Render ``templates/sections/<name>`` (or ``templates/fragments/<name>``); every value is HTML-escaped."""
     return Fragment(_ENVIRONMENT.get_template(name).render(**context))

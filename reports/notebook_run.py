@@ -110,16 +110,27 @@ def kernel_name() -> str:
     return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else FALLBACK_KERNEL
 
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
 @contextlib.contextmanager
 def kernel_environment() -> Iterator[dict[str, str]]:
-    """The environment a new kernel inherits: numeric libraries on one thread per process."""
+    """The environment a new kernel inherits: numeric libraries on one thread per process, and the
+    project first on its import path (the kernel's working folder is an empty one, never the output
+    folder, so only the project's own ``reports`` and ``simulation`` can be imported)."""
     added = {name: value for name, value in ONE_THREAD_PER_PROCESS.items() if name not in os.environ}
+    previous_path = os.environ.get("PYTHONPATH")
     os.environ.update(added)
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *([previous_path] if previous_path else [])])
     try:
         yield added
     finally:
         for name in added:
             os.environ.pop(name, None)
+        if previous_path is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = previous_path
 
 
 def execute(

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 QUARTER_PATTERN = re.compile(r"(?P<year>[0-9]{4})Q(?P<quarter>[1-4])")  # ASCII digits, matched whole
-MILLIONS_FROM = 10_000_000.0  # amounts this large or larger are written in millions
+MILLIONS_FROM = 1_000_000.0  # reports whose largest amount is this large or larger are written in millions
+THOUSANDS_FROM = 10_000.0  # … in thousands; smaller books in whole units
 
 
 def check_quarter(text: str) -> str:
@@ -23,43 +24,59 @@ def check_quarter(text: str) -> str:
 
 @dataclass(frozen=True)
 class MoneyFormat:
-    """Amounts in one unit for the whole report: millions with two decimals, or whole units.
+    """Amounts in one unit for the whole report — millions, thousands or whole units — chosen by its largest amount.
 
-    One unit per report keeps a confidence interval from reading '987,654 to 1.02 m'. Negative
-    amounts carry a minus sign, differences an explicit plus.
+    One unit per report keeps a confidence interval from reading '987,654 to 1.02 m', and keeps
+    whole-euro figures with seven significant digits out of a board's page. Negative amounts
+    carry a minus sign, differences an explicit plus.
     """
 
     currency: str
-    millions: bool
+    scale: str = ""  # "m", "k" or "" (whole units)
 
     @classmethod
     def for_amounts(cls, amounts: Iterable[float], currency: str) -> "MoneyFormat":
-        largest = max((abs(float(a)) for a in amounts), default=0.0)
-        return cls(currency, largest >= MILLIONS_FROM)
+        largest = max((abs(float(a)) for a in amounts if a == a), default=0.0)
+        return cls(currency, "m" if largest >= MILLIONS_FROM else "k" if largest >= THOUSANDS_FROM else "")
+
+    @property
+    def millions(self) -> bool:
+        return self.scale == "m"
+
+    @property
+    def divisor(self) -> float:
+        return {"m": 1e6, "k": 1e3, "": 1.0}[self.scale]
 
     @property
     def unit(self) -> str:
-        """Column-header unit of ``bare`` numbers: 'EUR m' or 'EUR'."""
-        return f"{self.currency} m" if self.millions else self.currency
+        """Column-header unit of ``bare`` numbers: 'EUR m', 'EUR k' or 'EUR'."""
+        return f"{self.currency} {self.scale}" if self.scale else self.currency
 
     def bare(self, value: float, signed: bool = False) -> str:
-        """The number alone, in the report's unit: '36.89' (millions) or '298,431'."""
+        """The number alone, in the report's unit: '36.89' (millions), '298.4' (thousands) or '2,984'."""
         value = float(value)
         sign = "-" if value < 0 else ("+" if signed and value > 0 else "")
-        magnitude = abs(value)
-        text = f"{magnitude / 1e6:,.2f}" if self.millions else f"{magnitude:,.0f}"
+        magnitude = abs(value) / self.divisor
+        if self.scale == "m":
+            text = f"{magnitude:,.2f}"
+        elif self.scale == "k":
+            text = f"{magnitude:,.1f}"
+        else:
+            text = f"{magnitude:,.0f}"
+        if text.strip("0.,") == "":
+            sign = ""  # a difference that rounds to nothing reads 0, not +0.00
         return sign + text
 
     def __call__(self, value: float, signed: bool = False) -> str:
-        """The amount with its currency for sentences: 'EUR 36.89 m', '+EUR 4.21 m', 'EUR 298,431'."""
+        """The amount with its currency for sentences: 'EUR 36.89 m', '+EUR 4.2 k', 'EUR 298'."""
         bare = self.bare(value, signed)
         sign = bare[0] if bare[0] in "+-" else ""
         number = bare[len(sign):]
-        return f"{sign}{self.currency} {number}{' m' if self.millions else ''}"
+        return f"{sign}{self.currency}\u00a0{number}{chr(0xa0) + self.scale if self.scale else ''}"
 
     def axis(self, value: float) -> str:
         """Tick label for chart axes: the bare number, without forced decimals."""
-        return f"{value / 1e6:,.1f}" if self.millions else f"{value:,.0f}"
+        return f"{value / self.divisor:,.{1 if self.scale else 0}f}"
 
 
 def share(value: float, digits: int = 1) -> str:

@@ -1,13 +1,18 @@
-"""A report from scenario to PDF: check, execute the notebook, export HTML, render the PDF.
+"""A report from scenario to PDF: check, simulate or reuse, execute the notebook, export HTML, render the PDF.
 
-Each stage reads only what the previous one wrote (the checked parameters → the executed
-notebook → the HTML → the PDF) and each is timed, so ``clientele report`` and the benchmark can
-say where the time goes. Bad input stops the run before a kernel starts; a failing notebook
-stops it before any HTML or PDF is written.
+One way, each stage reading only what the previous one wrote: the checked request → the results
+folder (simulated here, in the command, or reused when it holds this very run, its files
+unchanged) → the executed notebook, which only reads that folder → the HTML → the PDF. Each
+stage is timed, so ``clientele report`` and the benchmark can say where the time goes. Bad input
+stops the run before anything is simulated; a failing notebook stops it before any HTML or PDF.
+While a report writes into a folder, the folder is locked: a second run into it is refused.
+The notebook's kernel runs in an empty temporary folder, never the output folder, so nothing
+placed there can be imported.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,22 +21,26 @@ from typing import Any, Sequence
 import nbformat
 
 from simulation.errors import ReportError, ScenarioError
-from simulation.experiment import DEFAULT_SEED, PopulationSource, check_replications, select_strategies
+from simulation.experiment import (
+    DEFAULT_REPLICATIONS,
+    DEFAULT_SEED,
+    PopulationSource,
+    check_replications,
+    run_or_reuse,
+    select_strategies,
+)
 from simulation.periods import quarter_label
 from simulation.results import check_output_folder, remove_stale_temporaries
-from simulation.scenario import load_scenario
+from simulation.scenario import Scenario, load_scenario
 
 from . import notebook_run, render
+from .folder_lock import folder_lock
+from .kinds import KINDS
 from .numbers import check_quarter
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = {
-    "board": PROJECT_ROOT / "notebooks" / "board_report.ipynb",
-    "comparison": PROJECT_ROOT / "notebooks" / "comparison_report.ipynb",
-}
-# Sized so the default board report of the bundled scenario (20,000 customers, 7 strategies,
-# 12 quarters) finishes in under a minute on 2 cores; see the benchmark table in the README.
-DEFAULT_REPORT_REPLICATIONS = 30
+NOTEBOOKS = {name: kind.notebook for name, kind in KINDS.items()}
+DEFAULT_REPORT_REPLICATIONS = DEFAULT_REPLICATIONS  # one default for `simulate` and `report`
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,8 @@ class ReportOutcome:
     results_reused: bool
     timings: dict[str, float] = field(default_factory=dict)
     refused: list[tuple[str, str]] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # WeasyPrint's warnings
+    simulated_because: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,58 +81,69 @@ class CheckedRequest:
     quarter: str
     out: Path
     notebook: Path
-    parameters: dict[str, Any]
+    scenario: Scenario
+    strategies: list[str]
+    replications: int
+    seed: int
 
     def output(self, suffix: str) -> Path:
         return self.out / f"{self.kind}_report{suffix}"
 
+    @property
+    def results_dir(self) -> Path:
+        return self.out / "results"
+
+    def parameters(self) -> dict[str, Any]:
+        """What the notebook is given: where the results are, where its charts go, and what to call it."""
+        return {"results_dir": str(self.results_dir.resolve()), "output_dir": str(self.out.resolve()),
+                "kind": self.kind, "quarter": self.quarter}
+
+
+def horizon_quarters(scenario: Scenario) -> list[str]:
+    """The scenario's quarters as labels, first to last."""
+    first = scenario.start_date
+    return [quarter_label(first.replace(year=first.year + (first.month - 1 + 3 * q) // 12,
+                                        month=(first.month - 1 + 3 * q) % 12 + 1))
+            for q in range(scenario.horizon_quarters)]
+
 
 def check_request(request: ReportRequest) -> CheckedRequest:
-    """Everything that can be wrong before a kernel starts: scenario, strategies, quarter, parameters."""
-    if request.kind not in NOTEBOOKS:
-        raise ReportError(f"'kind' must be one of {', '.join(NOTEBOOKS)}: got {request.kind!r}")
+    """Everything that can be wrong before anything runs: kind, scenario, strategies, quarter, input file, folder."""
+    kind = KINDS.get(request.kind)
+    if kind is None:
+        raise ReportError(f"'kind' must be one of {', '.join(KINDS)}: got {request.kind!r}")
     scenario = load_scenario(request.scenario, request.overrides)
     chosen = list(select_strategies(scenario, request.strategies))
-    if request.kind == "comparison" and len(chosen) < 2:
-        raise ScenarioError(f"a comparison needs at least two strategies: got {', '.join(chosen)}")
-    try:
-        quarter = check_quarter(request.quarter) if request.quarter else quarter_label(scenario.start_date)
-    except ValueError as exc:
-        raise ScenarioError(str(exc).replace("'quarter'", "--quarter", 1)) from None
+    if len(chosen) < kind.min_strategies:
+        raise ScenarioError(f"a {kind.name} report needs at least {kind.min_strategies} strategies: "
+                            f"got {', '.join(chosen)}")
+    quarters = horizon_quarters(scenario)
+    if request.quarter:
+        try:
+            quarter = check_quarter(request.quarter)
+        except ValueError as exc:
+            raise ScenarioError(str(exc).replace("'quarter'", "--quarter", 1)) from None
+        if quarter not in quarters:
+            raise ScenarioError(f"--quarter {quarter} is outside the scenario's horizon, {quarters[0]} to "
+                                f"{quarters[-1]}: the report's quarter must be one the simulation covers")
+    else:
+        quarter = quarters[0]
     replications = DEFAULT_REPORT_REPLICATIONS if request.replications is None else request.replications
-    if replications < 1:
-        raise ScenarioError(f"'replications' must be >= 1: {replications}")
     seed = DEFAULT_SEED if request.seed is None else request.seed
-    if seed < 0:
-        raise ScenarioError(f"'seed' must be >= 0: {seed}")
-    if request.workers is not None and request.workers < 1:
-        raise ScenarioError(f"'workers' must be >= 1: {request.workers}")
     check_replications(replications, len(chosen), scenario.horizon_quarters)
-    # One of them, it exists, and every row reads: a bad CSV is named before a kernel starts.
-    PopulationSource.from_paths(request.customers, request.transactions).load(scenario, seed)
-    out = Path(request.out) if request.out else Path("out") / (quarter if request.kind == "board" else f"{quarter}-comparison")
+    PopulationSource.from_paths(request.customers, request.transactions)  # the file exists and is a file
+    out = Path(request.out) if request.out else kind.default_folder(quarter)
     check_output_folder(out)
-    for other in NOTEBOOKS:
-        if other != request.kind and (out / f"{other}_report.ipynb").exists():
+    for other in KINDS:
+        if other != kind.name and (out / f"{other}_report.ipynb").exists():
             raise ReportError(
-                f"{out} already holds a {other} report, whose charts/ and results/ a {request.kind} report "
+                f"{out} already holds a {other} report, whose charts/ and results/ a {kind.name} report "
                 f"would overwrite: choose another --out"
             )
-    notebook = Path(request.notebook) if request.notebook else NOTEBOOKS[request.kind]
-    parameters: dict[str, Any] = {
-        "scenario_path": str(Path(request.scenario).resolve()),
-        "customers_path": str(Path(request.customers).resolve()) if request.customers else "",
-        "transactions_path": str(Path(request.transactions).resolve()) if request.transactions else "",
-        "overrides": list(request.overrides),
-        "quarter": quarter,
-        "strategies": chosen if request.strategies else [],
-        "replications": replications,
-        "seed": seed,
-        "workers": request.workers or 0,
-        "output_dir": str(out.resolve()),
-    }
-    notebook_run.check_parameters(notebook, parameters)
-    return CheckedRequest(request.kind, quarter, out, notebook, parameters)
+    notebook = Path(request.notebook) if request.notebook else kind.notebook
+    checked = CheckedRequest(kind.name, quarter, out, notebook, scenario, chosen, replications, seed)
+    notebook_run.check_parameters(notebook, checked.parameters())
+    return checked
 
 
 def _remove_stale(checked: CheckedRequest) -> None:
@@ -136,38 +157,47 @@ def _cell_seconds(notebook: nbformat.NotebookNode) -> float:
 
 
 def build_report(request: ReportRequest) -> ReportOutcome:
-    """Check, execute, export and render one report; a ClienteleError if any stage fails."""
+    """Check, simulate or reuse, execute, export and render one report; a ClienteleError if any stage fails."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     checked = check_request(request)
     timings["check"] = time.perf_counter() - started
 
-    checked.out.mkdir(parents=True, exist_ok=True)
-    for folder in (checked.out, checked.out / "charts", checked.out / "results"):
-        remove_stale_temporaries(folder)
-    _remove_stale(checked)
-    executed = checked.output(".ipynb")
-    stage = time.perf_counter()
-    try:
-        notebook_run.execute(checked.notebook, executed, checked.parameters, cwd=checked.out, progress=request.progress)
-    except KeyboardInterrupt:
-        # An interrupted notebook is no audit trail (papermill marks its cells completed): remove it.
-        executed.unlink(missing_ok=True)
-        raise
-    timings["notebook"] = time.perf_counter() - stage
-    notebook = nbformat.read(executed, as_version=4)
-    info = render.report_info(notebook, executed)
-    timings["simulation"] = float(info.get("results_seconds", 0.0))
-    timings["kernel_start"] = max(0.0, timings["notebook"] - _cell_seconds(notebook))
+    with folder_lock(checked.out):
+        for folder in (checked.out, checked.out / "charts", checked.results_dir):
+            remove_stale_temporaries(folder)
+        _remove_stale(checked)
+        stage = time.perf_counter()
+        record = run_or_reuse(
+            request.scenario, checked.results_dir, strategies=checked.strategies, replications=checked.replications,
+            seed=checked.seed, customers=request.customers, transactions=request.transactions,
+            overrides=list(request.overrides), workers=request.workers, progress=request.progress,
+            scenario=checked.scenario,
+        )
+        timings["simulation"] = time.perf_counter() - stage
 
-    stage = time.perf_counter()
-    html = render.export_html(executed, checked.output(".html"))
-    timings["html"] = time.perf_counter() - stage
+        executed = checked.output(".ipynb")
+        stage = time.perf_counter()
+        try:
+            with tempfile.TemporaryDirectory(prefix="clientele-kernel-") as clean_folder:
+                notebook_run.execute(checked.notebook, executed, checked.parameters(), cwd=clean_folder,
+                                     progress=request.progress)
+        except KeyboardInterrupt:
+            # An interrupted notebook is no audit trail (papermill marks its cells completed): remove it.
+            executed.unlink(missing_ok=True)
+            raise
+        timings["notebook"] = time.perf_counter() - stage
+        notebook = nbformat.read(executed, as_version=4)
+        timings["kernel_start"] = max(0.0, timings["notebook"] - _cell_seconds(notebook))
 
-    stage = time.perf_counter()
-    pdf = checked.output(".pdf")
-    result = render.write_pdf(html, pdf)
-    timings["pdf"] = time.perf_counter() - stage
+        stage = time.perf_counter()
+        html = render.export_html(executed, checked.output(".html"))
+        timings["html"] = time.perf_counter() - stage
+
+        stage = time.perf_counter()
+        pdf = checked.output(".pdf")
+        result = render.write_pdf(html, pdf)
+        timings["pdf"] = time.perf_counter() - stage
     timings["total"] = time.perf_counter() - started
-    return ReportOutcome(pdf, html, executed, result.pages, bool(info.get("results_reused", False)), timings,
-                         result.refused, result.messages)
+    return ReportOutcome(pdf, html, executed, result.pages, record.reused, timings, result.refused, result.messages,
+                         record.reason)

@@ -44,7 +44,7 @@ def report_info(notebook: nbformat.NotebookNode, source: Path) -> dict[str, Any]
                     raise ReportError(f"{source}: report info lacks {', '.join(missing)}")
                 return info
     raise ReportError(
-        f"{source}: no report info in the executed notebook; a cell must display BoardReport.report_info()"
+        f"{source}: no report info in the executed notebook; a cell must display Report.report_info()"
     )
 
 

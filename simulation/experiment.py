@@ -189,20 +189,26 @@ def run_experiment(
     overrides: Iterable[str] = (),
     workers: int | None = None,
     progress: bool = False,
+    scenario: Scenario | None = None,
 ) -> Results:
-    """Validate, simulate and write ``results.parquet`` and ``provenance.json`` under ``out_dir``."""
+    """Validate, simulate and write the results folder under ``out_dir``.
+
+    ``scenario`` is the already validated scenario of ``scenario_path`` and ``overrides``, when
+    the caller has it: a scenario is read and validated once per command.
+    """
     started = time.perf_counter()
     overrides = list(overrides)
-    scenario = load_scenario(scenario_path, overrides)
+    scenario = scenario if scenario is not None else load_scenario(scenario_path, overrides)
     chosen = select_strategies(scenario, strategies)
     source = PopulationSource.from_paths(customers, transactions)
     seed = DEFAULT_SEED if seed is None else seed
     replications = DEFAULT_REPLICATIONS if replications is None else replications
     check_replications(replications, len(chosen), scenario.horizon_quarters)
     check_output_folder(out_dir)
-    population = source.load(scenario, seed)
-    tables = simulate(scenario, population, chosen, replications, seed, workers, progress)
-    tables["starting_position"] = starting_position(scenario, population, seed)
+    start = source.start(scenario, scenario_path, overrides, seed, announce=progress)  # data: calibrated, scaled
+    population, run_scenario = start.population, start.scenario
+    tables = simulate(run_scenario, population, chosen, replications, seed, workers, progress)
+    tables["starting_position"] = starting_position(run_scenario, population, seed)
     provenance = provenance_record(
         scenario=scenario,
         scenario_path=Path(scenario_path),
@@ -215,7 +221,9 @@ def run_experiment(
         workers=worker_count(workers, replications),
         wall_time_seconds=time.perf_counter() - started,
     )
-    return write_results(Path(out_dir), scenario, tables, provenance)
+    if start.starting_book is not None:  # the hash above is the scenario as given; the data's changes are here
+        provenance["starting_book"] = start.starting_book
+    return write_results(Path(out_dir), run_scenario, tables, provenance)
 
 
 @dataclass(frozen=True)
@@ -240,6 +248,7 @@ def run_or_reuse(
     overrides: Iterable[str] = (),
     workers: int | None = None,
     progress: bool = False,
+    scenario: Scenario | None = None,
 ) -> RunRecord:
     """Reuse ``out_dir`` if it holds this very run's results, unchanged since written; else simulate.
 
@@ -248,7 +257,7 @@ def run_or_reuse(
     """
     started = time.perf_counter()
     overrides = list(overrides)
-    scenario = load_scenario(scenario_path, overrides)
+    scenario = scenario if scenario is not None else load_scenario(scenario_path, overrides)
     chosen = list(select_strategies(scenario, strategies))
     source = PopulationSource.from_paths(customers, transactions)
     seed = DEFAULT_SEED if seed is None else seed
@@ -278,5 +287,6 @@ def run_or_reuse(
     run_experiment(
         scenario_path, folder, strategies=chosen, replications=replications, seed=seed,
         customers=customers, transactions=transactions, overrides=overrides, workers=workers, progress=progress,
+        scenario=scenario,
     )
     return RunRecord(folder, False, reason, time.perf_counter() - started)

@@ -13,11 +13,12 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Mapping
+from typing import Annotated, Any, Iterable, Literal, Mapping
 
 from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from .errors import ScenarioError
+from .mechanisms import churn_per_month
 from .parameter_paths import resolve_path
 from .scenario_file import parse_yaml, read_text
 from .schema import Name, Real, StrictModel, Switch, Text, Whole
@@ -113,10 +114,14 @@ class ChurnSpec(Section):
 
     enabled: Switch = Field(True, description="Switch churn off entirely")
     beta_alpha: Real = Field(
-        1.0, gt=0, le=1e4, description="Beta alpha of the per-customer monthly churn probability"
+        1.0, gt=0, le=1e4, description="Beta alpha of the per-customer churn probability per churn.period"
     )
     beta_beta: Real = Field(
-        60.0, gt=0, le=1e4, description="Beta beta of the per-customer monthly churn probability"
+        60.0, gt=0, le=1e4, description="Beta beta of the per-customer churn probability per churn.period"
+    )
+    period: Literal["month", "quarter", "year"] = Field(
+        "month", description="Period the beta's churn probability is stated in (as fitted); the engine converts "
+                             "each customer's θ exactly: 1 − (1 − θ)^(1/12) a month for a year, 1/3 for a quarter"
     )
     heterogeneous: Switch = Field(
         True, description="Draw each customer's churn probability from the beta; off gives all the mean"
@@ -146,7 +151,8 @@ class ChurnSpec(Section):
 
     @property
     def mean_monthly_churn(self) -> float:
-        return self.beta_alpha / (self.beta_alpha + self.beta_beta)
+        """The beta's mean churn probability, as a monthly probability (exact at whole periods)."""
+        return float(churn_per_month(self.beta_alpha / (self.beta_alpha + self.beta_beta), self.period))
 
 
 class SatisfactionSpec(Section):
@@ -198,7 +204,7 @@ class ReputationSpec(Section):
 
 
 class WordOfMouthSpec(Section):
-    """Word of mouth after badly treated exits (seed 001: 9 first-hand, 4 more each, 36 reached)."""
+    """Word of mouth after badly treated exits: each tells about 9 people, each of whom tells 4 more (Mohl, The Boston Globe)."""
 
     enabled: Switch = Field(True, description="Switch word of mouth off: no stories, good or bad, and no referrals")
     referrals: Switch = Field(True, description="Satisfied customers refer new customers (positive word of mouth)")
@@ -226,7 +232,7 @@ class WordOfMouthSpec(Section):
 
 
 class DistrustSpec(Section):
-    """Remaining customers near the threshold sense they may be next (seed 000)."""
+    """Remaining customers near the threshold sense they may be next."""
 
     enabled: Switch = Field(True, description="Switch distrust after divestment off")
     strength: Real = Field(
@@ -239,7 +245,7 @@ class DistrustSpec(Section):
 
 
 class MoraleSpec(Section):
-    """Staff morale falls when effort goes to customers whose business does not pay (seed 000)."""
+    """Staff morale falls when effort goes to customers whose business does not pay."""
 
     enabled: Switch = Field(True, description="Switch morale effects off")
     sensitivity: Real = Field(
@@ -395,6 +401,11 @@ class Scenario(Section):
         for name, strategy in self.strategies.items():
             for step in strategy.steps:
                 step.check_channels(self.channels, name)
+        labels = [self.label(name) for name in self.strategies]
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            raise ValueError(f"strategies must have different labels: {', '.join(repr(r) for r in repeated)} "
+                             f"is used more than once (a label defaults to the strategy's id)")
         unknown = [path for path in self.citations if not self.has_path(path)]
         if unknown:
             raise ValueError(f"citations name {', '.join(repr(p) for p in unknown)}, which "

@@ -1,0 +1,464 @@
+"""What a report shows, read from a results folder: one call per notebook cell, one section each.
+
+``Report.open`` reads a results folder — nothing else: no scenario file, no simulation — and
+each method renders one section through its template in ``templates/sections``. The numbers are
+computed here (and in ``decision.py``); the words are the templates', so an analyst can reword a
+sentence or a caption without touching Python. Strategy ids appear only in the appendix; the
+board reads each strategy's label.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from simulation.results import Results, load_results
+from simulation.segments import JOINED_LATER_LABEL
+from simulation.starting_position import COST_DRIVERS
+from simulation.summary import mean_interval, strategy_summary
+
+from . import figures
+from .appendix import assumption_sections, parameter_sources, provenance_rows, strategy_rows
+from .decision import (
+    CONFIDENCE,
+    TRADE_OFFS,
+    Decision,
+    Difference,
+    constant_measures,
+    decide,
+    horizon_values,
+    measure_values,
+    paired,
+    timing,
+    trade_offs,
+)
+from .fragments import Fragment, ReportInfo, render_fragment
+from .kinds import KINDS, ReportKind
+from .numbers import MoneyFormat, count, share
+
+NBSP = "\u00a0"
+MONTHS_A_YEAR = 12
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A number as the report prints it: the value and its interval text (or why there is none)."""
+
+    text: str
+    interval: str = ""
+
+
+class Report:
+    """One report of one kind on one results folder; each method returns what one cell shows."""
+
+    def __init__(self, results: Results, kind: ReportKind, quarter: str, output_dir: Path) -> None:
+        self.results = results
+        self.kind = kind
+        self.quarter = quarter
+        self.output_dir = output_dir
+        self.scenario = results.scenario
+        self.quarters = results.quarters
+        self.replications = int(results.quarters["replication"].nunique())
+        self.summary = strategy_summary(results.quarters, CONFIDENCE)
+        compared = list(self.summary["strategy"])
+        self.reference = kind.reference(self.scenario, compared)
+        self.decision: Decision = decide(results.quarters, self.scenario.report.materiality)
+        self.ranking = self.decision.ranking
+        self.highlighted = self.decision.leaders if kind.name == "board" else [
+            s for s in compared if s != self.reference]
+        self.colours = figures.decision_colours([self.label(s) for s in compared],
+                                                [self.label(s) for s in self.highlighted], self.label(self.reference))
+        amounts = pd.concat([self.summary["cumulative_profit_mean"], self.summary["npv_mean"],
+                             self.summary["customer_equity_end"]])
+        self.money = MoneyFormat.for_amounts(amounts, self.scenario.currency)
+        labels = results.quarters.drop_duplicates("quarter").sort_values("quarter")["quarter_label"]
+        self.first_quarter, self.last_quarter = str(labels.iloc[0]), str(labels.iloc[-1])
+        self._rows = self.summary.set_index("strategy")
+
+    @classmethod
+    def open(cls, results_dir: str | Path, *, kind: str, quarter: str, output_dir: str | Path) -> "Report":
+        """Read a results folder (its files checked against their recorded hashes) for a report of ``kind``."""
+        return cls(load_results(results_dir), KINDS[kind], quarter, Path(output_dir))
+
+    # ---- words and numbers shared by every section
+
+    def label(self, strategy: str) -> str:
+        return self.scenario.label(strategy)
+
+    def interval(self, low: float | None, high: float | None, fmt: Callable[[float], str]) -> str:
+        """'95 % CI a to b', or why there is none: one replication has no spread to measure."""
+        if low is None or high is None or self.replications < 2:
+            return "no interval with one replication"
+        return f"95{NBSP}% CI {fmt(low)} to {fmt(high)}"
+
+    def bare_range(self, low: float | None, high: float | None, signed: bool = False) -> str:
+        """A table cell's second line: '31.84 to 32.18' in the report's money unit, or why there is none."""
+        if low is None or high is None or self.replications < 2:
+            return "one replication: no interval"
+        return f"{self.money.bare(low, signed)}{NBSP}to{NBSP}{self.money.bare(high, signed)}"
+
+    def difference(self, difference: Difference | None, unit: str = "money") -> Shown:
+        """A paired difference with its sign, and its interval (or why there is none)."""
+        if difference is None:
+            return Shown("—", "baseline")
+        signed = lambda value: self._format(unit, value, signed=True)  # noqa: E731
+        return Shown(signed(difference.mean), self.interval(difference.low, difference.high, signed))
+
+    @property
+    def span(self) -> str:
+        return f"{self.scenario.horizon_quarters} quarters ({self.first_quarter} to {self.last_quarter})"
+
+    def _render(self, template: str, **context: Any) -> Fragment:
+        return render_fragment(template, report=self, money=self.money, share=share, count=count, NBSP=NBSP,
+                               **context)
+
+    def _figure(self, name: str, figure: Any, caption: str, alt: str) -> Fragment:
+        path = figures.save_svg(figure, self.output_dir / "charts" / f"{name}.svg")
+        return render_fragment("figure.html.j2", src=f"charts/{path.name}", caption=caption, alt=alt)
+
+    def _labelled(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        frame["strategy"] = frame["strategy"].map(self.label)
+        return frame
+
+    # ---- document
+
+    @property
+    def title(self) -> str:
+        return f"{self.scenario.company} — {self.kind.title} {self.quarter}"
+
+    @property
+    def created_at(self) -> str:
+        """When the results were computed: the report's date, so the same run gives the same PDF."""
+        return str(self.results.provenance.get("created_at", ""))
+
+    @property
+    def date_text(self) -> str:
+        try:
+            date = dt.datetime.fromisoformat(self.created_at).date()
+        except ValueError:
+            return self.created_at
+        return f"{date.day} {date:%B %Y}"
+
+    def report_info(self) -> ReportInfo:
+        """Title, author, date and running header for the page template (not shown as content)."""
+        return ReportInfo({
+            "title": self.title, "author": self.scenario.company, "created": self.created_at,
+            "header_title": f"{self.scenario.company} — {self.kind.title}", "header_quarter": self.quarter,
+            "kind": self.kind.name, "subject": self.scenario.name,
+        })
+
+    def cover(self) -> Fragment:
+        provenance = self.results.provenance
+        return self._render(
+            "cover.html.j2", kind_title=self.kind.title, date=self.date_text,
+            strategies=[(self.label(s), self.colours[self.label(s)]) for s in self.ranking],
+            customers=count(provenance.get("customers_at_start", 0)),
+        )
+
+    # ---- decision (board) and comparison
+
+    def _npv(self, strategy: str) -> Shown:
+        row = self._rows.loc[strategy]
+        return Shown(self.money(row["npv_mean"]), self.interval(row["npv_ci_low"], row["npv_ci_high"], self.money))
+
+    def _options(self) -> list[dict[str, Any]]:
+        """The options in NPV order, with what a board compares first."""
+        npv = horizon_values(self.quarters, "npv")
+        leader = self.ranking[0]
+        options = []
+        for strategy in self.ranking:
+            row = self._rows.loc[strategy]
+            behind = None if strategy == leader else paired(npv, strategy, leader)
+            options.append({
+                "label": self.label(strategy),
+                "colour": self.colours[self.label(strategy)],
+                "leader": strategy in self.decision.leaders,
+                "baseline": strategy == self.reference,
+                "npv": Shown(self.money.bare(row["npv_mean"]), self.bare_range(row["npv_ci_low"], row["npv_ci_high"])),
+                "behind": Shown("—", "the highest") if behind is None else Shown(
+                    self.money.bare(behind.mean, True), self.bare_range(behind.low, behind.high, True)),
+                "customers": count(row["active_customers_end"]),
+                "market_share": share(row["market_share_end"], 2),
+                "equity": self.money.bare(row["customer_equity_end"]),
+            })
+        return options
+
+    def _separating(self) -> list[dict[str, Any]]:
+        """For a choice: each measure on which the leaders differ, with each leader's value."""
+        table = trade_offs(self.quarters, self.decision.leaders, self.reference)
+        rows = []
+        for index, measure in enumerate(TRADE_OFFS):
+            values = [table[s][index].mean for s in self.decision.leaders if index < len(table[s])]
+            if len(values) != len(self.decision.leaders) or np.allclose(values, values[0], rtol=1e-3, atol=1e-9):
+                continue
+            rows.append({"label": measure.label,
+                         "values": [self._format(measure.unit, v) for v in values]})
+        return rows
+
+    def _format(self, unit: str, value: float, signed: bool = False) -> str:
+        if unit == "money":
+            return self.money(value, signed)
+        if unit == "share":
+            return f"{value * 100:+.2f}{NBSP}pts" if signed else share(value, 2)
+        if unit == "count":
+            return f"{value:+,.0f}" if signed else count(value)
+        if unit == "minutes":
+            return f"{value:+.1f}" if signed else f"{value:.1f}"
+        return f"{value:+.3f}" if signed else f"{value:.3f}"
+
+    def decision_section(self) -> Fragment:
+        decision = self.decision
+        leader = self.ranking[0]
+        margin = decision.margin
+        return self._render(
+            "decision.html.j2", decision=decision, leader=self.label(leader),
+            leaders=[self.label(s) for s in decision.leaders],
+            runner=self.label(self.ranking[1]) if len(self.ranking) > 1 else None,
+            margin=margin, margin_text=self.difference(margin) if margin else None,
+            why=set(decision.why_tied.values()), options=self._options(), separating=self._separating(),
+            leader_npv=self._npv(leader), baseline=self.label(self.reference),
+            description=self.scenario.strategies[leader].description,
+        )
+
+    def comparison_section(self) -> Fragment:
+        npv = horizon_values(self.quarters, "npv")
+        profit = horizon_values(self.quarters, "cumulative_profit")
+        rows = []
+        for strategy in self.ranking:
+            if strategy == self.reference:
+                continue
+            rows.append({
+                "label": self.label(strategy),
+                "npv": self.difference(paired(npv, strategy, self.reference)),
+                "profit": self.difference(paired(profit, strategy, self.reference)),
+                "wins": paired(npv, strategy, self.reference).wins,
+            })
+        return self._render("comparison.html.j2", rows=rows, reference=self.label(self.reference),
+                            replications=self.replications, best=self.label(self.ranking[0]),
+                            best_npv=self._npv(self.ranking[0]))
+
+    def _npv_frame(self) -> pd.DataFrame:
+        rows = self._rows.loc[self.ranking]
+        return pd.DataFrame({"strategy": [self.label(s) for s in self.ranking], "mean": rows["npv_mean"].to_numpy(),
+                             "low": rows["npv_ci_low"].to_numpy(), "high": rows["npv_ci_high"].to_numpy()})
+
+    # ---- starting position
+
+    def starting_position(self) -> Fragment:
+        table = self.results.starting_position
+        year = MONTHS_A_YEAR
+        customers = int(table["customers"].sum())
+        losing = int(table["loss_making"].sum())
+        loss = float(table["loss"].sum()) * year
+        profit = float(table["profit"].sum()) * year
+        revenue = float(table["revenue"].sum()) * year
+        segments = []
+        for row in table.itertuples():
+            cost = sum(getattr(row, driver) for driver in COST_DRIVERS) * year
+            segments.append({"label": row.segment_label, "customers": count(row.customers),
+                             "losing": count(row.loss_making), "revenue": self.money.bare(row.revenue * year),
+                             "cost": self.money.bare(cost), "profit": self.money.bare(row.profit * year),
+                             "negative": row.profit < 0})
+        losers = table[table["profit"] < 0]
+        drivers = [("revenue", float(losers["revenue"].sum()) * year)] + [
+            (name, -float(losers[column].sum()) * year) for column, name in COST_DRIVERS.items()]
+        service = {name: -amount for name, amount in drivers[1:]}
+        biggest = max((name for name in service if name != "cost of goods"), key=lambda n: service[n])
+        chart = self._figure(
+            "starting_position",
+            figures.starting_position_chart(
+                pd.DataFrame({"segment_label": table["segment_label"], "profit": table["profit"] * year}),
+                drivers, value_format=self.money.axis, unit=self.money.unit),
+            f"Today's book at today's rates, a year, {self.money.unit}. Left: profit by value segment (S1: the most "
+            f"profitable 1{NBSP}% of customers … S8: the least profitable 10{NBSP}%). Right: the value segments that "
+            f"lose money, from their revenue down through each cost to their loss.",
+            "Bar chart of profit by segment and a waterfall of the loss-making segments' revenue and costs",
+        )
+        return self._render(
+            "starting_position.html.j2", customers=count(customers), losing=count(losing),
+            losing_share=share(losing / customers if customers else 0.0, 0), loss=self.money(-loss),
+            profit=self.money(profit), revenue=self.money(revenue), segments=segments, chart=chart,
+            biggest=biggest, biggest_amount=self.money(service[biggest]),
+            losers_revenue=self.money(drivers[0][1]), unit=self.money.unit,
+            losing_segments=", ".join(losers["segment_label"].str.split(" ").str[0]),
+        )
+
+    # ---- trade-offs
+
+    def trade_offs_section(self) -> Fragment:
+        table = trade_offs(self.quarters, self.ranking, self.reference)
+        constant = constant_measures(table)
+        measures = [m for m in TRADE_OFFS if m.name in self.quarters and m.name not in constant]
+        rows = []
+        for measure in measures:
+            cells = []
+            for strategy in self.ranking:
+                entry = next(e for e in table[strategy] if e.measure.name == measure.name)
+                versus = ("" if entry.versus_baseline is None
+                          else self._format(measure.unit, entry.versus_baseline.mean, signed=True))
+                text = self.money.bare(entry.mean) if measure.unit == "money" else self._format(measure.unit, entry.mean)
+                if measure.unit == "money" and entry.versus_baseline is not None:
+                    versus = self.money.bare(entry.versus_baseline.mean, True)
+                cells.append({"text": text, "detail": versus})
+            unit = f", {self.money.unit}" if measure.unit == "money" else ""
+            rows.append({"label": measure.label + unit, "cells": cells})
+        timings = []
+        for strategy in self.ranking:
+            when = timing(self.quarters, strategy)
+            timings.append("—" if when is None else (when[0] if when[0] == when[1] else f"{when[0]}–{when[1]}"))
+        panels = []
+        for name, title, unit in (("npv", "NPV", "money"), ("customer_equity", "Value of the book left", "money"),
+                                  ("active_customers", "Customers at the horizon", "count"),
+                                  ("market_share", "Market share, points", "share"),
+                                  ("wom_reach", "People hearing bad stories", "count"),
+                                  ("satisfaction", "Satisfaction", "index")):
+            if name in constant or name not in self.quarters:
+                continue
+            measure = next(m for m in TRADE_OFFS if m.name == name)
+            values = measure_values(self.quarters, measure)
+            others = [s for s in self.ranking if s != self.reference]
+            differences = [float((values[s] - values[self.reference]).mean()) for s in others]
+            scale = 100.0 if unit == "share" else 1.0
+            panels.append((title, pd.DataFrame({"strategy": [self.label(s) for s in others],
+                                                "difference": np.array(differences) * scale}),
+                           self._panel_format(unit)))
+        charts = []
+        if panels:
+            charts.append(self._figure(
+                "trade_offs", figures.difference_panels(panels, self.colours, baseline=self.label(self.reference)),
+                f"Each option against {self.label(self.reference)} at {self.last_quarter} (people hearing bad stories: "
+                f"over the horizon); means over {self.replications} replication{'s' if self.replications > 1 else ''}.",
+                "Small multiples of each option's difference from the baseline"))
+        highlighted = [self.label(s) for s in dict.fromkeys([*self.highlighted, self.reference])]
+        charts.append(self._figure(
+            "profit_per_quarter",
+            figures.band_chart(self._labelled(_bands(self.quarters, "profit")), self.colours,
+                               ylabel=f"profit a quarter, {self.money.unit}", value_format=self.money.axis,
+                               labelled=highlighted),
+            f"Profit a quarter, {self.money.unit}: the options the decision rests on and the baseline named, with "
+            f"their 95{NBSP}% bands; the other options in grey.",
+            "Line chart of profit per quarter"))
+        return self._render(
+            "trade_offs.html.j2", strategies=[(self.label(s), self.colours[self.label(s)], s == self.reference)
+                                              for s in self.ranking],
+            rows=rows, timings=timings, charts=charts, baseline=self.label(self.reference),
+            dropped=[m.label for m in TRADE_OFFS if m.name in constant],
+        )
+
+    def _panel_format(self, unit: str) -> Callable[[float], str]:
+        if unit == "money":
+            return lambda v: self.money.bare(v, True)
+        if unit == "share":
+            return lambda v: f"{v:+.2f}"
+        if unit == "count":
+            return lambda v: f"{v:+,.0f}"
+        return lambda v: f"{v:+.3f}"
+
+    # ---- risk
+
+    def risk_section(self) -> Fragment:
+        rows = []
+        has_loss_quarters = bool((self.summary["prob_loss_quarter"] > 0).any())
+        for strategy in self.ranking:
+            row = self._rows.loc[strategy]
+            at_risk = row.get("top1_profit_at_risk_end", float("nan"))
+            rows.append({
+                "label": self.label(strategy), "colour": self.colours[self.label(strategy)],
+                "p5": self.money(row["cumulative_profit_p5"]),
+                "at_risk": "—" if pd.isna(at_risk) else share(at_risk, 0),
+                "effective": count(row["effective_customers_end"]),
+                "loss_quarters": share(row["prob_loss_quarter"], 0),
+            })
+        last = self.quarters[self.quarters["quarter"] == self.quarters["quarter"].max()]
+        spread = self._figure(
+            "cumulative_profit_distribution",
+            figures.distribution_chart(self._labelled(_in_order(last[["strategy", "replication", "cumulative_profit"]],
+                                                                  self.ranking)),
+                                       self.colours, xlabel=f"cumulative profit at {self.last_quarter}, "
+                                       f"{self.money.unit}", value_format=self.money.axis),
+            "Cumulative profit at the horizon across replications: each dot one replication; boxes span the "
+            "middle half.", "Box plots of cumulative profit across replications")
+        lead = self._rows.loc[self.ranking[0]]
+        return self._render("risk.html.j2", rows=rows, has_loss_quarters=has_loss_quarters, chart=spread,
+                            leader=self.label(self.ranking[0]), lead=lead,
+                            at_risk=share(lead.get("top1_profit_at_risk_end", float("nan")), 0),
+                            replications=self.replications)
+
+    # ---- appendix
+
+    def strategies_appendix(self) -> Fragment:
+        currency = self.scenario.currency
+        return self._render("strategies.html.j2",  # amounts per customer: whole units, not the book's millions
+                            rows=strategy_rows(self.scenario, self.ranking, lambda v: f"{currency}{NBSP}{v:,.0f}"))
+
+    def assumptions_appendix(self) -> Fragment:
+        sources = parameter_sources(self.results.provenance)
+        return self._render("assumptions.html.j2", sections=assumption_sections(self.scenario, sources))
+
+    def charts_appendix(self) -> Fragment:
+        labels = [self.label(s) for s in dict.fromkeys([*self.highlighted, self.reference])]
+        market = self._figure(
+            "market_share",
+            figures.band_chart(self._labelled(_bands(self.quarters, "market_share")), self.colours,
+                               ylabel="share of the market's customers", value_format=lambda v: f"{v:.1%}",
+                               labelled=labels),
+            f"Market share by customer count at each quarter end; market size {count(self.scenario.market.size)} "
+            f"customers.", "Line chart of market share")
+        concentration = self._figure(
+            "concentration",
+            figures.concentration_chart(
+                self._labelled(self.results.lorenz.groupby(["strategy", "customer_share"], sort=False)[
+                    "profit_share"].mean().reset_index()),
+                self._labelled(_bands(self.quarters, "top10_positive_profit_share")), self.colours,
+                horizon_label=self.last_quarter),
+            "Left: cumulative share of monthly profit against share of customers at the horizon, least profitable "
+            "first (below zero where loss-makers eat into profit). Right: share of the profitable customers' profit "
+            f"earned by the top 10{NBSP}% of them, each quarter.", "Lorenz curves and top-10 percent profit share")
+        segments = self._figure(
+            "profit_by_segment",
+            figures.segment_chart(self._labelled(_segment_profit(self.results.start_segments)), self.colours,
+                                  ylabel=f"profit over the horizon, {self.money.unit}", value_format=self.money.axis),
+            f"Profit over the {self.scenario.horizon_quarters} quarters by value segment at the start (the same "
+            f"customers under every option) and from customers who joined later ({JOINED_LATER_LABEL}).",
+            "Bar chart of profit by starting value segment")
+        npv = self._figure(
+            "npv_by_strategy",
+            figures.interval_chart(self._npv_frame(), self.colours,
+                                   xlabel=f"expected NPV over {self.span}, {self.money.unit}",
+                                   value_format=self.money.axis, highlight=[self.label(s) for s in self.decision.leaders]),
+            f"Expected net present value by option, highest first; bars from zero, lines the 95{NBSP}% confidence "
+            f"interval of the mean." if self.replications > 1 else
+            "Expected net present value by option, highest first (one replication: no interval).",
+            "Bar chart of expected NPV by option")
+        return self._render("charts_appendix.html.j2", charts=[npv, market, concentration, segments])
+
+    def provenance_appendix(self) -> Fragment:
+        return self._render("provenance.html.j2", rows=provenance_rows(self.results.provenance))
+
+
+def _in_order(frame: pd.DataFrame, strategies: list[str]) -> pd.DataFrame:
+    """``frame``'s rows with strategies in the given order (charts draw them in the order they come)."""
+    order = {name: index for index, name in enumerate(strategies)}
+    return frame.sort_values("strategy", key=lambda column: column.map(order), kind="stable")
+
+
+def _bands(quarters: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Mean of ``column`` per strategy and quarter across replications, with its t interval."""
+    keys = ["strategy", "quarter", "quarter_label"]
+    rows = [(*key, *mean_interval(values.to_numpy(dtype=float), CONFIDENCE))
+            for key, values in quarters.groupby(keys, sort=False)[column]]
+    return pd.DataFrame(rows, columns=[*keys, "mean", "low", "high"])
+
+
+def _segment_profit(segments: pd.DataFrame) -> pd.DataFrame:
+    """Profit over the horizon per starting segment, mean over replications."""
+    per_replication = segments.groupby(["strategy", "replication", "start_segment", "segment_label"], sort=False)[
+        "profit"].sum().reset_index()
+    means = per_replication.groupby(["strategy", "start_segment", "segment_label"], sort=False)["profit"].mean()
+    return means.reset_index().rename(columns={"start_segment": "segment"})

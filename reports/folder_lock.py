@@ -1,0 +1,43 @@
+"""One report at a time per output folder: a second run into the same folder is refused, not mixed in.
+
+Two runs writing one folder could otherwise leave a PDF of one run's notebook with the other's
+charts, both exiting 0. The lock is an ``flock`` on a file in the folder: the kernel releases it
+when the process ends, however it ends, so a killed run never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+from typing import Iterator
+
+from simulation.errors import ReportError
+
+LOCK_FILE = ".clientele-report.lock"
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold the folder's lock for the block; a ReportError naming the holder if another run has it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_FILE
+    handle = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ReportError(
+                f"{folder}: another report is being written into this folder right now (process {holder}); "
+                f"wait for it to finish or choose another --out"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the lock

@@ -26,6 +26,18 @@ class ParameterPath:
     kind: Kind
     choices: tuple[Any, ...] = ()  # for a switch or a Literal: every value it may take
     description: str = ""
+    minimum: float | None = None  # the schema's bounds (ge/gt, le/lt), for checking a range without a run
+    minimum_inclusive: bool = True
+    maximum: float | None = None
+    maximum_inclusive: bool = True
+
+    def out_of_bounds(self, value: float) -> str | None:
+        """Why ``value`` is outside the schema's bounds for this path, or None."""
+        if self.minimum is not None and (value < self.minimum or (value == self.minimum and not self.minimum_inclusive)):
+            return f"must be {'>=' if self.minimum_inclusive else '>'} {self.minimum:g}"
+        if self.maximum is not None and (value > self.maximum or (value == self.maximum and not self.maximum_inclusive)):
+            return f"must be {'<=' if self.maximum_inclusive else '<'} {self.maximum:g}"
+        return None
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -50,6 +62,7 @@ def resolve_path(root: type[BaseModel], dotted: str) -> ParameterPath:
         raise ValueError("must be a dotted path with names between the dots, e.g. word_of_mouth.first_hand")
     annotation: Any = root
     description = ""
+    metadata: list[Any] = []
     for depth, part in enumerate(parts):
         where = ".".join(parts[:depth]) or "the scenario"
         annotation = _unwrap(annotation)
@@ -58,20 +71,32 @@ def resolve_path(root: type[BaseModel], dotted: str) -> ParameterPath:
             if field is None:
                 known = ", ".join(sorted(annotation.model_fields))
                 raise ValueError(f"'{part}' is not a field of {where} (known: {known})")
-            annotation, description = field.annotation, field.description or ""
+            annotation, description, metadata = field.annotation, field.description or "", list(field.metadata)
         elif typing.get_origin(annotation) is dict:
             annotation = typing.get_args(annotation)[1]  # a named entry: a channel, a channel's share
+            metadata = []
         else:
             raise ValueError(f"{where} is a value, not a section")
     annotation = _unwrap(annotation)
     if annotation is bool:
         return ParameterPath(dotted, "choice", (False, True), description)
-    if annotation is int:
-        return ParameterPath(dotted, "integer", (), description)
-    if annotation is float:
-        return ParameterPath(dotted, "real", (), description)
+    if annotation in (int, float):
+        return ParameterPath(dotted, "integer" if annotation is int else "real", (), description, **_bounds(metadata))
     if typing.get_origin(annotation) is Literal:
         return ParameterPath(dotted, "choice", typing.get_args(annotation), description)
     if annotation is str:
         return ParameterPath(dotted, "choice", (), description)
     raise ValueError("is a section or a list, not one number or choice; name a field inside it")
+
+
+def _bounds(metadata: list[Any]) -> dict[str, Any]:
+    """The schema's numeric bounds from a field's annotated-types metadata (Ge, Gt, Le, Lt)."""
+    bounds: dict[str, Any] = {}
+    for constraint in metadata:
+        for name, key, inclusive in (("ge", "minimum", True), ("gt", "minimum", False),
+                                     ("le", "maximum", True), ("lt", "maximum", False)):
+            limit = getattr(constraint, name, None)
+            if limit is not None:
+                bounds[key] = float(limit)
+                bounds[f"{key}_inclusive"] = inclusive
+    return bounds

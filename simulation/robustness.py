@@ -1,0 +1,173 @@
+"""Does the recommendation survive what we do not know? The data of the board report's robustness section.
+
+A scenario declares ``uncertainties:`` — plausible ranges, each with its source, for parameters
+nobody has measured. ``run_robustness`` runs (or resumes: the sweep store skips done points) a
+small Latin hypercube over those ranges, plus the base scenario and each range's two ends, into
+a sweep store; ``robustness_summary`` reads that store and says, per leading strategy, in what
+share of the sampled futures it is best and its worst regret, and which one or two assumptions,
+pushed to an end of their range, would flip the choice. The notebook reads; it never runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .experiment import DEFAULT_SEED
+from .scenario import load_scenario
+from .sources import PopulationSource
+from .sweeps.analysis import analyze_sweep
+from .sweeps.designs import ROLE_BASE, ROLE_SWING
+from .sweeps.discovery import FlipBox
+from .sweeps.plan import plan_from_scenario
+from .sweeps.runner import run_sweep
+from .sweeps.spec import SweepSpec
+
+DEFAULT_POINTS = 24  # Latin-hypercube futures: shares to about ±10 points, in a minute or two on 2 cores
+DEFAULT_REPLICATIONS = 4  # per future; common random numbers keep strategy differences sharp with few
+ROBUSTNESS_FOLDER = "robustness"
+
+
+@dataclass(frozen=True)
+class StrategyRobustness:
+    """One strategy across the sampled futures."""
+
+    strategy: str
+    label: str
+    share_best: float  # share of futures where it has the highest expected NPV (ties count for each)
+    share_worst: float
+    worst_regret: float  # the most NPV it gives up against the best, in the scenario's currency
+    p90_regret: float
+
+
+@dataclass(frozen=True)
+class FlipAssumption:
+    """An assumption that, at one end of its range (the others as in the scenario), changes the best strategy."""
+
+    parameter: str
+    description: str  # the parameter's meaning, from the schema
+    source: str  # where the range comes from, as the scenario declares it
+    end: str  # low | high
+    value: float  # the parameter's value at that end
+    base_value: float  # its value in the scenario
+    best_there: str  # the strategy best at that end
+    lead_change: float  # how much the recommended strategy's lead over the runner-up changes there (NPV)
+
+
+@dataclass(frozen=True)
+class RobustnessSummary:
+    """What the robustness section says, as numbers."""
+
+    folder: Path
+    recommended: str | None
+    runner_up: str | None
+    futures: int  # sampled futures with results
+    holds_share: float  # share of futures where the recommended strategy is best
+    strategies: list[StrategyRobustness]  # the leading ones first (most often best)
+    flips: list[FlipAssumption]  # at most two, largest change of the lead first
+    boxes: list[FlipBox]  # scenario discovery: ranges where the recommendation stops being best
+    uncertainties: dict[str, dict[str, Any]]  # path → low, high, source (as declared), kind, description
+    currency: str
+    notes: list[str]
+
+
+def robustness_spec(uncertainties: dict[str, Any], scenario_path: str | Path, strategies: Sequence[str] | None,
+                    points: int, replications: int, seed: int, name: str) -> SweepSpec:
+    """The sweep a scenario's uncertainties ask for: a Latin hypercube over their ranges, with swings."""
+    return SweepSpec.model_validate({
+        "name": f"{name} — robustness",
+        "description": "The scenario's unmeasured parameters, each across its plausible range",
+        "scenario": str(scenario_path),
+        "strategies": list(strategies) if strategies else None,
+        "replications": replications,
+        "seed": seed,
+        "design": {"method": "lhs", "points": points, "swings": True},
+        "parameters": {path: {"low": spec.low, "high": spec.high, "why": spec.source}
+                       for path, spec in uncertainties.items()},
+    })
+
+
+def run_robustness(scenario_path: str | Path, out_dir: str | Path, *, overrides: Sequence[str] = (),
+                   strategies: Sequence[str] | None = None, customers: str | Path | None = None,
+                   transactions: str | Path | None = None, points: int = DEFAULT_POINTS,
+                   replications: int = DEFAULT_REPLICATIONS, seed: int = DEFAULT_SEED, workers: int | None = None,
+                   progress: bool = False) -> Path | None:
+    """Run or resume the robustness sweep into ``out_dir``; None (nothing run) when the scenario declares no uncertainties."""
+    scenario = load_scenario(scenario_path, overrides)
+    if not scenario.uncertainties:
+        return None
+    spec = robustness_spec(scenario.uncertainties, scenario_path, strategies, points, replications, seed, scenario.name)
+    plan = plan_from_scenario(spec, scenario_path, PopulationSource.from_paths(customers, transactions), list(overrides))
+    run_sweep(plan, out_dir, workers=workers, progress=progress)
+    return Path(out_dir)
+
+
+def robustness_summary(folder: str | Path, recommended: str | None = None) -> RobustnessSummary:
+    """The robustness section's numbers from a store ``run_robustness`` wrote; ``recommended`` defaults to the best at base."""
+    analysis = analyze_sweep(folder)
+    described = analysis.manifest
+    labels = described.get("strategy_labels", {})
+    recommended = recommended or analysis.recommended
+    table = analysis.robustness.sort_values(["share_best", "max_regret"], ascending=[False, True], kind="stable")
+    strategies = [StrategyRobustness(row.strategy, labels.get(row.strategy, row.strategy), row.share_best,
+                                     row.share_worst, row.max_regret, row.p90_regret) for row in table.itertuples()]
+    others = [entry.strategy for entry in strategies if entry.strategy != recommended]
+    runner_up = _runner_up_at_base(analysis, recommended) or (others[0] if others else None)
+    holds = float(1.0 - analysis.flip_share) if not np.isnan(analysis.flip_share) else float("nan")
+    parameters = described["parameters"]
+    uncertainties = {path: {"low": spec.get("low"), "high": spec.get("high"), "source": spec.get("why", ""),
+                            "kind": spec.get("kind"), "description": spec.get("description", "")}
+                     for path, spec in parameters.items()}
+    return RobustnessSummary(
+        folder=Path(folder), recommended=recommended, runner_up=runner_up,
+        futures=int(analysis.regret["point_id"].nunique()) if not analysis.regret.empty else 0,
+        holds_share=holds, strategies=strategies,
+        flips=_flip_assumptions(analysis, recommended, runner_up, uncertainties)[:2],
+        boxes=analysis.flips, uncertainties=uncertainties, currency=described.get("currency", ""),
+        notes=analysis.notes,
+    )
+
+
+def _npv_at(analysis: Any, point_id: str) -> dict[str, float]:
+    at = analysis.point_outcomes[analysis.point_outcomes["point_id"] == point_id]
+    return dict(zip(at["strategy"], at[analysis.decision_outcome].astype(float), strict=True))
+
+
+def _runner_up_at_base(analysis: Any, recommended: str | None) -> str | None:
+    base = analysis.design[analysis.design["role"] == ROLE_BASE]
+    if base.empty or recommended is None:
+        return None
+    values = _npv_at(analysis, base["point_id"].iloc[0])
+    others = {name: value for name, value in values.items() if name != recommended}
+    return max(others, key=lambda name: others[name]) if others else None
+
+
+def _flip_assumptions(analysis: Any, recommended: str | None, runner_up: str | None,
+                      uncertainties: dict[str, dict[str, Any]]) -> list[FlipAssumption]:
+    """Each range end where another strategy beats the recommended one, largest change of its lead first."""
+    design = analysis.design
+    base = design[design["role"] == ROLE_BASE]
+    if recommended is None or runner_up is None or base.empty:
+        return []
+    at_base = _npv_at(analysis, base["point_id"].iloc[0])
+    if recommended not in at_base or runner_up not in at_base:
+        return []
+    base_lead = at_base[recommended] - at_base[runner_up]
+    found = []
+    for row in design[design["role"] == ROLE_SWING].to_dict("records"):
+        parameter, end = str(row["swing"]).rsplit(" ", 1)
+        values = _npv_at(analysis, row["point_id"])
+        if recommended not in values or len(values) < 2:
+            continue
+        best = max(values, key=lambda name: values[name])
+        if best == recommended:
+            continue
+        lead = values[recommended] - max(value for name, value in values.items() if name != recommended)
+        found.append(FlipAssumption(
+            parameter=parameter, description=uncertainties[parameter]["description"],
+            source=uncertainties[parameter]["source"], end=end, value=float(row[parameter]),
+            base_value=float(base[parameter].iloc[0]), best_there=best, lead_change=float(lead - base_lead)))
+    return sorted(found, key=lambda flip: flip.lead_change)

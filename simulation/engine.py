@@ -88,6 +88,8 @@ class CustomerModel:
             elasticity,
         )
         latent = self._latent_churn(self.streams.generator(Stream.LATENT_CHURN, 0), len(population))
+        if population.churn_probability is not None and scenario.churn.enabled:
+            latent = population.churn_probability  # calibrated: each customer's own hazard, fitted from the data
         self.state.append(population, latent, 0, 0, scenario.economics.cost_of_capital)
 
         # Scalars that evolve month by month.
@@ -150,7 +152,8 @@ class CustomerModel:
         churn = self.scenario.churn
         if not churn.enabled:
             return np.zeros(count)
-        return mech.beta_churn_probabilities(rng, count, churn.beta_alpha, churn.beta_beta, churn.heterogeneous)
+        drawn = mech.beta_churn_probabilities(rng, count, churn.beta_alpha, churn.beta_beta, churn.heterogeneous)
+        return drawn if churn.period == "month" else mech.churn_per_month(drawn, churn.period)
 
     # ------------------------------------------------------------------ time and processes
     def run(self) -> RunOutput:
@@ -416,6 +419,7 @@ class CustomerModel:
         self._compute_hazard(added)  # valued with their own hazard from the month they join
         self.active_count += count
         self.pending_cost += count * spec.market.acquisition_cost
+        self.flows.acquisition_cost += count * spec.market.acquisition_cost
         self.flows.acquired += count
         return added
 

@@ -292,6 +292,21 @@ def _channels(frame: pd.DataFrame | None, scenario: Scenario, rng: np.random.Gen
     return channel
 
 
+def assumed_population(scenario: Scenario, rng: np.random.Generator, customer_id: np.ndarray,
+                       revenue: np.ndarray) -> Population:
+    """Customers known only by their revenue: every cost column, the channel and the contract end from the
+    scenario's population assumptions (channels and contract ends drawn from ``rng``)."""
+    channel = _channels(None, scenario, rng, len(revenue), [])
+    ends = _contract_months(pd.Series(pd.NaT, index=range(len(revenue))), scenario, rng)
+    return _population(scenario, rng, customer_id, revenue, {}, channel, ends)
+
+
+def ledger_columns(path: Path) -> list[str]:
+    """The ledger's column names, trimmed and lower-cased (which costs the data gives, which are assumed)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        return [name.strip().lower() for name in next(csv.reader(handle), [])]
+
+
 # ---------------------------------------------------------------------------- the two formats
 def load_ledger(path: str | Path, scenario: Scenario, rng: np.random.Generator) -> Population:
     """A per-customer ledger: one row per customer, monthly amounts; missing columns from the scenario."""
@@ -321,6 +336,39 @@ def observed_months(first: pd.Series, last: pd.Timestamp) -> np.ndarray:
     return ((last.year - first.dt.year) * 12 + (last.month - first.dt.month) + 1).to_numpy()
 
 
+def read_transactions(path: Path) -> pd.DataFrame:
+    """A transaction log checked cell by cell: customer_id, date, amount and each row's file line.
+
+    The reference reader: ``calibration.log`` reads large logs faster and comes here for the
+    messages when anything is wrong.
+    """
+    frame = read_csv_text(path, TRANSACTION_REQUIRED, "transaction log")
+    problems: list[Problem] = []
+    _check_ids(frame, problems, unique=False)
+    amount = _numbers(frame, "amount", -np.inf, "a number between -1e12 and 1e12 (currency; negative for a refund)",
+                      problems, required=True)
+    dates = _dates(frame, "date", problems, required=True)
+    _raise_problems(path, problems)
+    return pd.DataFrame({"customer_id": frame["customer_id"], "date": dates, "amount": amount,
+                         "row": _file_rows(frame)})
+
+
+def date_column(frame: pd.DataFrame, column: str, problems: list[Problem], required: bool) -> pd.Series:
+    """A column of ISO dates, bad cells added to ``problems`` (the rules of every date in a CSV)."""
+    return _dates(frame, column, problems, required)
+
+
+def number_column(frame: pd.DataFrame, column: str, lowest: float, highest: float, expected: str,
+                  problems: list[Problem]) -> np.ndarray:
+    """A required numeric column, bad cells added to ``problems``."""
+    return _numbers(frame, column, lowest, expected, problems, required=True, highest=highest)
+
+
+def raise_problems(path: Path, problems: list[Problem]) -> None:
+    """Raise one DataError listing ``problems`` (file lines, columns, values, what was expected)."""
+    _raise_problems(path, problems)
+
+
 def load_transactions(path: str | Path, scenario: Scenario, rng: np.random.Generator) -> Population:
     """A transaction log aggregated per customer: monthly revenue over the months each was observed.
 
@@ -329,15 +377,8 @@ def load_transactions(path: str | Path, scenario: Scenario, rng: np.random.Gener
     customer who joined late is not diluted by months before they joined.
     """
     path = Path(path)
-    frame = read_csv_text(path, TRANSACTION_REQUIRED, "transaction log")
+    log = read_transactions(path)
     problems: list[Problem] = []
-    _check_ids(frame, problems, unique=False)
-    amount = _numbers(frame, "amount", -np.inf, "a number between -1e12 and 1e12 (currency; negative for a refund)",
-                      problems, required=True)
-    dates = _dates(frame, "date", problems, required=True)
-    _raise_problems(path, problems)
-
-    log = pd.DataFrame({"customer_id": frame["customer_id"], "date": dates, "amount": amount, "row": _file_rows(frame)})
     per_customer = log.groupby("customer_id", sort=False).agg(
         total=("amount", "sum"), first=("date", "min"), first_row=("row", "min")
     )

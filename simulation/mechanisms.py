@@ -94,6 +94,23 @@ def beta_churn_probabilities(
     return np.full(count, alpha / (alpha + beta))
 
 
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def churn_per_month(probability: np.ndarray | float, period: str) -> np.ndarray:
+    """A churn probability per ``period`` as the monthly one with the same survival at whole periods.
+
+    θ a year becomes 1 − (1 − θ)^(1/12) a month: twelve months at the monthly rate survive exactly
+    as one year at the yearly rate (entering a yearly θ as monthly would lose far more customers).
+    """
+    months = PERIOD_MONTHS[period]
+    theta = np.asarray(probability, dtype=float)
+    if months == 1:
+        return theta.copy()
+    with np.errstate(divide="ignore"):  # θ = 1: log(0) = −inf, and a certain loss stays certain
+        return -np.expm1(np.log1p(-np.minimum(theta, 1.0)) / months)
+
+
 def sbg_survival(alpha: float, beta: float, months: int) -> np.ndarray:
     """Expected share of a cohort still active after t = 0..months under the sBG model.
 

@@ -46,6 +46,7 @@ class QuarterFlows:
     lost_acquisitions: float = 0.0  # expected acquisitions lost to word of mouth
     treated: int = 0  # customers a strategy step reached (a customer reached by two steps counts twice)
     action_cost: float = 0.0  # one-off costs of the strategy's actions (training, exit payments), currency
+    acquisition_cost: float = 0.0  # cost of winning the quarter's newcomers, currency
 
     def copy(self) -> "QuarterFlows":
         return QuarterFlows(**{f.name: getattr(self, f.name) for f in fields(self)})
@@ -120,6 +121,20 @@ OUTCOMES: list[Outcome] = [
             lambda e: e.active_customers),
     Outcome("acquired", "flow", "customers", "new customers won (from competitors and by referral)",
             lambda e: e.flows.acquired),
+    Outcome("todays_customers", "level", "customers",
+            "customers on our books at quarter end who were already customers at the start (today's book)",
+            lambda e: int(e.scan.start_active[1:].sum())),
+    Outcome("newcomers", "level", "customers", "customers on our books at quarter end who joined during the run",
+            lambda e: int(e.scan.start_active[0])),
+    Outcome("newcomer_share", "level", "share",
+            "newcomers ÷ customers on our books: how much of the book rests on customers who do not exist yet",
+            lambda e: _safe_ratio(float(e.scan.start_active[0]), float(e.active_customers))),
+    Outcome("todays_customers_profit", "flow", "currency",
+            "the quarter's profit from today's customers: their revenue − cost to serve (action costs and partner "
+            "fees in neither this nor the next)", lambda e: float(e.scan.start_profit[1:].sum())),
+    Outcome("newcomers_profit", "flow", "currency",
+            "the quarter's profit from newcomers: their revenue − cost to serve − the cost of winning them",
+            lambda e: float(e.scan.start_profit[0]) - e.flows.acquisition_cost),
     Outcome("churned", "flow", "customers", "customers who left of their own accord", lambda e: e.flows.churned),
     Outcome("divested", "flow", "customers",
             "customers the strategy pushed out, whether they left at contract end or walked away before it",

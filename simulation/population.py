@@ -28,6 +28,9 @@ class Population:
     referrals_per_year: np.ndarray  # new customers referred per year (referral value)
     contract_end: np.ndarray  # int32, months from start at which the current contract ends
     channel_names: tuple[str, ...]
+    # Each customer's own monthly churn probability, fitted from the company's data (calibration);
+    # None: drawn from the scenario's churn beta, as for every newcomer.
+    churn_probability: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.revenue)
@@ -35,7 +38,8 @@ class Population:
     def take(self, rows: np.ndarray) -> "Population":
         """The customers at ``rows`` (used to bootstrap new customers from the existing mix)."""
         values = {name: getattr(self, name).take(rows) for name in _COLUMN_NAMES}
-        return Population(**values, channel_names=self.channel_names)
+        churn = None if self.churn_probability is None else self.churn_probability.take(rows)
+        return Population(**values, channel_names=self.channel_names, churn_probability=churn)
 
 
-_COLUMN_NAMES = tuple(f.name for f in fields(Population) if f.name != "channel_names")
+_COLUMN_NAMES = tuple(f.name for f in fields(Population) if f.name not in ("channel_names", "churn_probability"))

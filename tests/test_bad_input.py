@@ -219,7 +219,8 @@ def test_bad_input_gets_one_clear_message_and_nothing_is_written(case: Case, tmp
     ("2026-01-05 09:30", "2026-02-05T23:59:59.5Z"),
 ], ids=["mixed offsets", "space, fraction and Z"])
 def test_dates_with_times_and_offsets_are_read_as_written(first, second, tmp_path, capsys):
-    data = csv_file(f"customer_id,date,amount\nA,{first},20\nA,{second},20\nB,2026-02-01,5\n")(tmp_path)
+    log = (PROJECT_ROOT / "examples" / "transactions.csv").read_text()  # enough customers for the fit
+    data = csv_file(f"{log}A,{first},20\nA,{second},20\nB,2026-02-01,5\n")(tmp_path)
     code, err = run_main(["simulate", BANK, *SMALL, "--transactions", data, "--out", str(tmp_path / "out")], capsys)
     assert code == 0, err
 

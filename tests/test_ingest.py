@@ -75,7 +75,7 @@ def test_transactions_are_aggregated_per_customer_per_observed_month(tmp_path, s
 def test_bundled_example_files_load(small_scenario, rng):
     ledger = load_ledger(PROJECT_ROOT / "examples" / "ledger.csv", small_scenario, rng)
     log = load_transactions(PROJECT_ROOT / "examples" / "transactions.csv", small_scenario, rng)
-    assert len(ledger) == 400 and len(log) == 120
+    assert len(ledger) == 400 and len(log) == 2000
     assert (monthly_profit(ledger, small_scenario) < 0).any()
 
 

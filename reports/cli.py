@@ -175,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     from reports.sweep_command import add_sweep_command
 
     add_sweep_command(commands)
+
+    from reports.calibrate_command import add_calibrate_command
+
+    add_calibrate_command(commands)
     return parser
 
 

@@ -118,9 +118,10 @@ def robustness_summary(folder: str | Path, recommended: str | None = None) -> Ro
     runner_up = _runner_up_at_base(analysis, recommended) or (others[0] if others else None)
     holds = float(1.0 - analysis.flip_share) if not np.isnan(analysis.flip_share) else float("nan")
     parameters = described["parameters"]
-    uncertainties = {path: {"low": spec.get("low"), "high": spec.get("high"), "source": spec.get("why", ""),
-                            "kind": spec.get("kind"), "description": spec.get("description", "")}
-                     for path, spec in parameters.items()}
+    uncertainties = {path: {"low": parameters[path].get("low"), "high": parameters[path].get("high"),
+                            "source": parameters[path].get("why", ""), "kind": parameters[path].get("kind"),
+                            "description": parameters[path].get("description", "")}
+                     for path in analysis.parameters}
     return RobustnessSummary(
         folder=Path(folder), recommended=recommended, runner_up=runner_up,
         futures=int(analysis.regret["point_id"].nunique()) if not analysis.regret.empty else 0,

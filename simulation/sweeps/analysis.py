@@ -20,7 +20,7 @@ import pandas as pd
 
 from .designs import ROLE_BASE, ROLE_DESIGN, ROLE_SWING
 from .discovery import FlipBox, flip_boxes
-from .queries import design_table, read_manifest, sweep_rows
+from .queries import design_table, parameter_names, read_manifest, sweep_rows
 from .regret import best_strategies, point_regret, strategy_robustness
 from .sensitivity import interaction_share, morris_indices, sobol_indices, swings
 from .spec import ANALYSED_OUTCOMES
@@ -71,7 +71,7 @@ def analyze_sweep(folder: str | Path, seed: int = 0) -> SweepAnalysis:
     described = read_manifest(folder)
     design = design_table(folder)
     outcomes = point_outcomes(folder)
-    parameters = list(described["parameters"])
+    parameters = parameter_names(described)
     strategies = list(described["strategies"])
     decision = described.get("decision_outcome", "npv")
     method = described["design"]["method"]

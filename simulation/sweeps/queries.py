@@ -49,6 +49,11 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise ClienteleError(f"{path}: cannot read the sweep's description: {exc}") from None
 
 
+def parameter_names(described: dict[str, Any]) -> list[str]:
+    """The varied parameters in the design's order: Sobol's and Morris' estimators read the columns by position."""
+    return list(described["parameter_order"])
+
+
 def done_point_ids(folder: Path) -> set[str]:
     """Point ids that some results file holds."""
     files = _files(folder, RESULTS_FOLDER)
@@ -147,7 +152,7 @@ def export_rows(folder: str | Path, to: str | Path) -> int:
     query = _rows_query(folder, described, horizon_only=False)
     if query is None:
         raise ClienteleError(f"{folder}: no finished points to export yet")
-    names = list(described["parameters"])
+    names = parameter_names(described)
     columns = ", ".join('"' + name.replace('"', '""') + '"' for name in names)
     values = ", ".join('design."' + name.replace('"', '""') + '"' for name in names)
     temporary = to.with_name(f".{to.name}.tmp-{os.getpid()}")

@@ -56,6 +56,7 @@ def manifest(plan: SweepPlan) -> dict[str, Any]:
         "input_data": plan.input_data,
         "set": spec.set,
         "design": spec.design.model_dump(mode="json"),
+        "parameter_order": list(spec.parameters),  # the design's column order (the JSON's keys are sorted)
         "parameters": {path: {**spec.parameters[path].model_dump(mode="json"), "kind": plan.resolved[path].kind,
                               "description": plan.resolved[path].description}
                        for path in spec.parameters},

@@ -16,14 +16,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, fields
 from functools import cached_property
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import numpy as np
 
 from .concentration import concentration_measures
-from .kernels import QuarterScan
 from .segments import BookRanking
 from .state import CustomerColumns
+
+if TYPE_CHECKING:  # the kernels load numba: a reader of results (the report) never needs them
+    from .kernels import QuarterScan
 
 Kind = Literal["flow", "level", "running"]
 

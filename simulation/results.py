@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__, kernels
+from . import __version__
 from .errors import ClienteleError
 from .scenario import Scenario
 from .sources import PopulationSource
@@ -262,11 +262,18 @@ class _ProvenanceRecord:
             "strategies": strategies,
             "workers": workers,
             "code_version": code_version(),
-            "kernels": kernels.selected(),  # compiled or numpy: the same numbers to rounding, not to the bit
+            "kernels": _kernels_selected(),  # compiled or numpy: the same numbers to rounding, not to the bit
             "packages": package_versions(),
             "wall_time_seconds": round(wall_time_seconds, 3),
             "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         }
+
+
+def _kernels_selected() -> str:
+    """Which month kernels ran; imported here only, so reading results never loads numba."""
+    from . import kernels
+
+    return kernels.selected()
 
 
 provenance_record = _ProvenanceRecord()

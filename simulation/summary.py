@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit  # Student t quantiles; scipy.stats takes a second to import
 
 from .outcomes import OUTCOMES
 
@@ -31,7 +31,7 @@ def mean_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, 
     mean = float(values.mean())
     if len(values) < 2:
         return mean, mean, mean
-    half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    half = float(stdtrit(len(values) - 1, 0.5 + confidence / 2) * values.std(ddof=1) / np.sqrt(len(values)))
     return mean, mean - half, mean + half
 
 

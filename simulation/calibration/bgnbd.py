@@ -20,14 +20,22 @@ MODEL = "BG/NBD"
 
 def log_likelihood_terms(parameters: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """Each customer's log-likelihood (the paper's equation 6, written with logs for large x)."""
+    levels, index = np.unique(x, return_inverse=True)
+    return _terms(parameters, levels, index, t_x, T)
+
+
+def _terms(parameters: np.ndarray, levels: np.ndarray, index: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Equation 6 with the terms in x alone computed once per distinct x (``levels[index]`` is each x)."""
     r, alpha, a, b = parameters
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b)  # Γ(a+b)Γ(b+x) / (Γ(b)Γ(a+b+x)) = B(a, b+x) / B(a, b)
+    # Γ(r+x)/Γ(r) α^r and B(a, b+x)/B(a, b) = Γ(a+b)Γ(b+x) / (Γ(b)Γ(a+b+x)): per distinct x
+    per_x = gammaln(r + levels) - gammaln(r) + r * np.log(alpha) + betaln(a, b + levels) - betaln(a, b)
+    repeat = levels > 0
+    dropout = np.full(len(levels), -np.inf)
+    dropout[repeat] = np.log(a) - np.log(b + levels[repeat] - 1.0)
+    x = levels[index]
     a3 = -(r + x) * np.log(alpha + T)
-    repeat = x > 0
-    a4 = np.full_like(a3, -np.inf)
-    a4[repeat] = (np.log(a) - np.log(b + x[repeat] - 1.0) - (r + x[repeat]) * np.log(alpha + t_x[repeat]))
-    return a1 + a2 + np.logaddexp(a3, a4)
+    a4 = dropout[index] - (r + x) * np.log(alpha + t_x)
+    return per_x[index] + np.logaddexp(a3, a4)
 
 
 def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, source: str) -> Fit:
@@ -46,8 +54,9 @@ def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, source: str) -> Fit:
     alpha0 = 1.0 / mean_rate
     starts = [(1.0, alpha0, 1.0, 1.0), (0.5, 0.5 * alpha0, 0.5, 3.0), (2.0, 2.0 * alpha0, 2.0, 8.0),
               (0.25, 0.25 * alpha0, 0.8, 2.5)]
+    levels, index = np.unique(ux, return_inverse=True)
     return fit_maximum_likelihood(
-        MODEL, NAMES, lambda params: float(weights @ log_likelihood_terms(params, ux, ut, uT)), starts, len(x), source,
+        MODEL, NAMES, lambda params: float(weights @ _terms(params, levels, index, ut, uT)), starts, len(x), source,
     )
 
 

@@ -124,6 +124,7 @@ TRADE_OFFS = (
     Measure("customer_equity", "Value of the book left (customer equity)", "end", "money", "higher"),
     Measure("active_customers", "Customers at the horizon", "end", "count", "higher"),
     Measure("market_share", "Market share at the horizon", "end", "share", "higher"),
+    Measure("newcomer_share", "Share of them who joined during the horizon", "end", "share", ""),
     Measure("divested", "Customers let go", "total", "count", ""),
     Measure("migrated_channel", "Customers moved online", "total", "count", ""),
     Measure("migrated_partner", "Customers handed to partners", "total", "count", ""),

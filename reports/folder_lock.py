@@ -20,10 +20,15 @@ LOCK_FILE = ".clientele-report.lock"
 
 @contextlib.contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
-    """Hold the folder's lock for the block; a ReportError naming the holder if another run has it."""
+    """Hold the folder's lock for the block; a ReportError naming the holder if another run has it.
+
+    A run that fails in a folder it created itself leaves no folder behind (bad input writes nothing).
+    """
+    created = [parent for parent in [folder, *folder.parents] if not parent.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
     handle = open(path, "a+")
+    failed = False
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -39,5 +44,13 @@ def folder_lock(folder: Path) -> Iterator[None]:
         handle.write(str(os.getpid()))
         handle.flush()
         yield
+    except BaseException:
+        failed = True
+        raise
     finally:
+        if failed and created and [p.name for p in folder.iterdir()] == [LOCK_FILE]:
+            path.unlink(missing_ok=True)
+            for made in created:  # innermost first
+                with contextlib.suppress(OSError):
+                    made.rmdir()
         handle.close()  # closing releases the lock

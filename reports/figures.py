@@ -39,7 +39,7 @@ STYLE: dict[Any, Any] = {  # matplotlib types rc keys as literals
     "grid.linewidth": 0.6,
     "legend.frameon": False,
     "legend.fontsize": 7.5,
-    "svg.fonttype": "path",  # text as vector outlines: the PDF looks the same without the font
+    "svg.fonttype": "none",  # text as SVG text, drawn by WeasyPrint in the report's font: a tenth of the nodes to draw
     "text.parse_math": False,  # a '$' in a company or strategy name is a dollar sign, not TeX
     "svg.hashsalt": SVG_HASH_SALT,
 }

@@ -134,7 +134,7 @@ def write_results(folder: Path, scenario: Scenario, tables: dict[str, pd.DataFra
         write_atomically(folder / name, data)
     provenance = {**provenance, "files": {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}}
     write_atomically(folder / PROVENANCE_FILE, json.dumps(provenance, indent=2, sort_keys=True).encode())
-    return Results(folder, *(tables[kind] for kind in TABLE_FILES), provenance, scenario)
+    return Results(folder=folder, provenance=provenance, scenario=scenario, **{kind: tables[kind] for kind in TABLE_FILES})
 
 
 def changed_files(folder: Path, provenance: dict[str, Any]) -> list[str]:
@@ -175,9 +175,9 @@ def load_results(folder: str | Path) -> Results:
     if changed:
         raise ClienteleError(f"{folder}: results changed since they were written: {'; '.join(changed)}; "
                              f"run the simulation again")
-    tables = [pd.read_parquet(folder / name) for name in TABLE_FILES.values()]
+    tables = {kind: pd.read_parquet(folder / name) for kind, name in TABLE_FILES.items()}
     scenario = Scenario.model_validate(json.loads((folder / SCENARIO_FILE).read_text()))
-    return Results(folder, *tables, provenance, scenario)
+    return Results(folder=folder, provenance=provenance, scenario=scenario, **tables)
 
 
 def shown_path(path: str | Path) -> str:

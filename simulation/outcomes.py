@@ -129,8 +129,9 @@ OUTCOMES: list[Outcome] = [
     Outcome("newcomers", "level", "customers", "customers on our books at quarter end who joined during the run",
             lambda e: int(e.scan.start_active[0])),
     Outcome("newcomer_share", "level", "share",
-            "newcomers ÷ customers on our books: how much of the book rests on customers who do not exist yet",
-            lambda e: _safe_ratio(float(e.scan.start_active[0]), float(e.active_customers))),
+            "newcomers ÷ customers on our books: how much of the book rests on customers who do not exist yet "
+            "(0 when the book is empty)",
+            lambda e: float(e.scan.start_active[0]) / e.active_customers if e.active_customers else 0.0),
     Outcome("todays_customers_profit", "flow", "currency",
             "the quarter's profit from today's customers: their revenue − cost to serve (action costs and partner "
             "fees in neither this nor the next)", lambda e: float(e.scan.start_profit[1:].sum())),

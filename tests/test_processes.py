@@ -121,19 +121,30 @@ def test_simulate_leaves_no_worker_behind(how, exit_code, word, tmp_path):
         _cleanup(process, workers)
 
 
-def kernel_and_its_workers(process: subprocess.Popen[str]) -> set[int]:
-    """The report's kernel has started and the simulation in it has forked its workers."""
+def a_kernel(process: subprocess.Popen[str]) -> set[int]:
+    """The report's kernel has started (the simulation is over: it runs in the command, before the notebook)."""
     found = descendants(process.pid)
     kernels = [pid for pid in found if b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-    return found if kernels and len(found) >= 3 else set()
+    return found if kernels else set()
+
+
+def _slow_notebook(tmp_path: Path) -> Path:
+    """The board notebook with a cell that sleeps, so that the kernel can be caught running."""
+    import nbformat
+
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "board_report.ipynb", as_version=4)
+    notebook.cells.insert(2, nbformat.v4.new_code_cell("import time\ntime.sleep(120)"))
+    path = tmp_path / "slow.ipynb"
+    nbformat.write(notebook, path)
+    return path
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigkill"])
-def test_report_leaves_no_kernel_or_worker_behind(how, tmp_path):
+def test_report_leaves_no_simulation_worker_behind(how, tmp_path):
     process = start(["report", str(BUNDLED_SCENARIO), *LONG_RUN, "--out", str(tmp_path / "out"), "--quiet"], tmp_path)
     children: set[int] = set()
     try:
-        children = wait_for(lambda: kernel_and_its_workers(process), 90, "the kernel and its workers")
+        children = workers_of(process, 2, 90)
         time.sleep(1.0)
         if how == "ctrl-c":
             os.killpg(process.pid, signal.SIGINT)
@@ -143,7 +154,32 @@ def test_report_leaves_no_kernel_or_worker_behind(how, tmp_path):
         else:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
-        # The kernel polls its parent once a second; its workers die with it.
+        assert gone_within(children, 10) == set()
+        assert not (tmp_path / "out" / "results" / "provenance.json").exists()
+        assert not (tmp_path / "out" / "board_report.pdf").exists()
+    finally:
+        _cleanup(process, children)
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigkill"])
+def test_report_leaves_no_kernel_behind(how, tmp_path):
+    small = ["--set", "population.customers=600", "--set", "market.size=12000", "--set", "horizon_quarters=4",
+             "--replications", "2", "--workers", "1"]
+    process = start(["report", str(BUNDLED_SCENARIO), *small, "--notebook", str(_slow_notebook(tmp_path)),
+                     "--out", str(tmp_path / "out"), "--quiet"], tmp_path)
+    children: set[int] = set()
+    try:
+        children = wait_for(lambda: a_kernel(process), 90, "the report's kernel")
+        time.sleep(1.0)
+        if how == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)
+            _, err = process.communicate(timeout=30)
+            assert process.returncode == 130, err
+            assert err.strip().splitlines() == ["clientele: interrupted; nothing more was written"], err
+        else:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        # The kernel polls its parent once a second and exits when it is gone.
         assert gone_within(children, 10) == set()
         assert not (tmp_path / "out" / "board_report.pdf").exists()
         if how == "ctrl-c":  # a half-run notebook is not left to pass for an audit trail

@@ -23,6 +23,7 @@ from simulation.scenario import ChannelSpec, Scenario
 SOURCE_FILE = "scenario file"
 SOURCE_OVERRIDE = "--set"
 SOURCE_DEFAULT = "default"
+SOURCE_DATA = "calibrated from the data"
 SOURCE_UNKNOWN = "file or default"
 
 
@@ -82,10 +83,13 @@ class ParameterSources:
 
     file_paths: frozenset[str] | None
     override_paths: frozenset[str]
+    data_paths: frozenset[str] = frozenset()  # set from the company's own data (calibration), under --set
 
     def of(self, path: str) -> str:
         if any(path == override or path.startswith(override + ".") for override in self.override_paths):
             return SOURCE_OVERRIDE  # the value itself, or a whole section, was set with --set
+        if path in self.data_paths:
+            return SOURCE_DATA
         if self.file_paths is None:
             return SOURCE_UNKNOWN
         return SOURCE_FILE if path in self.file_paths else SOURCE_DEFAULT
@@ -93,9 +97,13 @@ class ParameterSources:
 
 def parameter_sources(provenance: Mapping[str, Any]) -> ParameterSources:
     """Where each value came from, from what provenance recorded: the file's own keys and the --set paths."""
-    override_paths = frozenset(str(o).partition("=")[0].strip() for o in provenance.get("overrides", []))
+    def paths(overrides: Iterable[Any]) -> frozenset[str]:
+        return frozenset(str(o).partition("=")[0].strip() for o in overrides)
+
     keys = provenance.get("scenario_file_keys")
-    return ParameterSources(frozenset(keys) if isinstance(keys, list) else None, override_paths)
+    data = (provenance.get("starting_book") or {}).get("overrides", [])
+    return ParameterSources(frozenset(keys) if isinstance(keys, list) else None,
+                            paths(provenance.get("overrides", [])), paths(data))
 
 
 def sources_from_file(scenario_path: str | Path, overrides: Iterable[str]) -> ParameterSources:

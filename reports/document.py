@@ -265,9 +265,9 @@ class Report:
                              "losing": count(row.loss_making), "revenue": self.money.bare(row.revenue * year),
                              "cost": self.money.bare(cost), "profit": self.money.bare(row.profit * year),
                              "negative": row.profit < 0})
-        losers = table[table["profit"] < 0]
-        drivers = [("revenue", float(losers["revenue"].sum()) * year)] + [
-            (name, -float(losers[column].sum()) * year) for column, name in COST_DRIVERS.items()]
+        losers = table[table["loss_making"] > 0]
+        drivers = [("revenue", float(table["revenue_of_loss_making"].sum()) * year)] + [
+            (name, -float(table[f"{column}_of_loss_making"].sum()) * year) for column, name in COST_DRIVERS.items()]
         service = {name: -amount for name, amount in drivers[1:]}
         biggest = max((name for name in service if name != "cost of goods"), key=lambda n: service[n])
         chart = self._figure(
@@ -276,17 +276,32 @@ class Report:
                 pd.DataFrame({"segment_label": table["segment_label"], "profit": table["profit"] * year}),
                 drivers, value_format=self.money.axis, unit=self.money.unit),
             f"Today's book at today's rates, a year, {self.money.unit}. Left: profit by value segment (S1: the most "
-            f"profitable 1{NBSP}% of customers … S8: the least profitable 10{NBSP}%). Right: the value segments that "
+            f"profitable 1{NBSP}% of customers … S8: the least profitable 10{NBSP}%). Right: the customers who "
             f"lose money, from their revenue down through each cost to their loss.",
             "Bar chart of profit by segment and a waterfall of the loss-making segments' revenue and costs",
         )
+        book = self.results.provenance.get("starting_book") or {}
+        data = None
+        if book:
+            data = {
+                "source": "transaction log" if book.get("source") == "transactions" else "customer ledger",
+                "in_data": count(book.get("customers_in_data", 0)),
+                "expected_active": count(book.get("expected_active", 0)),
+                "supported": share(float(book.get("supported_share", 0.0)), 0),
+                "assumed": ", ".join(str(c).replace("_", " ") for c in book.get("assumed_columns", [])),
+                "loss_making": share(float(book.get("loss_making_share", 0.0)), 0),
+                "implausible": float(book.get("loss_making_share", 0.0)) > 0.8,
+            }
+        newcomers = self._rows.loc[self.reference].get("newcomer_share_end", float("nan"))
         return self._render(
-            "starting_position.html.j2", customers=count(customers), losing=count(losing),
+            "starting_position.html.j2", data=data, customers=count(customers),
+            newcomers=None if pd.isna(newcomers) else share(newcomers, 0), horizon=self.last_quarter, losing=count(losing),
             losing_share=share(losing / customers if customers else 0.0, 0), loss=self.money(-loss),
             profit=self.money(profit), revenue=self.money(revenue), segments=segments, chart=chart,
             biggest=biggest, biggest_amount=self.money(service[biggest]),
             losers_revenue=self.money(drivers[0][1]), unit=self.money.unit,
-            losing_segments=", ".join(losers["segment_label"].str.split(" ").str[0]),
+            losing_segments=", ".join(f"{row.segment_label.split(' ')[0]} ({count(row.loss_making)})"
+                                      for row in losers.itertuples()),
         )
 
     # ---- trade-offs

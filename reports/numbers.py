@@ -68,8 +68,13 @@ class MoneyFormat:
         return sign + text
 
     def __call__(self, value: float, signed: bool = False) -> str:
-        """The amount with its currency for sentences: 'EUR 36.89 m', '+EUR 4.2 k', 'EUR 298'."""
+        """The amount with its currency for sentences: 'EUR 36.89 m', '+EUR 4.2 k', 'EUR 298'.
+
+        An amount too small to show in the report's unit is written whole ('EUR 42', not 'EUR 0.0 k').
+        """
         bare = self.bare(value, signed)
+        if self.scale and value and bare.strip("+-0.,") == "":  # 'EUR 0.0 k' says nothing: give the amount itself
+            return MoneyFormat(self.currency)(value, signed)
         sign = bare[0] if bare[0] in "+-" else ""
         number = bare[len(sign):]
         return f"{sign}{self.currency}\u00a0{number}{chr(0xa0) + self.scale if self.scale else ''}"

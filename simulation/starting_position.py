@@ -29,7 +29,8 @@ COST_DRIVERS = {  # column → what the report calls it
 
 
 def starting_position(scenario: Scenario, population: Population, seed: int) -> pd.DataFrame:
-    """One row per value segment at month 0: customers, loss-makers, revenue, each cost driver, profit."""
+    """One row per value segment at month 0: customers, loss-makers, revenue, each cost driver, profit —
+    and the loss-making customers' own revenue and cost drivers (``…_of_loss_making``)."""
     from .engine import CustomerModel  # the engine imports the scenario's modules; keep this module light
 
     model = CustomerModel(scenario, population, "today", StrategySpec(), seed, 0)
@@ -45,9 +46,13 @@ def starting_position(scenario: Scenario, population: Population, seed: int) -> 
         "late_payment": revenue * c.late_factor,
         "profit": c.last_profit.copy(),
     })
-    frame["loss_making"] = (frame["profit"] < 0).astype(int)
+    losing = frame["profit"] < 0
+    frame["loss_making"] = losing.astype(int)
     frame["loss"] = np.minimum(frame["profit"], 0.0)
+    for column in ("revenue", *COST_DRIVERS):  # the loss-makers' own revenue and costs: where the losses come from
+        frame[f"{column}_of_loss_making"] = np.where(losing, frame[column], 0.0)
     table = frame.groupby("segment", sort=True).sum().reset_index()
     table["segment_label"] = [SEGMENT_LABELS[segment - 1] for segment in table["segment"]]
-    columns = ["segment", "segment_label", "customers", "loss_making", "revenue", *COST_DRIVERS, "profit", "loss"]
+    columns = ["segment", "segment_label", "customers", "loss_making", "revenue", *COST_DRIVERS, "profit", "loss",
+               *(f"{column}_of_loss_making" for column in ("revenue", *COST_DRIVERS))]
     return table[columns]

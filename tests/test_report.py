@@ -24,6 +24,7 @@ from scipy import stats
 from weasyprint.urls import URLFetchingError
 
 from reports import notebook_run, render
+from reports.appendix import SOURCE_DATA, assumption_sections, parameter_sources
 from reports.cli import main
 from reports.decision import decide
 from reports.document import Report
@@ -615,3 +616,23 @@ def test_a_pdf_that_fails_to_render_leaves_no_file(board, tmp_path, monkeypatch)
     with pytest.raises(RuntimeError, match="disk full"):
         render.write_pdf(board / "board_report.html", tmp_path / "report.pdf")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_book_from_a_transaction_log_says_what_the_data_support(tmp_path):
+    """The company's own log: the report says how much of the book the data support and which costs are assumed."""
+    retailer = PROJECT_ROOT / "scenarios" / "retailer.yaml"
+    results = tmp_path / "results"
+    run_experiment(retailer, results, replications=2, workers=1, strategies=["retain_all", "ladder"],
+                   transactions=PROJECT_ROOT / "examples" / "transactions.csv", overrides=["horizon_quarters=4"])
+    provenance = json.loads((results / "provenance.json").read_text())
+    book = provenance["starting_book"]
+    report = Report.open(results, kind="board", quarter="2026Q4", output_dir=tmp_path)
+    page = one_line(str(report.starting_position()))
+    assert f"so the data support {share(book['supported_share'], 0)} of the book" in page
+    assert f"holds {count(book['customers_in_data'])} customers" in page
+    assert "cost of goods" in page and "comes from the scenario's assumptions" in page
+    newcomers = strategy_summary(report.quarters).set_index("strategy").loc["retain_all", "newcomer_share_end"]
+    assert f"{share(newcomers, 0)} of the customers on the books" in page
+    calibrated = [row for section in assumption_sections(report.scenario, parameter_sources(provenance))
+                  for row in section.rows if row.source == SOURCE_DATA]
+    assert {row.path for row in calibrated} >= {"market.size", "churn.beta_alpha", "churn.beta_beta"}

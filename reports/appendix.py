@@ -184,6 +184,37 @@ def strategy_rows(scenario: Scenario, compared: Iterable[str], money: Callable[[
     ]
 
 
+@dataclass(frozen=True)
+class FitRow:
+    model: str
+    what: str  # what the model describes
+    parameters: str  # 'r 0.390 (± 0.020), alpha 7.71 (± 0.59)'
+    fit: str  # observations, log-likelihood, starting points at the optimum
+
+
+FIT_MEANINGS = {"BG/NBD": "repeat purchases and dropout", "Gamma-Gamma": "spend per purchase",
+                "sBG": "contract renewals (shifted beta-geometric)"}
+
+
+def calibration_rows(provenance: Mapping[str, Any]) -> list[FitRow]:
+    """The models fitted to the company's own data when the run started from them (none for a synthetic book)."""
+    fits = (provenance.get("starting_book") or {}).get("fits") or {}
+    rows = []
+    for fit in fits.values():
+        if not isinstance(fit, Mapping) or "parameters" not in fit:
+            continue
+        errors = fit.get("standard_errors", {})
+        parameters = ", ".join(
+            f"{name} {value:.3g}" + (f" (± {errors[name]:.2g})" if name in errors else "")
+            for name, value in fit["parameters"].items())
+        starts = (f"; {fit['starts_at_optimum']} of {fit['starts']} starting points agree"
+                  if "starts" in fit and "starts_at_optimum" in fit else "")
+        rows.append(FitRow(str(fit.get("model", "")), FIT_MEANINGS.get(str(fit.get("model")), ""), parameters,
+                           f"{format_value(fit.get('observations'))} customers, log-likelihood "
+                           f"{float(fit.get('log_likelihood', float('nan'))):,.1f}{starts}"))
+    return rows
+
+
 def provenance_rows(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:
     """What makes the run reproducible, as (label, value) rows; package versions come last."""
     input_data = provenance.get("input_data", {})

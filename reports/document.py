@@ -23,7 +23,7 @@ from simulation.starting_position import COST_DRIVERS
 from simulation.summary import mean_interval, strategy_summary
 
 from . import figures
-from .appendix import assumption_sections, parameter_sources, provenance_rows, strategy_rows
+from .appendix import assumption_sections, calibration_rows, parameter_sources, provenance_rows, strategy_rows
 from .decision import (
     CONFIDENCE,
     TRADE_OFFS,
@@ -414,7 +414,8 @@ class Report:
 
     def assumptions_appendix(self) -> Fragment:
         sources = parameter_sources(self.results.provenance)
-        return self._render("assumptions.html.j2", sections=assumption_sections(self.scenario, sources))
+        return self._render("assumptions.html.j2", sections=assumption_sections(self.scenario, sources),
+                            fits=calibration_rows(self.results.provenance))
 
     def charts_appendix(self) -> Fragment:
         labels = [self.label(s) for s in dict.fromkeys([*self.highlighted, self.reference])]

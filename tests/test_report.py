@@ -636,3 +636,7 @@ def test_a_book_from_a_transaction_log_says_what_the_data_support(tmp_path):
     calibrated = [row for section in assumption_sections(report.scenario, parameter_sources(provenance))
                   for row in section.rows if row.source == SOURCE_DATA]
     assert {row.path for row in calibrated} >= {"market.size", "churn.beta_alpha", "churn.beta_beta"}
+    appendix = one_line(str(report.assumptions_appendix()))
+    fitted = book["fits"]["purchasing"]
+    assert "Calibrated from the data" in appendix and "BG/NBD" in appendix and "Gamma-Gamma" in appendix
+    assert f"r {fitted['parameters']['r']:.3g} (± {fitted['standard_errors']['r']:.2g})" in appendix

@@ -132,7 +132,7 @@ def assumption_sections(scenario: Scenario, sources: ParameterSources) -> list[A
     sections = [general]
     citations = scenario.citations
     for name, info in Scenario.model_fields.items():
-        if name in ("strategies", "citations"):
+        if name in ("strategies", "citations", "uncertainties"):  # shown with the options and in Robustness
             continue
         value = getattr(scenario, name)
         if isinstance(value, BaseModel):

@@ -69,7 +69,7 @@ class Decision:
 
     ranking: list[str]  # every strategy, highest expected NPV first
     leaders: list[str]  # the recommended strategy alone, or the strategies the board must choose between
-    margin: Difference | None  # leader − runner-up in NPV (None with one strategy)
+    margin: Difference | None  # leader − closest co-leader (a choice) or runner-up, in NPV (None with one strategy)
     margin_share: float | None  # the margin as a share of the leader's NPV
     materiality: float  # the scenario's threshold, a share of the leader's NPV
     replications: int
@@ -96,13 +96,15 @@ def decide(quarters: pd.DataFrame, materiality: float) -> Decision:
     leaders, why = [leader], {}
     for other in ranking[1:]:
         difference = paired(npv, leader, other)
-        if not difference.beyond_noise:
+        if difference.has_interval and not difference.beyond_noise:
             leaders.append(other)
             why[other] = "noise"
-        elif difference.mean < materiality * scale:
+        elif difference.mean < materiality * scale:  # with one replication, materiality alone decides
             leaders.append(other)
             why[other] = "materiality"
-    margin = paired(npv, leader, ranking[1])
+    # The margin that matters: to the closest co-leader when it is a choice, else to the runner-up.
+    closest = leaders[1] if len(leaders) > 1 else ranking[1]
+    margin = paired(npv, leader, closest)
     return Decision(ranking, leaders, margin, margin.mean / scale if scale > 0 else None, materiality, replications,
                     why)
 

@@ -109,6 +109,10 @@ class Report:
         signed = lambda value: self._format(unit, value, signed=True)  # noqa: E731
         return Shown(signed(difference.mean), self.interval(difference.low, difference.high, signed))
 
+    def _gap(self, difference: Difference) -> Shown:
+        """How far ahead the leader is: an amount (unsigned: 'ahead by') and its interval."""
+        return Shown(self.money(difference.mean), self.interval(difference.low, difference.high, self.money))
+
     @property
     def span(self) -> str:
         return f"{self.scenario.horizon_quarters} quarters ({self.first_quarter} to {self.last_quarter})"
@@ -195,10 +199,13 @@ class Report:
         rows = []
         for index, measure in enumerate(TRADE_OFFS):
             values = [table[s][index].mean for s in self.decision.leaders if index < len(table[s])]
-            if len(values) != len(self.decision.leaders) or np.allclose(values, values[0], rtol=1e-3, atol=1e-9):
+            if len(values) != len(self.decision.leaders):
                 continue
-            rows.append({"label": measure.label,
-                         "values": [self._format(measure.unit, v) for v in values]})
+            money = measure.unit == "money"
+            shown = [self.money.bare(v) if money else self._format(measure.unit, v) for v in values]
+            if len(set(shown)) == 1:
+                continue  # the same as printed: nothing separates them here
+            rows.append({"label": measure.label + (f", {self.money.unit}" if money else ""), "values": shown})
         return rows
 
     def _format(self, unit: str, value: float, signed: bool = False) -> str:
@@ -207,7 +214,7 @@ class Report:
         if unit == "share":
             return f"{value * 100:+.2f}{NBSP}pts" if signed else share(value, 2)
         if unit == "count":
-            return f"{value:+,.0f}" if signed else count(value)
+            return (f"{value:+,.0f}" if round(value) else "0") if signed else count(value)
         if unit == "minutes":
             return f"{value:+.1f}" if signed else f"{value:.1f}"
         return f"{value:+.3f}" if signed else f"{value:.3f}"
@@ -219,10 +226,14 @@ class Report:
         return self._render(
             "decision.html.j2", decision=decision, leader=self.label(leader),
             leaders=[self.label(s) for s in decision.leaders],
-            runner=self.label(self.ranking[1]) if len(self.ranking) > 1 else None,
-            margin=margin, margin_text=self.difference(margin) if margin else None,
+            runner=self.label((decision.leaders[1:] or self.ranking[1:])[0]) if len(self.ranking) > 1 else None,
+            margin=margin, margin_text=self._gap(margin) if margin else None,
+            margin_share=share(decision.margin_share, 2) if decision.margin_share is not None else "n/a",
             why=set(decision.why_tied.values()), options=self._options(), separating=self._separating(),
             leader_npv=self._npv(leader), baseline=self.label(self.reference),
+            baseline_missing=(self.label(self.scenario.baseline)
+                              if self.scenario.baseline in self.scenario.strategies and
+                              self.scenario.baseline not in self.ranking else None),
             description=self.scenario.strategies[leader].description,
         )
 
@@ -372,7 +383,7 @@ class Report:
         if unit == "share":
             return lambda v: f"{v:+.2f}"
         if unit == "count":
-            return lambda v: f"{v:+,.0f}"
+            return lambda v: f"{v:+,.0f}" if round(v) else "0"
         return lambda v: f"{v:+.3f}"
 
     # ---- risk
@@ -404,6 +415,47 @@ class Report:
                             leader=self.label(self.ranking[0]), lead=lead,
                             at_risk=share(lead.get("top1_profit_at_risk_end", float("nan")), 0),
                             replications=self.replications)
+
+    # ---- robustness (board): does the decision survive what nobody has measured?
+
+    def robustness_section(self) -> Fragment:
+        """The share of plausible futures in which each leading option is best, its worst regret, and the one or
+        two assumptions that flip the choice, from the store the command wrote into ``results/robustness``.
+
+        Shown (not omitted) when the scenario declares no uncertainties: a board should read that the
+        recommendation was tested against simulation noise only, not against any assumption.
+        """
+        from simulation.robustness import ROBUSTNESS_FOLDER, robustness_summary
+        from simulation.sweeps.queries import read_manifest
+        from simulation.sweeps.store import MANIFEST_FILE
+
+        folder = self.results.folder / ROBUSTNESS_FOLDER
+        declared = self.scenario.uncertainties
+        if not declared or not (folder / MANIFEST_FILE).is_file():
+            return self._render("robustness.html.j2", declared=len(declared), summary=None)
+        leading = self.decision.recommended or self.ranking[0]
+        summary = robustness_summary(folder, recommended=leading)
+        described = {name: self.scenario.label(name) for name in self.scenario.strategies}
+        rows = [{"label": described.get(entry.strategy, entry.label),
+                 "colour": self.colours.get(described.get(entry.strategy, entry.label), figures.OTHER_COLOUR),
+                 "best": share(entry.share_best, 0), "worst": self.money(entry.worst_regret),
+                 "p90": self.money(entry.p90_regret), "leader": entry.strategy in self.decision.leaders,
+                 "share_best": entry.share_best}
+                for entry in summary.strategies]
+        flips = [{"meaning": flip.description, "path": flip.parameter, "source": flip.source, "end": flip.end,
+                  "value": f"{flip.value:.3g}", "base": f"{flip.base_value:.3g}",
+                  "best_there": described.get(flip.best_there, flip.best_there)}
+                 for flip in summary.flips]
+        holds = next((entry.share_best for entry in summary.strategies if entry.strategy == leading), float("nan"))
+        manifest = read_manifest(folder)
+        return self._render(
+            "robustness.html.j2", declared=len(declared), summary=summary, rows=rows, flips=flips,
+            leading=self.label(leading), recommended=self.decision.recommended is not None,
+            leaders=[self.label(s) for s in self.decision.leaders], holds=holds,
+            holds_text="—" if np.isnan(holds) else share(holds, 0), futures=summary.futures,
+            replications=manifest.get("replications"), points=manifest.get("design", {}).get("points"),
+            compared=[described.get(s, s) for s in manifest.get("strategies", [])],
+        )
 
     # ---- appendix
 

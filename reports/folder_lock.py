@@ -22,18 +22,20 @@ LOCK_FILE = ".clientele-report.lock"
 def folder_lock(folder: Path) -> Iterator[None]:
     """Hold the folder's lock for the block; a ReportError naming the holder if another run has it.
 
-    A run that fails in a folder it created itself leaves no folder behind (bad input writes nothing).
+    A run that fails in a folder it created itself leaves no folder behind (bad input writes
+    nothing) — but only a run that held the lock cleans up, never one that was refused.
     """
     created = [parent for parent in [folder, *folder.parents] if not parent.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
-    handle = open(path, "a+")
-    failed = False
-    try:
+    try:  # never through a symbolic link: the lock file is written to
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot open the report lock ({exc.strerror}); expected a regular file") from None
+    with os.fdopen(descriptor, "r+") as handle:  # closing releases the lock
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
             holder = handle.read().strip() or "another process"
             raise ReportError(
                 f"{folder}: another report is being written into this folder right now (process {holder}); "
@@ -43,14 +45,12 @@ def folder_lock(folder: Path) -> Iterator[None]:
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
-        yield
-    except BaseException:
-        failed = True
-        raise
-    finally:
-        if failed and created and [p.name for p in folder.iterdir()] == [LOCK_FILE]:
-            path.unlink(missing_ok=True)
-            for made in created:  # innermost first
-                with contextlib.suppress(OSError):
-                    made.rmdir()
-        handle.close()  # closing releases the lock
+        try:
+            yield
+        except BaseException:
+            if created and [p.name for p in folder.iterdir()] == [LOCK_FILE]:
+                path.unlink(missing_ok=True)
+                for made in created:  # innermost first
+                    with contextlib.suppress(OSError):
+                        made.rmdir()
+            raise

@@ -160,9 +160,10 @@ def read_provenance(folder: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
         return None
+    return found if isinstance(found, dict) else None  # anything else is no provenance of ours
 
 
 def load_results(folder: str | Path) -> Results:
@@ -211,7 +212,13 @@ def code_version() -> str:
             ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True, text=True, timeout=5, check=True,
         ).stdout.strip()
-        return f"{__version__}+g{commit}{'-dirty' if dirty else ''}"
+        if not dirty:
+            return f"{__version__}+g{commit}"
+        # Uncommitted edits are code too: name them by a hash of the diff, so editing the engine and
+        # running again never reuses results of the code before the edit.
+        diff = subprocess.run(["git", "-C", str(PROJECT_ROOT), "diff", "HEAD", "--no-ext-diff"],
+                              capture_output=True, timeout=10, check=True).stdout
+        return f"{__version__}+g{commit}-dirty.{hashlib.sha256(diff).hexdigest()[:12]}"
     except (OSError, subprocess.SubprocessError):
         return __version__
 

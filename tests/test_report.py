@@ -640,3 +640,45 @@ def test_a_book_from_a_transaction_log_says_what_the_data_support(tmp_path):
     fitted = book["fits"]["purchasing"]
     assert "Calibrated from the data" in appendix and "BG/NBD" in appendix and "Gamma-Gamma" in appendix
     assert f"r {fitted['parameters']['r']:.3g} (± {fitted['standard_errors']['r']:.2g})" in appendix
+
+
+def test_the_lock_is_not_broken_by_a_refused_run_and_never_follows_a_link(tmp_path):
+    from reports.folder_lock import LOCK_FILE
+
+    out = tmp_path / "new" / "folder"
+    with folder_lock(out):
+        for _ in range(2):  # refused, and still refused: the refused run removed nothing
+            with pytest.raises(ReportError, match="another report is being written"):
+                with folder_lock(out):
+                    pass
+            assert (out / LOCK_FILE).read_text() == str(os.getpid())
+    victim = tmp_path / "important.txt"
+    victim.write_text("important data")
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / LOCK_FILE).symlink_to(victim)
+    with pytest.raises(ReportError, match="cannot open the report lock"):
+        with folder_lock(linked):
+            pass
+    assert victim.read_text() == "important data"
+
+
+def test_with_one_replication_materiality_alone_decides():
+    quarters = pd.DataFrame({"strategy": ["a", "b", "c"], "replication": 0, "quarter": 1,
+                             "npv": [100.0, 90.0, 99.5]})
+    decision = decide(quarters, materiality=0.01)
+    assert decision.leaders == ["a", "c"] and decision.why_tied == {"c": "materiality"}
+    assert decision.margin is not None and not decision.margin.has_interval
+    assert decide(quarters[quarters["strategy"] != "c"], materiality=0.01).recommended == "a"
+
+
+def test_a_tie_names_the_closest_co_leader_and_the_leaders_own_wins():
+    rows = []
+    for replication in range(10):
+        for strategy, npv in (("a", 100.0 + 0.01 * replication), ("b", 95.0 + 0.01 * replication),
+                              ("c", 70.0 if replication % 2 else 130.0)):
+            rows.append({"strategy": strategy, "replication": replication, "quarter": 1, "npv": npv})
+    decision = decide(pd.DataFrame(rows), materiality=0.0)
+    assert decision.leaders == ["c", "a"] or decision.leaders == ["a", "c"]
+    assert "b" not in decision.leaders  # 5 % behind in every future: not a co-leader
+    assert decision.margin is not None and decision.margin.wins == 5  # the leader's wins against its co-leader

@@ -38,6 +38,16 @@ def test_results_made_by_other_code_are_simulated_again(tmp_path):
     assert load_results(out).provenance["code_version"] != "0.0.9+gdeadbeef0000"
 
 
+@pytest.mark.parametrize("provenance", ["[]", '{"input_data": null}', "not json"])
+def test_a_malformed_provenance_means_simulate_again_not_a_crash(tmp_path, provenance):
+    out = tmp_path / "run"
+    run_or_reuse(BUNDLED_SCENARIO, out, strategies=["retain_all"], replications=2, seed=3, overrides=SMALL, workers=1)
+    (out / "provenance.json").write_text(provenance)
+    record = run_or_reuse(BUNDLED_SCENARIO, out, strategies=["retain_all"], replications=2, seed=3, overrides=SMALL,
+                          workers=1)
+    assert not record.reused and load_results(out).provenance["seed"] == 3
+
+
 def test_results_read_back_with_scenario_and_provenance(tmp_path):
     written = run_experiment(BUNDLED_SCENARIO, tmp_path, strategies=["retain_all", "divest_graceful"],
                              replications=2, seed=1, overrides=SMALL, workers=1)

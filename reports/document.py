@@ -442,7 +442,8 @@ class Report:
                  "p90": self.money(entry.p90_regret), "leader": entry.strategy in self.decision.leaders,
                  "share_best": entry.share_best}
                 for entry in summary.strategies]
-        flips = [{"meaning": flip.description, "path": flip.parameter, "source": flip.source, "end": flip.end,
+        flips = [{"meaning": flip.description, "short": flip.description.rsplit(", ", 1)[0],  # without the unit
+                  "path": flip.parameter, "source": flip.source, "end": flip.end,
                   "value": f"{flip.value:.3g}", "base": f"{flip.base_value:.3g}",
                   "best_there": described.get(flip.best_there, flip.best_there)}
                  for flip in summary.flips]

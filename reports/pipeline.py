@@ -2,7 +2,11 @@
 
 One way, each stage reading only what the previous one wrote: the checked request → the results
 folder (simulated here, in the command, or reused when it holds this very run, its files
-unchanged) → the executed notebook, which only reads that folder → the HTML → the PDF. Each
+unchanged) → the executed notebook, which only reads that folder → the HTML → the PDF. A sweep
+report is the same way from a sweep file: every point validated, then the sweep's store run or
+resumed (its finished points kept) in the command, and the notebook reads the store. A board
+report of a scenario that declares ``uncertainties:`` also runs (or resumes) a small Latin
+hypercube over them into ``results/robustness`` for its robustness section. Each
 stage is timed, so ``clientele report`` and the benchmark can say where the time goes. Bad input
 stops the run before anything is simulated; a failing notebook stops it before any HTML or PDF.
 While a report writes into a folder, the folder is locked: a second run into it is refused.
@@ -30,17 +34,32 @@ from simulation.experiment import (
     select_strategies,
 )
 from simulation.periods import quarter_label
-from simulation.results import check_output_folder, remove_stale_temporaries
+from simulation.results import check_output_folder, load_results, remove_stale_temporaries
+from simulation.robustness import ROBUSTNESS_FOLDER, run_robustness
 from simulation.scenario import Scenario, load_scenario
+from simulation.sweeps import SweepPlan, load_plan, run_sweep
+from simulation.sweeps.store import MANIFEST_FILE
 
 from . import notebook_run, render
+from .decision import Decision, decide
 from .folder_lock import folder_lock
-from .kinds import KINDS
+from .kinds import KINDS, ReportKind
 from .numbers import check_quarter
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = {name: kind.notebook for name, kind in KINDS.items()}
 DEFAULT_REPORT_REPLICATIONS = DEFAULT_REPLICATIONS  # one default for `simulate` and `report`
+# The board report's robustness check, sized to keep the default `make report` (20,000 customers,
+# 12 quarters) under a minute on 2 cores: the decision's leading strategies (at most three) and the
+# baseline, in ROBUSTNESS_POINTS Latin-hypercube futures plus the base and each range's two ends
+# (the swings that name the assumptions which flip the choice), ROBUSTNESS_REPLICATIONS each.
+# Measured in the README ("Speed"); a fuller study is a sweep (`clientele report FILE --kind sweep`).
+ROBUSTNESS_POINTS = 16
+ROBUSTNESS_REPLICATIONS = 2
+ROBUSTNESS_LEADERS = 3
+# A --set, a seed or a ledger is the sweep file's to declare: a sweep report refuses them rather than ignore them.
+SCENARIO_OPTIONS = (("strategies", "--strategies"), ("replications", "--replications"), ("seed", "--seed"),
+                    ("customers", "--customers"), ("transactions", "--transactions"), ("overrides", "--set"))
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,8 @@ class ReportOutcome:
     refused: list[tuple[str, str]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)  # WeasyPrint's warnings
     simulated_because: str = ""
+    results_dir: Path = Path()  # what the notebook read: a results folder or a sweep's store
+    robustness: str = ""  # what the robustness stage did, for the summary line ("" when it did not run)
 
 
 @dataclass(frozen=True)
@@ -85,13 +106,14 @@ class CheckedRequest:
     strategies: list[str]
     replications: int
     seed: int
+    plan: SweepPlan | None = None  # a sweep report's validated sweep
 
     def output(self, suffix: str) -> Path:
         return self.out / f"{self.kind}_report{suffix}"
 
     @property
     def results_dir(self) -> Path:
-        return self.out / "results"
+        return self.out / KINDS[self.kind].results_folder
 
     def parameters(self) -> dict[str, Any]:
         """What the notebook is given: where the results are, where its charts go, and what to call it."""
@@ -107,13 +129,34 @@ def horizon_quarters(scenario: Scenario) -> list[str]:
             for q in range(scenario.horizon_quarters)]
 
 
+def quarter_before(scenario: Scenario) -> str:
+    """The quarter that ends when the simulation starts: a report for 'Q3' on a book as at 30 September."""
+    first = scenario.start_date
+    return quarter_label(first.replace(year=first.year - (first.month == 1), month=(first.month - 4) % 12 + 1))
+
+
 def check_request(request: ReportRequest) -> CheckedRequest:
     """Everything that can be wrong before anything runs: kind, scenario, strategies, quarter, input file, folder."""
     kind = KINDS.get(request.kind)
     if kind is None:
         raise ReportError(f"'kind' must be one of {', '.join(KINDS)}: got {request.kind!r}")
-    scenario = load_scenario(request.scenario, request.overrides)
-    chosen = list(select_strategies(scenario, request.strategies))
+    plan = None
+    if kind.reads == "sweep":
+        given = [flag for name, flag in SCENARIO_OPTIONS if getattr(request, name) not in (None, [], (), "")]
+        if given:
+            raise ReportError(f"{', '.join(given)}: a sweep report takes its strategies, replications, seed, input "
+                              f"data and fixed values from the sweep file {request.scenario}; remove "
+                              f"{'them' if len(given) > 1 else 'it'} (or change the sweep file)")
+        plan = load_plan(request.scenario)  # every point validated: nothing runs if one is not
+        scenario, chosen = plan.base, list(plan.strategies)
+        replications, seed = plan.spec.replications, plan.spec.seed
+    else:
+        scenario = load_scenario(request.scenario, request.overrides)
+        chosen = list(select_strategies(scenario, request.strategies))
+        replications = DEFAULT_REPORT_REPLICATIONS if request.replications is None else request.replications
+        seed = DEFAULT_SEED if request.seed is None else request.seed
+        check_replications(replications, len(chosen), scenario.horizon_quarters)
+        PopulationSource.from_paths(request.customers, request.transactions)  # the file exists and is a file
     if len(chosen) < kind.min_strategies:
         raise ScenarioError(f"a {kind.name} report needs at least {kind.min_strategies} strategies: "
                             f"got {', '.join(chosen)}")
@@ -123,27 +166,36 @@ def check_request(request: ReportRequest) -> CheckedRequest:
             quarter = check_quarter(request.quarter)
         except ValueError as exc:
             raise ScenarioError(str(exc).replace("'quarter'", "--quarter", 1)) from None
-        if quarter not in quarters:
-            raise ScenarioError(f"--quarter {quarter} is outside the scenario's horizon, {quarters[0]} to "
-                                f"{quarters[-1]}: the report's quarter must be one the simulation covers")
+        if quarter not in [quarter_before(scenario), *quarters]:
+            raise ScenarioError(
+                f"--quarter {quarter} is outside the scenario's horizon, {quarters[0]} to {quarters[-1]}: the "
+                f"report's quarter must be one the simulation covers, or {quarter_before(scenario)}, the quarter "
+                f"whose end is the simulation's start (today's book)")
     else:
         quarter = quarters[0]
-    replications = DEFAULT_REPORT_REPLICATIONS if request.replications is None else request.replications
-    seed = DEFAULT_SEED if request.seed is None else request.seed
-    check_replications(replications, len(chosen), scenario.horizon_quarters)
-    PopulationSource.from_paths(request.customers, request.transactions)  # the file exists and is a file
-    out = Path(request.out) if request.out else kind.default_folder(quarter)
+    out = Path(request.out) if request.out else kind.default_folder(quarter, Path(request.scenario))
     check_output_folder(out)
+    _check_folder_kind(out, kind)
+    notebook = Path(request.notebook) if request.notebook else kind.notebook
+    checked = CheckedRequest(kind.name, quarter, out, notebook, scenario, chosen, replications, seed, plan)
+    notebook_run.check_parameters(notebook, checked.parameters())
+    return checked
+
+
+def _check_folder_kind(out: Path, kind: ReportKind) -> None:
+    """A folder holds one kind of report: another kind's charts/ and results/ would be overwritten."""
     for other in KINDS:
         if other != kind.name and (out / f"{other}_report.ipynb").exists():
             raise ReportError(
                 f"{out} already holds a {other} report, whose charts/ and results/ a {kind.name} report "
                 f"would overwrite: choose another --out"
             )
-    notebook = Path(request.notebook) if request.notebook else kind.notebook
-    checked = CheckedRequest(kind.name, quarter, out, notebook, scenario, chosen, replications, seed)
-    notebook_run.check_parameters(notebook, checked.parameters())
-    return checked
+    if kind.reads == "scenario" and (out / MANIFEST_FILE).exists():
+        raise ReportError(f"{out} holds a sweep's store ({MANIFEST_FILE}), whose results/ a {kind.name} report would "
+                          f"overwrite: choose another --out")
+    if kind.reads == "sweep" and (out / "results" / "provenance.json").exists():
+        raise ReportError(f"{out} holds a simulation's results (results/provenance.json), which a sweep's store would "
+                          f"mix with its own: choose another --out")
 
 
 def _remove_stale(checked: CheckedRequest) -> None:
@@ -168,13 +220,13 @@ def build_report(request: ReportRequest) -> ReportOutcome:
             remove_stale_temporaries(folder)
         _remove_stale(checked)
         stage = time.perf_counter()
-        record = run_or_reuse(
-            request.scenario, checked.results_dir, strategies=checked.strategies, replications=checked.replications,
-            seed=checked.seed, customers=request.customers, transactions=request.transactions,
-            overrides=list(request.overrides), workers=request.workers, progress=request.progress,
-            scenario=checked.scenario,
-        )
+        reused, reason = PREPARE[KINDS[checked.kind].reads](request, checked)
         timings["simulation"] = time.perf_counter() - stage
+        robustness = ""
+        if KINDS[checked.kind].robustness and checked.scenario.uncertainties:
+            stage = time.perf_counter()
+            robustness = run_report_robustness(request, checked)
+            timings["robustness"] = time.perf_counter() - stage
 
         executed = checked.output(".ipynb")
         stage = time.perf_counter()
@@ -199,5 +251,63 @@ def build_report(request: ReportRequest) -> ReportOutcome:
         result = render.write_pdf(html, pdf)
         timings["pdf"] = time.perf_counter() - stage
     timings["total"] = time.perf_counter() - started
-    return ReportOutcome(pdf, html, executed, result.pages, record.reused, timings, result.refused, result.messages,
-                         record.reason)
+    return ReportOutcome(pdf, html, executed, result.pages, reused, timings, result.refused, result.messages,
+                         reason, checked.results_dir, robustness)
+
+
+# ---- the stage that prepares what the notebook reads, one per kind of input (ReportKind.reads)
+
+
+def simulate_or_reuse(request: ReportRequest, checked: CheckedRequest) -> tuple[bool, str]:
+    """A scenario's results folder: reused when it holds this very run, unchanged; else simulated."""
+    record = run_or_reuse(
+        request.scenario, checked.results_dir, strategies=checked.strategies, replications=checked.replications,
+        seed=checked.seed, customers=request.customers, transactions=request.transactions,
+        overrides=list(request.overrides), workers=request.workers, progress=request.progress,
+        scenario=checked.scenario,
+    )
+    return record.reused, record.reason
+
+
+def run_or_resume_sweep(request: ReportRequest, checked: CheckedRequest) -> tuple[bool, str]:
+    """A sweep's store: points already done are kept, the rest run; a report on a sweep with failed points is refused."""
+    assert checked.plan is not None  # check_request loads the plan of every sweep kind
+    run = run_sweep(checked.plan, checked.results_dir, workers=request.workers, dask=None, progress=request.progress)
+    if run.failed:
+        raise ReportError(
+            f"{request.scenario}: {run.failed:,} of {run.points:,} sweep points failed, so the analysis would leave them "
+            f"out; no report was written. Their errors: clientele sweep status {checked.results_dir}; running the "
+            f"report again retries them"
+        )
+    if not run.ran:
+        return True, ""
+    already = f", {run.done_before:,} were already done" if run.done_before else ""
+    return False, f"ran {run.ran:,} of {run.points:,} points{already}"
+
+
+PREPARE = {"scenario": simulate_or_reuse, "sweep": run_or_resume_sweep}
+
+
+def robustness_strategies(decision: Decision, reference: str) -> list[str]:
+    """The strategies the robustness check compares: the decision's leaders (at least the best two, at most
+    ``ROBUSTNESS_LEADERS``) and the baseline; the others are behind on the central scenario already."""
+    leading = list(decision.leaders) if len(decision.leaders) >= 2 else list(decision.ranking[:2])
+    return list(dict.fromkeys([*leading[:ROBUSTNESS_LEADERS], reference]))
+
+
+def run_report_robustness(request: ReportRequest, checked: CheckedRequest) -> str:
+    """Run or resume the scenario's uncertainties into ``results/robustness``; what was done, for the summary."""
+    results = load_results(checked.results_dir)
+    decision = decide(results.quarters, checked.scenario.report.materiality)
+    compared = list(dict.fromkeys(results.quarters["strategy"]))
+    strategies = robustness_strategies(decision, KINDS[checked.kind].reference(checked.scenario, compared))
+    if len(strategies) < 2:
+        return "robustness: one strategy, nothing to compare across futures"
+    folder = checked.results_dir / ROBUSTNESS_FOLDER
+    started = time.perf_counter()
+    run_robustness(request.scenario, folder, overrides=list(request.overrides), strategies=strategies,
+                   customers=request.customers, transactions=request.transactions, points=ROBUSTNESS_POINTS,
+                   replications=ROBUSTNESS_REPLICATIONS, seed=checked.seed, workers=request.workers,
+                   progress=request.progress)
+    return (f"robustness: {len(strategies)} strategies × {ROBUSTNESS_POINTS} futures and the swings of "
+            f"{len(checked.scenario.uncertainties)} assumptions into {folder} ({time.perf_counter() - started:.1f} s)")

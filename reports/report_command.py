@@ -23,7 +23,7 @@ def add_report_command(subparsers: argparse._SubParsersAction) -> None:
     """Register ``report`` on the ``clientele`` command's subparsers."""
     report = subparsers.add_parser(
         "report",
-        help="render the board report (or a strategy comparison) of a scenario as a PDF",
+        help="render the board report (or a strategy comparison) of a scenario, or the report of a sweep file, as a PDF",
         description="Simulate (or reuse the results already in --out for the very same run), execute the report "
                     "notebook on those results with papermill, and render it to HTML and PDF in the --out folder.",
     )
@@ -66,10 +66,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def timing_line(timings: dict[str, float]) -> str:
-    """'41.2 s: check 0.4 s, simulation 25.0 s, notebook 9.1 s (kernel start 2.1 s), HTML 1.0 s, PDF 6.7 s'."""
+    """'41.2 s: check 0.4 s, simulation 25.0 s, robustness 9.0 s, notebook 9.1 s (kernel start 2.1 s), HTML 1.0 s, …'."""
+    robustness = f"robustness {timings['robustness']:.1f} s, " if "robustness" in timings else ""
     return (
         f"{timings['total']:.1f} s: check {timings['check']:.1f} s, simulation {timings['simulation']:.1f} s, "
-        f"notebook {timings['notebook']:.1f} s (kernel start {timings['kernel_start']:.1f} s), "
+        f"{robustness}notebook {timings['notebook']:.1f} s (kernel start {timings['kernel_start']:.1f} s), "
         f"HTML {timings['html']:.1f} s, PDF {timings['pdf']:.1f} s"
     )
 
@@ -77,9 +78,11 @@ def timing_line(timings: dict[str, float]) -> str:
 def _print_outcome(outcome: ReportOutcome) -> None:
     print(f"wrote {outcome.pdf} ({outcome.pages} pages)")
     print(f"  from {outcome.html} and the executed notebook {outcome.notebook}")
-    results = outcome.notebook.parent / "results"
+    results = outcome.results_dir
     if outcome.results_reused:
         print(f"  results reused from {results} (same run, files unchanged)")
     else:
         print(f"  results simulated into {results}: {outcome.simulated_because}")
+    if outcome.robustness:
+        print(f"  {outcome.robustness}")
     print(f"  {timing_line(outcome.timings)}")

@@ -46,6 +46,8 @@ def manifest(plan: SweepPlan) -> dict[str, Any]:
         "description": spec.description,
         "source": plan.source_name,
         "scenario_name": plan.base.name,
+        "company": plan.base.company,  # the sweep report's cover and running header
+        "baseline": plan.base.baseline if plan.base.baseline in plan.strategies else plan.strategies[0],
         "scenario_hash": plan.base_hash,
         "currency": plan.base.currency,
         "horizon_quarters": plan.base.horizon_quarters,

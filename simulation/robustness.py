@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
-
 from .experiment import DEFAULT_SEED
 from .scenario import load_scenario
 from .sources import PopulationSource
@@ -116,7 +114,9 @@ def robustness_summary(folder: str | Path, recommended: str | None = None) -> Ro
                                      row.share_worst, row.max_regret, row.p90_regret) for row in table.itertuples()]
     others = [entry.strategy for entry in strategies if entry.strategy != recommended]
     runner_up = _runner_up_at_base(analysis, recommended) or (others[0] if others else None)
-    holds = float(1.0 - analysis.flip_share) if not np.isnan(analysis.flip_share) else float("nan")
+    # The share of futures where ``recommended`` is best: the analysis' flip share is of its own recommendation
+    # (the best at the base), which is not the board's when the caller names another (a tie's leader, say).
+    holds = next((entry.share_best for entry in strategies if entry.strategy == recommended), float("nan"))
     parameters = described["parameters"]
     uncertainties = {path: {"low": parameters[path].get("low"), "high": parameters[path].get("high"),
                             "source": parameters[path].get("why", ""), "kind": parameters[path].get("kind"),

@@ -238,8 +238,9 @@ def test_board_robustness_numbers_equal_the_robustness_summary(board_out):
     for entry in summary.strategies:
         row = f"{entry.label} {share(entry.share_best, 0)} {money(entry.p90_regret)} {money(entry.worst_regret)}"
         assert one_line(row) in page, row
+    holds = next(e.share_best for e in summary.strategies if e.strategy == leading)
+    assert summary.holds_share == holds  # of the strategy asked about, not of the best at the base
     if decision.recommended:
-        holds = next(e.share_best for e in summary.strategies if e.strategy == leading)
         assert f"is the best option in {share(holds, 0)} of them" in page
     for flip in summary.flips:
         assert one_line(flip.source) in page

@@ -277,7 +277,8 @@ def run_or_reuse(
     if existing is None:
         reason = "no earlier results in this folder"
     else:
-        recorded = existing.get("input_data") if isinstance(existing.get("input_data"), dict) else {}
+        recorded = existing.get("input_data")
+        recorded = recorded if isinstance(recorded, dict) else {}
         found = {**existing, "input_data": {key: recorded.get(key) for key in ("kind", "sha256")}}
         differing = [key.replace("_", " ") for key, value in wanted.items() if found.get(key) != value]
         changed = [] if differing else changed_files(folder, existing)

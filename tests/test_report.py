@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from pypdf import PdfReader
-from scipy import stats
 from weasyprint.urls import URLFetchingError
 
 from reports import notebook_run, render
@@ -35,7 +34,6 @@ from reports.pipeline import DEFAULT_REPORT_REPLICATIONS, ReportRequest, build_r
 from simulation.errors import ReportError
 from simulation.experiment import DEFAULT_REPLICATIONS, run_experiment
 from simulation.periods import quarter_label
-from simulation.results import load_results
 from simulation.summary import strategy_summary
 
 from .conftest import (
@@ -472,7 +470,10 @@ def test_bad_quarter_is_refused_before_a_kernel_starts(tmp_path, no_kernel, caps
 
 def test_a_quarter_outside_the_horizon_is_refused(tmp_path, no_kernel, capsys):
     assert main(["report", str(BUNDLED_SCENARIO), "--quarter", "2030Q1", "--out", str(tmp_path / "o")]) == 2
-    assert "--quarter 2030Q1 is outside the scenario's horizon, 2026Q4 to 2029Q3" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--quarter 2030Q1 is outside the scenario's horizon, 2026Q4 to 2029Q3" in err
+    assert "or 2026Q3, the quarter whose end is the simulation's start" in err
+    assert main(["report", str(BUNDLED_SCENARIO), "--quarter", "2026Q2", "--out", str(tmp_path / "o")]) == 2
 
 
 def test_comparison_of_one_strategy_is_refused(tmp_path, no_kernel, capsys):

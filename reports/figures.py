@@ -377,7 +377,8 @@ def starting_position_chart(
                   edgecolor="#333333", linewidth=0.8)
         names.append("result")
         right.axhline(0, color="#555555", linewidth=0.7)
-        right.set_xticks(np.arange(len(names)), [name.replace(" ", "\n") for name in names], fontsize=6)
+        right.set_xticks(np.arange(len(names)), names, fontsize=6.5, rotation=30, ha="right",
+                         rotation_mode="anchor")
         right.yaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
         right.set_title("Loss-making customers: revenue to loss", loc="left")
         right.grid(axis="x", visible=False)

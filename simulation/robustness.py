@@ -66,7 +66,7 @@ class RobustnessSummary:
     holds_share: float  # share of futures where the recommended strategy is best
     strategies: list[StrategyRobustness]  # the leading ones first (most often best)
     flips: list[FlipAssumption]  # at most two, largest change of the lead first
-    boxes: list[FlipBox]  # scenario discovery: ranges where the recommendation stops being best
+    boxes: list[FlipBox]  # scenario discovery boxes: not computed here (empty); the sweep report shows them
     uncertainties: dict[str, dict[str, Any]]  # path → low, high, source (as declared), kind, description
     currency: str
     notes: list[str]
@@ -105,7 +105,7 @@ def run_robustness(scenario_path: str | Path, out_dir: str | Path, *, overrides:
 
 def robustness_summary(folder: str | Path, recommended: str | None = None) -> RobustnessSummary:
     """The robustness section's numbers from a store ``run_robustness`` wrote; ``recommended`` defaults to the best at base."""
-    analysis = analyze_sweep(folder)
+    analysis = analyze_sweep(folder, discover=False)  # the section reads the swings, not the CART boxes
     described = analysis.manifest
     labels = described.get("strategy_labels", {})
     recommended = recommended or analysis.recommended

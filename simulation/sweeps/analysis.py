@@ -66,8 +66,12 @@ def _by_design_row(design: pd.DataFrame, outcomes: pd.DataFrame, strategy: str, 
     return design["point_id"].map(mine).to_numpy(dtype=float)
 
 
-def analyze_sweep(folder: str | Path, seed: int = 0) -> SweepAnalysis:
-    """The whole analysis of the store at ``folder``; points not yet done are left out (and said so)."""
+def analyze_sweep(folder: str | Path, seed: int = 0, discover: bool = True) -> SweepAnalysis:
+    """The whole analysis of the store at ``folder``; points not yet done are left out (and said so).
+
+    ``discover=False`` skips scenario discovery (CART boxes: scikit-learn takes seconds to import),
+    for readers that show only the swings, such as the board report's robustness section.
+    """
     described = read_manifest(folder)
     design = design_table(folder)
     outcomes = point_outcomes(folder)
@@ -119,7 +123,7 @@ def analyze_sweep(folder: str | Path, seed: int = 0) -> SweepAnalysis:
     recommended = _recommended(design, outcomes, strategies, decision, robustness)
     flips: list[FlipBox] = []
     flip_share = float("nan")
-    if recommended is not None and not best.empty:
+    if recommended is not None and not best.empty and discover:
         at_best = regrets[regrets["strategy"] == recommended].set_index("point_id")["best"]
         flipped = ~best["point_id"].map(at_best).fillna(False).astype(bool).to_numpy()
         flip_share = float(flipped.mean())

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import BaseModel
@@ -104,13 +103,6 @@ def parameter_sources(provenance: Mapping[str, Any]) -> ParameterSources:
     data = (provenance.get("starting_book") or {}).get("overrides", [])
     return ParameterSources(frozenset(keys) if isinstance(keys, list) else None,
                             paths(provenance.get("overrides", [])), paths(data))
-
-
-def sources_from_file(scenario_path: str | Path, overrides: Iterable[str]) -> ParameterSources:
-    """The same, read from a scenario file and overrides (before any results exist)."""
-    from simulation.results import scenario_file_keys
-
-    return parameter_sources({"scenario_file_keys": scenario_file_keys(scenario_path), "overrides": list(overrides)})
 
 
 def _section_rows(prefix: str, model: BaseModel, sources: ParameterSources,

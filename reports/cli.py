@@ -47,7 +47,7 @@ def _simulate(args: argparse.Namespace) -> int:
         seed=args.seed, customers=args.customers, transactions=args.transactions, overrides=args.overrides,
         workers=args.workers, progress=not args.quiet,
     )
-    summary = strategy_summary(results.quarters)
+    summary = strategy_summary(results.quarters, baseline=results.scenario.baseline)
     print(f"{results.scenario.name}: {results.provenance['replications']} replications, seed "
           f"{results.provenance['seed']}, {results.scenario.horizon_quarters} quarters, "
           f"amounts in {results.scenario.currency}; means with 95 % confidence intervals\n")

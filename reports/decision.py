@@ -151,25 +151,25 @@ def measure_values(quarters: pd.DataFrame, measure: Measure) -> pd.DataFrame:
     return (horizon_values if measure.how == "end" else horizon_totals)(quarters, measure.name)
 
 
-def trade_offs(quarters: pd.DataFrame, strategies: list[str], baseline: str) -> dict[str, list[TradeOff]]:
-    """Every trade-off measure for every strategy, with the paired difference from the baseline."""
-    table: dict[str, list[TradeOff]] = {strategy: [] for strategy in strategies}
+def trade_offs(quarters: pd.DataFrame, strategies: list[str], baseline: str) -> dict[str, dict[str, TradeOff]]:
+    """Every trade-off measure (by name) for every strategy, with the paired difference from the baseline."""
+    table: dict[str, dict[str, TradeOff]] = {strategy: {} for strategy in strategies}
     for measure in TRADE_OFFS:
         if measure.name not in quarters:
             continue
         values = measure_values(quarters, measure)
         for strategy in strategies:
             versus = None if strategy == baseline or baseline not in values else paired(values, strategy, baseline)
-            table[strategy].append(TradeOff(measure, float(values[strategy].mean()), versus))
+            table[strategy][measure.name] = TradeOff(measure, float(values[strategy].mean()), versus)
     return table
 
 
-def constant_measures(table: dict[str, list[TradeOff]]) -> set[str]:
+def constant_measures(table: dict[str, dict[str, TradeOff]]) -> set[str]:
     """Measures with the same value for every strategy: a column that tells the board nothing."""
     by_measure: dict[str, list[float]] = {}
     for rows in table.values():
-        for row in rows:
-            by_measure.setdefault(row.measure.name, []).append(row.mean)
+        for name, row in rows.items():
+            by_measure.setdefault(name, []).append(row.mean)
     return {name for name, values in by_measure.items() if np.allclose(values, values[0], rtol=1e-9, atol=1e-9)}
 
 

@@ -9,7 +9,6 @@ board reads each strategy's label.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -29,17 +28,17 @@ from .decision import (
     TRADE_OFFS,
     Decision,
     Difference,
+    Measure,
     constant_measures,
     decide,
     horizon_values,
-    measure_values,
     paired,
     timing,
     trade_offs,
 )
 from .fragments import Fragment, ReportInfo, render_fragment
 from .kinds import KINDS, ReportKind
-from .numbers import MoneyFormat, count, share
+from .numbers import MoneyFormat, count, date_text, share
 
 NBSP = "\u00a0"
 MONTHS_A_YEAR = 12
@@ -64,7 +63,7 @@ class Report:
         self.scenario = results.scenario
         self.quarters = results.quarters
         self.replications = int(results.quarters["replication"].nunique())
-        self.summary = strategy_summary(results.quarters, CONFIDENCE)
+        self.summary = strategy_summary(results.quarters, CONFIDENCE, results.scenario.baseline)
         compared = list(self.summary["strategy"])
         self.reference = kind.reference(self.scenario, compared)
         self.decision: Decision = decide(results.quarters, self.scenario.report.materiality)
@@ -143,11 +142,7 @@ class Report:
 
     @property
     def date_text(self) -> str:
-        try:
-            date = dt.datetime.fromisoformat(self.created_at).date()
-        except ValueError:
-            return self.created_at
-        return f"{date.day} {date:%B %Y}"
+        return date_text(self.created_at)
 
     def report_info(self) -> ReportInfo:
         """Title, author, date and running header for the page template (not shown as content)."""
@@ -194,19 +189,23 @@ class Report:
         return options
 
     def _separating(self) -> list[dict[str, Any]]:
-        """For a choice: each measure on which the leaders differ, with each leader's value."""
+        """For a choice: each measure on which the leaders differ as printed, with each leader's value."""
         table = trade_offs(self.quarters, self.decision.leaders, self.reference)
         rows = []
-        for index, measure in enumerate(TRADE_OFFS):
-            values = [table[s][index].mean for s in self.decision.leaders if index < len(table[s])]
-            if len(values) != len(self.decision.leaders):
+        for measure in TRADE_OFFS:
+            if measure.name not in self.quarters:
                 continue
-            money = measure.unit == "money"
-            shown = [self.money.bare(v) if money else self._format(measure.unit, v) for v in values]
-            if len(set(shown)) == 1:
-                continue  # the same as printed: nothing separates them here
-            rows.append({"label": measure.label + (f", {self.money.unit}" if money else ""), "values": shown})
+            shown = [self._table_value(measure.unit, table[s][measure.name].mean) for s in self.decision.leaders]
+            if len(set(shown)) > 1:  # the same as printed: nothing separates them here
+                rows.append({"label": self._table_label(measure), "values": shown})
         return rows
+
+    def _table_value(self, unit: str, value: float, signed: bool = False) -> str:
+        """A table cell: money bare in the report's unit (named in the row's label), the rest as ``_format``."""
+        return self.money.bare(value, signed) if unit == "money" else self._format(unit, value, signed)
+
+    def _table_label(self, measure: Measure) -> str:
+        return measure.label + (f", {self.money.unit}" if measure.unit == "money" else "")
 
     def _format(self, unit: str, value: float, signed: bool = False) -> str:
         if unit == "money":
@@ -244,12 +243,9 @@ class Report:
         for strategy in self.ranking:
             if strategy == self.reference:
                 continue
-            rows.append({
-                "label": self.label(strategy),
-                "npv": self.difference(paired(npv, strategy, self.reference)),
-                "profit": self.difference(paired(profit, strategy, self.reference)),
-                "wins": paired(npv, strategy, self.reference).wins,
-            })
+            npv_gap = paired(npv, strategy, self.reference)
+            rows.append({"label": self.label(strategy), "npv": self.difference(npv_gap),
+                         "profit": self.difference(paired(profit, strategy, self.reference)), "wins": npv_gap.wins})
         return self._render("comparison.html.j2", rows=rows, reference=self.label(self.reference),
                             replications=self.replications, best=self.label(self.ranking[0]),
                             best_npv=self._npv(self.ranking[0]))
@@ -320,40 +316,33 @@ class Report:
     def trade_offs_section(self) -> Fragment:
         table = trade_offs(self.quarters, self.ranking, self.reference)
         constant = constant_measures(table)
-        measures = [m for m in TRADE_OFFS if m.name in self.quarters and m.name not in constant]
         rows = []
-        for measure in measures:
+        for measure in TRADE_OFFS:
+            if measure.name not in self.quarters or measure.name in constant:
+                continue
             cells = []
             for strategy in self.ranking:
-                entry = next(e for e in table[strategy] if e.measure.name == measure.name)
-                versus = ("" if entry.versus_baseline is None
-                          else self._format(measure.unit, entry.versus_baseline.mean, signed=True))
-                text = self.money.bare(entry.mean) if measure.unit == "money" else self._format(measure.unit, entry.mean)
-                if measure.unit == "money" and entry.versus_baseline is not None:
-                    versus = self.money.bare(entry.versus_baseline.mean, True)
-                cells.append({"text": text, "detail": versus})
-            unit = f", {self.money.unit}" if measure.unit == "money" else ""
-            rows.append({"label": measure.label + unit, "cells": cells})
+                entry = table[strategy][measure.name]
+                versus = entry.versus_baseline
+                cells.append({"text": self._table_value(measure.unit, entry.mean),
+                              "detail": "" if versus is None else self._table_value(measure.unit, versus.mean, True)})
+            rows.append({"label": self._table_label(measure), "cells": cells})
         timings = []
         for strategy in self.ranking:
             when = timing(self.quarters, strategy)
             timings.append("—" if when is None else (when[0] if when[0] == when[1] else f"{when[0]}–{when[1]}"))
+        others = [s for s in self.ranking if s != self.reference]
         panels = []
-        for name, title, unit in (("npv", "NPV", "money"), ("customer_equity", "Value of the book left", "money"),
-                                  ("active_customers", "Customers at the horizon", "count"),
-                                  ("market_share", "Market share, points", "share"),
-                                  ("wom_reach", "People hearing bad stories", "count"),
-                                  ("satisfaction", "Satisfaction", "index")):
+        for name, title in (("npv", "NPV"), ("customer_equity", "Value of the book left"),
+                            ("active_customers", "Customers at the horizon"), ("market_share", "Market share, points"),
+                            ("wom_reach", "People hearing bad stories"), ("satisfaction", "Satisfaction")):
             if name in constant or name not in self.quarters:
                 continue
-            measure = next(m for m in TRADE_OFFS if m.name == name)
-            values = measure_values(self.quarters, measure)
-            others = [s for s in self.ranking if s != self.reference]
-            differences = [float((values[s] - values[self.reference]).mean()) for s in others]
-            scale = 100.0 if unit == "share" else 1.0
+            unit = table[self.reference][name].measure.unit
+            scale = 100.0 if unit == "share" else 1.0  # shares in points
+            differences = [table[s][name].versus_baseline.mean * scale for s in others]  # type: ignore[union-attr]
             panels.append((title, pd.DataFrame({"strategy": [self.label(s) for s in others],
-                                                "difference": np.array(differences) * scale}),
-                           self._panel_format(unit)))
+                                                "difference": differences}), self._panel_format(unit)))
         charts = []
         if panels:
             charts.append(self._figure(
@@ -378,13 +367,10 @@ class Report:
         )
 
     def _panel_format(self, unit: str) -> Callable[[float], str]:
-        if unit == "money":
-            return lambda v: self.money.bare(v, True)
+        """Signed bar labels; a share's difference arrives in points already."""
         if unit == "share":
             return lambda v: f"{v:+.2f}"
-        if unit == "count":
-            return lambda v: f"{v:+,.0f}" if round(v) else "0"
-        return lambda v: f"{v:+.3f}"
+        return lambda v: self._table_value(unit, v, signed=True)
 
     # ---- risk
 

@@ -4,8 +4,8 @@ Each function takes a tidy frame (one row per strategy × x value) and the strat
 returns a ``matplotlib.figure.Figure`` — never pyplot, so a notebook kernel does not also show
 the figure as a PNG. ``save_svg`` writes vector SVG with a fixed hash salt and no date, so the
 same results give byte-identical chart files (and the same PDF content). Colours come from
-``strategy_colours``, keyed by the scenario's strategy order, so a strategy keeps its colour in
-every chart and in every report of the same scenario, whichever subset is compared.
+``decision_colours``: the strategies the decision rests on in colour, the baseline dark grey, the
+rest light grey, the same in every chart of a report.
 """
 
 from __future__ import annotations
@@ -22,9 +22,6 @@ from matplotlib.ticker import FuncFormatter
 
 from simulation.results import write_atomically
 
-# Okabe–Ito colours (readable by colour-blind readers and in grey print), yellow left out: it
-# vanishes on white paper. The baseline (first strategy) gets the neutral dark grey.
-PALETTE = ("#4D4D4D", "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8C6D31", "#7F3C8D")
 TEXT_WIDTH_INCHES = 6.8  # A4 width minus the report's side margins
 SVG_HASH_SALT = "clientele-report"  # fixed salt: matplotlib's SVG element ids are then stable
 STYLE: dict[Any, Any] = {  # matplotlib types rc keys as literals
@@ -47,14 +44,11 @@ STYLE: dict[Any, Any] = {  # matplotlib types rc keys as literals
 ValueFormat = Callable[[float], str]
 
 
-HIGHLIGHTS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")  # the strategies the board weighs
+# Okabe–Ito colours (readable by colour-blind readers and in grey print) for the strategies the board
+# weighs; yellow left out: it vanishes on white paper.
+HIGHLIGHTS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 BASELINE_COLOUR = "#4D4D4D"
 OTHER_COLOUR = "#B8B8B8"
-
-
-def strategy_colours(strategy_order: Sequence[str]) -> dict[str, str]:
-    """One colour per strategy, by its position in the scenario (the palette repeats past nine)."""
-    return {name: PALETTE[index % len(PALETTE)] for index, name in enumerate(strategy_order)}
 
 
 def decision_colours(strategies: Sequence[str], highlighted: Sequence[str], baseline: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ functions, so a number in a sentence is the same string as the number in the tab
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Iterable
@@ -38,10 +39,6 @@ class MoneyFormat:
     def for_amounts(cls, amounts: Iterable[float], currency: str) -> "MoneyFormat":
         largest = max((abs(float(a)) for a in amounts if a == a), default=0.0)
         return cls(currency, "m" if largest >= MILLIONS_FROM else "k" if largest >= THOUSANDS_FROM else "")
-
-    @property
-    def millions(self) -> bool:
-        return self.scale == "m"
 
     @property
     def divisor(self) -> float:
@@ -82,6 +79,15 @@ class MoneyFormat:
     def axis(self, value: float) -> str:
         """Tick label for chart axes: the bare number, without forced decimals."""
         return f"{value / self.divisor:,.{1 if self.scale else 0}f}"
+
+
+def date_text(moment: str) -> str:
+    """An ISO timestamp as a report's date: '2026-11-23T21:19:56+00:00' → '23 November 2026' (else as given)."""
+    try:
+        date = dt.datetime.fromisoformat(moment).date()
+    except ValueError:
+        return moment
+    return f"{date.day} {date:%B %Y}"
 
 
 def share(value: float, digits: int = 1) -> str:

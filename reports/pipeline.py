@@ -33,7 +33,7 @@ from simulation.experiment import (
     run_or_reuse,
     select_strategies,
 )
-from simulation.periods import quarter_label
+from simulation.periods import add_months, quarter_label
 from simulation.results import check_output_folder, load_results, remove_stale_temporaries
 from simulation.robustness import ROBUSTNESS_FOLDER, run_robustness
 from simulation.scenario import Scenario, load_scenario
@@ -123,16 +123,12 @@ class CheckedRequest:
 
 def horizon_quarters(scenario: Scenario) -> list[str]:
     """The scenario's quarters as labels, first to last."""
-    first = scenario.start_date
-    return [quarter_label(first.replace(year=first.year + (first.month - 1 + 3 * q) // 12,
-                                        month=(first.month - 1 + 3 * q) % 12 + 1))
-            for q in range(scenario.horizon_quarters)]
+    return [quarter_label(add_months(scenario.start_date, 3 * q)) for q in range(scenario.horizon_quarters)]
 
 
 def quarter_before(scenario: Scenario) -> str:
     """The quarter that ends when the simulation starts: a report for 'Q3' on a book as at 30 September."""
-    first = scenario.start_date
-    return quarter_label(first.replace(year=first.year - (first.month == 1), month=(first.month - 4) % 12 + 1))
+    return quarter_label(add_months(scenario.start_date, -3))
 
 
 def check_request(request: ReportRequest) -> CheckedRequest:

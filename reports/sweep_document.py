@@ -9,7 +9,6 @@ labels (the store's ``strategy_labels``); their ids only in the provenance appen
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from simulation.sweeps.store import LOG_FOLDER
 from . import figures, sweep_figures
 from .fragments import Fragment, ReportInfo, render_fragment
 from .kinds import KINDS, ReportKind
-from .numbers import MoneyFormat, count, share
+from .numbers import MoneyFormat, count, date_text, share
 
 NBSP = "\u00a0"
 # The analysed outcomes as the board reads them, and how each is written (sweeps.spec.ANALYSED_OUTCOMES).
@@ -187,11 +186,7 @@ class SweepReport:
 
     @property
     def date_text(self) -> str:
-        try:
-            date = dt.datetime.fromisoformat(self.created_at).date()
-        except ValueError:
-            return self.created_at
-        return f"{date.day} {date:%B %Y}"
+        return date_text(self.created_at)
 
     def report_info(self) -> ReportInfo:
         """Title, author, date and running header for the page template (not shown as content)."""

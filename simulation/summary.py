@@ -41,20 +41,21 @@ def _with_interval(row: dict[str, object], name: str, values: np.ndarray, confid
     row |= {name: mean, f"{name}_ci_low": low, f"{name}_ci_high": high}
 
 
-def strategy_summary(quarters: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+def strategy_summary(quarters: pd.DataFrame, confidence: float = 0.95, baseline: str = BASELINE) -> pd.DataFrame:
     """One row per strategy (in table order) with the headline figures at the horizon.
 
     Every declared outcome is a mean across replications with its confidence interval
     (``…_ci_low``, ``…_ci_high``): levels at the last quarter (``…_end``), flows summed over the
     horizon (``…_total``), running totals such as cumulative profit and NPV at the horizon
-    (``…_mean``, interval ``…_ci_low``/``…_ci_high`` without the suffix).
+    (``…_mean``, interval ``…_ci_low``/``…_ci_high`` without the suffix). ``profit_vs_baseline_…`` is
+    paired against ``baseline`` (the scenario's ``baseline``; retain_all by default).
     """
     last = quarters["quarter"].max()
     final = quarters[quarters["quarter"] == last]
     first = quarters[quarters["quarter"] == quarters["quarter"].min()]
     rows = []
     strategies = list(dict.fromkeys(quarters["strategy"]))
-    baseline = final[final["strategy"] == BASELINE].set_index("replication")
+    baseline_rows = final[final["strategy"] == baseline].set_index("replication")
     for strategy in strategies:
         at_end = final[final["strategy"] == strategy].set_index("replication")
         every_quarter = quarters[quarters["strategy"] == strategy]
@@ -79,8 +80,8 @@ def strategy_summary(quarters: pd.DataFrame, confidence: float = 0.95) -> pd.Dat
         start = first[first["strategy"] == strategy]
         row["option_value_start"] = float(start["option_value"].mean())
         row["option_turns_positive_start"] = float(start["option_turns_positive"].mean())
-        if not baseline.empty and strategy != BASELINE:
-            paired = at_end["cumulative_profit"].sub(baseline["cumulative_profit"]).dropna().to_numpy()
+        if not baseline_rows.empty and strategy != baseline:
+            paired = at_end["cumulative_profit"].sub(baseline_rows["cumulative_profit"]).dropna().to_numpy()
             if len(paired):
                 mean, low, high = mean_interval(paired, confidence)
                 row |= {"profit_vs_baseline_mean": mean, "profit_vs_baseline_ci_low": low,

@@ -139,6 +139,18 @@ def _slow_notebook(tmp_path: Path) -> Path:
     return path
 
 
+def _interrupt_report(process: subprocess.Popen[str], how: str) -> None:
+    """Ctrl-C (exit 130 and one line) or SIGKILL the report command."""
+    if how == "ctrl-c":
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 130, err
+        assert err.strip().splitlines() == ["clientele: interrupted; nothing more was written"], err
+    else:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
 @pytest.mark.parametrize("how", ["ctrl-c", "sigkill"])
 def test_report_leaves_no_simulation_worker_behind(how, tmp_path):
     process = start(["report", str(BUNDLED_SCENARIO), *LONG_RUN, "--out", str(tmp_path / "out"), "--quiet"], tmp_path)
@@ -146,14 +158,7 @@ def test_report_leaves_no_simulation_worker_behind(how, tmp_path):
     try:
         children = workers_of(process, 2, 90)
         time.sleep(1.0)
-        if how == "ctrl-c":
-            os.killpg(process.pid, signal.SIGINT)
-            _, err = process.communicate(timeout=30)
-            assert process.returncode == 130, err
-            assert err.strip().splitlines() == ["clientele: interrupted; nothing more was written"], err
-        else:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        _interrupt_report(process, how)
         assert gone_within(children, 10) == set()
         assert not (tmp_path / "out" / "results" / "provenance.json").exists()
         assert not (tmp_path / "out" / "board_report.pdf").exists()
@@ -171,14 +176,7 @@ def test_report_leaves_no_kernel_behind(how, tmp_path):
     try:
         children = wait_for(lambda: a_kernel(process), 90, "the report's kernel")
         time.sleep(1.0)
-        if how == "ctrl-c":
-            os.killpg(process.pid, signal.SIGINT)
-            _, err = process.communicate(timeout=30)
-            assert process.returncode == 130, err
-            assert err.strip().splitlines() == ["clientele: interrupted; nothing more was written"], err
-        else:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        _interrupt_report(process, how)
         # The kernel polls its parent once a second and exits when it is gone.
         assert gone_within(children, 10) == set()
         assert not (tmp_path / "out" / "board_report.pdf").exists()

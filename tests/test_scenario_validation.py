@@ -93,9 +93,11 @@ def test_scenario_hash_changes_with_any_parameter():
 
 
 def test_a_section_set_with_set_is_attributed_to_the_set_in_the_appendix(tmp_path):
-    from reports.appendix import SOURCE_DEFAULT, SOURCE_FILE, SOURCE_OVERRIDE, sources_from_file
+    from reports.appendix import SOURCE_DEFAULT, SOURCE_FILE, SOURCE_OVERRIDE, parameter_sources
+    from simulation.results import scenario_file_keys
 
-    sources = sources_from_file(BUNDLED_SCENARIO, ["capacity={agents: 30, handle_minutes: 6}", "market.size=500000"])
+    sources = parameter_sources({"scenario_file_keys": scenario_file_keys(BUNDLED_SCENARIO),
+                                 "overrides": ["capacity={agents: 30, handle_minutes: 6}", "market.size=500000"]})
     assert sources.of("capacity.agents") == SOURCE_OVERRIDE and sources.of("capacity.handle_minutes") == SOURCE_OVERRIDE
     assert sources.of("market.size") == SOURCE_OVERRIDE
     assert sources.of("market.acquisition_rate") == SOURCE_FILE

@@ -22,6 +22,8 @@ from matplotlib.ticker import FuncFormatter
 
 from simulation.results import write_atomically
 
+from .fragments import Fragment, render_fragment
+
 TEXT_WIDTH_INCHES = 6.8  # A4 width minus the report's side margins
 SVG_HASH_SALT = "clientele-report"  # fixed salt: matplotlib's SVG element ids are then stable
 STYLE: dict[Any, Any] = {  # matplotlib types rc keys as literals
@@ -392,3 +394,9 @@ def save_svg(figure: Figure, path: str | Path) -> Path:
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     write_atomically(path, buffer.getvalue())
     return path
+
+
+def chart_fragment(output_dir: Path, name: str, figure: Figure, caption: str, alt: str) -> Fragment:
+    """Save ``figure`` as ``charts/<name>.svg`` in the report's folder; the HTML that shows it with its caption."""
+    path = save_svg(figure, output_dir / "charts" / f"{name}.svg")
+    return render_fragment("figure.html.j2", src=f"charts/{path.name}", caption=caption, alt=alt)

@@ -125,8 +125,7 @@ class SweepReport:
                                **context)
 
     def _figure(self, name: str, figure: Any, caption: str, alt: str) -> Fragment:
-        path = figures.save_svg(figure, self.output_dir / "charts" / f"{name}.svg")
-        return render_fragment("figure.html.j2", src=f"charts/{path.name}", caption=caption, alt=alt)
+        return figures.chart_fragment(self.output_dir, name, figure, caption, alt)
 
     @property
     def design_points(self) -> int:

@@ -33,8 +33,11 @@ MAX_LISTED_PROBLEMS = 20  # more than this and the message lists the first ones 
 MAX_AMOUNT = 1e12  # currency or count per cell; larger values are typing errors, and sums of them overflow
 # Dates are ISO calendar dates; a time and a UTC offset may follow, and the date is read as written
 # (one policy for every row: the day the record says, in the record's own time zone).
-ISO_DATE = re.compile(r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
-                      r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
+# Hours 00–23, minutes 00–59, seconds 00–60 (a leap second), offsets −14:00 to +14:00; the day must
+# exist in its month (checked by parsing: 2026-02-30 and 2025-02-29 are refused, not moved on).
+ISO_DATE = re.compile(r"(?P<date>[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]))"
+                      r"(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::(?:[0-5][0-9]|60)(?:\.[0-9]+)?)?"
+                      r"(?:Z|[+-](?:0[0-9]|1[0-3]):?[0-5][0-9]|[+-]14:?00)?)?")
 EARLIEST_DATE, LATEST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-12-31")
 DATE_EXPECTED = "a date as YYYY-MM-DD (a time and UTC offset may follow), between 1900 and 2200"
 

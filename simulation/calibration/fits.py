@@ -65,9 +65,15 @@ class LogFit:
             probability_alive=bgnbd.probability_alive(params, s.frequency, s.recency, s.age),
             monthly_dropout=bgnbd.dropout_hazard(params, s.frequency, s.age, per_month),
             purchases_per_month=bgnbd.purchase_rate_given_alive(params, s.frequency, s.age) * per_month,
-            spend_per_purchase=gamma_gamma.conditional_mean_spend(self.spending.parameters, s.frequency,
-                                                                  s.mean_repeat_spend),
+            spend_per_purchase=self.spend_per_purchase(),
         )
+
+    def spend_per_purchase(self) -> np.ndarray:
+        """Gamma-Gamma's conditional mean spend; customers the spend model leaves out keep their own mean (≥ 0)."""
+        s = self.summary
+        modelled = gamma_gamma.conditional_mean_spend(self.spending.parameters, s.frequency, s.mean_repeat_spend)
+        left_out = (s.frequency > 0) & ~s.spend_sample
+        return np.where(left_out, np.maximum(s.mean_repeat_spend, 0.0), modelled)
 
     def new_customers_per_month(self) -> float:
         """First purchases per month over the calibration period's last year (or all of it, if shorter)."""
@@ -106,8 +112,8 @@ def fit_log(path: str | Path, calibration_end: dt.date | None, time_unit: str, p
                         "a few customers are better given as a ledger (--customers)")
     clock = time.perf_counter()
     purchasing = bgnbd.fit(summary.frequency, summary.recency, summary.age, str(path))
-    repeat = summary.frequency > 0
-    spending = gamma_gamma.fit(summary.frequency[repeat], summary.mean_repeat_spend[repeat], str(path))
+    sample = summary.spend_sample
+    spending = gamma_gamma.fit(summary.frequency[sample], summary.mean_repeat_spend[sample], str(path))
     seconds["fit"] = time.perf_counter() - clock
     holdout = holdout_check(summary, purchasing)
     return LogFit(summary, purchasing, spending, holdout, path, seconds)

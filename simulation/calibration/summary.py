@@ -1,8 +1,13 @@
 """A transaction log → what the models read: per customer, frequency, recency, age and spend.
 
 Purchases on the same day count as one (their amounts added): a basket split over two tickets is
-one shopping trip. Durations are counted in days and expressed in the fit's time unit. Only what
-happened up to the calibration end enters the fit; what happened after it is the holdout.
+one shopping trip. A day whose amounts add up to zero (free items, a fully discounted order) is a
+purchase like any other: BG/NBD counts purchases, not money. A day whose amounts add up to less
+than zero is a return, not a purchase: it does not count for BG/NBD, and its amount is netted
+against the customer's repeat spend (a refund of the first purchase lowers what they spent since).
+A customer whose every day is a return has no purchase in the log and is left out (counted).
+Durations are counted in days and expressed in the fit's time unit. Only what happened up to the
+calibration end enters the fit; what happened after it is the holdout.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ from ..errors import DataError
 from .log import EPOCH, TransactionLog
 from .units import unit_days
 
-MAX_LISTED = 10  # bad purchase days listed in a message before "… and N more"
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,10 @@ class CustomerSummary:
     last_date: dt.date  # the log's last purchase
     later_customers: int  # customers whose first purchase is after the calibration end
     rows: int  # rows of the log
-    purchase_days: int  # (customer, day) pairs
+    purchase_days: int  # (customer, day) pairs whose amounts add up to zero or more
+    free_purchase_days: int  # of them, days whose amounts add up to exactly zero
+    return_days: int  # (customer, day) pairs whose amounts add up to less than zero: refunds, not purchases
+    refund_only_customers: int  # customers with returns and no purchase: not in the summary
     new_customers_by_month: dict[str, int]  # first purchases per calendar month, calibration period
 
     @property
@@ -47,6 +54,17 @@ class CustomerSummary:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def spend_sample(self) -> np.ndarray:
+        """Customers Gamma-Gamma is fitted on: repeat purchases with a positive mean spend (the textbook's)."""
+        return (self.frequency > 0) & (self.mean_repeat_spend > 0)
+
+    def spend_exclusions(self) -> dict[str, int]:
+        """Customers with repeat purchases that the spend model leaves out, by reason (for calibration.json)."""
+        repeat = self.frequency > 0
+        return {"free_repeat_purchases_only": int(np.count_nonzero(repeat & (self.mean_repeat_spend == 0))),
+                "refunds_exceed_repeat_spend": int(np.count_nonzero(repeat & (self.mean_repeat_spend < 0)))}
 
 
 def _date(day: int) -> dt.date:
@@ -73,7 +91,16 @@ def summarise(log: TransactionLog, calibration_end: dt.date | None, time_unit: s
     pairs, inverse = np.unique(key, return_inverse=True)
     spend = np.bincount(inverse, weights=log.amount, minlength=len(pairs))
     customer, day = pairs // span, pairs % span + first_day
-    _refuse_non_positive(log, customer, day, spend, inverse)
+    returned = spend < 0
+    # Returns after a customer's first purchase day net against their repeat spend in that period;
+    # returns before it (of a purchase older than the log) have nothing in the log to net against.
+    return_customer, return_day, return_amount = customer[returned], day[returned], spend[returned]
+    refund_only = int(len(np.setdiff1d(np.unique(return_customer), customer[~returned])))
+    free_days = int(np.count_nonzero(spend == 0))
+    customer, day, spend = customer[~returned], day[~returned], spend[~returned]
+    if len(customer) == 0:
+        raise DataError(f"{path}: every one of the log's {len(pairs):,} customer days adds up to less than zero "
+                        "(column 'amount'); expected purchases (amounts of zero or more) as well as refunds")
 
     starts = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])
     owners = customer[starts]
@@ -88,7 +115,14 @@ def summarise(log: TransactionLog, calibration_end: dt.date | None, time_unit: s
     known = first <= end_day
     x = calibration_count[known] - 1
     first_spend = spend[starts][known]
-    repeat_total = calibration_spend[known] - first_spend
+    # Each customer's returns after their first purchase day, within the calibration period.
+    owner_index = np.searchsorted(owners, return_customer)
+    found = owner_index < len(owners)
+    found[found] = owners[owner_index[found]] == return_customer[found]
+    netted = found & (return_day <= end_day)
+    netted[netted] = return_day[netted] > first[owner_index[netted]]
+    returns_total = np.bincount(owner_index[netted], weights=return_amount[netted], minlength=len(owners))
+    repeat_total = calibration_spend[known] - first_spend + returns_total[known]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_repeat = np.where(x > 0, repeat_total / np.maximum(x, 1), 0.0)
     first_known = first[known]
@@ -109,27 +143,9 @@ def summarise(log: TransactionLog, calibration_end: dt.date | None, time_unit: s
         last_date=_date(last_day),
         later_customers=int((~known).sum()),
         rows=len(log),
-        purchase_days=len(pairs),
+        purchase_days=len(customer),
+        free_purchase_days=free_days,
+        return_days=int(returned.sum()),
+        refund_only_customers=refund_only,
         new_customers_by_month={str(label): int(count) for label, count in zip(labels, per_month, strict=True)},
     )
-
-
-def _refuse_non_positive(log: TransactionLog, customer: np.ndarray, day: np.ndarray, spend: np.ndarray,
-                         inverse: np.ndarray) -> None:
-    """Spend models need positive amounts: a purchase day whose amounts add up to 0 or less is named."""
-    bad = np.flatnonzero(spend <= 0)
-    if len(bad) == 0:
-        return
-    from ..ingest import read_transactions
-
-    lines = read_transactions(log.path)["row"].to_numpy()  # exact file lines, for the message only
-    first_row = np.full(len(spend), len(inverse))
-    np.minimum.at(first_row, inverse, np.arange(len(inverse)))
-    listed = [f"  row {lines[first_row[index]]}: customer {log.ids[customer[index]]!r} on {_date(day[index])}: "
-              f"{spend[index]:g}" for index in bad[:MAX_LISTED]]
-    if len(bad) > MAX_LISTED:
-        listed.append(f"  … and {len(bad) - MAX_LISTED} more")
-    raise DataError(f"{log.path}: {len(bad)} purchase day{'s' if len(bad) > 1 else ''} with a zero or negative amount "
-                    "(column 'amount', a day's amounts added up); expected a positive amount on every purchase day "
-                    "(the spend model needs it: net refunds against the purchase they refund, or drop the row):\n"
-                    + "\n".join(listed))

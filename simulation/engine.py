@@ -78,6 +78,7 @@ class CustomerModel:
         self.segment_multiplier = np.array(scenario.churn.segment_multipliers)
         self.monthly_discount = scenario.economics.monthly_discount_rate
         self.market_mean_revenue = float(population.revenue.mean()) if len(population) else 0.0
+        self.counts_purchases = population.purchases_per_month is not None
 
         channels = population.channel_names
         elasticity = scenario.churn.price_elasticity if scenario.churn.enabled else 0.0
@@ -347,6 +348,8 @@ class CustomerModel:
             partners = self.partner_rows
             c.partner_fee[partners] *= c.growth_factor[partners]  # the fee is a share of a growing margin
             fees = float(c.partner_fee[partners].sum())
+        if self.counts_purchases:  # the month's purchases: everyone on the books at its end (as billed)
+            self.flows.purchases += float(c.purchases_per_month[c.status == ACTIVE].sum())
         revenue_total = billed_total + fees
         cost_total = billed_total - profit_total + self.pending_cost
         self.pending_cost = 0.0

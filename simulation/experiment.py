@@ -1,9 +1,10 @@
 """Replications × strategies: run the model many times, in a process pool, reproducibly.
 
 One root seed. The synthetic population is drawn once from it (it stands for the company's
-customers); replication r of every strategy then uses the streams keyed by r (common random
-numbers). A replication is the unit of work, and results are put back in replication order,
-so 1 worker and N workers give bit-identical tables.
+customers); a company's calibrated customers are drawn anew in every replication from their
+posterior (``calibration.posterior``); replication r of every strategy then uses the streams
+keyed by r (common random numbers), today's book included. A replication is the unit of work,
+and results are put back in replication order, so 1 worker and N workers give bit-identical tables.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import pandas as pd
 from tqdm import tqdm
@@ -33,8 +34,8 @@ from .results import (
     read_provenance,
     write_results,
 )
-from .scenario import Scenario, load_scenario
-from .sources import PopulationSource
+from .scenario import Scenario, load_scenario, override_sources
+from .sources import PopulationSource, start_run
 from .starting_position import starting_position
 from .strategy_spec import StrategySpec
 
@@ -65,9 +66,14 @@ def select_strategies(scenario: Scenario, names: Sequence[str] | None) -> dict[s
 
 
 def run_replication(
-    scenario: Scenario, population: Population, strategies: dict[str, StrategySpec], seed: int, replication: int
+    scenario: Scenario, book: Any, strategies: dict[str, StrategySpec], seed: int, replication: int
 ) -> list[RunOutput]:
-    """Every strategy for one replication, all on the same random streams."""
+    """Every strategy for one replication, all on the same random streams and the same book.
+
+    ``book`` is a ``Population`` (the same in every replication) or a posterior that draws
+    replication ``replication``'s (``RunStart.book``).
+    """
+    population = book.for_replication(seed, replication)
     return [
         CustomerModel(scenario, population, name, strategy, seed, replication).run()
         for name, strategy in strategies.items()
@@ -77,7 +83,7 @@ def run_replication(
 _WORKER: dict = {}
 
 
-def _init_worker(parent_pid: int, scenario: Scenario, population: Population, strategies: dict[str, StrategySpec],
+def _init_worker(parent_pid: int, scenario: Scenario, population: Any, strategies: dict[str, StrategySpec],
                  seed: int) -> None:
     worker_setup(parent_pid)
     _WORKER.update(scenario=scenario, population=population, strategies=strategies, seed=seed)
@@ -97,7 +103,7 @@ def _frames(runs: list[RunOutput]) -> dict[str, pd.DataFrame]:
 
 def simulate(
     scenario: Scenario,
-    population: Population,
+    population: Population | Any,
     strategies: dict[str, StrategySpec],
     replications: int,
     seed: int,
@@ -205,9 +211,9 @@ def run_experiment(
     replications = DEFAULT_REPLICATIONS if replications is None else replications
     check_replications(replications, len(chosen), scenario.horizon_quarters)
     check_output_folder(out_dir)
-    start = source.start(scenario, scenario_path, overrides, seed, announce=progress)  # data: calibrated, scaled
-    population, run_scenario = start.population, start.scenario
-    tables = simulate(run_scenario, population, chosen, replications, seed, workers, progress)
+    start = start_run(scenario, source, seed, override_sources(overrides), announce=progress)  # data: calibrated, scaled
+    run_scenario, population = start.scenario, start.today
+    tables = simulate(run_scenario, start.book, chosen, replications, seed, workers, progress)
     tables["starting_position"] = starting_position(run_scenario, population, seed)
     provenance = provenance_record(
         scenario=scenario,

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from .errors import ScenarioError
+
 Kind = Literal["real", "integer", "choice"]
 
 
@@ -100,3 +102,17 @@ def _bounds(metadata: list[Any]) -> dict[str, Any]:
                 bounds[key] = float(limit)
                 bounds[f"{key}_inclusive"] = inclusive
     return bounds
+
+
+def set_path(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``dotted`` in a raw scenario mapping, making sections on the way (as ``--set`` does)."""
+    keys = dotted.split(".")
+    node = raw
+    for depth, key in enumerate(keys[:-1]):
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        if not isinstance(child, dict):
+            raise ScenarioError(f"'{'.'.join(keys[: depth + 1])}' is a value, not a section (setting {dotted})")
+        node = child
+    node[keys[-1]] = value

@@ -31,15 +31,25 @@ class Population:
     # Each customer's own monthly churn probability, fitted from the company's data (calibration);
     # None: drawn from the scenario's churn beta, as for every newcomer.
     churn_probability: np.ndarray | None = None
+    # Expected purchases a month while on the books, for customers from a transaction log; None otherwise.
+    purchases_per_month: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.revenue)
 
+    def for_replication(self, seed: int, replication: int) -> "Population":
+        """Replication ``replication``'s book: a known population is the same in every replication.
+
+        A book the data leave uncertain (``calibration.posterior``) draws its own in each replication.
+        """
+        return self
+
     def take(self, rows: np.ndarray) -> "Population":
         """The customers at ``rows`` (used to bootstrap new customers from the existing mix)."""
         values = {name: getattr(self, name).take(rows) for name in _COLUMN_NAMES}
-        churn = None if self.churn_probability is None else self.churn_probability.take(rows)
-        return Population(**values, channel_names=self.channel_names, churn_probability=churn)
+        optional = {name: None if getattr(self, name) is None else getattr(self, name).take(rows) for name in _OPTIONAL}
+        return Population(**values, channel_names=self.channel_names, **optional)
 
 
-_COLUMN_NAMES = tuple(f.name for f in fields(Population) if f.name not in ("channel_names", "churn_probability"))
+_OPTIONAL = ("churn_probability", "purchases_per_month")
+_COLUMN_NAMES = tuple(f.name for f in fields(Population) if f.name not in ("channel_names", *_OPTIONAL))

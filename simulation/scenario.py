@@ -301,6 +301,17 @@ class ReportSpec(Section):
     )
 
 
+class CalibrationSpec(Section):
+    """How a run starts from a company's own data (``--transactions``, a dated ``--customers`` ledger)."""
+
+    parameter_uncertainty: Switch = Field(
+        True,
+        description="Draw the fitted models' parameters from their estimated sampling distribution in every "
+                    "replication, so a forecast's interval carries what the data cannot pin down (no: every "
+                    "replication uses the estimates; each customer is still drawn from their own posterior)",
+    )
+
+
 class Scenario(Section):
     """A whole scenario: company, horizon, population, mechanisms and strategies."""
 
@@ -323,6 +334,7 @@ class Scenario(Section):
     morale: MoraleSpec = MoraleSpec()
     economics: EconomicsSpec = EconomicsSpec()
     report: ReportSpec = ReportSpec()
+    calibration: CalibrationSpec = CalibrationSpec()
     citations: dict[Annotated[str, StringConstraints(min_length=1, max_length=200)], Text] = Field(
         default_factory=dict, max_length=500,
         description="Where values come from, by dotted path (e.g. channels.call_centre.cost_per_contact): "

@@ -1,26 +1,40 @@
-"""Where a run's starting customers come from: the synthetic generator, a ledger or a transaction log.
+"""Where a run's starting customers come from, and the one road from them to a run.
 
-Shared by the experiment (which loads the customers) and the results folder (which records the
-input file's hash), so neither has to import the other.
+``start_run`` turns (scenario with the analyst's ``--set``, data source, seed) into (scenario as
+run, what each replication draws today's customers from, the starting book's provenance). Every
+command that simulates calls it: ``simulate``, ``report``, the board's robustness section, every
+sweep point and ``calibrate --scenario`` (which shares its books). Shared by the experiment and
+the results folder (which records the input file's hash), so neither has to import the other.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
 from .errors import DataError, ScenarioError
 from .files import regular_file
+from .parameter_paths import set_path
 from .population import Population
-from .scenario import Scenario, load_scenario
+from .scenario import Scenario, scenario_from_dict
 from .streams import POPULATION_STREAM
 from .synthetic import synthetic_population
 
+if TYPE_CHECKING:
+    from .calibration.book import StartingBook
+
 DEFAULT_TIME_UNIT = "week"  # a log's fit unit when the simulation calibrates it (the textbook's, for daily logs)
+
+
+def population_generator(seed: int) -> np.random.Generator:
+    """The stream today's customers (and what the data lack about them) are drawn from: not per replication."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=POPULATION_STREAM)))
 
 
 @dataclass(frozen=True)
@@ -31,55 +45,11 @@ class PopulationSource:
     path: Path | None = None
 
     def load(self, scenario: Scenario, seed: int) -> Population:
-        """The starting customers; assumptions the data lacks are drawn from the population stream."""
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=POPULATION_STREAM)))
-        if self.kind == "synthetic":
-            _check_market(scenario, scenario.population.customers, "population.customers")
-            return synthetic_population(scenario, rng)
-        from .ingest import load_ledger, load_transactions
-
-        assert self.path is not None
-        loader = load_ledger if self.kind == "ledger" else load_transactions
-        population = loader(self.path, scenario, rng)
-        problem = scenario.memory_problem(len(population), float(population.referrals_per_year.sum()))
-        if problem:
-            raise DataError(f"{self.path}: {problem}")
-        _check_market(scenario, len(population), f"the {len(population):,} customers of {self.path}")
-        return population
-
-    def start(self, scenario: Scenario, scenario_path: str | Path, overrides: Sequence[str], seed: int,
-              announce: bool = False) -> "RunStart":
-        """Today's customers and the scenario as run: with a company's data, calibrated from it and scaled to it.
-
-        ``scenario`` is the file with the analyst's ``--set``; the data's changes (market scaled to the
-        book, acquisition and churn as fitted) go under those, so an explicit ``--set`` still wins.
-        With ``announce``, warnings about the data (assumed costs, a loss-making book) go to stderr.
-        """
-        if self.kind == "synthetic":
-            return RunStart(scenario, self.load(scenario, seed), None)
-        from .calibration.book import ledger_book, log_book
-        from .calibration.contracts import has_contract_dates
-        from .calibration.fits import fit_contracts, fit_log
-
-        assert self.path is not None
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=POPULATION_STREAM)))
-        if self.kind == "ledger":
-            fit = fit_contracts(self.path, scenario.churn.period) if has_contract_dates(self.path) else None
-            book = ledger_book(self.path, scenario, rng, fit)
-        else:
-            book = log_book(fit_log(self.path, None, DEFAULT_TIME_UNIT, progress=announce), scenario, rng)
-        population = book.population
-        if len(population) == 0:
-            raise DataError(f"{self.path}: no customer is still active according to the data; nothing to simulate")
-        run_scenario = load_scenario(scenario_path, [*book.overrides, *overrides])
-        problem = run_scenario.memory_problem(len(population), float(population.referrals_per_year.sum()))
-        if problem:
-            raise DataError(f"{self.path}: {problem}")
-        _check_market(run_scenario, len(population), f"the {len(population):,} customers of {self.path}")
-        if announce:
-            for warning in book.warnings:
-                print(f"clientele: warning: {warning}", file=sys.stderr)
-        return RunStart(run_scenario, population, book.provenance(self.kind))
+        """The synthetic population of ``scenario`` (a company's data goes through ``start_run``)."""
+        if self.kind != "synthetic":
+            raise ValueError(f"a {self.kind} is calibrated and scaled on the way in: use start_run, not load")
+        _check_market(scenario, scenario.population.customers, "population.customers")
+        return synthetic_population(scenario, population_generator(seed))
 
     @classmethod
     def from_paths(cls, customers: str | Path | None, transactions: str | Path | None) -> "PopulationSource":
@@ -100,8 +70,87 @@ class RunStart:
     """What a run starts from: the scenario as run, today's customers and, with data, how they were calibrated."""
 
     scenario: Scenario
-    population: Population
-    starting_book: dict[str, Any] | None  # for provenance.json: counts, fits, data's overrides, warnings
+    book: Any  # Population | LogPosterior | ContractPosterior: ``book.for_replication(seed, r)`` is replication r's
+    seed: int
+    starting_book: dict[str, Any] | None  # for provenance.json: counts, fits, data's changes, warnings
+    largest_book: int  # the most customers a replication's book can hold (memory, market)
+
+    @property
+    def today(self) -> Population:
+        """Replication 0's book: the starting position the report shows."""
+        return self.book.for_replication(self.seed, 0)
+
+
+def start_run(scenario: Scenario, source: PopulationSource, seed: int, explicit: Iterable[str] = (),
+              announce: bool = False) -> RunStart:
+    """The one road from data to a run: today's customers and the scenario as run.
+
+    ``scenario`` is the validated scenario with the analyst's changes (``--set``, a sweep point's
+    values); ``explicit`` names the paths they set, which the data's changes never overwrite. With a
+    company's data the book is calibrated from it (fits cached per file and process) and the data's
+    typed changes (market scaled to the book, fitted acquisition and churn) are applied once. With
+    ``announce``, warnings about the data (assumed costs, a loss-making book) go to stderr.
+    """
+    if source.kind == "synthetic":
+        population = source.load(scenario, seed)
+        return RunStart(scenario, population, seed, None, len(population))
+    book = starting_book(source, scenario, seed, progress=announce)
+    if book.expected_active <= 0 or len(book.population) == 0:
+        raise DataError(f"{source.path}: no customer is still active according to the data; nothing to simulate")
+    run_scenario = with_changes(scenario, book.changes, explicit, f"{source.path} (calibrated)")
+    largest = len(book.population)
+    problem = run_scenario.memory_problem(largest, float(book.population.referrals_per_year.sum()))
+    if problem:
+        raise DataError(f"{source.path}: {problem}")
+    _check_market(run_scenario, largest, f"the {largest:,} customers of {source.path}")
+    if announce:
+        for warning in book.warnings:
+            print(f"clientele: warning: {warning}", file=sys.stderr)
+    draws = book.draws
+    if hasattr(draws, "scenario"):  # the posterior's cost assumptions are the scenario's as run
+        draws = dataclasses.replace(draws, scenario=run_scenario)
+    return RunStart(run_scenario, draws, seed, book.provenance(source.kind), largest)
+
+
+def starting_book(source: PopulationSource, scenario: Scenario, seed: int, progress: bool = False) -> "StartingBook":
+    """Today's book from a company's data under ``scenario``'s assumptions (what ``calibrate --scenario`` prints)."""
+    from .calibration.book import ledger_book, log_book
+
+    assert source.path is not None
+    fit = _fitted(source.kind, str(source.path), *_stamp(source.path), scenario.churn.period, progress)
+    if source.kind == "ledger":
+        return ledger_book(source.path, scenario, population_generator(seed), fit)
+    return log_book(fit, scenario, population_generator(seed))
+
+
+def with_changes(scenario: Scenario, changes: dict[str, Any], explicit: Iterable[str], source: str) -> Scenario:
+    """``scenario`` with typed ``changes`` by dotted path, except under the paths the analyst set (``explicit``)."""
+    kept = [path.strip() for path in explicit]
+
+    def overruled(path: str) -> bool:
+        return any(path == mine or path.startswith(mine + ".") or mine.startswith(path + ".") for mine in kept)
+
+    raw = scenario.model_dump(mode="json")
+    for path, value in changes.items():
+        if not overruled(path):
+            set_path(raw, path, value)
+    return scenario_from_dict(raw, source=source)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=4)
+def _fitted(kind: str, path: str, size: int, modified: int, period: str, progress: bool) -> Any:
+    """A file's fit, once per process for the same file content stamp (a sweep's points share it)."""
+    from .calibration.contracts import has_contract_dates
+    from .calibration.fits import fit_contracts, fit_log
+
+    if kind == "ledger":
+        return fit_contracts(path, period) if has_contract_dates(Path(path)) else None
+    return fit_log(path, None, DEFAULT_TIME_UNIT, progress=progress)
 
 
 def _check_market(scenario: Scenario, customers: int, whose: str) -> None:

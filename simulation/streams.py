@@ -28,6 +28,7 @@ class Stream(IntEnum):
     WORD_OF_MOUTH = 6  # how many people a wave reaches, and how many of them are our customers
     TRUST_TARGETS = 7  # which customers a wave reaches
     ACTIONS = 8  # success, acceptance and leaving draws of strategy actions
+    BOOK = 9  # today's customers drawn from their posterior (a company's data): who is on the book, their rates
 
 
 class RandomStreams:

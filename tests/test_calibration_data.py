@@ -15,7 +15,7 @@ from simulation.calibration.artifacts import overlay_overrides
 from simulation.calibration.log import _from_reference, read_log
 from simulation.errors import DataError
 from simulation.scenario import load_scenario
-from simulation.sources import PopulationSource
+from simulation.sources import PopulationSource, start_run
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
 
@@ -171,23 +171,25 @@ def test_a_400_customer_ledger_keeps_its_book_and_reports_newcomers_apart(tmp_pa
 def test_a_log_starts_the_run_from_its_calibrated_customers(tmp_path):
     scenario = load_scenario(RETAILER)
     source = PopulationSource.from_paths(None, EXAMPLES / "transactions.csv")
-    first, second = (source.start(scenario, RETAILER, [], seed=11) for _ in range(2))
-    np.testing.assert_array_equal(first.population.revenue, second.population.revenue)
+    first, second = (start_run(scenario, source, seed=11) for _ in range(2))
+    np.testing.assert_array_equal(first.today.revenue, second.today.revenue)
     book = first.starting_book
     assert book is not None and 0.5 < book["supported_share"] < 1.0
-    assert len(first.population) == pytest.approx(book["expected_active"], rel=0.05)  # counted by P(alive)
-    assert first.population.churn_probability is not None
+    counts = [len(first.book.for_replication(11, replication)) for replication in range(40)]
+    assert np.mean(counts) == pytest.approx(book["expected_active"], rel=0.02)  # counted by P(alive), drawn per replication
+    assert len(set(counts)) > 1 and max(counts) <= book["customers_in_data"]
+    assert first.today.churn_probability is not None
     assert first.scenario.churn.segment_multipliers == (1, 1, 1, 1, 1, 1, 1, 1)
-    assert first.scenario.market.size == round(len(first.population) * 1_000_000 / 20_000)
-    explicit = source.start(scenario, RETAILER, ["market.size=500000"], seed=11)
+    assert first.scenario.market.size == round(book["expected_active"] * 1_000_000 / 20_000)
+    explicit = start_run(load_scenario(RETAILER, ["market.size=500000"]), source, 11, ["market.size"])
     assert explicit.scenario.market.size == 500_000  # the analyst's --set wins over the data's
 
 
 def test_a_ledger_with_start_and_end_dates_starts_from_its_stayers(tmp_path):
     scenario = load_scenario(BUNDLED_SCENARIO)
-    start = PopulationSource.from_paths(EXAMPLES / "subscriptions.csv", None).start(scenario, BUNDLED_SCENARIO, [], 3)
+    start = start_run(scenario, PopulationSource.from_paths(EXAMPLES / "subscriptions.csv", None), 3)
     stayers = pd.read_csv(EXAMPLES / "subscriptions.csv", keep_default_na=False)["end_date"].eq("").sum()
-    assert len(start.population) == stayers
-    churn = start.population.churn_probability
+    assert len(start.today) == stayers
+    churn = start.today.churn_probability
     assert churn is not None and np.unique(churn).size > 5  # each by their own tenure
     assert start.scenario.churn.period == "month"

@@ -9,6 +9,7 @@ from reports.cli import main
 from simulation.errors import DataError
 from simulation.experiment import PopulationSource
 from simulation.ingest import load_ledger, load_transactions
+from simulation.sources import start_run
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
 from .oracles import cost_to_serve, monthly_profit
@@ -133,7 +134,7 @@ def test_every_bad_row_is_reported_at_once_up_to_a_limit(tmp_path, small_scenari
 
 def test_the_same_file_and_seed_give_the_same_population(tmp_path, small_scenario):
     path = write(tmp_path, "ledger.csv", "customer_id,revenue\n" + "".join(f"C{i},{i}\n" for i in range(50)))
-    first, second = (PopulationSource("ledger", path).load(small_scenario, seed=3) for _ in range(2))
+    first, second = (start_run(small_scenario, PopulationSource("ledger", path), seed=3).today for _ in range(2))
     np.testing.assert_array_equal(first.channel, second.channel)
     np.testing.assert_array_equal(first.contract_end, second.contract_end)
 

@@ -106,8 +106,8 @@ def overlay(record: dict[str, Any], period: str | None = None, book: StartingBoo
     if kind != "cohort":
         result["population"] = {"customers": max(1, int(round(record["book"]["expected_active"])))}
     if book is not None:
-        market = dict(item.split("=", 1) for item in book.overrides if item.startswith("market."))
-        result["market"] = {key.removeprefix("market."): yaml.safe_load(value) for key, value in market.items()}
+        result["market"] = {path.removeprefix("market."): value for path, value in book.changes.items()
+                            if path.startswith("market.")}
     return result
 
 

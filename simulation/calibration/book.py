@@ -1,21 +1,23 @@
-"""Fitted models → the run's starting book and the scenario changes that scale the run to the data.
+"""Fitted models → what every replication draws today's customers from, and the scenario changes
+that scale the run to the data.
 
-Today's customers start with their own posterior: from a log, each customer is on the book with
-their probability of still being active (drawn once from the population stream, so every
-strategy and replication starts from the same book, and the book counts customers by their
-probability), with their own monthly dropout hazard and expected revenue; from a ledger with
-start and end dates, the stayers, each with their own sBG churn given how long they have stayed.
+Today's customers start from their own posterior (``posterior.py``): from a log, every customer
+in it, on the book in each replication with their probability of still being active and with
+their own drawn purchase rate, dropout and spend; from a ledger with start and end dates, the
+stayers, each drawing their own sBG churn given how long they have stayed. A plain ledger is the
+same book in every replication.
 
 The scenario's absolute numbers give way to the data's: the market keeps the scenario's share
 (market size scaled to the book), acquisition is the log's observed new customers per month (a
 ledger keeps the scenario's rate, on the scaled market), and fitted churn replaces the
-scenario's for newcomers. These changes are ``--set``-style overrides, recorded with their
-source; the analyst's own ``--set`` still wins.
+scenario's for newcomers. These changes are typed values by dotted path, applied once to the
+validated scenario (``sources.start_run``) under the analyst's own ``--set``, which wins.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,7 @@ from ..population import Population
 from ..scenario import Scenario
 from ..segments import SEGMENT_COUNT
 from .fits import ContractFit, LogFit
+from .posterior import ContractPosterior, LogPosterior
 
 LOSS_MAKING_WARNING = 0.8  # more than this share of the book losing money reads as a cost assumption gone wrong
 COST_COLUMNS = ("cost_of_goods", "account_management", "contacts", "channel", "days_late")
@@ -35,8 +38,9 @@ COST_COLUMNS = ("cost_of_goods", "account_management", "contacts", "channel", "d
 class StartingBook:
     """Today's customers and what the data changed in the scenario, with the notes a board should see."""
 
-    population: Population
-    overrides: list[str]  # dotted.path=value, from the data
+    population: Population  # every customer the book may hold, at their expected values (summaries, checks)
+    draws: Population | LogPosterior | ContractPosterior  # what each replication draws today's customers from
+    changes: dict[str, Any]  # dotted path → typed value: the data's changes to the scenario
     customers_in_data: int  # customers the file lists
     expected_active: float  # of them, the number the data say are still customers (Σ P(alive), or stayers)
     assumed_columns: list[str]  # cost-to-serve columns taken from the scenario, not the data
@@ -48,6 +52,11 @@ class StartingBook:
     def supported_share(self) -> float:
         """The share of the customers in the data that the data support as today's book."""
         return self.expected_active / self.customers_in_data if self.customers_in_data else float("nan")
+
+    @property
+    def overrides(self) -> list[str]:
+        """The changes as ``dotted.path=value`` text (JSON values): for provenance and the printed ``--set`` line."""
+        return [f"{path}={json.dumps(value)}" for path, value in self.changes.items()]
 
     def provenance(self, source: str) -> dict[str, Any]:
         return {
@@ -67,15 +76,14 @@ def monthly_profit(population: Population, scenario: Scenario) -> np.ndarray:
             - population.contacts * cost_per_contact[population.channel])
 
 
-def scaled_market(scenario: Scenario, book: int) -> int:
-    """The market that gives ``book`` customers the scenario's market share."""
-    return max(book, int(round(book * scenario.market.size / scenario.population.customers)))
+def scaled_market(scenario: Scenario, book: float, largest: int) -> int:
+    """The market that gives ``book`` customers the scenario's market share, and holds the ``largest`` book."""
+    return max(largest, int(round(book * scenario.market.size / scenario.population.customers)))
 
 
-def _fitted_churn(alpha: float, beta: float, period: str) -> list[str]:
-    ones = ", ".join(["1"] * SEGMENT_COUNT)
-    return [f"churn.beta_alpha={alpha:.6g}", f"churn.beta_beta={beta:.6g}", f"churn.period={period}",
-            f"churn.segment_multipliers=[{ones}]"]  # fitted hazards already differ per customer: not twice
+def _fitted_churn(alpha: float, beta: float, period: str) -> dict[str, Any]:
+    return {"churn.beta_alpha": float(alpha), "churn.beta_beta": float(beta), "churn.period": period,
+            "churn.segment_multipliers": [1.0] * SEGMENT_COUNT}  # fitted hazards already differ per customer
 
 
 def _check_costs(book: StartingBook, what: str) -> StartingBook:
@@ -91,54 +99,62 @@ def _check_costs(book: StartingBook, what: str) -> StartingBook:
 
 
 def log_book(fit: LogFit, scenario: Scenario, rng: np.random.Generator) -> StartingBook:
-    """Today's book from a fitted log: customers by their P(alive), with their own hazard and revenue."""
+    """Today's book from a fitted log: every customer, drawn per replication from their own posterior."""
     posterior = fit.posteriors()
-    alive = rng.random(len(posterior.ids)) < posterior.probability_alive
-    rows = np.flatnonzero(alive)
-    population = assumed_population(scenario, rng, posterior.ids[rows], posterior.revenue_per_month[rows])
+    s = fit.summary
+    population = assumed_population(scenario, rng, posterior.ids, posterior.revenue_per_month)
     # The log's new customers include the referred ones: imported customers refer nobody on top.
-    population = dataclasses.replace(population, churn_probability=posterior.monthly_dropout[rows],
-                                     referrals_per_year=np.zeros(len(rows)))
-    size = scaled_market(scenario, len(rows))
+    population = dataclasses.replace(population, churn_probability=posterior.monthly_dropout,
+                                     referrals_per_year=np.zeros(len(posterior.ids)),
+                                     purchases_per_month=posterior.purchases_per_month)
+    expected = float(posterior.probability_alive.sum())
+    size = scaled_market(scenario, expected, len(population))
     per_month = fit.new_customers_per_month()
-    rate = min(1.0, per_month / (size - len(rows))) if size > len(rows) else 0.0
+    rate = min(1.0, per_month / (size - expected)) if size > expected else 0.0
     alpha, beta = fit.newcomer_churn()
     notes = []
     if per_month == 0:
         notes.append(f"{fit.source}: no customer made a first purchase in the calibration period's last year; "
                      "acquisition from the data is 0 a month (a single cohort?): set market.acquisition_rate "
                      "with --set if the company does win customers")
+    draws = LogPosterior(population, s.frequency, s.recency, s.age, s.mean_repeat_spend, s.spend_sample,
+                         fit.purchasing, fit.spending, fit.units_per_month, scenario)
+    losing = monthly_profit(population, scenario) < 0
     book = StartingBook(
-        population=population,
-        overrides=[f"market.size={size}", f"market.acquisition_rate={rate:.6g}", *_fitted_churn(alpha, beta, "month")],
+        population=population, draws=draws,
+        changes={"market.size": int(size), "market.acquisition_rate": float(rate), **_fitted_churn(alpha, beta, "month")},
         customers_in_data=len(posterior.ids),
-        expected_active=float(posterior.probability_alive.sum()),
+        expected_active=expected,
         assumed_columns=list(COST_COLUMNS),
-        loss_making_share=float(np.mean(monthly_profit(population, scenario) < 0)) if len(rows) else float("nan"),
+        loss_making_share=float(posterior.probability_alive @ losing / expected) if expected > 0 else float("nan"),
         fits={"purchasing": fit.purchasing.as_dict(), "spending": fit.spending.as_dict(),
-              "time_unit": fit.summary.time_unit, "calibration_end": fit.summary.calibration_end.isoformat(),
-              "new_customers_per_month": per_month},
+              "time_unit": s.time_unit, "calibration_end": s.calibration_end.isoformat(),
+              "new_customers_per_month": per_month, "spend_model": {"customers": int(s.spend_sample.sum()),
+                                                                   **s.spend_exclusions()}},
         warnings=notes,
     )
     return _check_costs(book, str(fit.source))
 
 
 def ledger_book(path: Any, scenario: Scenario, rng: np.random.Generator, fit: ContractFit | None) -> StartingBook:
-    """Today's book from a ledger: every row, or with start/end dates the stayers with their own sBG churn."""
+    """Today's book from a ledger: every row, or with start/end dates the stayers, each drawing their own sBG churn."""
     population = load_ledger(path, scenario, rng)
     rows_in_data = len(population)
-    overrides: list[str] = []
+    changes: dict[str, Any] = {}
     fits: dict[str, Any] = {}
+    draws: Population | ContractPosterior = population
     if fit is not None:
         stayers = np.flatnonzero(fit.tenures.stayers)
         population = dataclasses.replace(population.take(stayers), churn_probability=fit.monthly_churn())
-        overrides = _fitted_churn(fit.churn["alpha"], fit.churn["beta"], fit.tenures.period)
+        draws = ContractPosterior(population, fit.tenures.survived[fit.tenures.stayers], fit.churn, fit.tenures.period,
+                                  scenario.calibration.parameter_uncertainty)
+        changes = _fitted_churn(fit.churn["alpha"], fit.churn["beta"], fit.tenures.period)
         fits = {"churn": fit.churn.as_dict(), "period": fit.tenures.period,
                 "calibration_end": fit.tenures.calibration_end.isoformat()}
     header = set(ledger_columns(path))
     book = StartingBook(
-        population=population,
-        overrides=[f"market.size={scaled_market(scenario, len(population))}", *overrides],
+        population=population, draws=draws,
+        changes={"market.size": int(scaled_market(scenario, len(population), len(population))), **changes},
         customers_in_data=rows_in_data,
         expected_active=float(len(population)),
         assumed_columns=[name for name in COST_COLUMNS if name not in header],

@@ -34,9 +34,19 @@ class Fit:
     starts: int  # starting points tried
     starts_at_optimum: int  # of which reached the best log-likelihood (within AGREEMENT)
     iterations: int  # of the best start
+    # Covariance of the log-parameters (the inverse Hessian), in the order of ``parameters``: what the
+    # data leave unknown about them, for drawing parameters from their sampling distribution.
+    log_covariance: tuple[tuple[float, ...], ...] = ()
 
     def __getitem__(self, name: str) -> float:
         return self.parameters[name]
+
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        """Parameters drawn from their estimated sampling distribution: log-normal around the estimate."""
+        names = list(self.parameters)
+        centre = np.log([self.parameters[name] for name in names])
+        drawn = np.exp(rng.multivariate_normal(centre, np.asarray(self.log_covariance), method="cholesky"))
+        return {name: float(value) for name, value in zip(names, drawn, strict=True)}
 
     def as_dict(self) -> dict:
         return {
@@ -100,6 +110,7 @@ def fit_maximum_likelihood(
         starts=len(starts),
         starts_at_optimum=agreeing,
         iterations=int(best.nit),
+        log_covariance=tuple(tuple(float(value) for value in row) for row in covariance),
     )
 
 

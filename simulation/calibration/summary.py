@@ -22,7 +22,6 @@ from .log import EPOCH, TransactionLog
 from .units import unit_days
 
 
-
 @dataclass(frozen=True)
 class CustomerSummary:
     """One row per customer whose first purchase is on or before the calibration end."""

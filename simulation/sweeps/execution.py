@@ -46,7 +46,7 @@ def _failed_chunk(task: ChunkTask, reason: str) -> ChunkResult:
     from .tasks import FAILURE_COLUMNS
 
     failures = pd.DataFrame([{"point_id": identity, "error": "WorkerLost", "message": reason, "where": ""}
-                             for identity, _ in task.points], columns=list(FAILURE_COLUMNS))
+                             for identity, *_ in task.points], columns=list(FAILURE_COLUMNS))
     return ChunkResult(task.chunk_id, pd.DataFrame(), failures, {"chunk": task.chunk_id, "lost": reason})
 
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from ..errors import ScenarioError
 from ..experiment import select_strategies
-from ..parameter_paths import ParameterPath, resolve_path
+from ..parameter_paths import ParameterPath, resolve_path, set_path
 from ..results import provenance_record
-from ..scenario import Scenario, load_scenario, scenario_from_dict
+from ..scenario import Scenario, load_scenario, override_sources, scenario_from_dict
 from ..scenario_file import parse_yaml, read_text
 from ..sources import PopulationSource
 from .designs import ROLE_DESIGN, DesignPoint, design_points
@@ -36,6 +36,9 @@ class PlannedPoint:
     point_id: str
     values: dict[str, Any]
     scenario: dict[str, Any] = field(repr=False)
+    # Paths the analyst set at this point (the sweep's set:, --set, values off the base): a company's
+    # data never overwrites them; at the base values the point runs the scenario exactly as simulate does.
+    explicit: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,20 +59,6 @@ class SweepPlan:
     @property
     def input_data(self) -> dict[str, Any]:
         return provenance_record.input_data(self.population)
-
-
-def set_path(raw: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``dotted`` in a raw scenario mapping, making sections on the way (as ``--set`` does)."""
-    keys = dotted.split(".")
-    node = raw
-    for depth, key in enumerate(keys[:-1]):
-        child = node.get(key)
-        if child is None:
-            child = node[key] = {}
-        if not isinstance(child, dict):
-            raise ScenarioError(f"'{'.'.join(keys[: depth + 1])}' is a value, not a section (setting {dotted})")
-        node = child
-    node[keys[-1]] = value
 
 
 def get_path(data: dict[str, Any], dotted: str) -> Any:
@@ -109,11 +98,12 @@ def plan_from_scenario(spec: SweepSpec, scenario_path: str | Path, population: P
     """A plan for a sweep built in code (a scenario's uncertainties) over a scenario file and its ``--set``s."""
     scenario = load_scenario(scenario_path, overrides)
     raw = scenario.model_dump(mode="json")
-    return make_plan(spec, raw, f"{scenario_path} uncertainties", str(scenario_path), population)
+    return make_plan(spec, raw, f"{scenario_path} uncertainties", str(scenario_path), population,
+                     tuple(override_sources(overrides)))
 
 
 def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_name: str,
-              population: PopulationSource) -> SweepPlan:
+              population: PopulationSource, overridden: tuple[str, ...] = ()) -> SweepPlan:
     base_raw = copy.deepcopy(raw)
     for dotted, value in spec.set.items():
         set_path(base_raw, dotted, value)
@@ -145,7 +135,8 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
             rules = "; ".join(line.removeprefix(f"{what}: ") for line in str(exc).splitlines())
             problems.append(f"{what} ({_shown(row.values)}): {rules}")
             continue
-        unique[identity] = PlannedPoint(identity, row.values, point_raw)
+        explicit = (*overridden, *spec.set, *(path for path, value in row.values.items() if value != base_values[path]))
+        unique[identity] = PlannedPoint(identity, row.values, point_raw, tuple(dict.fromkeys(explicit)))
     if problems:
         listed = "\n  ".join(problems[:MAX_LISTED_PROBLEMS])
         more = f"\n  … and {len(problems) - MAX_LISTED_PROBLEMS} more" if len(problems) > MAX_LISTED_PROBLEMS else ""

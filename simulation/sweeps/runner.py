@@ -65,7 +65,7 @@ def chunk_tasks(plan: SweepPlan, points: list[PlannedPoint], size: int) -> Itera
     for start in range(0, len(points), size):
         group = points[start:start + size]
         yield ChunkTask(chunk_id([point.point_id for point in group]),
-                        tuple((point.point_id, point.scenario) for point in group),
+                        tuple((point.point_id, point.scenario, point.explicit) for point in group),
                         plan.strategies, plan.spec.seed, plan.spec.replications, plan.population)
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..experiment import run_replication, select_strategies
 from ..scenario import scenario_from_dict
-from ..sources import PopulationSource
+from ..sources import PopulationSource, start_run
 
 FAILURE_COLUMNS = ("point_id", "error", "message", "where")
 
@@ -31,7 +31,7 @@ class ChunkTask:
     """Points to run together, with their seeds: the task is the same wherever it runs."""
 
     chunk_id: str
-    points: tuple[tuple[str, dict[str, Any]], ...] = field(repr=False)  # (point id, raw scenario)
+    points: tuple[tuple[str, dict[str, Any], tuple[str, ...]], ...] = field(repr=False)  # (id, raw scenario, explicit)
     strategies: tuple[str, ...]
     seed: int
     replications: int
@@ -54,13 +54,17 @@ def chunk_id(point_ids: list[str]) -> str:
 
 
 def run_point(raw: dict[str, Any], strategies: tuple[str, ...], seed: int, replications: int,
-              population_source: PopulationSource) -> pd.DataFrame:
-    """One point's quarters table: strategy × replication × quarter, in that order, led by nothing but its inputs."""
-    scenario = scenario_from_dict(raw, source="sweep point")
+              population_source: PopulationSource, explicit: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One point's quarters table: strategy × replication × quarter, in that order, led by nothing but its inputs.
+
+    Today's customers come by the road every run takes (``start_run``): a company's data calibrated and
+    scaled as ``simulate`` does, the paths the point sets (``explicit``) kept.
+    """
+    start = start_run(scenario_from_dict(raw, source="sweep point"), population_source, seed, explicit)
+    scenario = start.scenario
     chosen = select_strategies(scenario, strategies)
-    population = population_source.load(scenario, seed)
     records = [record for replication in range(replications)
-               for run in run_replication(scenario, population, chosen, seed, replication)
+               for run in run_replication(scenario, start.book, chosen, seed, replication)
                for record in run.quarters]
     frame = pd.DataFrame.from_records(records)
     order = {name: rank for rank, name in enumerate(strategies)}
@@ -75,10 +79,10 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     frames: list[pd.DataFrame] = []
     failures: list[dict[str, str]] = []
     seconds: list[dict[str, Any]] = []
-    for identity, raw in task.points:
+    for identity, raw, explicit in task.points:
         clock = time.perf_counter()
         try:
-            frame = run_point(raw, task.strategies, task.seed, task.replications, task.population)
+            frame = run_point(raw, task.strategies, task.seed, task.replications, task.population, explicit)
         except Exception as exc:  # noqa: BLE001 — recorded with its error; the sweep goes on
             last = traceback.extract_tb(exc.__traceback__)[-1:]
             where = f"{os.path.basename(last[0].filename)}:{last[0].lineno}" if last else ""

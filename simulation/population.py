@@ -47,8 +47,8 @@ class Population:
     def take(self, rows: np.ndarray) -> "Population":
         """The customers at ``rows`` (used to bootstrap new customers from the existing mix)."""
         values = {name: getattr(self, name).take(rows) for name in _COLUMN_NAMES}
-        optional = {name: None if getattr(self, name) is None else getattr(self, name).take(rows) for name in _OPTIONAL}
-        return Population(**values, channel_names=self.channel_names, **optional)
+        churn, purchases = (None if getattr(self, name) is None else getattr(self, name).take(rows) for name in _OPTIONAL)
+        return Population(**values, channel_names=self.channel_names, churn_probability=churn, purchases_per_month=purchases)
 
 
 _OPTIONAL = ("churn_probability", "purchases_per_month")

@@ -94,6 +94,8 @@ def start_run(scenario: Scenario, source: PopulationSource, seed: int, explicit:
     if source.kind == "synthetic":
         population = source.load(scenario, seed)
         return RunStart(scenario, population, seed, None, len(population))
+    from .calibration.posterior import LogPosterior
+
     book = starting_book(source, scenario, seed, progress=announce)
     if book.expected_active <= 0 or len(book.population) == 0:
         raise DataError(f"{source.path}: no customer is still active according to the data; nothing to simulate")
@@ -106,8 +108,8 @@ def start_run(scenario: Scenario, source: PopulationSource, seed: int, explicit:
     if announce:
         for warning in book.warnings:
             print(f"clientele: warning: {warning}", file=sys.stderr)
-    draws = book.draws
-    if hasattr(draws, "scenario"):  # the posterior's cost assumptions are the scenario's as run
+    draws: Any = book.draws
+    if isinstance(draws, LogPosterior):  # the posterior's cost assumptions are the scenario's as run
         draws = dataclasses.replace(draws, scenario=run_scenario)
     return RunStart(run_scenario, draws, seed, book.provenance(source.kind), largest)
 
@@ -138,7 +140,7 @@ def with_changes(scenario: Scenario, changes: dict[str, Any], explicit: Iterable
 
 
 def _stamp(path: Path) -> tuple[int, int]:
-    status = path.stat()
+    status = Path(path).stat()
     return status.st_size, status.st_mtime_ns
 
 

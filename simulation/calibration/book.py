@@ -117,7 +117,7 @@ def log_book(fit: LogFit, scenario: Scenario, rng: np.random.Generator) -> Start
         notes.append(f"{fit.source}: no customer made a first purchase in the calibration period's last year; "
                      "acquisition from the data is 0 a month (a single cohort?): set market.acquisition_rate "
                      "with --set if the company does win customers")
-    draws = LogPosterior(population, s.frequency, s.recency, s.age, s.mean_repeat_spend, s.spend_sample,
+    draws = LogPosterior(population, s.frequency, s.recency, s.age, s.mean_repeat_spend, (s.frequency > 0) & ~s.spend_sample,
                          fit.purchasing, fit.spending, fit.units_per_month, scenario)
     losing = monthly_profit(population, scenario) < 0
     book = StartingBook(

@@ -55,7 +55,7 @@ class LogPosterior:
     recency: np.ndarray  # t_x, time units
     age: np.ndarray  # T, time units
     mean_repeat_spend: np.ndarray  # m̄
-    spend_modelled: np.ndarray  # bool: in Gamma-Gamma's sample (else the customer keeps their own mean, ≥ 0)
+    spend_left_out: np.ndarray  # bool: repeat buyers Gamma-Gamma leaves out (mean spend ≤ 0): they keep their own, ≥ 0
     purchasing: Fit
     spending: Fit
     units_per_month: float
@@ -82,7 +82,8 @@ class LogPosterior:
         exposure = np.minimum(rate * dropout * self.units_per_month, MAX_MONTHLY_EXPOSURE)
         with np.errstate(divide="ignore", invalid="ignore"):
             purchases = np.where(dropout > 0, np.expm1(exposure) / dropout, rate * self.units_per_month)
-        spend = np.where(self.spend_modelled[rows], spending["p"] / nu, np.maximum(self.mean_repeat_spend[rows], 0.0))
+        # Gamma-Gamma's posterior (its prior for one-time buyers); left-out repeat buyers keep their own mean.
+        spend = np.where(self.spend_left_out[rows], np.maximum(self.mean_repeat_spend[rows], 0.0), spending["p"] / nu)
         revenue = purchases * spend
         book = self.template.take(rows)
         return dataclasses.replace(

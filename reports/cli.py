@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     from reports.calibrate_command import add_calibrate_command
 
     add_calibrate_command(commands)
+
+    from reports.backtest_command import add_backtest_command
+
+    add_backtest_command(commands)
     return parser
 
 

@@ -79,6 +79,7 @@ class CustomerModel:
         self.monthly_discount = scenario.economics.monthly_discount_rate
         self.market_mean_revenue = float(population.revenue.mean()) if len(population) else 0.0
         self.counts_purchases = population.purchases_per_month is not None
+        self._month_sales = {"purchasers": 0, "sales": 0.0}
 
         channels = population.channel_names
         elasticity = scenario.churn.price_elasticity if scenario.churn.enabled else 0.0
@@ -348,8 +349,8 @@ class CustomerModel:
             partners = self.partner_rows
             c.partner_fee[partners] *= c.growth_factor[partners]  # the fee is a share of a growing margin
             fees = float(c.partner_fee[partners].sum())
-        if self.counts_purchases:  # the month's purchases: everyone on the books at its end (as billed)
-            self.flows.purchases += float(c.purchases_per_month[c.status == ACTIVE].sum())
+        if self.counts_purchases:
+            self._count_purchases(month)
         revenue_total = billed_total + fees
         cost_total = billed_total - profit_total + self.pending_cost
         self.pending_cost = 0.0
@@ -360,6 +361,29 @@ class CustomerModel:
         self.flows.cost += cost_total
         self.flows.billed += billed_total
         self.flows.partner_fees += fees
+
+    def _count_purchases(self, month: int) -> None:
+        """The month's purchases as they might happen: Poisson counts at each stayer's rate, amounts Gamma.
+
+        Customers from a log buy at their drawn rate while on the books (the month's leavers' purchases
+        carried by the stayers, as the revenue is); each purchase's amount is Gamma(p, ν) with the
+        customer's mean spend, so a month's sales vary as a real month's do. The books keep expected
+        revenue; these counts are what a forecast or a backtest compares with what happened.
+        """
+        c = self.customers
+        on_books = np.flatnonzero(c.status == ACTIVE)
+        rates = c.purchases_per_month[on_books]
+        generator = self.streams.generator(Stream.PURCHASES, month)
+        counts = generator.poisson(rates)
+        buying = np.flatnonzero(counts)
+        self.flows.purchases += int(counts.sum())
+        per_purchase = c.revenue[on_books[buying]] * c.billing_rate[on_books[buying]] / rates[buying]
+        shape = self.population.spend_shape
+        if shape is None:  # no spend model: each purchase at the customer's mean
+            sales = float(counts[buying] @ per_purchase)
+        else:
+            sales = float(generator.gamma(shape * counts[buying], per_purchase / shape).sum())
+        self._month_sales = {"purchasers": len(buying), "sales": sales}
 
     def _drift(self) -> None:
         """Slow variables drift back: trust recovers, stories are forgotten, distrust fades."""
@@ -607,6 +631,8 @@ class CustomerModel:
             wait_minutes=self.wait_minutes, acquired=flows.acquired - start.acquired,
             churned=flows.churned - start.churned, divested=flows.divested - start.divested,
             active_customers=self.active_count, partner_customers=len(self.partner_rows),
+            purchases=int(flows.purchases - start.purchases), purchasers=self._month_sales["purchasers"],
+            sales=self._month_sales["sales"],
         ))
         self._month_start_flows = flows.copy()
 

@@ -49,7 +49,7 @@ class QuarterFlows:
     treated: int = 0  # customers a strategy step reached (a customer reached by two steps counts twice)
     action_cost: float = 0.0  # one-off costs of the strategy's actions (training, exit payments), currency
     acquisition_cost: float = 0.0  # cost of winning the quarter's newcomers, currency
-    purchases: float = 0.0  # expected purchases of the customers on the books (customers from a log)
+    purchases: int = 0  # simulated purchases (purchase days) of the customers on the books (customers from a log)
 
     def copy(self) -> "QuarterFlows":
         return QuarterFlows(**{f.name: getattr(self, f.name) for f in fields(self)})
@@ -140,8 +140,8 @@ OUTCOMES: list[Outcome] = [
             "the quarter's profit from newcomers: their revenue − cost to serve − the cost of winning them",
             lambda e: float(e.scan.start_profit[0]) - e.flows.acquisition_cost),
     Outcome("purchases", "flow", "purchases",
-            "expected purchases (purchase days) of the customers on our books, from a transaction log's fitted "
-            "purchase rates (0 for customers without a log)", lambda e: e.flows.purchases),
+            "purchases (purchase days) of the customers on our books, drawn at their fitted purchase rates (customers "
+            "from a transaction log; 0 for the rest)", lambda e: e.flows.purchases),
     Outcome("churned", "flow", "customers", "customers who left of their own accord", lambda e: e.flows.churned),
     Outcome("divested", "flow", "customers",
             "customers the strategy pushed out, whether they left at contract end or walked away before it",

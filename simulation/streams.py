@@ -29,6 +29,7 @@ class Stream(IntEnum):
     TRUST_TARGETS = 7  # which customers a wave reaches
     ACTIONS = 8  # success, acceptance and leaving draws of strategy actions
     BOOK = 9  # today's customers drawn from their posterior (a company's data): who is on the book, their rates
+    PURCHASES = 10  # purchases of customers from a log this month: counts and amounts
 
 
 class RandomStreams:

@@ -31,6 +31,9 @@ class MonthTrace:
     divested: int
     active_customers: int  # at the month's end
     partner_customers: int  # at the month's end
+    purchases: int = 0  # purchase days of customers from a log, drawn at their rates (0 without a log)
+    purchasers: int = 0  # of them, customers who bought at least once in the month
+    sales: float = 0.0  # what those purchases came to, each amount drawn from the spend model, currency
 
 
 @dataclass(frozen=True)

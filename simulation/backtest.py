@@ -1,0 +1,221 @@
+"""Backtest: fit a log up to a date, simulate the status quo from there, and compare with what happened.
+
+The fit's own holdout check (Fader, Hardie & Lee 2005, figure 4) tests BG/NBD; this tests the
+simulation the board reads. The log is fitted on its purchases up to ``calibration_end``; the
+scenario's baseline runs from there on the customers known then, each drawn from their posterior
+with the models' parameters from their sampling distribution (``calibration.posterior``), and
+month by month the simulated active purchasers, repeat purchases and sales — mean and 90 %
+interval over the replications — are set against the log's. Customers who first bought after the
+calibration end are in neither side (acquisition is off in the backtest's run).
+"""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import hyp2f1
+
+from .calibration.book import log_book
+from .calibration.fits import LogFit, fit_log
+from .calibration.holdout import holdout_check
+from .calibration.log import EPOCH, read_log
+from .errors import DataError
+from .scenario import Scenario, scenario_from_dict
+from .sources import population_generator, with_changes
+from .strategy_spec import StrategySpec
+
+MEASURES = {  # name → what it counts, for the table, the JSON and the PDF
+    "active_purchasers": "customers who bought at least once in the month",
+    "repeat_purchases": "purchase days of customers known at the calibration end",
+    "revenue": "what they spent, refunds netted, currency",
+}
+INTERVAL = (5.0, 95.0)  # percentiles of the replications: a 90 % interval
+DEFAULT_REPLICATIONS = 200
+# Without a scenario: the fitted models alone (every mechanism that moves churn or spend off).
+NEUTRAL_SCENARIO: dict[str, Any] = {
+    "name": "Backtest: the fitted models alone",
+    "population": {"cost_of_goods_share": 0.0, "account_management": 0.0, "contacts_mean": 0.0,
+                   "late_payment_share": 0.0, "growth_mean": 0.0, "growth_sd": 0.0, "referrals_per_year": 0.0},
+    "churn": {"satisfaction_sensitivity": 0.0, "trust_sensitivity": 0.0, "price_elasticity": 0.0},
+    "capacity": {"enabled": False}, "word_of_mouth": {"enabled": False}, "distrust": {"enabled": False},
+    "morale": {"enabled": False}, "strategies": {"status_quo": {"label": "Status quo"}},
+}
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """What the model said of the months after the calibration end, and what the log shows."""
+
+    source: Path
+    fit: LogFit
+    scenario: Scenario  # as run
+    strategy: str
+    seed: int
+    months: list[tuple[dt.date, dt.date]]  # (first day, last day) of each whole month after the calibration end
+    simulated: dict[str, np.ndarray]  # measure → replications × months
+    actual: dict[str, np.ndarray]  # measure → months
+
+    @property
+    def replications(self) -> int:
+        return len(next(iter(self.simulated.values())))
+
+    def interval(self, measure: str) -> tuple[np.ndarray, np.ndarray]:
+        low, high = np.percentile(self.simulated[measure], INTERVAL, axis=0)
+        return low, high
+
+    def coverage(self, measure: str) -> float:
+        """The share of months whose actual falls inside the simulated 90 % interval."""
+        low, high = self.interval(measure)
+        actual = self.actual[measure]
+        return float(np.mean((actual >= low) & (actual <= high)))
+
+    def totals(self, measure: str) -> dict[str, float]:
+        """Over all the months: predicted mean and 90 % interval of the total, actual, and the relative error."""
+        per_replication = self.simulated[measure].sum(axis=1)
+        predicted, actual = float(per_replication.mean()), float(self.actual[measure].sum())
+        low, high = np.percentile(per_replication, INTERVAL)
+        return {"predicted": predicted, "low": float(low), "high": float(high), "actual": actual,
+                "relative_error": (predicted - actual) / actual if actual else float("nan")}
+
+    def by_month(self) -> list[dict[str, Any]]:
+        rows = []
+        for index, (first, last) in enumerate(self.months):
+            row: dict[str, Any] = {"month": index + 1, "from": first.isoformat(), "to": last.isoformat()}
+            for measure in MEASURES:
+                low, high = self.interval(measure)
+                row[measure] = {"predicted": float(self.simulated[measure][:, index].mean()),
+                                "low": float(low[index]), "high": float(high[index]),
+                                "actual": float(self.actual[measure][index])}
+            rows.append(row)
+        return rows
+
+    def record(self) -> dict[str, Any]:
+        """backtest.json: the headline figures first, then month by month and the fit's own check."""
+        purchases, revenue = self.totals("repeat_purchases"), self.totals("revenue")
+        summary = self.fit.summary
+        holdout = holdout_check(summary, self.fit.purchasing)
+        return {
+            "file": str(self.source), "calibration_end": summary.calibration_end.isoformat(),
+            "log_end": summary.last_date.isoformat(), "months": len(self.months), "strategy": self.strategy,
+            "scenario": self.scenario.name, "replications": self.replications, "seed": self.seed,
+            "customers": len(summary), "interval": "90 % (5th to 95th percentile of the replications)",
+            "actual_repeat_purchases": purchases["actual"], "predicted_repeat_purchases": purchases["predicted"],
+            "predicted_repeat_purchases_interval": [purchases["low"], purchases["high"]],
+            "repeat_purchases_error": purchases["relative_error"],
+            "actual_revenue": revenue["actual"], "predicted_revenue": revenue["predicted"],
+            "predicted_revenue_interval": [revenue["low"], revenue["high"]], "revenue_error": revenue["relative_error"],
+            "totals": {measure: self.totals(measure) for measure in MEASURES},
+            "coverage": {measure: self.coverage(measure) for measure in MEASURES},
+            "by_month": self.by_month(),
+            "fit": {"purchasing": self.fit.purchasing.as_dict(), "spending": self.fit.spending.as_dict(),
+                    "holdout": holdout.as_dict() if holdout else None},
+        }
+
+    def headline(self) -> str:
+        """The decision page's line: how far the model was off over the backtest's months."""
+        error = self.totals("repeat_purchases")["relative_error"]
+        direction = "fewer" if error < 0 else "more"
+        end = self.fit.summary.calibration_end
+        return (f"over the {len(self.months)} months after {end.day} {end:%B %Y} the model "
+                f"predicted {abs(error):.0%} {direction} repeat purchases than happened "
+                f"({self.coverage('repeat_purchases'):.0%} of months inside its 90 % interval)")
+
+
+def months_later(date: dt.date, months: int) -> dt.date:
+    """The same day ``months`` calendar months later; a month's last day stays its month's last day (31 Jan → 28 Feb)."""
+    year, month = divmod(date.month - 1 + months, 12)
+    length = calendar.monthrange(date.year + year, month + 1)[1]
+    at_end = date.day == calendar.monthrange(date.year, date.month)[1]
+    return dt.date(date.year + year, month + 1, length if at_end else min(date.day, length))
+
+
+def whole_months(calibration_end: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """Calendar months after the calibration end that the log covers whole: (end + k − 1 months, end + k months]."""
+    months = []
+    while (stop := months_later(calibration_end, len(months) + 1)) <= last:
+        first = months_later(calibration_end, len(months)) + dt.timedelta(days=1)
+        months.append((first, stop))
+    return months
+
+
+def run_backtest(path: str | Path, calibration_end: dt.date, scenario: Scenario | None = None,
+                 replications: int = DEFAULT_REPLICATIONS, seed: int = 20261001, progress: bool = False) -> Backtest:
+    """Fit ``path`` up to ``calibration_end``, simulate the baseline over the whole months after it, compare."""
+    from .engine import CustomerModel  # the engine loads the kernels: only when a backtest runs
+
+    path = Path(path)
+    fit = fit_log(path, calibration_end, "week", progress=progress)
+    months = whole_months(fit.summary.calibration_end, fit.summary.last_date)
+    if not months:
+        raise DataError(f"{path}: the log runs {(fit.summary.last_date - fit.summary.calibration_end).days} days past "
+                        f"--calibration-end {calibration_end}; a backtest needs at least one whole month after it "
+                        "(expected an earlier --calibration-end)")
+    given = scenario if scenario is not None else scenario_from_dict(NEUTRAL_SCENARIO, source="backtest")
+    book = log_book(fit, given, population_generator(seed))
+    horizon = {"horizon_quarters": -(-len(months) // 3), "market.acquisition_enabled": False}
+    run_scenario = with_changes(given, {**book.changes, **horizon}, (), f"{path} (backtest)")
+    draws = dataclasses.replace(book.draws, scenario=run_scenario)
+    strategy = run_scenario.baseline
+    spec: StrategySpec = run_scenario.strategies[strategy]
+    simulated = {measure: np.zeros((replications, len(months))) for measure in MEASURES}
+    for replication in range(replications):
+        model = CustomerModel(run_scenario, draws.for_replication(seed, replication), strategy, spec, seed, replication)
+        model.run()
+        trace = model.trace.months[: len(months)]
+        simulated["active_purchasers"][replication] = [month.purchasers for month in trace]
+        simulated["repeat_purchases"][replication] = [month.purchases for month in trace]
+        simulated["revenue"][replication] = [month.sales for month in trace]
+    return Backtest(path, fit, run_scenario, strategy, seed, months, simulated, _actual(fit, months))
+
+
+def _actual(fit: LogFit, months: list[tuple[dt.date, dt.date]]) -> dict[str, np.ndarray]:
+    """The log's months: purchasers, purchase days and net spend of the customers known at the calibration end."""
+    log = read_log(fit.source)
+    known = np.isin(log.ids[log.customer], fit.summary.ids)
+    customer, day, amount = log.customer[known], log.day[known], log.amount[known]
+    pairs, inverse = np.unique(np.column_stack([customer, day]), axis=0, return_inverse=True)
+    net = np.bincount(inverse.ravel(), weights=amount, minlength=len(pairs))
+    actual = {measure: np.zeros(len(months)) for measure in MEASURES}
+    for index, (first, last) in enumerate(months):
+        lo, hi = (int((np.datetime64(date, "D") - EPOCH).astype(np.int64)) for date in (first, last))
+        inside = (pairs[:, 1] >= lo) & (pairs[:, 1] <= hi)
+        purchases = inside & (net >= 0)
+        actual["repeat_purchases"][index] = purchases.sum()
+        actual["active_purchasers"][index] = len(np.unique(pairs[purchases, 0]))
+        actual["revenue"][index] = net[inside].sum()
+    return actual
+
+
+def expected_cumulative_repeat_purchases(fit: LogFit, weeks: np.ndarray) -> np.ndarray:
+    """BG/NBD's expected cumulative repeat purchases of the calibration customers by week (the tracking
+    chart, Fader, Hardie & Lee 2005, figure 2): equation 9 for each customer from their first purchase."""
+    s, params = fit.summary, fit.purchasing.parameters
+    r, alpha, a, b = (params[name] for name in ("r", "alpha", "a", "b"))
+    birth_unit = ((s.calibration_end - s.first_date).days / 7.0) - s.age  # first purchase, weeks after the log's start
+    births, counts = np.unique(np.round(birth_unit, 6), return_counts=True)
+    total = np.zeros(len(weeks))
+    for birth, count in zip(births, counts, strict=True):
+        t = np.maximum(weeks - birth, 0.0)
+        z = t / (alpha + t)
+        expected = (a + b - 1.0) / (a - 1.0) * (1.0 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1.0, z))
+        total += count * np.where(t > 0, expected, 0.0)
+    return total
+
+
+def actual_cumulative_repeat_purchases(fit: LogFit, weeks: np.ndarray) -> np.ndarray:
+    """The log's cumulative repeat purchases (purchase days after each customer's first) of the same customers."""
+    log = read_log(fit.source)
+    known = np.isin(log.ids[log.customer], fit.summary.ids)
+    pairs, inverse = np.unique(np.column_stack([log.customer[known], log.day[known]]), axis=0, return_inverse=True)
+    net = np.bincount(inverse.ravel(), weights=log.amount[known], minlength=len(pairs))
+    pairs = pairs[net >= 0]
+    first = np.r_[True, pairs[1:, 0] != pairs[:-1, 0]]  # sorted by customer, then day
+    repeat_days = pairs[~first, 1]
+    start = int((np.datetime64(fit.summary.first_date, "D") - EPOCH).astype(np.int64))
+    return np.searchsorted(np.sort((repeat_days - start) / 7.0), weeks, side="right").astype(float)

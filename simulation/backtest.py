@@ -25,6 +25,7 @@ from .calibration.book import log_book
 from .calibration.fits import LogFit, fit_log
 from .calibration.holdout import holdout_check
 from .calibration.log import EPOCH, read_log
+from .calibration.posterior import LogPosterior
 from .errors import DataError
 from .scenario import Scenario, scenario_from_dict
 from .sources import population_generator, with_changes
@@ -137,7 +138,7 @@ def months_later(date: dt.date, months: int) -> dt.date:
 
 def whole_months(calibration_end: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
     """Calendar months after the calibration end that the log covers whole: (end + k − 1 months, end + k months]."""
-    months = []
+    months: list[tuple[dt.date, dt.date]] = []
     while (stop := months_later(calibration_end, len(months) + 1)) <= last:
         first = months_later(calibration_end, len(months)) + dt.timedelta(days=1)
         months.append((first, stop))
@@ -160,6 +161,7 @@ def run_backtest(path: str | Path, calibration_end: dt.date, scenario: Scenario 
     book = log_book(fit, given, population_generator(seed))
     horizon = {"horizon_quarters": -(-len(months) // 3), "market.acquisition_enabled": False}
     run_scenario = with_changes(given, {**book.changes, **horizon}, (), f"{path} (backtest)")
+    assert isinstance(book.draws, LogPosterior)
     draws = dataclasses.replace(book.draws, scenario=run_scenario)
     strategy = run_scenario.baseline
     spec: StrategySpec = run_scenario.strategies[strategy]

@@ -79,7 +79,7 @@ class CustomerModel:
         self.monthly_discount = scenario.economics.monthly_discount_rate
         self.market_mean_revenue = float(population.revenue.mean()) if len(population) else 0.0
         self.counts_purchases = population.purchases_per_month is not None
-        self._month_sales = {"purchasers": 0, "sales": 0.0}
+        self._month_purchasers, self._month_sales = 0, 0.0  # the month's, from a log's purchase rates
 
         channels = population.channel_names
         elasticity = scenario.churn.price_elasticity if scenario.churn.enabled else 0.0
@@ -383,7 +383,7 @@ class CustomerModel:
             sales = float(counts[buying] @ per_purchase)
         else:
             sales = float(generator.gamma(shape * counts[buying], per_purchase / shape).sum())
-        self._month_sales = {"purchasers": len(buying), "sales": sales}
+        self._month_purchasers, self._month_sales = len(buying), sales
 
     def _drift(self) -> None:
         """Slow variables drift back: trust recovers, stories are forgotten, distrust fades."""
@@ -631,8 +631,8 @@ class CustomerModel:
             wait_minutes=self.wait_minutes, acquired=flows.acquired - start.acquired,
             churned=flows.churned - start.churned, divested=flows.divested - start.divested,
             active_customers=self.active_count, partner_customers=len(self.partner_rows),
-            purchases=int(flows.purchases - start.purchases), purchasers=self._month_sales["purchasers"],
-            sales=self._month_sales["sales"],
+            purchases=int(flows.purchases - start.purchases), purchasers=self._month_purchasers,
+            sales=self._month_sales,
         ))
         self._month_start_flows = flows.copy()
 

@@ -61,7 +61,7 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     backtest = run_backtest(args.transactions, args.calibration_end, scenario, args.replications, args.seed,
                             progress=not args.quiet)
     record = backtest.record()
-    chart = backtest_pdf(backtest)
+    chart = backtest_pdf(record)
     out.mkdir(parents=True, exist_ok=True)
     write_atomically(out / CHART_FILE, chart)
     write_atomically(out / BACKTEST_FILE, json.dumps(record, indent=2).encode())  # last: its presence means done
@@ -73,75 +73,29 @@ def run_backtest_command(args: argparse.Namespace) -> int:
         print(f"  {measure.replace('_', ' ')} ({meaning}): predicted {totals['predicted']:,.0f} "
               f"(90 % interval {totals['low']:,.0f}–{totals['high']:,.0f}), actual {totals['actual']:,.0f} "
               f"({totals['relative_error']:+.1%}); months inside the interval {record['coverage'][measure]:.0%}")
-    print(f"  {backtest.headline()}")
+    print(f"  {record['headline']}")
     print(f"\nwrote {out / CHART_FILE} and {out / BACKTEST_FILE} ({time.perf_counter() - started:.1f} s)")
     return 0
 
 
-def backtest_pdf(backtest: Any) -> bytes:
-    """One A4 page: the tracking chart, the conditional expectations and the months, as vector graphics."""
+def backtest_pdf(record: dict[str, Any]) -> bytes:
+    """One A4 page from backtest.json: the tracking chart, the conditional expectations and the months."""
     import io
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import numpy as np
-    from matplotlib import pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
 
-    from simulation.backtest import actual_cumulative_repeat_purchases, expected_cumulative_repeat_purchases
-    from simulation.calibration.holdout import holdout_check
+    from .figures import backtest_conditional_chart, backtest_months_chart, backtest_tracking_chart
 
-    fit, record = backtest.fit, backtest.record()
-    summary = fit.summary
-    span_weeks = (summary.last_date - summary.first_date).days / 7.0
-    weeks = np.linspace(0.0, span_weeks, 200)
-    end_week = (summary.calibration_end - summary.first_date).days / 7.0
-    figure, (tracking, conditional, monthly) = plt.subplots(3, 1, figsize=(8.27, 11.69))
+    figure = Figure(figsize=(8.27, 11.69), layout="constrained")
     figure.suptitle(f"Backtest of {Path(record['file']).name}: fitted to {record['calibration_end']}, "
                     f"simulated to {record['log_end']}", fontsize=11)
-    tracking.plot(weeks, actual_cumulative_repeat_purchases(fit, weeks), color="#222222", label="actual")
-    tracking.plot(weeks, expected_cumulative_repeat_purchases(fit, weeks), color="#1f77b4", linestyle="--",
-                  label="BG/NBD expected (equation 9)")
-    at_end = float(actual_cumulative_repeat_purchases(fit, np.array([end_week]))[0])
-    month_ends = np.array([(last - summary.first_date).days / 7.0 for _, last in backtest.months])
-    simulated = at_end + np.cumsum(backtest.simulated["repeat_purchases"], axis=1)
-    low, high = np.percentile(simulated, [5, 95], axis=0)
-    tracking.fill_between(month_ends, low, high, color="#ff7f0e", alpha=0.25, label="simulation, 90 % interval")
-    tracking.plot(month_ends, simulated.mean(axis=0), color="#ff7f0e", label="simulation, mean")
-    tracking.axvline(end_week, color="#888888", linewidth=0.8)
-    tracking.set(title="Tracking: cumulative repeat purchases by week", xlabel="weeks since the log's first purchase",
-                 ylabel="repeat purchases")
-    tracking.legend(fontsize=8, frameon=False)
-    holdout = holdout_check(summary, fit.purchasing)
-    if holdout is not None:
-        labels = [row["frequency"] for row in holdout.by_frequency]
-        positions = np.arange(len(labels))
-        conditional.plot(positions, [row["actual_mean"] for row in holdout.by_frequency], marker="o", color="#222222",
-                         label="actual")
-        conditional.plot(positions, [row["predicted_mean"] for row in holdout.by_frequency], marker="s",
-                         linestyle="--", color="#1f77b4", label="BG/NBD expected (equation 10)")
-        conditional.set_xticks(positions, labels)
-        conditional.legend(fontsize=8, frameon=False)
-    conditional.set(title="Conditional expectations: repeat purchases after the calibration end, by those before it",
-                    xlabel="repeat purchases in the calibration period", ylabel="mean per customer")
-    months = np.arange(1, len(backtest.months) + 1)
-    low, high = backtest.interval("repeat_purchases")
-    monthly.fill_between(months, low, high, color="#ff7f0e", alpha=0.25, label="simulation, 90 % interval")
-    monthly.plot(months, backtest.simulated["repeat_purchases"].mean(axis=0), color="#ff7f0e", label="simulation, mean")
-    monthly.plot(months, backtest.actual["repeat_purchases"], marker="o", color="#222222", label="actual")
-    totals = record["totals"]["repeat_purchases"]
-    monthly.set(title=f"Repeat purchases by month: predicted {totals['predicted']:,.0f}, actual {totals['actual']:,.0f} "
-                      f"({totals['relative_error']:+.1%}); {record['coverage']['repeat_purchases']:.0%} of months inside",
-                xlabel="month after the calibration end", ylabel="repeat purchases")
-    monthly.legend(fontsize=8, frameon=False)
-    for axes in (tracking, conditional, monthly):
-        axes.title.set_fontsize(9)
-        axes.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout(rect=(0, 0, 1, 0.97))
+    tracking, conditional, monthly = figure.subplots(3, 1)
+    backtest_tracking_chart(record, tracking)
+    backtest_conditional_chart(record, conditional)
+    backtest_months_chart(record, monthly)
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"Title": f"Backtest of {Path(record['file']).name}", "Creator": "clientele",
                                     "CreationDate": None}) as pdf:
         pdf.savefig(figure)
-    plt.close(figure)
     return buffer.getvalue()

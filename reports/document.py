@@ -22,7 +22,14 @@ from simulation.starting_position import COST_DRIVERS
 from simulation.summary import mean_interval, strategy_summary
 
 from . import figures
-from .appendix import assumption_sections, calibration_rows, parameter_sources, provenance_rows, strategy_rows
+from .appendix import (
+    assumption_sections,
+    calibration_notes,
+    calibration_rows,
+    parameter_sources,
+    provenance_rows,
+    strategy_rows,
+)
 from .decision import (
     CONFIDENCE,
     TRADE_OFFS,
@@ -162,8 +169,16 @@ class Report:
     # ---- decision (board) and comparison
 
     def _npv(self, strategy: str) -> Shown:
-        row = self._rows.loc[strategy]
-        return Shown(self.money(row["npv_mean"]), self.interval(row["npv_ci_low"], row["npv_ci_high"], self.money))
+        """The expected NPV and what it may be: the range of 90 % of the simulated futures (not the mean's CI)."""
+        low, high = self._npv_range(strategy)
+        if self.replications < 2:
+            return Shown(self.money(self._rows.loc[strategy, "npv_mean"]), "no range with one replication")
+        return Shown(self.money(self._rows.loc[strategy, "npv_mean"]),
+                     f"in 90{NBSP}% of simulated futures {self.money(low)} to {self.money(high)}")
+
+    def _npv_range(self, strategy: str) -> tuple[float, float]:
+        values = horizon_values(self.quarters, "npv")[strategy]
+        return float(values.quantile(0.05)), float(values.quantile(0.95))
 
     def _options(self) -> list[dict[str, Any]]:
         """The options in NPV order, with what a board compares first."""
@@ -178,7 +193,7 @@ class Report:
                 "colour": self.colours[self.label(strategy)],
                 "leader": strategy in self.decision.leaders,
                 "baseline": strategy == self.reference,
-                "npv": Shown(self.money.bare(row["npv_mean"]), self.bare_range(row["npv_ci_low"], row["npv_ci_high"])),
+                "npv": Shown(self.money.bare(row["npv_mean"]), self.bare_range(*self._npv_range(strategy))),
                 "behind": Shown("—", "the highest") if behind is None else Shown(
                     self.money.bare(behind.mean, True), self.bare_range(behind.low, behind.high, True)),
                 "customers": count(row["active_customers_end"]),
@@ -233,6 +248,7 @@ class Report:
                               if self.scenario.baseline in self.scenario.strategies and
                               self.scenario.baseline not in self.ranking else None),
             description=self.scenario.strategies[leader].description,
+            backtest=self._backtest_record(), from_data=bool(self.results.provenance.get("starting_book")),
         )
 
     def comparison_section(self) -> Fragment:
@@ -443,6 +459,33 @@ class Report:
             compared=[described.get(s, s) for s in manifest.get("strategies", [])],
         )
 
+    # ---- backtest (board, with a log and report.backtest_months): did the model predict what happened?
+
+    def _backtest_record(self) -> dict[str, Any] | None:
+        import json
+
+        from simulation.results import BACKTEST_FOLDER
+
+        path = self.results.folder / BACKTEST_FOLDER / "backtest.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def backtest_section(self) -> Fragment:
+        """The backtest the command ran on the log's last months: totals, coverage, the tracking and
+        conditional-expectations charts; nothing when the report has no backtest."""
+        record = self._backtest_record()
+        if record is None:
+            return Fragment("")
+        measures = [{"label": label, "totals": record["totals"][name], "coverage": share(record["coverage"][name], 0),
+                     "money": name == "revenue"}
+                    for name, label in (("active_purchasers", "Customers buying, summed over the months"),
+                                        ("repeat_purchases", "Repeat purchases"), ("revenue", "Revenue"))]
+        chart = self._figure("backtest", figures.backtest_figure(record),
+                             "Left: cumulative repeat purchases by week, actual against BG/NBD and the simulation "
+                             "from the calibration end. Right: purchases after the calibration end by purchases "
+                             "before it (Fader, Hardie & Lee 2005, figures 2 and 4).",
+                             "Backtest tracking and conditional-expectation charts")
+        return self._render("backtest.html.j2", record=record, measures=measures, chart=chart)
+
     # ---- appendix
 
     def strategies_appendix(self) -> Fragment:
@@ -453,7 +496,9 @@ class Report:
     def assumptions_appendix(self) -> Fragment:
         sources = parameter_sources(self.results.provenance)
         return self._render("assumptions.html.j2", sections=assumption_sections(self.scenario, sources),
-                            fits=calibration_rows(self.results.provenance))
+                            fits=calibration_rows(self.results.provenance),
+                            fit_notes=calibration_notes(self.results.provenance,
+                                                        self.scenario.calibration.parameter_uncertainty))
 
     def charts_appendix(self) -> Fragment:
         labels = [self.label(s) for s in dict.fromkeys([*self.highlighted, self.reference])]

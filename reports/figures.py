@@ -381,6 +381,72 @@ def starting_position_chart(
     return figure
 
 
+# ---- the backtest (backtest.json's series): the command's PDF and the board report's page draw the same axes
+
+ACTUAL_COLOUR, MODEL_COLOUR, SIMULATION_COLOUR = "#222222", "#0072B2", "#D55E00"
+
+
+def backtest_tracking_chart(record: Mapping[str, Any], axes: Any) -> None:
+    """Cumulative repeat purchases by week: actual, BG/NBD's expectation, and the simulation from the calibration end."""
+    tracking = record["tracking"]
+    simulated = tracking["simulated"]
+    axes.plot(tracking["weeks"], tracking["actual"], color=ACTUAL_COLOUR, linewidth=1.6, label="actual")
+    axes.plot(tracking["weeks"], tracking["expected"], color=MODEL_COLOUR, linestyle="--", linewidth=1.2,
+              label="BG/NBD expected")
+    axes.fill_between(simulated["weeks"], simulated["low"], simulated["high"], color=SIMULATION_COLOUR, alpha=0.2,
+                      linewidth=0, label="simulation, 90 % interval")
+    axes.plot(simulated["weeks"], simulated["mean"], color=SIMULATION_COLOUR, linewidth=1.4, label="simulation, mean")
+    axes.axvline(tracking["calibration_end_week"], color="#888888", linewidth=0.8)
+    axes.annotate("calibration end", (tracking["calibration_end_week"], 0), xytext=(-4, 4), textcoords="offset points",
+                  ha="right", fontsize=7, color="#666666")
+    axes.set_title("Tracking: cumulative repeat purchases by week", loc="left")
+    axes.set_xlabel("weeks since the log's first purchase")
+    axes.set_ylabel("repeat purchases")
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.legend(loc="upper left")
+
+
+def backtest_conditional_chart(record: Mapping[str, Any], axes: Any) -> None:
+    """Conditional expectations (Fader, Hardie & Lee 2005, figure 4): holdout purchases by calibration purchases."""
+    holdout = (record.get("fit") or {}).get("holdout") or {}
+    rows = holdout.get("by_calibration_frequency", [])
+    positions = np.arange(len(rows))
+    axes.plot(positions, [row["actual_mean"] for row in rows], marker="o", color=ACTUAL_COLOUR, label="actual")
+    axes.plot(positions, [row["predicted_mean"] for row in rows], marker="s", linestyle="--", color=MODEL_COLOUR,
+              label="BG/NBD expected")
+    axes.set_xticks(positions, [row["frequency"] for row in rows])
+    axes.set_title("Conditional expectations: purchases after the calibration end, by purchases before it", loc="left")
+    axes.set_xlabel("repeat purchases in the calibration period")
+    axes.set_ylabel("mean per customer")
+    axes.legend(loc="upper left")
+
+
+def backtest_months_chart(record: Mapping[str, Any], axes: Any) -> None:
+    """Repeat purchases month by month after the calibration end: the simulation's interval and mean, and actual."""
+    months = np.arange(1, len(record["by_month"]) + 1)
+    cells = [row["repeat_purchases"] for row in record["by_month"]]
+    axes.fill_between(months, [c["low"] for c in cells], [c["high"] for c in cells], color=SIMULATION_COLOUR,
+                      alpha=0.2, linewidth=0, label="simulation, 90 % interval")
+    axes.plot(months, [c["predicted"] for c in cells], color=SIMULATION_COLOUR, label="simulation, mean")
+    axes.plot(months, [c["actual"] for c in cells], marker="o", color=ACTUAL_COLOUR, label="actual")
+    axes.set_xticks(months, [row["to"][:7] for row in record["by_month"]], rotation=30, ha="right")
+    axes.set_title("Repeat purchases by month after the calibration end", loc="left")
+    axes.set_ylabel("repeat purchases")
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.legend(loc="upper right")
+
+
+def backtest_figure(record: Mapping[str, Any]) -> Figure:
+    """The board report's backtest chart: the tracking chart beside the conditional expectations."""
+    with matplotlib.rc_context(STYLE):
+        figure, (tracking, conditional) = _new_figure(2.9, columns=2)
+        backtest_tracking_chart(record, tracking)
+        backtest_conditional_chart(record, conditional)
+        for axes in (tracking, conditional):
+            axes.title.set_fontsize(8)
+    return figure
+
+
 def save_svg(figure: Figure, path: str | Path) -> Path:
     """Write ``figure`` as SVG, byte-identical for identical figures, whole or not at all.
 

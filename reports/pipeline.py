@@ -94,6 +94,7 @@ class ReportOutcome:
     simulated_because: str = ""
     results_dir: Path = Path()  # what the notebook read: a results folder or a sweep's store
     robustness: str = ""  # what the robustness stage did, for the summary line ("" when it did not run)
+    backtest: str = ""  # what the backtest stage did ("" when it did not run)
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,12 @@ def build_report(request: ReportRequest) -> ReportOutcome:
             robustness = run_report_robustness(request, checked)
             timings["robustness"] = time.perf_counter() - stage
 
+        backtest = ""
+        if KINDS[checked.kind].robustness and request.transactions and checked.scenario.report.backtest_months:
+            stage = time.perf_counter()
+            backtest = run_report_backtest(request, checked)
+            timings["backtest"] = time.perf_counter() - stage
+
         executed = checked.output(".ipynb")
         stage = time.perf_counter()
         try:
@@ -248,7 +255,7 @@ def build_report(request: ReportRequest) -> ReportOutcome:
         timings["pdf"] = time.perf_counter() - stage
     timings["total"] = time.perf_counter() - started
     return ReportOutcome(pdf, html, executed, result.pages, reused, timings, result.refused, result.messages,
-                         reason, checked.results_dir, robustness)
+                         reason, checked.results_dir, robustness, backtest)
 
 
 # ---- the stage that prepares what the notebook reads, one per kind of input (ReportKind.reads)
@@ -307,3 +314,32 @@ def run_report_robustness(request: ReportRequest, checked: CheckedRequest) -> st
                    progress=request.progress)
     return (f"robustness: {len(strategies)} strategies × {ROBUSTNESS_POINTS} futures and the swings of "
             f"{len(checked.scenario.uncertainties)} assumptions into {folder} ({time.perf_counter() - started:.1f} s)")
+
+
+def run_report_backtest(request: ReportRequest, checked: CheckedRequest) -> str:
+    """Backtest the log over its last ``report.backtest_months`` into ``results/backtest``; reused when it is this one."""
+    import json
+
+    from simulation.backtest import BACKTEST_FOLDER, BACKTEST_REPLICATIONS, months_later, run_backtest
+    from simulation.calibration.log import read_log
+    from simulation.results import code_version, file_sha256, write_atomically
+
+    assert request.transactions is not None
+    months = checked.scenario.report.backtest_months
+    log = read_log(request.transactions)
+    last = log.date(int(log.day.max())).astype(object)
+    calibration_end = months_later(last, -int(months or 0))
+    identity = {"file_sha256": file_sha256(Path(request.transactions)), "calibration_end": calibration_end.isoformat(),
+                "scenario_hash": checked.scenario.content_hash(), "seed": checked.seed,
+                "replications": BACKTEST_REPLICATIONS, "code_version": code_version()}
+    path = checked.results_dir / BACKTEST_FOLDER / "backtest.json"
+    try:
+        if json.loads(path.read_text()).get("identity") == identity:
+            return f"backtest: reused {path}"
+    except (OSError, ValueError, AttributeError):
+        pass
+    started = time.perf_counter()
+    backtest = run_backtest(request.transactions, calibration_end, checked.scenario, BACKTEST_REPLICATIONS, checked.seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, json.dumps({**backtest.record(), "identity": identity}, indent=2).encode())
+    return f"backtest: {months} months after {calibration_end} into {path} ({time.perf_counter() - started:.1f} s)"

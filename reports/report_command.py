@@ -68,6 +68,7 @@ def _report(args: argparse.Namespace) -> int:
 def timing_line(timings: dict[str, float]) -> str:
     """'41.2 s: check 0.4 s, simulation 25.0 s, robustness 9.0 s, notebook 9.1 s (kernel start 2.1 s), HTML 1.0 s, …'."""
     robustness = f"robustness {timings['robustness']:.1f} s, " if "robustness" in timings else ""
+    robustness += f"backtest {timings['backtest']:.1f} s, " if "backtest" in timings else ""
     return (
         f"{timings['total']:.1f} s: check {timings['check']:.1f} s, simulation {timings['simulation']:.1f} s, "
         f"{robustness}notebook {timings['notebook']:.1f} s (kernel start {timings['kernel_start']:.1f} s), "
@@ -85,4 +86,6 @@ def _print_outcome(outcome: ReportOutcome) -> None:
         print(f"  results simulated into {results}: {outcome.simulated_because}")
     if outcome.robustness:
         print(f"  {outcome.robustness}")
+    if outcome.backtest:
+        print(f"  {outcome.backtest}")
     print(f"  {timing_line(outcome.timings)}")

@@ -27,6 +27,7 @@ from .calibration.holdout import holdout_check
 from .calibration.log import EPOCH, read_log
 from .calibration.posterior import LogPosterior
 from .errors import DataError
+from .results import BACKTEST_FOLDER as BACKTEST_FOLDER  # re-exported: where a report keeps its backtest
 from .scenario import Scenario, scenario_from_dict
 from .sources import population_generator, with_changes
 from .strategy_spec import StrategySpec
@@ -38,6 +39,8 @@ MEASURES = {  # name → what it counts, for the table, the JSON and the PDF
 }
 INTERVAL = (5.0, 95.0)  # percentiles of the replications: a 90 % interval
 DEFAULT_REPLICATIONS = 200
+BACKTEST_REPLICATIONS = 100  # the board report's backtest: a 90 % interval from 100 futures, in seconds
+
 # Without a scenario: the fitted models alone (every mechanism that moves churn or spend off).
 NEUTRAL_SCENARIO: dict[str, Any] = {
     "name": "Backtest: the fitted models alone",
@@ -96,8 +99,25 @@ class Backtest:
             rows.append(row)
         return rows
 
+    def tracking(self, points: int = 200) -> dict[str, Any]:
+        """The tracking chart's series (Fader, Hardie & Lee 2005, figure 2), in weeks from the log's first purchase:
+        actual and BG/NBD-expected cumulative repeat purchases, and the simulation's from the calibration end."""
+        summary = self.fit.summary
+        weeks = np.linspace(0.0, (summary.last_date - summary.first_date).days / 7.0, points)
+        end_week = (summary.calibration_end - summary.first_date).days / 7.0
+        actual = actual_cumulative_repeat_purchases(self.fit, np.r_[weeks, end_week])
+        at_end = float(actual[-1])
+        simulated = at_end + np.cumsum(self.simulated["repeat_purchases"], axis=1)
+        low, high = np.percentile(simulated, INTERVAL, axis=0)
+        month_ends = [(last - summary.first_date).days / 7.0 for _, last in self.months]
+        return {"weeks": weeks.tolist(), "actual": actual[:-1].tolist(),
+                "expected": expected_cumulative_repeat_purchases(self.fit, weeks).tolist(),
+                "calibration_end_week": end_week,
+                "simulated": {"weeks": [end_week, *month_ends], "mean": [at_end, *simulated.mean(axis=0).tolist()],
+                              "low": [at_end, *low.tolist()], "high": [at_end, *high.tolist()]}}
+
     def record(self) -> dict[str, Any]:
-        """backtest.json: the headline figures first, then month by month and the fit's own check."""
+        """backtest.json: the headline figures first, then month by month, the charts' series and the fit's check."""
         purchases, revenue = self.totals("repeat_purchases"), self.totals("revenue")
         summary = self.fit.summary
         holdout = holdout_check(summary, self.fit.purchasing)
@@ -113,7 +133,9 @@ class Backtest:
             "predicted_revenue_interval": [revenue["low"], revenue["high"]], "revenue_error": revenue["relative_error"],
             "totals": {measure: self.totals(measure) for measure in MEASURES},
             "coverage": {measure: self.coverage(measure) for measure in MEASURES},
+            "headline": self.headline(),
             "by_month": self.by_month(),
+            "tracking": self.tracking(),
             "fit": {"purchasing": self.fit.purchasing.as_dict(), "spending": self.fit.spending.as_dict(),
                     "holdout": holdout.as_dict() if holdout else None},
         }

@@ -37,6 +37,8 @@ RECORDED_PACKAGES = (
 )
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+BACKTEST_FOLDER = "backtest"  # a board report's backtest of its log, inside the results folder (backtest.json)
+
 
 @dataclass(frozen=True)
 class Results:

@@ -294,6 +294,11 @@ class ReportSpec(Section):
     baseline: Name | None = Field(
         None, description="Strategy every other is compared with (empty: retain_all if defined, else the first)"
     )
+    backtest_months: Whole | None = Field(
+        None, ge=1, le=60,
+        description="With a transaction log: fit it on all but its last this many months, simulate the baseline over "
+                    "them and show the board how well the model predicted what happened (empty: no backtest)",
+    )
     materiality: Real = Field(
         0.01, ge=0, le=0.5,
         description="Smallest NPV lead, as a share of the leader's NPV, the board treats as a real difference; "

@@ -130,7 +130,9 @@ def log_book(fit: LogFit, scenario: Scenario, rng: np.random.Generator) -> Start
         fits={"purchasing": fit.purchasing.as_dict(), "spending": fit.spending.as_dict(),
               "time_unit": s.time_unit, "calibration_end": s.calibration_end.isoformat(),
               "new_customers_per_month": per_month, "spend_model": {"customers": int(s.spend_sample.sum()),
-                                                                   **s.spend_exclusions()}},
+                                                                   **s.spend_exclusions()},
+              "log": {"free_purchase_days": s.free_purchase_days, "return_days": s.return_days,
+                      "refund_only_customers": s.refund_only_customers}},
         warnings=notes,
     )
     return _check_costs(book, str(fit.source))

@@ -20,7 +20,7 @@ from typing import Any
 from simulation.errors import ClienteleError
 
 from .calibrate_command import calibration_date
-from .options import add_debug_option, replications_type, seed_type
+from .options import add_columns_option, add_debug_option, replications_type, seed_type
 
 BACKTEST_FILE, CHART_FILE = "backtest.json", "backtest.pdf"
 
@@ -31,6 +31,7 @@ def add_backtest_command(commands: Any) -> None:
 
     parser = commands.add_parser("backtest", help="fit a log up to a date, simulate on, and compare with what happened")
     parser.add_argument("--transactions", metavar="CSV", required=True, help="transaction log: customer_id, date, amount")
+    add_columns_option(parser)
     parser.add_argument("--calibration-end", type=calibration_date, required=True, metavar="YYYY-MM-DD",
                         help="last day the fit sees; the whole months after it, to the log's end, are compared")
     parser.add_argument("--scenario", metavar="YAML",
@@ -57,9 +58,9 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     if args.overrides and not args.scenario:
         raise ClienteleError("--set changes the --scenario; give --scenario too")
     scenario = load_scenario(args.scenario, args.overrides) if args.scenario else None
-    PopulationSource.from_paths(None, args.transactions)  # exists, a regular file
+    source = PopulationSource.from_paths(None, args.transactions, args.columns)  # exists, a file; columns known
     backtest = run_backtest(args.transactions, args.calibration_end, scenario, args.replications, args.seed,
-                            progress=not args.quiet)
+                            progress=not args.quiet, columns=source.columns)
     record = backtest.record()
     chart = backtest_pdf(record)
     out.mkdir(parents=True, exist_ok=True)

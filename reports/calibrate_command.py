@@ -21,7 +21,7 @@ from typing import Any
 
 from simulation.errors import ClienteleError
 
-from .options import add_debug_option
+from .options import add_columns_option, add_debug_option
 
 TIME_UNITS = ("day", "week", "month")
 PERIODS = ("month", "quarter", "year")
@@ -41,6 +41,7 @@ def add_calibrate_command(commands: Any) -> None:
     data.add_argument("--transactions", metavar="CSV", help="transaction log: customer_id, date, amount")
     data.add_argument("--customers", metavar="CSV", help="ledger with start_date and end_date (blank while a customer)")
     data.add_argument("--cohort", metavar="CSV", help="one cohort's survival: period (0, 1, …) and customers")
+    add_columns_option(parser)
     parser.add_argument("--calibration-end", type=calibration_date, metavar="YYYY-MM-DD",
                         help="last day of the calibration period; later purchases are the holdout (default: the "
                              "log's last day)")
@@ -88,22 +89,24 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if args.calibration_periods is not None and not args.cohort:
         raise ClienteleError("--calibration-periods is for a cohort table (--cohort)")
     path = args.transactions or args.customers or args.cohort
-    PopulationSource.from_paths(args.customers or args.cohort, args.transactions)  # exists, a regular file
+    if args.cohort and args.columns:
+        raise ClienteleError("--columns maps a log's or a ledger's columns; a cohort table has period and customers")
+    source = PopulationSource.from_paths(args.customers or args.cohort, args.transactions, args.columns)
     book = None
     customers = None
     lines: list[str] = []
     if args.transactions:
-        fit = fit_log(path, args.calibration_end, args.time_unit, progress=not args.quiet)
+        fit = fit_log(path, args.calibration_end, args.time_unit, progress=not args.quiet, columns=source.columns)
         record = artifacts.log_record(fit)
         customers = artifacts.customers_frame(fit)
         if scenario is not None:
             book = log_book(fit, scenario, _rng(args.seed))
         lines += _log_lines(record)
     elif args.customers:
-        contract_fit = fit_contracts(path, args.period, args.calibration_end)
+        contract_fit = fit_contracts(path, args.period, args.calibration_end, source.columns)
         record = artifacts.contract_record(contract_fit)
         if scenario is not None:
-            book = ledger_book(Path(path), scenario, _rng(args.seed), contract_fit)
+            book = ledger_book(Path(path), scenario, _rng(args.seed), contract_fit, source.columns)
         lines += _contract_lines(record)
     else:
         cohort_fit = fit_cohort(path, args.calibration_periods)

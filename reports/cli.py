@@ -44,8 +44,8 @@ def _simulate(args: argparse.Namespace) -> int:
     shown = outcome_list(args.show) if args.show else []  # refused before anything runs or is written
     results = run_experiment(
         args.scenario, args.out, strategies=strategy_list(args.strategies), replications=args.replications,
-        seed=args.seed, customers=args.customers, transactions=args.transactions, overrides=args.overrides,
-        workers=args.workers, progress=not args.quiet,
+        seed=args.seed, customers=args.customers, transactions=args.transactions, columns=args.columns,
+        overrides=args.overrides, workers=args.workers, progress=not args.quiet,
     )
     summary = strategy_summary(results.quarters, baseline=results.scenario.baseline)
     print(f"{results.scenario.name}: {results.provenance['replications']} replications, seed "

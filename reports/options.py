@@ -45,6 +45,7 @@ def add_run_options(parser: argparse.ArgumentParser, default_replications: int) 
     parser.add_argument("scenario", help="scenario YAML file")
     parser.add_argument("--customers", metavar="CSV", help="per-customer ledger instead of the synthetic population")
     parser.add_argument("--transactions", metavar="CSV", help="transaction log (customer_id, date, amount)")
+    add_columns_option(parser)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                         help="override a scenario parameter, e.g. --set market.size=500000 (repeatable)")
     parser.add_argument("--strategies", help="comma-separated strategy names (default: all in the scenario)")
@@ -54,6 +55,13 @@ def add_run_options(parser: argparse.ArgumentParser, default_replications: int) 
     parser.add_argument("--workers", type=workers_type, help=f"worker processes, 1 to {cores()} (default: all cores)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_debug_option(parser)
+
+
+def add_columns_option(parser: argparse.ArgumentParser) -> None:
+    """``--columns``: the export's own column names for the columns the tool reads."""
+    parser.add_argument("--columns", metavar="NAME=THEIRS,…",
+                        help="which of the file's columns holds each column the tool reads, e.g. "
+                             "customer_id=cust,date=order_date,amount=total (the file may be CSV or Parquet)")
 
 
 def add_debug_option(parser: argparse.ArgumentParser) -> None:

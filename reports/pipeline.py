@@ -59,7 +59,8 @@ ROBUSTNESS_REPLICATIONS = 2
 ROBUSTNESS_LEADERS = 3
 # A --set, a seed or a ledger is the sweep file's to declare: a sweep report refuses them rather than ignore them.
 SCENARIO_OPTIONS = (("strategies", "--strategies"), ("replications", "--replications"), ("seed", "--seed"),
-                    ("customers", "--customers"), ("transactions", "--transactions"), ("overrides", "--set"))
+                    ("customers", "--customers"), ("transactions", "--transactions"), ("columns", "--columns"),
+                    ("overrides", "--set"))
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class ReportRequest:
     workers: int | None = None
     customers: Path | None = None
     transactions: Path | None = None
+    columns: str | None = None  # the data file's own column names (--columns)
     overrides: Sequence[str] = ()
     out: Path | None = None
     notebook: Path | None = None  # another notebook of the same kind (tests, analysts' drafts)
@@ -153,7 +155,7 @@ def check_request(request: ReportRequest) -> CheckedRequest:
         replications = DEFAULT_REPORT_REPLICATIONS if request.replications is None else request.replications
         seed = DEFAULT_SEED if request.seed is None else request.seed
         check_replications(replications, len(chosen), scenario.horizon_quarters)
-        PopulationSource.from_paths(request.customers, request.transactions)  # the file exists and is a file
+        PopulationSource.from_paths(request.customers, request.transactions, request.columns)  # exists, a file, columns known
     if len(chosen) < kind.min_strategies:
         raise ScenarioError(f"a {kind.name} report needs at least {kind.min_strategies} strategies: "
                             f"got {', '.join(chosen)}")
@@ -265,7 +267,7 @@ def simulate_or_reuse(request: ReportRequest, checked: CheckedRequest) -> tuple[
     """A scenario's results folder: reused when it holds this very run, unchanged; else simulated."""
     record = run_or_reuse(
         request.scenario, checked.results_dir, strategies=checked.strategies, replications=checked.replications,
-        seed=checked.seed, customers=request.customers, transactions=request.transactions,
+        seed=checked.seed, customers=request.customers, transactions=request.transactions, columns=request.columns,
         overrides=list(request.overrides), workers=request.workers, progress=request.progress,
         scenario=checked.scenario,
     )
@@ -309,7 +311,8 @@ def run_report_robustness(request: ReportRequest, checked: CheckedRequest) -> st
     folder = checked.results_dir / ROBUSTNESS_FOLDER
     started = time.perf_counter()
     run_robustness(request.scenario, folder, overrides=list(request.overrides), strategies=strategies,
-                   customers=request.customers, transactions=request.transactions, points=ROBUSTNESS_POINTS,
+                   customers=request.customers, transactions=request.transactions, columns=request.columns,
+                   points=ROBUSTNESS_POINTS,
                    replications=ROBUSTNESS_REPLICATIONS, seed=checked.seed, workers=request.workers,
                    progress=request.progress)
     return (f"robustness: {len(strategies)} strategies × {ROBUSTNESS_POINTS} futures and the swings of "
@@ -326,10 +329,12 @@ def run_report_backtest(request: ReportRequest, checked: CheckedRequest) -> str:
 
     assert request.transactions is not None
     months = checked.scenario.report.backtest_months
-    log = read_log(request.transactions)
+    source = PopulationSource.from_paths(None, request.transactions, request.columns)
+    log = read_log(request.transactions, columns=source.columns)
     last = log.date(int(log.day.max())).astype(object)
     calibration_end = months_later(last, -int(months or 0))
-    identity = {"file_sha256": file_sha256(Path(request.transactions)), "calibration_end": calibration_end.isoformat(),
+    identity = {"file_sha256": file_sha256(Path(request.transactions)), "columns": source.columns.text(),
+                "calibration_end": calibration_end.isoformat(),
                 "scenario_hash": checked.scenario.content_hash(), "seed": checked.seed,
                 "replications": BACKTEST_REPLICATIONS, "code_version": code_version()}
     path = checked.results_dir / BACKTEST_FOLDER / "backtest.json"
@@ -339,7 +344,8 @@ def run_report_backtest(request: ReportRequest, checked: CheckedRequest) -> str:
     except (OSError, ValueError, AttributeError):
         pass
     started = time.perf_counter()
-    backtest = run_backtest(request.transactions, calibration_end, checked.scenario, BACKTEST_REPLICATIONS, checked.seed)
+    backtest = run_backtest(request.transactions, calibration_end, checked.scenario, BACKTEST_REPLICATIONS, checked.seed,
+                            columns=source.columns)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, json.dumps({**backtest.record(), "identity": identity}, indent=2).encode())
     return f"backtest: {months} months after {calibration_end} into {path} ({time.perf_counter() - started:.1f} s)"

@@ -49,6 +49,7 @@ def _report(args: argparse.Namespace) -> int:
         workers=args.workers,
         customers=Path(args.customers) if args.customers else None,
         transactions=Path(args.transactions) if args.transactions else None,
+        columns=args.columns,
         overrides=list(args.overrides),
         out=Path(args.out) if args.out else None,
         notebook=Path(args.notebook) if args.notebook else None,

@@ -31,6 +31,7 @@ from .results import BACKTEST_FOLDER as BACKTEST_FOLDER  # re-exported: where a 
 from .scenario import Scenario, scenario_from_dict
 from .sources import population_generator, with_changes
 from .strategy_spec import StrategySpec
+from .tables import AS_NAMED, ColumnMap
 
 MEASURES = {  # name → what it counts, for the table, the JSON and the PDF
     "active_purchasers": "customers who bought at least once in the month",
@@ -168,12 +169,13 @@ def whole_months(calibration_end: dt.date, last: dt.date) -> list[tuple[dt.date,
 
 
 def run_backtest(path: str | Path, calibration_end: dt.date, scenario: Scenario | None = None,
-                 replications: int = DEFAULT_REPLICATIONS, seed: int = 20261001, progress: bool = False) -> Backtest:
+                 replications: int = DEFAULT_REPLICATIONS, seed: int = 20261001, progress: bool = False,
+                 columns: ColumnMap = AS_NAMED) -> Backtest:
     """Fit ``path`` up to ``calibration_end``, simulate the baseline over the whole months after it, compare."""
     from .engine import CustomerModel  # the engine loads the kernels: only when a backtest runs
 
     path = Path(path)
-    fit = fit_log(path, calibration_end, "week", progress=progress)
+    fit = fit_log(path, calibration_end, "week", progress=progress, columns=columns)
     months = whole_months(fit.summary.calibration_end, fit.summary.last_date)
     if not months:
         raise DataError(f"{path}: the log runs {(fit.summary.last_date - fit.summary.calibration_end).days} days past "
@@ -200,7 +202,7 @@ def run_backtest(path: str | Path, calibration_end: dt.date, scenario: Scenario 
 
 def _actual(fit: LogFit, months: list[tuple[dt.date, dt.date]]) -> dict[str, np.ndarray]:
     """The log's months: purchasers, purchase days and net spend of the customers known at the calibration end."""
-    log = read_log(fit.source)
+    log = read_log(fit.source, columns=fit.columns)
     known = np.isin(log.ids[log.customer], fit.summary.ids)
     customer, day, amount = log.customer[known], log.day[known], log.amount[known]
     pairs, inverse = np.unique(np.column_stack([customer, day]), axis=0, return_inverse=True)
@@ -234,7 +236,7 @@ def expected_cumulative_repeat_purchases(fit: LogFit, weeks: np.ndarray) -> np.n
 
 def actual_cumulative_repeat_purchases(fit: LogFit, weeks: np.ndarray) -> np.ndarray:
     """The log's cumulative repeat purchases (purchase days after each customer's first) of the same customers."""
-    log = read_log(fit.source)
+    log = read_log(fit.source, columns=fit.columns)
     known = np.isin(log.ids[log.customer], fit.summary.ids)
     pairs, inverse = np.unique(np.column_stack([log.customer[known], log.day[known]]), axis=0, return_inverse=True)
     net = np.bincount(inverse.ravel(), weights=log.amount[known], minlength=len(pairs))

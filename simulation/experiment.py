@@ -192,6 +192,7 @@ def run_experiment(
     seed: int | None = None,
     customers: str | Path | None = None,
     transactions: str | Path | None = None,
+    columns: str | None = None,
     overrides: Iterable[str] = (),
     workers: int | None = None,
     progress: bool = False,
@@ -206,7 +207,7 @@ def run_experiment(
     overrides = list(overrides)
     scenario = scenario if scenario is not None else load_scenario(scenario_path, overrides)
     chosen = select_strategies(scenario, strategies)
-    source = PopulationSource.from_paths(customers, transactions)
+    source = PopulationSource.from_paths(customers, transactions, columns)
     seed = DEFAULT_SEED if seed is None else seed
     replications = DEFAULT_REPLICATIONS if replications is None else replications
     check_replications(replications, len(chosen), scenario.horizon_quarters)
@@ -251,6 +252,7 @@ def run_or_reuse(
     seed: int | None = None,
     customers: str | Path | None = None,
     transactions: str | Path | None = None,
+    columns: str | None = None,
     overrides: Iterable[str] = (),
     workers: int | None = None,
     progress: bool = False,
@@ -265,7 +267,7 @@ def run_or_reuse(
     overrides = list(overrides)
     scenario = scenario if scenario is not None else load_scenario(scenario_path, overrides)
     chosen = list(select_strategies(scenario, strategies))
-    source = PopulationSource.from_paths(customers, transactions)
+    source = PopulationSource.from_paths(customers, transactions, columns)
     seed = DEFAULT_SEED if seed is None else seed
     replications = DEFAULT_REPLICATIONS if replications is None else replications
     input_data = provenance_record.input_data(source)
@@ -274,7 +276,7 @@ def run_or_reuse(
         "seed": seed,
         "replications": replications,
         "strategies": chosen,
-        "input_data": {key: input_data.get(key) for key in ("kind", "sha256")},
+        "input_data": {key: input_data.get(key) for key in ("kind", "sha256", "columns")},
         "code_version": code_version(),  # results of other code are not these results
         "kernels": kernels.selected(),
     }
@@ -285,7 +287,7 @@ def run_or_reuse(
     else:
         recorded = existing.get("input_data")
         recorded = recorded if isinstance(recorded, dict) else {}
-        found = {**existing, "input_data": {key: recorded.get(key) for key in ("kind", "sha256")}}
+        found = {**existing, "input_data": {key: recorded.get(key) for key in ("kind", "sha256", "columns")}}
         differing = [key.replace("_", " ") for key, value in wanted.items() if found.get(key) != value]
         changed = [] if differing else changed_files(folder, existing)
         if not differing and not changed:
@@ -294,7 +296,8 @@ def run_or_reuse(
                   else f"the earlier results changed since they were written: {'; '.join(changed)}")
     run_experiment(
         scenario_path, folder, strategies=chosen, replications=replications, seed=seed,
-        customers=customers, transactions=transactions, overrides=overrides, workers=workers, progress=progress,
+        customers=customers, transactions=transactions, columns=columns, overrides=overrides, workers=workers,
+        progress=progress,
         scenario=scenario,
     )
     return RunRecord(folder, False, reason, time.perf_counter() - started)

@@ -28,6 +28,9 @@ from .errors import DataError
 from .files import regular_file
 from .population import Population
 from .scenario import MAX_CUSTOMERS, Scenario
+from .tables import AS_NAMED, ColumnMap, is_parquet, parquet_as_text, parquet_column_names
+
+PARQUET_FIRST_ROW = 2  # a Parquet file's first record is row 2 in messages, as a CSV's first data line is
 
 MAX_LISTED_PROBLEMS = 20  # more than this and the message lists the first ones and a count
 MAX_AMOUNT = 1e12  # currency or count per cell; larger values are typing errors, and sums of them overflow
@@ -53,6 +56,8 @@ LEDGER_NUMERIC = {  # the scenario's own ceilings where it has one, else MAX_AMO
     "referrals_per_year": (0.0, 10.0, "a number from 0 to 10 (new customers per year)"),
 }
 TRANSACTION_REQUIRED = ("customer_id", "date", "amount")
+# Every column a ledger may have (--columns may map any of them): the numbers above, then the rest.
+LEDGER_COLUMNS = ("customer_id", *LEDGER_NUMERIC, "channel", "contract_end", "start_date", "end_date")
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,8 @@ def _raise_problems(path: Path, problems: list[Problem]) -> None:
     if more > 0:
         listed.append(f"  … and {more} more")
     noun = "problem" if len(problems) == 1 else "problems"
-    raise DataError(f"{path}: {len(problems)} {noun} (rows are file lines, header = row 1):\n" + "\n".join(listed))
+    rows = "records, the first = row 2" if is_parquet(path) else "file lines, header = row 1"
+    raise DataError(f"{path}: {len(problems)} {noun} (rows are {rows}):\n" + "\n".join(listed))
 
 
 @dataclass(frozen=True)
@@ -147,9 +153,12 @@ def _check_header(path: Path, names: list[str]) -> list[str]:
     return names
 
 
-def read_csv_text(path: Path, required: tuple[str, ...], what: str) -> pd.DataFrame:
-    """Every cell as text (nothing guessed), header names trimmed and lower-cased; checks columns and row lengths."""
-    regular_file(path, what, "CSV", DataError)
+def read_csv_text(path: Path, required: tuple[str, ...], what: str, columns: ColumnMap = AS_NAMED) -> pd.DataFrame:
+    """Every cell as text (nothing guessed), header names trimmed, lower-cased and renamed by ``columns``;
+    checks columns and row lengths. A Parquet file is read as text the same way (``tables.py``)."""
+    regular_file(path, what, "CSV or Parquet", DataError)
+    if is_parquet(path):
+        return _parquet_text(path, required, what, columns)
     shape = _scan(path, what)
     header = shape.header
     try:
@@ -164,20 +173,35 @@ def read_csv_text(path: Path, required: tuple[str, ...], what: str) -> pd.DataFr
         raise DataError(f"{path}: is not UTF-8 text ({exc.reason} at byte {exc.start}); save the {what} as UTF-8") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read {what}: {exc}") from None
-    frame.columns = [str(name).strip().lower() for name in frame.columns]
-    missing = [name for name in required if name not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)}; "
-            f"found columns: {', '.join(header) or 'none'} (a {what} needs {', '.join(required)})"
-        )
-    if frame.empty:
-        raise DataError(f"{path}: {what} has a header but no rows")
+    frame.columns = columns.rename([str(name) for name in frame.columns], path)
+    _check_required(frame, required, header, path, what)
     if len(frame) != len(shape.lines):  # both skip blank lines and read quoted newlines alike
         raise DataError(f"{path}: read {len(frame)} rows where the csv module found {len(shape.lines)}; "
                         "check the quoting")
     frame.index = pd.Index(shape.lines)  # rows are named by their line in the file
     return frame.apply(lambda column: column.str.strip())
+
+
+def _parquet_text(path: Path, required: tuple[str, ...], what: str, columns: ColumnMap) -> pd.DataFrame:
+    names = parquet_column_names(path)
+    _check_header(path, names)
+    frame = parquet_as_text(path).to_pandas()
+    frame.columns = columns.rename(names, path)
+    _check_required(frame, required, names, path, what)
+    frame.index = pd.RangeIndex(PARQUET_FIRST_ROW, PARQUET_FIRST_ROW + len(frame))  # as if the header were row 1
+    return frame.apply(lambda column: column.str.strip())
+
+
+def _check_required(frame: pd.DataFrame, required: tuple[str, ...], header: list[str], path: Path, what: str) -> None:
+    missing = [name for name in required if name not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)}; "
+            f"found columns: {', '.join(header) or 'none'} (a {what} needs {', '.join(required)}; "
+            f"--columns {required[0]}=their_name,… maps an export's own names)"
+        )
+    if frame.empty:
+        raise DataError(f"{path}: {what} has a header but no rows")
 
 
 def _file_rows(frame: pd.DataFrame) -> np.ndarray:
@@ -304,22 +328,25 @@ def assumed_population(scenario: Scenario, rng: np.random.Generator, customer_id
     return _population(scenario, rng, customer_id, revenue, {}, channel, ends)
 
 
-def ledger_columns(path: Path) -> list[str]:
-    """The ledger's column names, trimmed and lower-cased (which costs the data gives, which are assumed)."""
+def ledger_columns(path: Path, columns: ColumnMap = AS_NAMED) -> list[str]:
+    """The ledger's column names as the tool's (which costs the data gives, which are assumed)."""
+    if is_parquet(path):
+        return columns.rename(parquet_column_names(path), path)
     with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        return [name.strip().lower() for name in next(csv.reader(handle), [])]
+        return columns.rename(next(csv.reader(handle), []), path)
 
 
 # ---------------------------------------------------------------------------- the two formats
-def load_ledger(path: str | Path, scenario: Scenario, rng: np.random.Generator) -> Population:
+def load_ledger(path: str | Path, scenario: Scenario, rng: np.random.Generator,
+                columns: ColumnMap = AS_NAMED) -> Population:
     """A per-customer ledger: one row per customer, monthly amounts; missing columns from the scenario."""
     path = Path(path)
-    frame = read_csv_text(path, LEDGER_REQUIRED, "customer ledger")
+    frame = read_csv_text(path, LEDGER_REQUIRED, "customer ledger", columns)
     if len(frame) > MAX_CUSTOMERS:
         raise DataError(f"{path}: {len(frame):,} customers; a run takes at most {MAX_CUSTOMERS:,}, as a scenario's population")
     problems: list[Problem] = []
     _check_ids(frame, problems, unique=True)
-    columns = {
+    values = {
         name: _numbers(frame, name, lowest, expected, problems, required=name == "revenue", highest=highest)
         for name, (lowest, highest, expected) in LEDGER_NUMERIC.items()
         if name in frame.columns
@@ -329,7 +356,7 @@ def load_ledger(path: str | Path, scenario: Scenario, rng: np.random.Generator) 
     channel = _channels(frame, scenario, rng, len(frame), problems)
     _raise_problems(path, problems)
     return _population(
-        scenario, rng, frame["customer_id"].to_numpy(dtype=object), columns["revenue"], columns, channel,
+        scenario, rng, frame["customer_id"].to_numpy(dtype=object), values["revenue"], values, channel,
         _contract_months(ends, scenario, rng),
     )
 
@@ -339,13 +366,13 @@ def observed_months(first: pd.Series, last: pd.Timestamp) -> np.ndarray:
     return ((last.year - first.dt.year) * 12 + (last.month - first.dt.month) + 1).to_numpy()
 
 
-def read_transactions(path: Path) -> pd.DataFrame:
+def read_transactions(path: Path, columns: ColumnMap = AS_NAMED) -> pd.DataFrame:
     """A transaction log checked cell by cell: customer_id, date, amount and each row's file line.
 
     The reference reader: ``calibration.log`` reads large logs faster and comes here for the
     messages when anything is wrong.
     """
-    frame = read_csv_text(path, TRANSACTION_REQUIRED, "transaction log")
+    frame = read_csv_text(path, TRANSACTION_REQUIRED, "transaction log", columns)
     problems: list[Problem] = []
     _check_ids(frame, problems, unique=False)
     amount = _numbers(frame, "amount", -np.inf, "a number between -1e12 and 1e12 (currency; negative for a refund)",
@@ -370,32 +397,3 @@ def number_column(frame: pd.DataFrame, column: str, lowest: float, highest: floa
 def raise_problems(path: Path, problems: list[Problem]) -> None:
     """Raise one DataError listing ``problems`` (file lines, columns, values, what was expected)."""
     _raise_problems(path, problems)
-
-
-def load_transactions(path: str | Path, scenario: Scenario, rng: np.random.Generator) -> Population:
-    """A transaction log aggregated per customer: monthly revenue over the months each was observed.
-
-    A customer's revenue per month is the net amount (refunds are negative amounts) divided by
-    the calendar months from their first transaction to the last month of the whole log, so a
-    customer who joined late is not diluted by months before they joined.
-    """
-    path = Path(path)
-    log = read_transactions(path)
-    problems: list[Problem] = []
-    per_customer = log.groupby("customer_id", sort=False).agg(
-        total=("amount", "sum"), first=("date", "min"), first_row=("row", "min")
-    )
-    months = observed_months(per_customer["first"], log["date"].max())
-    revenue = per_customer["total"].to_numpy() / months
-    negative = revenue < 0
-    for customer, total, row in zip(per_customer.index[negative], per_customer["total"][negative],
-                                    per_customer["first_row"][negative], strict=True):
-        problems.append(Problem(int(row), "amount", f"{total:g}",
-                                f"customer {customer!r}'s amounts to add up to >= 0 (refunds exceed sales)"))
-    _raise_problems(path, problems)
-    count = len(per_customer)
-    channel = _channels(None, scenario, rng, count, problems)
-    return _population(
-        scenario, rng, per_customer.index.to_numpy(dtype=object), revenue, {}, channel,
-        _contract_months(pd.Series(pd.NaT, index=range(count)), scenario, rng),
-    )

@@ -242,7 +242,8 @@ class _ProvenanceRecord:
     def input_data(source: PopulationSource) -> dict[str, Any]:
         if source.path is None:
             return {"kind": source.kind}
-        return {"kind": source.kind, "path": shown_path(source.path), "sha256": file_sha256(source.path)}
+        record = {"kind": source.kind, "path": shown_path(source.path), "sha256": file_sha256(source.path)}
+        return {**record, "columns": source.columns.text()} if source.columns else record
 
     def __call__(
         self,

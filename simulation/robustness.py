@@ -90,7 +90,7 @@ def robustness_spec(uncertainties: dict[str, Any], scenario_path: str | Path, st
 
 def run_robustness(scenario_path: str | Path, out_dir: str | Path, *, overrides: Sequence[str] = (),
                    strategies: Sequence[str] | None = None, customers: str | Path | None = None,
-                   transactions: str | Path | None = None, points: int = DEFAULT_POINTS,
+                   transactions: str | Path | None = None, columns: str | None = None, points: int = DEFAULT_POINTS,
                    replications: int = DEFAULT_REPLICATIONS, seed: int = DEFAULT_SEED, workers: int | None = None,
                    progress: bool = False) -> Path | None:
     """Run or resume the robustness sweep into ``out_dir``; None (nothing run) when the scenario declares no uncertainties."""
@@ -98,7 +98,8 @@ def run_robustness(scenario_path: str | Path, out_dir: str | Path, *, overrides:
     if not scenario.uncertainties:
         return None
     spec = robustness_spec(scenario.uncertainties, scenario_path, strategies, points, replications, seed, scenario.name)
-    plan = plan_from_scenario(spec, scenario_path, PopulationSource.from_paths(customers, transactions), list(overrides))
+    plan = plan_from_scenario(spec, scenario_path, PopulationSource.from_paths(customers, transactions, columns),
+                              list(overrides))
     run_sweep(plan, out_dir, workers=workers, progress=progress)
     return Path(out_dir)
 

@@ -25,6 +25,7 @@ from .population import Population
 from .scenario import Scenario, scenario_from_dict
 from .streams import POPULATION_STREAM
 from .synthetic import synthetic_population
+from .tables import AS_NAMED, ColumnMap
 
 if TYPE_CHECKING:
     from .calibration.book import StartingBook
@@ -43,6 +44,7 @@ class PopulationSource:
 
     kind: str = "synthetic"  # synthetic | ledger | transactions
     path: Path | None = None
+    columns: ColumnMap = AS_NAMED  # which of the file's columns holds each column the tool reads
 
     def load(self, scenario: Scenario, seed: int) -> Population:
         """The synthetic population of ``scenario`` (a company's data goes through ``start_run``)."""
@@ -52,17 +54,25 @@ class PopulationSource:
         return synthetic_population(scenario, population_generator(seed))
 
     @classmethod
-    def from_paths(cls, customers: str | Path | None, transactions: str | Path | None) -> "PopulationSource":
+    def from_paths(cls, customers: str | Path | None, transactions: str | Path | None,
+                   columns: str | None = None) -> "PopulationSource":
+        """The source the options name: a file that exists and is a regular file, its columns mapped by ``columns``
+        (``customer_id=cust,date=order_date``: the tool's name, then the file's)."""
         if customers and transactions:
             raise ScenarioError("give either --customers (a ledger) or --transactions (a log), not both")
         kind, path = ("ledger", customers) if customers else ("transactions", transactions)
         if not path:
+            if columns:
+                raise ScenarioError("--columns names the columns of --customers or --transactions; give one of them")
             return cls()
         flag, what = ("--customers", "customer ledger") if kind == "ledger" else ("--transactions", "transaction log")
         if not Path(path).exists():
-            raise DataError(f"{path}: {flag} file not found (expected a {what}, CSV)")
-        regular_file(Path(path), what, "CSV", DataError)
-        return cls(kind, Path(path))
+            raise DataError(f"{path}: {flag} file not found (expected a {what}, CSV or Parquet)")
+        regular_file(Path(path), what, "CSV or Parquet", DataError)
+        from .ingest import LEDGER_COLUMNS, TRANSACTION_REQUIRED
+
+        mapping = ColumnMap.parse(columns, TRANSACTION_REQUIRED if kind == "transactions" else LEDGER_COLUMNS)
+        return cls(kind, Path(path), mapping)
 
 
 @dataclass(frozen=True)
@@ -119,9 +129,9 @@ def starting_book(source: PopulationSource, scenario: Scenario, seed: int, progr
     from .calibration.book import ledger_book, log_book
 
     assert source.path is not None
-    fit = _fitted(source.kind, str(source.path), *_stamp(source.path), scenario.churn.period, progress)
+    fit = _fitted(source.kind, str(source.path), *_stamp(source.path), source.columns, scenario.churn.period, progress)
     if source.kind == "ledger":
-        return ledger_book(source.path, scenario, population_generator(seed), fit)
+        return ledger_book(source.path, scenario, population_generator(seed), fit, source.columns)
     return log_book(fit, scenario, population_generator(seed))
 
 
@@ -145,14 +155,14 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=4)
-def _fitted(kind: str, path: str, size: int, modified: int, period: str, progress: bool) -> Any:
+def _fitted(kind: str, path: str, size: int, modified: int, columns: ColumnMap, period: str, progress: bool) -> Any:
     """A file's fit, once per process for the same file content stamp (a sweep's points share it)."""
     from .calibration.contracts import has_contract_dates
     from .calibration.fits import fit_contracts, fit_log
 
     if kind == "ledger":
-        return fit_contracts(path, period) if has_contract_dates(Path(path)) else None
-    return fit_log(path, None, DEFAULT_TIME_UNIT, progress=progress)
+        return fit_contracts(path, period, columns=columns) if has_contract_dates(Path(path), columns) else None
+    return fit_log(path, None, DEFAULT_TIME_UNIT, progress=progress, columns=columns)
 
 
 def _check_market(scenario: Scenario, customers: int, whose: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 from reports.cli import main
 from simulation.errors import DataError
 from simulation.experiment import PopulationSource
-from simulation.ingest import load_ledger, load_transactions
+from simulation.ingest import load_ledger, read_transactions
 from simulation.sources import start_run
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
@@ -56,27 +56,10 @@ def test_contract_ends_before_the_start_roll_forward_by_whole_terms(tmp_path, sm
     assert list(load_ledger(path, small_scenario, rng).contract_end) == [1]
 
 
-def test_transactions_are_aggregated_per_customer_per_observed_month(tmp_path, small_scenario, rng):
-    path = write(
-        tmp_path, "log.csv",
-        "customer_id,date,amount,note\n"
-        "A,2026-01-05,30,x\n"
-        "A,2026-01-20,30,x\n"
-        "B,2026-03-01,90,y\n"
-        "A,2026-06-30,120,z\n"
-        "B,2026-06-02,-30,refund\n",
-    )
-    population = load_transactions(path, small_scenario, rng)
-    revenue = dict(zip(population.customer_id, population.revenue, strict=True))
-    # The log runs January–June 2026: A was seen for 6 months (180 / 6), B from March, 4 months (60 / 4).
-    assert revenue == {"A": pytest.approx(30.0), "B": pytest.approx(15.0)}
-    np.testing.assert_allclose(population.cost_of_goods, small_scenario.population.cost_of_goods_share * population.revenue)
-
-
 def test_bundled_example_files_load(small_scenario, rng):
     ledger = load_ledger(PROJECT_ROOT / "examples" / "ledger.csv", small_scenario, rng)
-    log = load_transactions(PROJECT_ROOT / "examples" / "transactions.csv", small_scenario, rng)
-    assert len(ledger) == 400 and len(log) == 2000
+    log = read_transactions(PROJECT_ROOT / "examples" / "transactions.csv")
+    assert len(ledger) == 400 and log["customer_id"].nunique() == 2000
     assert (monthly_profit(ledger, small_scenario) < 0).any()
 
 
@@ -114,14 +97,14 @@ def test_bad_ledger_rows_are_named(tmp_path, small_scenario, rng, text, expected
         ("customer_id,date,amount\nA,2026-01-01,1\nA,15/01/2026,2\n",
          r"row 3, column 'date': '15/01/2026' — expected a date as YYYY-MM-DD"),
         ("customer_id,date,amount\nA,2026-01-01,1\nA,2026-01-02,two\n", r"row 3, column 'amount': 'two' — expected a number"),
-        ("customer_id,date,amount\nA,2026-01-01,10\nA,2026-02-01,-25\n",
-         r"row 2, column 'amount': '-15' — expected customer 'A'.s amounts to add up to >= 0"),
+        ("customer_id,date,amount\nA,2026-01-01,10\nA,2026-02-01,1e13\n",
+         r"row 3, column 'amount': '1e13' — expected a number between -1e12 and 1e12"),
     ],
-    ids=["missing-column", "bad-date", "non-numeric", "refunds-exceed-sales"],
+    ids=["missing-column", "bad-date", "non-numeric", "too-large"],
 )
-def test_bad_transaction_rows_are_named(tmp_path, small_scenario, rng, text, expected):
+def test_bad_transaction_rows_are_named(tmp_path, text, expected):
     with pytest.raises(DataError, match=expected):
-        load_transactions(write(tmp_path, "log.csv", text), small_scenario, rng)
+        read_transactions(write(tmp_path, "log.csv", text))
 
 
 def test_every_bad_row_is_reported_at_once_up_to_a_limit(tmp_path, small_scenario, rng):

@@ -177,3 +177,68 @@ def test_the_fast_reader_and_the_row_by_row_reader_agree_on_every_file(cells):
         fast = read_log(path)
         expected = reference["date"].to_numpy().astype("datetime64[D]")
         assert [str(fast.date(int(day))) for day in fast.day] == [str(day) for day in expected]
+
+
+# ---------------------------------------------------------------------------- an export's own names and formats
+def test_an_export_with_its_own_column_names_and_as_parquet_fits_as_the_csv_does(tmp_path, capsys):
+    log = drawn_log(800, 5)
+    canonical, renamed, parquet = tmp_path / "log.csv", tmp_path / "export.csv", tmp_path / "export.parquet"
+    log.to_csv(canonical, index=False)
+    export = log.rename(columns={"customer_id": "Cust", "date": "order_date", "amount": "total"})
+    export.insert(1, "channel_note", "web")
+    export.to_csv(renamed, index=False)
+    export.assign(order_date=pd.to_datetime(export["order_date"]).dt.date).to_parquet(parquet, index=False)
+    mapping = "customer_id=cust,date=order_date,amount=total"
+    reference = fit_log(canonical, None, "week")
+    for path in (renamed, parquet):
+        out = tmp_path / f"calib-{path.suffix[1:]}"
+        assert main(["calibrate", "--transactions", str(path), "--columns", mapping, "--out", str(out), "--quiet"]) == 0
+        record = json.loads((out / "calibration.json").read_text())
+        assert record["models"]["purchasing"]["parameters"] == pytest.approx(reference.purchasing.parameters, rel=1e-9)
+        assert record["models"]["spending"]["parameters"] == pytest.approx(reference.spending.parameters, rel=1e-9)
+    capsys.readouterr()
+    assert main(["calibrate", "--transactions", str(renamed), "--out", str(tmp_path / "no"), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "missing columns 'customer_id', 'date', 'amount'; found columns: Cust, channel_note" in error
+    assert "--columns customer_id=their_name" in error
+
+
+@pytest.mark.parametrize("mapping, words", [
+    ("customer_id=cust,date=order_date,amount=price", "the file has no column 'price'; found columns: Cust"),
+    ("customer=cust", "'customer' is not a column the tool reads; known: customer_id, date, amount"),
+    ("customer_id", "expected name=their_name pairs"),
+    ("customer_id=cust,amount=cust", "the file's column 'cust' is given to two names"),
+])
+def test_a_column_mapping_that_does_not_fit_the_file_is_named(mapping, words, tmp_path, capsys):
+    path = tmp_path / "export.csv"
+    drawn_log(100, 2).rename(columns={"customer_id": "Cust", "date": "order_date", "amount": "total"}).to_csv(path, index=False)
+    code = main(["calibrate", "--transactions", str(path), "--columns", mapping, "--out", str(tmp_path / "c"), "--quiet"])
+    assert code == 2
+    assert words in capsys.readouterr().err
+
+
+def test_a_bad_parquet_record_is_named_by_its_row(tmp_path):
+    log = drawn_log(100, 2)
+    log.loc[3, "date"] = "2025-02-30"
+    path = tmp_path / "log.parquet"
+    log.to_parquet(path, index=False)
+    with pytest.raises(DataError, match=r"rows are records, the first = row 2\):\n  row 5, column 'date': '2025-02-30'"):
+        read_log(path)
+
+
+def test_simulate_reads_a_renamed_parquet_ledger_as_the_csv_it_came_from(tmp_path):
+    from simulation.experiment import run_experiment
+
+    from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
+
+    ledger = pd.read_csv(PROJECT_ROOT / "examples" / "ledger.csv", dtype={"customer_id": str})
+    renamed = tmp_path / "crm.parquet"
+    ledger.rename(columns={"customer_id": "Account", "revenue": "Monthly Revenue"}).to_parquet(renamed, index=False)
+    options = {"strategies": ["retain_all", "ladder"], "replications": 2, "seed": 3,
+               "overrides": ["horizon_quarters=2", "market.size=20000"]}
+    expected = run_experiment(BUNDLED_SCENARIO, tmp_path / "a", customers=PROJECT_ROOT / "examples" / "ledger.csv", **options)
+    mapped = run_experiment(BUNDLED_SCENARIO, tmp_path / "b", customers=renamed,
+                            columns="customer_id=account,revenue=monthly revenue", **options)
+    columns = ["strategy", "replication", "quarter", "npv", "active_customers", "revenue"]
+    pd.testing.assert_frame_equal(mapped.quarters[columns], expected.quarters[columns])
+    assert mapped.provenance["input_data"]["columns"] == "customer_id=account,revenue=monthly revenue"

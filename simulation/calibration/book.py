@@ -27,6 +27,7 @@ from ..ingest import assumed_population, ledger_columns, load_ledger
 from ..population import Population
 from ..scenario import Scenario
 from ..segments import SEGMENT_COUNT
+from ..tables import AS_NAMED, ColumnMap
 from .fits import ContractFit, LogFit
 from .posterior import ContractPosterior, LogPosterior
 
@@ -138,9 +139,10 @@ def log_book(fit: LogFit, scenario: Scenario, rng: np.random.Generator) -> Start
     return _check_costs(book, str(fit.source))
 
 
-def ledger_book(path: Any, scenario: Scenario, rng: np.random.Generator, fit: ContractFit | None) -> StartingBook:
+def ledger_book(path: Any, scenario: Scenario, rng: np.random.Generator, fit: ContractFit | None,
+                columns: ColumnMap = AS_NAMED) -> StartingBook:
     """Today's book from a ledger: every row, or with start/end dates the stayers, each drawing their own sBG churn."""
-    population = load_ledger(path, scenario, rng)
+    population = load_ledger(path, scenario, rng, columns)
     rows_in_data = len(population)
     changes: dict[str, Any] = {}
     fits: dict[str, Any] = {}
@@ -153,7 +155,7 @@ def ledger_book(path: Any, scenario: Scenario, rng: np.random.Generator, fit: Co
         changes = _fitted_churn(fit.churn["alpha"], fit.churn["beta"], fit.tenures.period)
         fits = {"churn": fit.churn.as_dict(), "period": fit.tenures.period,
                 "calibration_end": fit.tenures.calibration_end.isoformat()}
-    header = set(ledger_columns(path))
+    header = set(ledger_columns(path, columns))
     book = StartingBook(
         population=population, draws=draws,
         changes={"market.size": int(scaled_market(scenario, len(population), len(population))), **changes},

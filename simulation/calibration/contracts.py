@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..errors import DataError
 from ..files import regular_file
-from ..ingest import Problem, date_column, number_column, raise_problems, read_csv_text
+from ..ingest import Problem, date_column, ledger_columns, number_column, raise_problems, read_csv_text
+from ..tables import AS_NAMED, ColumnMap
 from .units import PERIOD_MONTHS
 
 CONTRACT_COLUMNS = ("customer_id", "start_date")
@@ -47,17 +48,16 @@ class Tenures:
         return self.started & self.active
 
 
-def has_contract_dates(path: Path) -> bool:
+def has_contract_dates(path: Path, columns: ColumnMap = AS_NAMED) -> bool:
     """Whether a ledger holds start dates (then churn can be fitted from it)."""
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        header = handle.readline()
-    return "start_date" in [name.strip().lower() for name in header.split(",")]
+    return "start_date" in ledger_columns(path, columns)
 
 
-def read_tenures(path: str | Path, period: str, calibration_end: dt.date | None = None) -> Tenures:
+def read_tenures(path: str | Path, period: str, calibration_end: dt.date | None = None,
+                 columns: ColumnMap = AS_NAMED) -> Tenures:
     """Start and end dates per customer, checked, as periods survived; every bad row named."""
     path = Path(path)
-    frame = read_csv_text(path, CONTRACT_COLUMNS, "customer ledger")
+    frame = read_csv_text(path, CONTRACT_COLUMNS, "customer ledger", columns)
     problems: list[Problem] = []
     start = date_column(frame, "start_date", problems, required=True)
     end = date_column(frame, "end_date", problems, required=False) if "end_date" in frame.columns \

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..tables import AS_NAMED, ColumnMap
 from . import bgnbd, gamma_gamma, sbg
 from .contracts import Cohort, Tenures, read_cohort, read_tenures
 from .holdout import HoldoutCheck, holdout_check
@@ -52,6 +53,7 @@ class LogFit:
     holdout: HoldoutCheck | None
     source: Path
     seconds: dict[str, float] = field(default_factory=dict)
+    columns: ColumnMap = AS_NAMED  # how the log names its columns (to read it again)
 
     @property
     def units_per_month(self) -> float:
@@ -96,12 +98,13 @@ def moment_matched_beta(mean: float, variance: float) -> tuple[float, float]:
     return mean * spread, (1.0 - mean) * spread
 
 
-def fit_log(path: str | Path, calibration_end: dt.date | None, time_unit: str, progress: bool = False) -> LogFit:
+def fit_log(path: str | Path, calibration_end: dt.date | None, time_unit: str, progress: bool = False,
+            columns: ColumnMap = AS_NAMED) -> LogFit:
     """Read the log, summarise each customer, fit BG/NBD and Gamma-Gamma, compare with the holdout."""
     path = Path(path)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
-    log = read_log(path, progress=progress)
+    log = read_log(path, progress=progress, columns=columns)
     seconds["read"] = time.perf_counter() - clock
     clock = time.perf_counter()
     summary = summarise(log, calibration_end, time_unit)
@@ -116,7 +119,7 @@ def fit_log(path: str | Path, calibration_end: dt.date | None, time_unit: str, p
     spending = gamma_gamma.fit(summary.frequency[sample], summary.mean_repeat_spend[sample], str(path))
     seconds["fit"] = time.perf_counter() - clock
     holdout = holdout_check(summary, purchasing)
-    return LogFit(summary, purchasing, spending, holdout, path, seconds)
+    return LogFit(summary, purchasing, spending, holdout, path, seconds, columns)
 
 
 @dataclass(frozen=True)
@@ -132,8 +135,9 @@ class ContractFit:
         return to_monthly(sbg.churn_given_survived(self.churn.parameters, survived), self.tenures.period)
 
 
-def fit_contracts(path: str | Path, period: str, calibration_end: dt.date | None = None) -> ContractFit:
-    tenures = read_tenures(path, period, calibration_end)
+def fit_contracts(path: str | Path, period: str, calibration_end: dt.date | None = None,
+                  columns: ColumnMap = AS_NAMED) -> ContractFit:
+    tenures = read_tenures(path, period, calibration_end, columns)
     churn = sbg.fit(tenures.lost_in[tenures.leavers], tenures.survived[tenures.stayers], str(tenures.path))
     return ContractFit(tenures, churn)
 

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from ..errors import DataError
 from ..files import regular_file
 from ..ingest import EARLIEST_DATE, ISO_DATE, LATEST_DATE, MAX_AMOUNT, TRANSACTION_REQUIRED, read_transactions
+from ..tables import AS_NAMED, ColumnMap, is_parquet, parquet_as_text, parquet_column_names
 
 BLOCK_BYTES = 4 << 20  # pyarrow reads and parses the file in blocks of this size (one progress step each)
 EPOCH = np.datetime64("1970-01-01", "D")
@@ -39,6 +40,7 @@ class TransactionLog:
     customer: np.ndarray  # int64 code of each row's customer
     day: np.ndarray  # int64 days since 1970-01-01 (the date as written, time and offset ignored)
     amount: np.ndarray  # float64, currency; negative for a refund
+    columns: ColumnMap = AS_NAMED  # how the file names its columns (to read it again: row numbers, backtests)
 
     def __len__(self) -> int:
         return len(self.day)
@@ -62,17 +64,29 @@ class _CountingReader(io.RawIOBase):
         return count or 0
 
 
-def read_log(path: str | Path, progress: bool = False) -> TransactionLog:
-    """The log at ``path``, checked; a DataError naming the file, row, column, value and what was expected."""
+def read_log(path: str | Path, progress: bool = False, columns: ColumnMap = AS_NAMED) -> TransactionLog:
+    """The log at ``path`` (CSV or Parquet, its columns named by ``columns``), checked; a DataError naming the
+    file, row, column, value and what was expected."""
     path = Path(path)
-    regular_file(path, "transaction log", "CSV", DataError)
-    names = _header(path)
+    regular_file(path, "transaction log", "CSV or Parquet", DataError)
+    parquet = is_parquet(path)
+    names = parquet_column_names(path) if parquet else _header(path)
     if names is None:
-        return _from_reference(path)  # no header line: the reference reader says what is wrong
-    wanted = {name.strip().lower(): name for name in names}
+        return _from_reference(path, columns)  # no header line: the reference reader says what is wrong
+    try:
+        tool_names = columns.rename(names, path)
+    except DataError:
+        return _from_reference(path, columns)  # the reference reader names what is wrong with the mapping
+    wanted = {tool: name for tool, name in zip(tool_names, names, strict=True)}
     if len(wanted) != len(names) or any(required not in wanted for required in TRANSACTION_REQUIRED):
-        return _from_reference(path)
-    columns = [wanted[required] for required in TRANSACTION_REQUIRED]
+        return _from_reference(path, columns)
+    wanted_columns = [wanted[required] for required in TRANSACTION_REQUIRED]
+    if parquet:
+        parsed = _parse(parquet_as_text(path, wanted_columns), wanted_columns)
+        if parsed is None or len(parsed[1]) == 0:
+            return _from_reference(path, columns)
+        customer, day, amount, ids = parsed
+        return TransactionLog(path, ids, customer, day, amount, columns)
     bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=f"reading {path.name}",
                disable=not progress, file=sys.stderr)
     try:
@@ -80,20 +94,20 @@ def read_log(path: str | Path, progress: bool = False) -> TransactionLog:
             table = pacsv.read_csv(
                 _CountingReader(handle, bar),
                 read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, encoding="utf8"),
-                convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in columns},
-                                                     include_columns=columns, strings_can_be_null=False),
+                convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in wanted_columns},
+                                                     include_columns=wanted_columns, strings_can_be_null=False),
             )
     except (pa.ArrowInvalid, pa.ArrowKeyError, UnicodeDecodeError):
-        return _from_reference(path)  # a row of the wrong length, a bad byte, a quote left open: named there
+        return _from_reference(path, columns)  # a row of the wrong length, a bad byte, a quote left open: named there
     finally:
         bar.close()
-    parsed = _parse(table, columns)
+    parsed = _parse(table, wanted_columns)
     if parsed is None:
-        return _from_reference(path)
+        return _from_reference(path, columns)
     customer, day, amount, ids = parsed
     if len(day) == 0:
-        return _from_reference(path)
-    return TransactionLog(path, ids, customer, day, amount)
+        return _from_reference(path, columns)
+    return TransactionLog(path, ids, customer, day, amount, columns)
 
 
 def _header(path: Path) -> list[str] | None:
@@ -134,12 +148,12 @@ def _parse(table: pa.Table, columns: list[str]) -> tuple[np.ndarray, np.ndarray,
     return customer, (day - EPOCH).astype(np.int64), amount, ids
 
 
-def _from_reference(path: Path) -> TransactionLog:
+def _from_reference(path: Path, columns: ColumnMap = AS_NAMED) -> TransactionLog:
     """The reference reader: it raises the named problems; if it finds none, its reading is used."""
-    frame = read_transactions(path)
+    frame = read_transactions(path, columns)
     codes, ids = _codes(frame["customer_id"].to_numpy(dtype=object))
     day = (frame["date"].to_numpy().astype("datetime64[D]") - EPOCH).astype(np.int64)
-    return TransactionLog(path, ids, codes, day, frame["amount"].to_numpy(dtype=float))
+    return TransactionLog(path, ids, codes, day, frame["amount"].to_numpy(dtype=float), columns)
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,6 +164,6 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank[codes].astype(np.int64), ids[order].astype(object)
 
 
-def file_line(path: Path, row_index: int) -> int:
+def file_line(path: Path, row_index: int, columns: ColumnMap = AS_NAMED) -> int:
     """The file line of the ``row_index``-th data row (0-based), as the reference reader counts lines."""
-    return int(read_transactions(path)["row"].to_numpy()[row_index])
+    return int(read_transactions(path, columns)["row"].to_numpy()[row_index])

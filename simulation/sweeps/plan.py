@@ -89,7 +89,7 @@ def load_plan(sweep_path: str | Path) -> SweepPlan:
     if not isinstance(raw, dict):
         raise ScenarioError(f"{scenario_path}: expected a mapping of scenario fields at top level, got {type(raw).__name__}")
     population = PopulationSource.from_paths(folder / spec.customers if spec.customers else None,
-                                             folder / spec.transactions if spec.transactions else None)
+                                             folder / spec.transactions if spec.transactions else None, spec.columns)
     return make_plan(spec, raw, f"{sweep_path}", f"{scenario_path}", population)
 
 

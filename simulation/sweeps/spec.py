@@ -97,7 +97,9 @@ class SweepSpec(StrictModel):
     description: Text = Field("", description="What the sweep varies and why, for the report")
     scenario: str = Field(description="The scenario file, relative to the sweep file")
     customers: str | None = Field(None, description="A customer ledger (CSV), relative to the sweep file")
-    transactions: str | None = Field(None, description="A transaction log (CSV), relative to the sweep file")
+    transactions: str | None = Field(None, description="A transaction log (CSV or Parquet), relative to the sweep file")
+    columns: str | None = Field(None, max_length=2000, description="The data file's own column names, as --columns: "
+                                "customer_id=cust,date=order_date,amount=total")
     strategies: tuple[Name, ...] | None = Field(None, min_length=1, description="Strategies compared (default: all)")
     replications: Whole = Field(8, ge=1, le=MAX_REPLICATIONS, description="Replications per strategy at each point")
     seed: Whole = Field(20261001, ge=0, le=2**63 - 1, description="Root seed: replication r of every point uses it")

@@ -30,7 +30,10 @@ def add_backtest_command(commands: Any) -> None:
     from simulation.backtest import DEFAULT_REPLICATIONS
 
     parser = commands.add_parser("backtest", help="fit a log up to a date, simulate on, and compare with what happened")
-    parser.add_argument("--transactions", metavar="CSV", required=True, help="transaction log: customer_id, date, amount")
+    data = parser.add_mutually_exclusive_group(required=True)
+    data.add_argument("--transactions", metavar="CSV", help="transaction log: customer_id, date, amount")
+    data.add_argument("--customers", metavar="CSV",
+                      help="ledger with start_date and end_date: churn predicted against the leavers it records")
     add_columns_option(parser)
     parser.add_argument("--calibration-end", type=calibration_date, required=True, metavar="YYYY-MM-DD",
                         help="last day the fit sees; the whole months after it, to the log's end, are compared")
@@ -48,7 +51,7 @@ def add_backtest_command(commands: Any) -> None:
 
 
 def run_backtest_command(args: argparse.Namespace) -> int:
-    from simulation.backtest import MEASURES, run_backtest
+    from simulation.backtest import run_backtest, run_ledger_backtest
     from simulation.results import check_output_folder, write_atomically
     from simulation.scenario import load_scenario
     from simulation.sources import PopulationSource
@@ -58,9 +61,13 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     if args.overrides and not args.scenario:
         raise ClienteleError("--set changes the --scenario; give --scenario too")
     scenario = load_scenario(args.scenario, args.overrides) if args.scenario else None
-    source = PopulationSource.from_paths(None, args.transactions, args.columns)  # exists, a file; columns known
-    backtest = run_backtest(args.transactions, args.calibration_end, scenario, args.replications, args.seed,
-                            progress=not args.quiet, columns=source.columns)
+    source = PopulationSource.from_paths(args.customers, args.transactions, args.columns)  # exists, a file; columns known
+    if args.transactions:
+        backtest = run_backtest(args.transactions, args.calibration_end, scenario, args.replications, args.seed,
+                                progress=not args.quiet, columns=source.columns)
+    else:
+        backtest = run_ledger_backtest(args.customers, args.calibration_end, scenario, args.replications, args.seed,
+                                       columns=source.columns)
     record = backtest.record()
     chart = backtest_pdf(record)
     out.mkdir(parents=True, exist_ok=True)
@@ -69,7 +76,7 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     print(f"{record['file']}: fitted to {record['calibration_end']}, {record['customers']:,} customers; the "
           f"{record['strategy']} of {record['scenario']!r} simulated {record['replications']} times over the "
           f"{record['months']} whole months to {record['log_end']}")
-    for measure, meaning in MEASURES.items():
+    for measure, meaning in backtest.measures.items():
         totals = record["totals"][measure]
         print(f"  {measure.replace('_', ' ')} ({meaning}): predicted {totals['predicted']:,.0f} "
               f"(90 % interval {totals['low']:,.0f}–{totals['high']:,.0f}), actual {totals['actual']:,.0f} "
@@ -91,10 +98,15 @@ def backtest_pdf(record: dict[str, Any]) -> bytes:
     figure = Figure(figsize=(8.27, 11.69), layout="constrained")
     figure.suptitle(f"Backtest of {Path(record['file']).name}: fitted to {record['calibration_end']}, "
                     f"simulated to {record['log_end']}", fontsize=11)
-    tracking, conditional, monthly = figure.subplots(3, 1)
-    backtest_tracking_chart(record, tracking)
-    backtest_conditional_chart(record, conditional)
-    backtest_months_chart(record, monthly)
+    if record.get("kind") == "ledger":
+        active, leavers = figure.subplots(2, 1)
+        backtest_months_chart(record, active, "active_customers")
+        backtest_months_chart(record, leavers, "leavers")
+    else:
+        tracking, conditional, monthly = figure.subplots(3, 1)
+        backtest_tracking_chart(record, tracking)
+        backtest_conditional_chart(record, conditional)
+        backtest_months_chart(record, monthly)
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"Title": f"Backtest of {Path(record['file']).name}", "Creator": "clientele",
                                     "CreationDate": None}) as pdf:

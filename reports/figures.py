@@ -421,17 +421,18 @@ def backtest_conditional_chart(record: Mapping[str, Any], axes: Any) -> None:
     axes.legend(loc="upper left")
 
 
-def backtest_months_chart(record: Mapping[str, Any], axes: Any) -> None:
-    """Repeat purchases month by month after the calibration end: the simulation's interval and mean, and actual."""
+def backtest_months_chart(record: Mapping[str, Any], axes: Any, measure: str = "repeat_purchases") -> None:
+    """A measure month by month after the calibration end: the simulation's interval and mean, and actual."""
     months = np.arange(1, len(record["by_month"]) + 1)
-    cells = [row["repeat_purchases"] for row in record["by_month"]]
+    cells = [row[measure] for row in record["by_month"]]
     axes.fill_between(months, [c["low"] for c in cells], [c["high"] for c in cells], color=SIMULATION_COLOUR,
                       alpha=0.2, linewidth=0, label="simulation, 90 % interval")
     axes.plot(months, [c["predicted"] for c in cells], color=SIMULATION_COLOUR, label="simulation, mean")
     axes.plot(months, [c["actual"] for c in cells], marker="o", color=ACTUAL_COLOUR, label="actual")
     axes.set_xticks(months, [row["to"][:7] for row in record["by_month"]], rotation=30, ha="right")
-    axes.set_title("Repeat purchases by month after the calibration end", loc="left")
-    axes.set_ylabel("repeat purchases")
+    noun = measure.replace("_", " ")
+    axes.set_title(f"{noun[0].upper()}{noun[1:]} by month after the calibration end", loc="left")
+    axes.set_ylabel(noun)
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     axes.legend(loc="upper right")
 

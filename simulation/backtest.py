@@ -33,10 +33,15 @@ from .sources import population_generator, with_changes
 from .strategy_spec import StrategySpec
 from .tables import AS_NAMED, ColumnMap
 
-MEASURES = {  # name → what it counts, for the table, the JSON and the PDF
+MEASURES = {  # a log's: name → what it counts, for the table, the JSON and the PDF
     "active_purchasers": "customers who bought at least once in the month",
     "repeat_purchases": "purchase days of customers known at the calibration end",
     "revenue": "what they spent, refunds netted, currency",
+}
+LEVELS = ("active_customers",)  # read at a month's end: their total is the last month's, not a sum
+LEDGER_MEASURES = {  # a dated ledger's
+    "leavers": "customers on the books at the calibration end who left in the month",
+    "active_customers": "of them, still on the books at the month's end",
 }
 INTERVAL = (5.0, 95.0)  # percentiles of the replications: a 90 % interval
 DEFAULT_REPLICATIONS = 200
@@ -58,13 +63,22 @@ class Backtest:
     """What the model said of the months after the calibration end, and what the log shows."""
 
     source: Path
-    fit: LogFit
+    fit: Any  # LogFit for a log, ContractFit for a dated ledger
     scenario: Scenario  # as run
     strategy: str
     seed: int
     months: list[tuple[dt.date, dt.date]]  # (first day, last day) of each whole month after the calibration end
     simulated: dict[str, np.ndarray]  # measure → replications × months
     actual: dict[str, np.ndarray]  # measure → months
+    kind: str = "transactions"  # or "ledger"
+
+    @property
+    def measures(self) -> dict[str, str]:
+        return MEASURES if self.kind == "transactions" else LEDGER_MEASURES
+
+    @property
+    def calibration_end(self) -> dt.date:
+        return self.fit.summary.calibration_end if self.kind == "transactions" else self.fit.tenures.calibration_end
 
     @property
     def replications(self) -> int:
@@ -81,9 +95,11 @@ class Backtest:
         return float(np.mean((actual >= low) & (actual <= high)))
 
     def totals(self, measure: str) -> dict[str, float]:
-        """Over all the months: predicted mean and 90 % interval of the total, actual, and the relative error."""
-        per_replication = self.simulated[measure].sum(axis=1)
-        predicted, actual = float(per_replication.mean()), float(self.actual[measure].sum())
+        """Over all the months (a level: at the last): predicted mean and 90 % interval, actual, and the relative error."""
+        level = measure in LEVELS
+        per_replication = self.simulated[measure][:, -1] if level else self.simulated[measure].sum(axis=1)
+        predicted = float(per_replication.mean())
+        actual = float(self.actual[measure][-1] if level else self.actual[measure].sum())
         low, high = np.percentile(per_replication, INTERVAL)
         return {"predicted": predicted, "low": float(low), "high": float(high), "actual": actual,
                 "relative_error": (predicted - actual) / actual if actual else float("nan")}
@@ -92,7 +108,7 @@ class Backtest:
         rows = []
         for index, (first, last) in enumerate(self.months):
             row: dict[str, Any] = {"month": index + 1, "from": first.isoformat(), "to": last.isoformat()}
-            for measure in MEASURES:
+            for measure in self.measures:
                 low, high = self.interval(measure)
                 row[measure] = {"predicted": float(self.simulated[measure][:, index].mean()),
                                 "low": float(low[index]), "high": float(high[index]),
@@ -119,6 +135,8 @@ class Backtest:
 
     def record(self) -> dict[str, Any]:
         """backtest.json: the headline figures first, then month by month, the charts' series and the fit's check."""
+        if self.kind == "ledger":
+            return self._ledger_record()
         purchases, revenue = self.totals("repeat_purchases"), self.totals("revenue")
         summary = self.fit.summary
         holdout = holdout_check(summary, self.fit.purchasing)
@@ -141,14 +159,29 @@ class Backtest:
                     "holdout": holdout.as_dict() if holdout else None},
         }
 
+    def _ledger_record(self) -> dict[str, Any]:
+        tenures, leavers = self.fit.tenures, self.totals("leavers")
+        return {
+            "file": str(self.source), "kind": "ledger", "calibration_end": tenures.calibration_end.isoformat(),
+            "log_end": tenures.latest.isoformat(), "months": len(self.months), "strategy": self.strategy,
+            "scenario": self.scenario.name, "replications": self.replications, "seed": self.seed,
+            "customers": int(tenures.stayers.sum()), "interval": "90 % (5th to 95th percentile of the replications)",
+            "actual_leavers": leavers["actual"], "predicted_leavers": leavers["predicted"],
+            "predicted_leavers_interval": [leavers["low"], leavers["high"]], "leavers_error": leavers["relative_error"],
+            "totals": {measure: self.totals(measure) for measure in LEDGER_MEASURES},
+            "coverage": {measure: self.coverage(measure) for measure in LEDGER_MEASURES},
+            "headline": self.headline(), "by_month": self.by_month(), "fit": {"churn": self.fit.churn.as_dict()},
+        }
+
     def headline(self) -> str:
         """The decision page's line: how far the model was off over the backtest's months."""
-        error = self.totals("repeat_purchases")["relative_error"]
+        measure, noun = ("repeat_purchases", "repeat purchases") if self.kind == "transactions" else ("leavers", "leavers")
+        error = self.totals(measure)["relative_error"]
         direction = "fewer" if error < 0 else "more"
-        end = self.fit.summary.calibration_end
+        end = self.calibration_end
         return (f"over the {len(self.months)} months after {end.day} {end:%B %Y} the model "
-                f"predicted {abs(error):.0%} {direction} repeat purchases than happened "
-                f"({self.coverage('repeat_purchases'):.0%} of months inside its 90 % interval)")
+                f"predicted {abs(error):.0%} {direction} {noun} than happened "
+                f"({self.coverage(measure):.0%} of months inside its 90 % interval)")
 
 
 def months_later(date: dt.date, months: int) -> dt.date:
@@ -245,3 +278,42 @@ def actual_cumulative_repeat_purchases(fit: LogFit, weeks: np.ndarray) -> np.nda
     repeat_days = pairs[~first, 1]
     start = int((np.datetime64(fit.summary.first_date, "D") - EPOCH).astype(np.int64))
     return np.searchsorted(np.sort((repeat_days - start) / 7.0), weeks, side="right").astype(float)
+
+
+def run_ledger_backtest(path: str | Path, calibration_end: dt.date, scenario: Scenario | None = None,
+                        replications: int = DEFAULT_REPLICATIONS, seed: int = 20261001,
+                        columns: ColumnMap = AS_NAMED) -> Backtest:
+    """A dated ledger's backtest: sBG fitted to the contracts up to ``calibration_end``, the stayers simulated on,
+    their leavers month by month against the end dates the ledger records after it."""
+    from .calibration.book import ledger_book
+    from .calibration.fits import fit_contracts
+    from .engine import CustomerModel
+
+    path = Path(path)
+    given = scenario if scenario is not None else scenario_from_dict(NEUTRAL_SCENARIO, source="backtest")
+    fit = fit_contracts(path, given.churn.period, calibration_end, columns)
+    tenures = fit.tenures
+    assert tenures.latest is not None and tenures.end is not None
+    months = whole_months(tenures.calibration_end, tenures.latest)
+    if not months:
+        raise DataError(f"{path}: the ledger's dates run {(tenures.latest - tenures.calibration_end).days} days past "
+                        f"--calibration-end {calibration_end}; a backtest needs at least one whole month after it "
+                        "(expected an earlier --calibration-end)")
+    book = ledger_book(path, given, population_generator(seed), fit, columns)
+    horizon = {"horizon_quarters": -(-len(months) // 3), "market.acquisition_enabled": False}
+    run_scenario = with_changes(given, {**book.changes, **horizon}, (), f"{path} (backtest)")
+    strategy = run_scenario.baseline
+    simulated = {measure: np.zeros((replications, len(months))) for measure in LEDGER_MEASURES}
+    for replication in range(replications):
+        model = CustomerModel(run_scenario, book.draws.for_replication(seed, replication), strategy,
+                              run_scenario.strategies[strategy], seed, replication)
+        model.run()
+        trace = model.trace.months[: len(months)]
+        simulated["leavers"][replication] = [month.churned for month in trace]
+        simulated["active_customers"][replication] = [month.active_customers for month in trace]
+    ends = tenures.end[tenures.stayers]
+    actual = {measure: np.zeros(len(months)) for measure in LEDGER_MEASURES}
+    for index, (first, last) in enumerate(months):
+        actual["leavers"][index] = np.count_nonzero((ends >= np.datetime64(first)) & (ends <= np.datetime64(last)))
+        actual["active_customers"][index] = len(ends) - np.count_nonzero(ends <= np.datetime64(last))
+    return Backtest(path, fit, run_scenario, strategy, seed, months, simulated, actual, kind="ledger")

@@ -135,3 +135,39 @@ def test_the_90_percent_forecast_interval_of_the_next_26_weeks_covers_the_truth_
         low, high = np.percentile(forecast, [5, 95])
         inside += low <= truth <= high
     assert 0.8 <= inside / logs <= 0.98, inside
+
+
+def drawn_ledger(customers: int, seed: int, churn_after: float) -> pd.DataFrame:
+    """Monthly contracts with θ ~ Beta(0.9, 4) that start over three years; θ × ``churn_after`` after 2025-09-30."""
+    rng = np.random.default_rng(seed)
+    cut, seen = pd.Timestamp("2025-09-30"), pd.Timestamp("2026-09-30")
+    start = pd.Timestamp("2022-10-01") + pd.to_timedelta(rng.integers(0, 36 * 30, customers), unit="D")
+    theta = rng.beta(0.9, 4.0, customers)
+    months_to_cut = ((cut - start).days / 30.4375).astype(int)
+    before = np.minimum(rng.geometric(theta), 1200)  # months until they would leave at the old rate
+    after = np.minimum(rng.geometric(np.minimum(1.0, theta * churn_after)), 1200)  # from the cut, at the new rate
+    tenure = np.where(before <= months_to_cut, before, months_to_cut + after)
+    end = start + pd.to_timedelta(np.round(tenure * 30.4375), unit="D")
+    return pd.DataFrame({"customer_id": [f"S{i}" for i in range(customers)], "revenue": 20.0,
+                         "start_date": start.strftime("%Y-%m-%d"),
+                         "end_date": np.where(end <= seen, end.strftime("%Y-%m-%d"), "")})
+
+
+@pytest.mark.parametrize("churn_after, miss", [(1.0, False), (2.0, True)])
+def test_a_dated_ledger_backtests_its_churn_against_the_leavers_it_records(churn_after, miss, tmp_path, capsys):
+    path = tmp_path / "ledger.csv"
+    drawn_ledger(6000, 4, churn_after).to_csv(path, index=False)
+    out = tmp_path / "backtest"
+    assert main(["backtest", "--customers", str(path), "--calibration-end", "2025-09-30", "--replications", "100",
+                 "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    record = json.loads((out / "backtest.json").read_text())
+    low, high = record["predicted_leavers_interval"]
+    ledger = pd.read_csv(path, keep_default_na=False)
+    stayers = ledger[(ledger["start_date"] <= "2025-09-30") & ((ledger["end_date"] == "") | (ledger["end_date"] > "2025-09-30"))]
+    left = stayers[(stayers["end_date"] != "") & (stayers["end_date"] <= record["by_month"][-1]["to"])]
+    assert record["actual_leavers"] == len(left) and record["customers"] == len(stayers)
+    if miss:
+        assert record["actual_leavers"] > high and record["leavers_error"] < -0.2  # the model expected far fewer to go
+    else:
+        assert low <= record["actual_leavers"] <= high and abs(record["leavers_error"]) < 0.1

@@ -38,6 +38,8 @@ class Tenures:
     period: str
     calibration_end: dt.date
     first_start: dt.date
+    end: np.ndarray | None = None  # datetime64[D] end date per row (NaT while a customer): what happened after the cut
+    latest: dt.date | None = None  # the ledger's latest date, start or end: how far it sees
 
     @property
     def leavers(self) -> np.ndarray:
@@ -83,7 +85,7 @@ def read_tenures(path: str | Path, period: str, calibration_end: dt.date | None 
     return Tenures(
         path=path, ids=frame["customer_id"].to_numpy(dtype=object), active=active, started=started,
         lost_in=lost_in, survived=np.maximum(survived, 0.0), period=period, calibration_end=cutoff.date(),
-        first_start=start.min().date(),
+        first_start=start.min().date(), end=end.to_numpy().astype("datetime64[D]"), latest=latest.date(),
     )
 
 

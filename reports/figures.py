@@ -399,7 +399,7 @@ def backtest_tracking_chart(record: Mapping[str, Any], axes: Any) -> None:
     axes.axvline(tracking["calibration_end_week"], color="#888888", linewidth=0.8)
     axes.annotate("calibration end", (tracking["calibration_end_week"], 0), xytext=(-4, 4), textcoords="offset points",
                   ha="right", fontsize=7, color="#666666")
-    axes.set_title("Tracking: cumulative repeat purchases by week", loc="left")
+    axes.set_title("Tracking: repeat purchases by week, cumulative", loc="left")
     axes.set_xlabel("weeks since the log's first purchase")
     axes.set_ylabel("repeat purchases")
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
@@ -415,9 +415,9 @@ def backtest_conditional_chart(record: Mapping[str, Any], axes: Any) -> None:
     axes.plot(positions, [row["predicted_mean"] for row in rows], marker="s", linestyle="--", color=MODEL_COLOUR,
               label="BG/NBD expected")
     axes.set_xticks(positions, [row["frequency"] for row in rows])
-    axes.set_title("Conditional expectations: purchases after the calibration end, by purchases before it", loc="left")
-    axes.set_xlabel("repeat purchases in the calibration period")
-    axes.set_ylabel("mean per customer")
+    axes.set_title("Conditional expectations: after vs before", loc="left")
+    axes.set_xlabel("repeat purchases before the calibration end")
+    axes.set_ylabel("mean purchases after it, per customer")
     axes.legend(loc="upper left")
 
 

@@ -93,7 +93,7 @@ def test_a_log_drawn_from_known_parameters_lands_inside_the_simulations_interval
     assert record["by_month"][0]["active_purchasers"]["actual"] == april["customer_id"].nunique()
     pages = PdfReader(tmp_path / "backtest" / "backtest.pdf").pages
     text = pages[0].extract_text()
-    assert len(pages) == 1 and "Tracking: cumulative repeat purchases by week" in text
+    assert len(pages) == 1 and "Tracking: repeat purchases by week, cumulative" in text
     assert "Conditional expectations" in text and "7+" in text
 
 
@@ -171,3 +171,25 @@ def test_a_dated_ledger_backtests_its_churn_against_the_leavers_it_records(churn
         assert record["actual_leavers"] > high and record["leavers_error"] < -0.2  # the model expected far fewer to go
     else:
         assert low <= record["actual_leavers"] <= high and abs(record["leavers_error"]) < 0.1
+
+
+def test_the_board_report_carries_the_backtest_page_and_a_line_on_the_decision_page(tmp_path, capsys):
+    from .conftest import PROJECT_ROOT
+
+    out = tmp_path / "report"
+    code = main(["report", str(PROJECT_ROOT / "scenarios" / "retailer.yaml"), "--transactions",
+                 str(PROJECT_ROOT / "examples" / "transactions.csv"), "--set", "report.backtest_months=9",
+                 "--set", "uncertainties={}", "--set", "horizon_quarters=4", "--strategies", "retain_all,migrate",
+                 "--replications", "4", "--out", str(out), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    record = json.loads((out / "results" / "backtest" / "backtest.json").read_text())
+    assert record["calibration_end"] == "2025-12-31" and record["months"] == 9  # nine months before the last day, 30 Sep
+    text = "\n".join(page.extract_text() for page in PdfReader(out / "board_report.pdf").pages)
+    decision = text[text.index("Decision"):text.index("Starting position")]
+    headline = record["headline"]
+    assert "How well the model predicts:" in decision
+    assert " ".join((headline[0].upper() + headline[1:]).split()[:8]) in " ".join(decision.split())
+    page = text[text.index("Backtest\n"):]
+    totals = record["totals"]["repeat_purchases"]
+    assert f"{totals['predicted']:,.0f}" in page and f"{totals['actual']:,.0f}" in page
+    assert "Tracking: repeat purchases by week, cumulative" in page

@@ -224,7 +224,8 @@ def run_backtest(path: str | Path, calibration_end: dt.date, scenario: Scenario 
     spec: StrategySpec = run_scenario.strategies[strategy]
     simulated = {measure: np.zeros((replications, len(months))) for measure in MEASURES}
     for replication in range(replications):
-        model = CustomerModel(run_scenario, draws.for_replication(seed, replication), strategy, spec, seed, replication)
+        model = CustomerModel(run_scenario, draws.for_replication(seed, replication), strategy, spec, seed, replication,
+                              trace_sales=True)
         model.run()
         trace = model.trace.months[: len(months)]
         simulated["active_purchasers"][replication] = [month.purchasers for month in trace]

@@ -26,7 +26,7 @@ from . import mechanisms as mech
 from .actions import get_action
 from .breakdowns import lorenz_records, segment_records, start_segment_records
 from .effects import ActionContext, Effect
-from .kernels import MonthSettings, MonthTotals, month_step, quarter_scan
+from .kernels import MonthSettings, MonthTotals, month_step, purchase_sums, quarter_scan
 from .outcomes import QuarterEnd, QuarterFlows, quarter_record, record_keys
 from .periods import Calendar
 from .population import Population
@@ -63,6 +63,7 @@ class CustomerModel:
         root_entropy: int,
         replication: int,
         trace_columns: Sequence[str] = (),
+        trace_sales: bool = False,
     ) -> None:
         self.scenario = scenario
         self.population = population
@@ -79,6 +80,7 @@ class CustomerModel:
         self.monthly_discount = scenario.economics.monthly_discount_rate
         self.market_mean_revenue = float(population.revenue.mean()) if len(population) else 0.0
         self.counts_purchases = population.purchases_per_month is not None
+        self.trace_sales = trace_sales  # draw each month's purchasers and sales into the trace (a backtest's)
         self._month_purchasers, self._month_sales = 0, 0.0  # the month's, from a log's purchase rates
 
         channels = population.channel_names
@@ -363,27 +365,31 @@ class CustomerModel:
         self.flows.partner_fees += fees
 
     def _count_purchases(self, month: int) -> None:
-        """The month's purchases as they might happen: Poisson counts at each stayer's rate, amounts Gamma.
+        """The month's purchases as they might happen, drawn in aggregate from the customers' own rates.
 
-        Customers from a log buy at their drawn rate while on the books (the month's leavers' purchases
-        carried by the stayers, as the revenue is); each purchase's amount is Gamma(p, ν) with the
-        customer's mean spend, so a month's sales vary as a real month's do. The books keep expected
-        revenue; these counts are what a forecast or a backtest compares with what happened.
+        Customers from a log buy as Poisson processes at their drawn rates while on the books (the
+        month's leavers' purchases carried by the stayers, as the revenue is), so the month's purchases
+        are Poisson with the sum of the rates; the customers who buy at least once, a sum of Bernoulli
+        draws, are drawn from its normal limit; the sales — each purchase Gamma(p, ν) around the
+        customer's mean — from a Gamma with the compound sum's mean and variance. One draw each instead
+        of one per customer: a run with a log's customers costs a few passes more a month. The books
+        keep expected revenue; these are what a forecast or a backtest compares with what happened.
+        Purchasers and sales (an exp per customer) are drawn only for a model asked to trace them.
         """
-        c = self.customers
-        on_books = np.flatnonzero(c.status == ACTIVE)
-        rates = c.purchases_per_month[on_books]
+        sums = purchase_sums(self.customers, ACTIVE, self.trace_sales)
         generator = self.streams.generator(Stream.PURCHASES, month)
-        counts = generator.poisson(rates)
-        buying = np.flatnonzero(counts)
-        self.flows.purchases += int(counts.sum())
-        per_purchase = c.revenue[on_books[buying]] * c.billing_rate[on_books[buying]] / rates[buying]
-        shape = self.population.spend_shape
-        if shape is None:  # no spend model: each purchase at the customer's mean
-            sales = float(counts[buying] @ per_purchase)
-        else:
-            sales = float(generator.gamma(shape * counts[buying], per_purchase / shape).sum())
-        self._month_purchasers, self._month_sales = len(buying), sales
+        purchases = int(generator.poisson(sums.rate))
+        if not self.trace_sales:
+            self.flows.purchases += purchases
+            return
+        spread = math.sqrt(sums.buying_variance)
+        purchasers = int(round(generator.normal(sums.buying, spread) if spread > 0 else sums.buying))
+        sales, shape = sums.sales, self.population.spend_shape
+        if shape is not None and sales > 0:
+            variance = sums.spend_square * (1.0 + 1.0 / shape)  # compound Poisson of Gamma(p, ν) amounts
+            sales = float(generator.gamma(sales * sales / variance, variance / sales)) if variance > 0 else sales
+        self.flows.purchases += purchases
+        self._month_purchasers, self._month_sales = min(max(purchasers, 0), purchases), sales
 
     def _drift(self) -> None:
         """Slow variables drift back: trust recovers, stories are forgotten, distrust fades."""

@@ -32,8 +32,8 @@ class MonthTrace:
     active_customers: int  # at the month's end
     partner_customers: int  # at the month's end
     purchases: int = 0  # purchase days of customers from a log, drawn at their rates (0 without a log)
-    purchasers: int = 0  # of them, customers who bought at least once in the month
-    sales: float = 0.0  # what those purchases came to, each amount drawn from the spend model, currency
+    purchasers: int = 0  # of them, customers who bought at least once (a model made with trace_sales; else 0)
+    sales: float = 0.0  # what those purchases came to, amounts from the spend model (trace_sales; else 0), currency
 
 
 @dataclass(frozen=True)

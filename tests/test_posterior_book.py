@@ -117,3 +117,22 @@ def test_a_dated_ledgers_stayers_survive_as_the_sbg_model_says(tmp_path):
     for months in MONTHS:
         expected = float(np.exp(betaln(a, b + survived + months) - betaln(a, b + survived)).sum())
         assert mean.loc[months // 3, "todays_customers"] == pytest.approx(expected, rel=0.01), months
+
+
+def test_the_numba_and_numpy_kernels_draw_the_same_purchases_and_sales(log_run):
+    from simulation import kernels
+    from simulation.engine import CustomerModel
+
+    _, start, _ = log_run
+    scenario = start.scenario
+    traces = {}
+    for name in ("numba", "numpy"):
+        with kernels.use(name):
+            model = CustomerModel(scenario, start.book.for_replication(SEED, 2), "retain_all",
+                                  scenario.strategies["retain_all"], SEED, 2, trace_sales=True)
+            model.run()
+            traces[name] = model.trace
+    for field in ("purchases", "purchasers", "active_customers"):
+        assert list(traces["numba"].series(field)) == list(traces["numpy"].series(field)), field
+    np.testing.assert_allclose(traces["numba"].series("sales"), traces["numpy"].series("sales"), rtol=1e-9)
+    assert traces["numba"].series("sales").sum() > 0

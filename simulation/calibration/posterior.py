@@ -72,18 +72,18 @@ class LogPosterior:
     def for_replication(self, seed: int, replication: int) -> Population:
         rng = book_generator(seed, replication)
         purchasing, spending = self.parameters(rng)
-        x, T, count = self.frequency, self.age, len(self.template)
-        alive = rng.random(count) < bgnbd.probability_alive(purchasing, x, self.recency, T)
+        count = len(self.template)
+        rows = np.flatnonzero(rng.random(count) < bgnbd.probability_alive(purchasing, self.frequency, self.recency,
+                                                                           self.age))
+        x, T, mean_spend = self.frequency[rows], self.age[rows], np.maximum(self.mean_repeat_spend[rows], 0.0)
         rate = rng.gamma(purchasing["r"] + x, 1.0 / (purchasing["alpha"] + T))
         dropout = rng.beta(purchasing["a"], purchasing["b"] + x)
-        nu = rng.gamma(spending["q"] + spending["p"] * x, 1.0 / (spending["v"] + x * np.maximum(self.mean_repeat_spend, 0)))
-        rows = np.flatnonzero(alive)
-        rate, dropout, nu = rate[rows], dropout[rows], nu[rows]
+        nu = rng.gamma(spending["q"] + spending["p"] * x, 1.0 / (spending["v"] + x * mean_spend))
         exposure = np.minimum(rate * dropout * self.units_per_month, MAX_MONTHLY_EXPOSURE)
         with np.errstate(divide="ignore", invalid="ignore"):
             purchases = np.where(dropout > 0, np.expm1(exposure) / dropout, rate * self.units_per_month)
         # Gamma-Gamma's posterior (its prior for one-time buyers); left-out repeat buyers keep their own mean.
-        spend = np.where(self.spend_left_out[rows], np.maximum(self.mean_repeat_spend[rows], 0.0), spending["p"] / nu)
+        spend = np.where(self.spend_left_out[rows], mean_spend, spending["p"] / nu)
         revenue = purchases * spend
         book = self.template.take(rows)
         return dataclasses.replace(

@@ -209,24 +209,14 @@ def calibration_rows(provenance: Mapping[str, Any]) -> list[FitRow]:
 
 def calibration_notes(provenance: Mapping[str, Any], parameter_uncertainty: bool) -> list[str]:
     """What the fits left out of a log, and how the simulation used them: sentences under the fits table."""
+    from simulation.calibration.notes import log_notes
+
     fits = (provenance.get("starting_book") or {}).get("fits") or {}
-    notes = []
-    log, spend = fits.get("log") or {}, fits.get("spend_model") or {}
-    if log.get("free_purchase_days"):
-        notes.append(f"{log['free_purchase_days']:,} purchase days add up to zero (free items): they count as purchases "
-                     "for BG/NBD.")
-    if log.get("return_days"):
-        notes.append(f"{log['return_days']:,} days add up to less than zero (refunds): not purchases; netted against the "
-                     "customer's repeat spend.")
-    if log.get("refund_only_customers"):
-        notes.append(f"{log['refund_only_customers']:,} customers with refunds and no purchase are left out.")
+    spend = fits.get("spend_model") or {}
+    counts = {**(fits.get("log") or {}), "left_out_of_spend_model": spend}
     if spend:
-        left = int(spend.get("free_repeat_purchases_only", 0)) + int(spend.get("refunds_exceed_repeat_spend", 0))
-        notes.append(f"Gamma-Gamma is fitted on the {int(spend.get('customers', 0)):,} customers with repeat purchases "
-                     "and a positive mean spend"
-                     + (f"; {left:,} repeat buyers are left out of it ({int(spend.get('free_repeat_purchases_only', 0)):,} "
-                        f"bought again only for free, {int(spend.get('refunds_exceed_repeat_spend', 0)):,} refunded more "
-                        "than they spent) and keep their own mean spend, 0." if left else "; no repeat buyer is left out."))
+        counts["spend_model_customers"] = spend.get("customers", 0)
+    notes = log_notes(counts)
     if fits:
         notes.append("In every simulated future each of today's customers is drawn from what the data say about them "
                      "(still a customer or not, their own purchase and dropout rates, their spend)"

@@ -133,27 +133,9 @@ def _rng(seed: int) -> Any:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=POPULATION_STREAM)))
 
 
-def spend_model_notes(counts: dict[str, Any]) -> list[str]:
-    """What the log held beyond plain purchases, and who the spend model left out (and why)."""
-    left_out = counts.get("left_out_of_spend_model", {})
-    notes = []
-    if counts.get("free_purchase_days"):
-        notes.append(f"{counts['free_purchase_days']:,} purchase days add up to 0 (free items): purchases for BG/NBD")
-    if counts.get("return_days"):
-        notes.append(f"{counts['return_days']:,} days add up to less than 0 (refunds): not purchases, netted against "
-                     "the customer's repeat spend")
-    if counts.get("refund_only_customers"):
-        notes.append(f"{counts['refund_only_customers']:,} customers have refunds and no purchase: left out")
-    if left_out.get("free_repeat_purchases_only"):
-        notes.append(f"{left_out['free_repeat_purchases_only']:,} customers bought again only for free: left out of "
-                     "the spend model (their mean spend, 0, is kept)")
-    if left_out.get("refunds_exceed_repeat_spend"):
-        notes.append(f"{left_out['refunds_exceed_repeat_spend']:,} customers refunded more than they spent on repeat "
-                     "purchases: left out of the spend model (spend 0 kept)")
-    return [f"  note: {note}" for note in notes]
-
-
 def _log_lines(record: dict[str, Any]) -> list[str]:
+    from simulation.calibration.notes import log_notes
+
     dates, counts, book = record["dates"], record["counts"], record["book"]
     lines = [f"{record['file']}: {counts['rows']:,} rows, {counts['purchase_days']:,} purchase days (same-day purchases "
              f"counted once), {counts['customers']:,} customers by {dates['calibration_end']} "
@@ -163,7 +145,7 @@ def _log_lines(record: dict[str, Any]) -> list[str]:
     lines += _parameter_lines(record["models"]["purchasing"])
     lines += ["Spend per purchase:"]
     lines += _parameter_lines(record["models"]["spending"])
-    lines += spend_model_notes(counts)
+    lines += [f"  note: {note}" for note in log_notes(counts)]
     holdout = record["holdout"]
     lines.append("")
     if holdout:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationError, field
 
 from .errors import ScenarioError
 from .mechanisms import churn_per_month
-from .parameter_paths import resolve_path
+from .parameter_paths import resolve_path, set_path
 from .scenario_file import parse_yaml, read_text
 from .schema import Name, Real, StrictModel, Switch, Text, Whole
 from .segments import SEGMENT_COUNT
@@ -536,17 +536,10 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str], source: st
         if not dotted.strip() or any(not key for key in keys):
             raise ScenarioError(f"--set {override!r}: expected dotted.path=value with names between the dots")
         value = parse_yaml(text, f"--set {override}")
-        node = result
-        for depth, key in enumerate(keys[:-1]):
-            child = node.get(key)
-            if child is None:
-                child = node[key] = {}
-            if not isinstance(child, dict):
-                raise ScenarioError(
-                    f"--set {override}: '{'.'.join(keys[: depth + 1])}' is a value, not a section"
-                )
-            node = child
-        node[keys[-1]] = value
+        try:
+            set_path(result, ".".join(keys), value)
+        except ScenarioError as exc:
+            raise ScenarioError(f"--set {override}: {str(exc).split(' (setting ')[0]}") from None
     return result
 
 

@@ -27,8 +27,6 @@ BACKTEST_FILE, CHART_FILE = "backtest.json", "backtest.pdf"
 
 def add_backtest_command(commands: Any) -> None:
     """Register ``clientele backtest`` on the CLI's subparsers."""
-    from simulation.backtest import DEFAULT_REPLICATIONS
-
     parser = commands.add_parser("backtest", help="fit a log up to a date, simulate on, and compare with what happened")
     data = parser.add_mutually_exclusive_group(required=True)
     data.add_argument("--transactions", metavar="CSV", help="transaction log: customer_id, date, amount")
@@ -41,8 +39,8 @@ def add_backtest_command(commands: Any) -> None:
                         help="simulate this scenario's baseline (default: the fitted models alone, every mechanism off)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                         help="override a field of --scenario (repeatable)")
-    parser.add_argument("--replications", type=replications_type, default=DEFAULT_REPLICATIONS,
-                        help=f"replications of the simulation (default {DEFAULT_REPLICATIONS})")
+    parser.add_argument("--replications", type=replications_type,
+                        help="replications of the simulation (default 200)")
     parser.add_argument("--seed", type=seed_type, default=20261001, help="root random seed (default 20261001)")
     parser.add_argument("--out", default="out/backtest", help="folder for backtest.json and backtest.pdf")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -51,9 +49,9 @@ def add_backtest_command(commands: Any) -> None:
 
 
 def run_backtest_command(args: argparse.Namespace) -> int:
-    from simulation.backtest import run_backtest, run_ledger_backtest
+    from simulation.backtest import DEFAULT_REPLICATIONS, run_backtest, run_ledger_backtest
     from simulation.results import check_output_folder, write_atomically
-    from simulation.scenario import load_scenario
+    from simulation.scenario import load_scenario, override_sources
     from simulation.sources import PopulationSource
 
     started = time.perf_counter()
@@ -61,13 +59,15 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     if args.overrides and not args.scenario:
         raise ClienteleError("--set changes the --scenario; give --scenario too")
     scenario = load_scenario(args.scenario, args.overrides) if args.scenario else None
+    replications = args.replications or DEFAULT_REPLICATIONS
+    explicit = tuple(override_sources(args.overrides))
     source = PopulationSource.from_paths(args.customers, args.transactions, args.columns)  # exists, a file; columns known
     if args.transactions:
-        backtest = run_backtest(args.transactions, args.calibration_end, scenario, args.replications, args.seed,
-                                progress=not args.quiet, columns=source.columns)
+        backtest = run_backtest(args.transactions, args.calibration_end, scenario, replications, args.seed,
+                                progress=not args.quiet, columns=source.columns, explicit=explicit)
     else:
-        backtest = run_ledger_backtest(args.customers, args.calibration_end, scenario, args.replications, args.seed,
-                                       columns=source.columns)
+        backtest = run_ledger_backtest(args.customers, args.calibration_end, scenario, replications, args.seed,
+                                       columns=source.columns, explicit=explicit)
     record = backtest.record()
     chart = backtest_pdf(record)
     out.mkdir(parents=True, exist_ok=True)

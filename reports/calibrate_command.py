@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from simulation.errors import ClienteleError
@@ -72,10 +71,10 @@ def _parameter_lines(fit: dict[str, Any]) -> list[str]:
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from simulation.calibration import artifacts
-    from simulation.calibration.book import ledger_book, log_book
     from simulation.calibration.fits import fit_cohort, fit_contracts, fit_log
     from simulation.results import check_output_folder
-    from simulation.sources import PopulationSource
+    from simulation.scenario import override_sources
+    from simulation.sources import PopulationSource, start_run
 
     started = time.perf_counter()
     out = check_output_folder(args.out)
@@ -92,26 +91,27 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if args.cohort and args.columns:
         raise ClienteleError("--columns maps a log's or a ledger's columns; a cohort table has period and customers")
     source = PopulationSource.from_paths(args.customers or args.cohort, args.transactions, args.columns)
-    book = None
+    fitted: Any = None
     customers = None
     lines: list[str] = []
     if args.transactions:
         fit = fit_log(path, args.calibration_end, args.time_unit, progress=not args.quiet, columns=source.columns)
         record = artifacts.log_record(fit)
         customers = artifacts.customers_frame(fit)
-        if scenario is not None:
-            book = log_book(fit, scenario, _rng(args.seed))
+        fitted = fit
         lines += _log_lines(record)
     elif args.customers:
         contract_fit = fit_contracts(path, args.period, args.calibration_end, source.columns)
         record = artifacts.contract_record(contract_fit)
-        if scenario is not None:
-            book = ledger_book(Path(path), scenario, _rng(args.seed), contract_fit, source.columns)
+        fitted = contract_fit
         lines += _contract_lines(record)
     else:
         cohort_fit = fit_cohort(path, args.calibration_periods)
         record = artifacts.cohort_record(cohort_fit)
         lines += _cohort_lines(record, args.period)
+    book = None
+    if scenario is not None and fitted is not None:  # the one road every run takes, on this command's fit
+        book = start_run(scenario, source, args.seed, override_sources(args.overrides), fit=fitted).starting_book
     fields = artifacts.overlay(record, None if args.transactions else args.period, book)
     lines += _cost_lines(record, book)
     written = artifacts.write_calibration(out, record, fields, customers)
@@ -120,17 +120,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
     print("apply the overlay like --set: " + " ".join(f"--set {item}" for item in artifacts.overlay_overrides(
         out / artifacts.OVERLAY_FILE)))
     if book is not None:
-        for warning in book.warnings:
+        for warning in book["warnings"]:
             print(f"clientele: warning: {warning}", file=sys.stderr)
     return 0
-
-
-def _rng(seed: int) -> Any:
-    import numpy as np
-
-    from simulation.streams import POPULATION_STREAM
-
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=POPULATION_STREAM)))
 
 
 def _log_lines(record: dict[str, Any]) -> list[str]:
@@ -195,7 +187,7 @@ def _cost_lines(record: dict[str, Any], book: Any) -> list[str]:
         return ["", "Costs: the data hold no cost to serve; a simulation takes cost_of_goods, account_management, "
                 "contacts, channel and days_late (whichever the file lacks) from the scenario's population "
                 "assumptions. Give --scenario to check the book against them."]
-    assumed = ", ".join(book.assumed_columns) or "none"
-    return ["", f"Costs taken from the scenario, not the data: {assumed}; at these, {book.loss_making_share:.1%} of "
-            f"today's {len(book.population):,} customers lose money. Scenario changes from the data: "
-            + ", ".join(book.overrides)]
+    assumed = ", ".join(book["assumed_columns"]) or "none"
+    return ["", f"Costs taken from the scenario, not the data: {assumed}; at these, {book['loss_making_share']:.1%} of "
+            f"today's {book['customers_at_start']:,} customers lose money. Scenario changes from the data: "
+            + ", ".join(book["overrides"])]

@@ -248,8 +248,18 @@ class Report:
                               if self.scenario.baseline in self.scenario.strategies and
                               self.scenario.baseline not in self.ranking else None),
             description=self.scenario.strategies[leader].description,
-            backtest=self._backtest_record(), from_data=bool(self.results.provenance.get("starting_book")),
+            backtest=self._backtest_record(), drawn=self._drawn_from_data(),
         )
+
+    def _drawn_from_data(self) -> str | None:
+        """What each simulated future draws from the company's data, for the method note (None: nothing)."""
+        fits = (self.results.provenance.get("starting_book") or {}).get("fits") or {}
+        parameters = " and the fitted models' parameters" if self.scenario.calibration.parameter_uncertainty else ""
+        if "purchasing" in fits:
+            return f"today's customers{parameters}"
+        if "churn" in fits:
+            return f"each customer's churn{parameters}"
+        return None
 
     def comparison_section(self) -> Fragment:
         npv = horizon_values(self.quarters, "npv")

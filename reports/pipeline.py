@@ -16,6 +16,7 @@ placed there can be imported.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from simulation.experiment import (
     select_strategies,
 )
 from simulation.periods import add_months, quarter_label
-from simulation.results import check_output_folder, load_results, remove_stale_temporaries
+from simulation.results import BACKTEST_FOLDER, check_output_folder, load_results, remove_stale_temporaries
 from simulation.robustness import ROBUSTNESS_FOLDER, run_robustness
 from simulation.scenario import Scenario, load_scenario
 from simulation.sweeps import SweepPlan, load_plan, run_sweep
@@ -155,7 +156,16 @@ def check_request(request: ReportRequest) -> CheckedRequest:
         replications = DEFAULT_REPORT_REPLICATIONS if request.replications is None else request.replications
         seed = DEFAULT_SEED if request.seed is None else request.seed
         check_replications(replications, len(chosen), scenario.horizon_quarters)
-        PopulationSource.from_paths(request.customers, request.transactions, request.columns)  # exists, a file, columns known
+        source = PopulationSource.from_paths(request.customers, request.transactions, request.columns)  # exists, columns known
+        if kind.robustness and scenario.report.backtest_months:
+            if source.kind != "transactions":
+                raise ScenarioError(f"report.backtest_months {scenario.report.backtest_months}: the board report "
+                                    "backtests a transaction log (--transactions); a dated ledger backtests with "
+                                    "clientele backtest --customers")
+            from simulation.backtest import backtest_window
+
+            assert request.transactions is not None
+            backtest_window(request.transactions, scenario.report.backtest_months, source.columns)  # refused now
     if len(chosen) < kind.min_strategies:
         raise ScenarioError(f"a {kind.name} report needs at least {kind.min_strategies} strategies: "
                             f"got {', '.join(chosen)}")
@@ -228,7 +238,9 @@ def build_report(request: ReportRequest) -> ReportOutcome:
             timings["robustness"] = time.perf_counter() - stage
 
         backtest = ""
-        if KINDS[checked.kind].robustness and request.transactions and checked.scenario.report.backtest_months:
+        if not checked.scenario.report.backtest_months:  # no backtest asked: no earlier one's page either
+            shutil.rmtree(checked.results_dir / BACKTEST_FOLDER, ignore_errors=True)
+        elif KINDS[checked.kind].robustness and request.transactions:
             stage = time.perf_counter()
             backtest = run_report_backtest(request, checked)
             timings["backtest"] = time.perf_counter() - stage
@@ -323,19 +335,19 @@ def run_report_backtest(request: ReportRequest, checked: CheckedRequest) -> str:
     """Backtest the log over its last ``report.backtest_months`` into ``results/backtest``; reused when it is this one."""
     import json
 
-    from simulation.backtest import BACKTEST_FOLDER, BACKTEST_REPLICATIONS, months_later, run_backtest
-    from simulation.calibration.log import read_log
+    from simulation.backtest import BACKTEST_FOLDER, BACKTEST_REPLICATIONS, backtest_window, run_backtest
+    from simulation.errors import DataError
     from simulation.results import code_version, file_sha256, write_atomically
+    from simulation.scenario import override_sources
 
     assert request.transactions is not None
-    months = checked.scenario.report.backtest_months
+    months = int(checked.scenario.report.backtest_months or 0)
     source = PopulationSource.from_paths(None, request.transactions, request.columns)
-    log = read_log(request.transactions, columns=source.columns)
-    last = log.date(int(log.day.max())).astype(object)
-    calibration_end = months_later(last, -int(months or 0))
+    calibration_end = backtest_window(request.transactions, months, source.columns)
     identity = {"file_sha256": file_sha256(Path(request.transactions)), "columns": source.columns.text(),
                 "calibration_end": calibration_end.isoformat(),
-                "scenario_hash": checked.scenario.content_hash(), "seed": checked.seed,
+                "scenario_hash": checked.scenario.content_hash(), "set_paths": sorted(override_sources(request.overrides)),
+                "seed": checked.seed,
                 "replications": BACKTEST_REPLICATIONS, "code_version": code_version()}
     path = checked.results_dir / BACKTEST_FOLDER / "backtest.json"
     try:
@@ -344,8 +356,11 @@ def run_report_backtest(request: ReportRequest, checked: CheckedRequest) -> str:
     except (OSError, ValueError, AttributeError):
         pass
     started = time.perf_counter()
-    backtest = run_backtest(request.transactions, calibration_end, checked.scenario, BACKTEST_REPLICATIONS, checked.seed,
-                            columns=source.columns)
+    try:
+        backtest = run_backtest(request.transactions, calibration_end, checked.scenario, BACKTEST_REPLICATIONS,
+                                checked.seed, columns=source.columns, explicit=tuple(override_sources(request.overrides)))
+    except DataError as exc:
+        raise DataError(f"report.backtest_months {months}, fitting to {calibration_end}: {exc}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, json.dumps({**backtest.record(), "identity": identity}, indent=2).encode())
     return f"backtest: {months} months after {calibration_end} into {path} ({time.perf_counter() - started:.1f} s)"

@@ -26,6 +26,7 @@ from .calibration.fits import LogFit, fit_log
 from .calibration.holdout import holdout_check
 from .calibration.log import EPOCH, read_log
 from .calibration.posterior import LogPosterior
+from .calibration.units import DAYS_PER_MONTH
 from .errors import DataError
 from .results import BACKTEST_FOLDER as BACKTEST_FOLDER  # re-exported: where a report keeps its backtest
 from .scenario import Scenario, scenario_from_dict
@@ -141,7 +142,7 @@ class Backtest:
         summary = self.fit.summary
         holdout = holdout_check(summary, self.fit.purchasing)
         return {
-            "file": str(self.source), "calibration_end": summary.calibration_end.isoformat(),
+            "file": str(self.source), "kind": "transactions", "calibration_end": summary.calibration_end.isoformat(),
             "log_end": summary.last_date.isoformat(), "months": len(self.months), "strategy": self.strategy,
             "scenario": self.scenario.name, "replications": self.replications, "seed": self.seed,
             "customers": len(summary), "interval": "90 % (5th to 95th percentile of the replications)",
@@ -201,10 +202,28 @@ def whole_months(calibration_end: dt.date, last: dt.date) -> list[tuple[dt.date,
     return months
 
 
+def backtest_window(path: str | Path, months: int, columns: ColumnMap = AS_NAMED) -> dt.date:
+    """The calibration end that leaves exactly ``months`` whole months to a log's last day (a report's
+    ``report.backtest_months``); refused by name when the log is too short to leave a calibration period."""
+    log = read_log(path, columns=columns)
+    first, last = (log.date(int(day)).astype(dt.date) for day in (log.day.min(), log.day.max()))
+    end = months_later(last, -months)
+    while len(whole_months(end, last)) < months:  # 30 July less a month is 30 June, whose month runs to 31 July
+        end -= dt.timedelta(days=1)
+    if (end - first).days < 28:
+        raise DataError(f"{path}: report.backtest_months {months} leaves {max((end - first).days, 0)} days of the log "
+                        f"({first} to {last}) to fit; expected fewer months, or a longer log (at least four weeks "
+                        "before the backtest's months)")
+    return end
+
+
 def run_backtest(path: str | Path, calibration_end: dt.date, scenario: Scenario | None = None,
                  replications: int = DEFAULT_REPLICATIONS, seed: int = 20261001, progress: bool = False,
-                 columns: ColumnMap = AS_NAMED) -> Backtest:
-    """Fit ``path`` up to ``calibration_end``, simulate the baseline over the whole months after it, compare."""
+                 columns: ColumnMap = AS_NAMED, explicit: tuple[str, ...] = ()) -> Backtest:
+    """Fit ``path`` up to ``calibration_end``, simulate the baseline over the whole months after it, compare.
+
+    ``explicit``: the paths the analyst set (``--set``), which the data's changes leave alone.
+    """
     from .engine import CustomerModel  # the engine loads the kernels: only when a backtest runs
 
     path = Path(path)
@@ -217,7 +236,7 @@ def run_backtest(path: str | Path, calibration_end: dt.date, scenario: Scenario 
     given = scenario if scenario is not None else scenario_from_dict(NEUTRAL_SCENARIO, source="backtest")
     book = log_book(fit, given, population_generator(seed))
     horizon = {"horizon_quarters": -(-len(months) // 3), "market.acquisition_enabled": False}
-    run_scenario = with_changes(given, {**book.changes, **horizon}, (), f"{path} (backtest)")
+    run_scenario = with_changes(given, {**book.changes, **horizon}, explicit, f"{path} (backtest)")
     assert isinstance(book.draws, LogPosterior)
     draws = dataclasses.replace(book.draws, scenario=run_scenario)
     strategy = run_scenario.baseline
@@ -231,7 +250,14 @@ def run_backtest(path: str | Path, calibration_end: dt.date, scenario: Scenario 
         simulated["active_purchasers"][replication] = [month.purchasers for month in trace]
         simulated["repeat_purchases"][replication] = [month.purchases for month in trace]
         simulated["revenue"][replication] = [month.sales for month in trace]
-    return Backtest(path, fit, run_scenario, strategy, seed, months, simulated, _actual(fit, months))
+    return Backtest(path, fit, run_scenario, strategy, seed, months, _calendar(simulated, months), _actual(fit, months))
+
+
+def _calendar(simulated: dict[str, np.ndarray], months: list[tuple[dt.date, dt.date]]) -> dict[str, np.ndarray]:
+    """The engine's months are the Gregorian average (rates per 365.25/12 days); the log's are calendar months:
+    each simulated month's counts scaled to its days (February 8 % fewer, a 31-day month 1.8 % more)."""
+    days = np.array([(last - first).days + 1 for first, last in months], dtype=float) / DAYS_PER_MONTH
+    return {measure: values if measure in LEVELS else values * days for measure, values in simulated.items()}
 
 
 def _actual(fit: LogFit, months: list[tuple[dt.date, dt.date]]) -> dict[str, np.ndarray]:
@@ -283,7 +309,7 @@ def actual_cumulative_repeat_purchases(fit: LogFit, weeks: np.ndarray) -> np.nda
 
 def run_ledger_backtest(path: str | Path, calibration_end: dt.date, scenario: Scenario | None = None,
                         replications: int = DEFAULT_REPLICATIONS, seed: int = 20261001,
-                        columns: ColumnMap = AS_NAMED) -> Backtest:
+                        columns: ColumnMap = AS_NAMED, explicit: tuple[str, ...] = ()) -> Backtest:
     """A dated ledger's backtest: sBG fitted to the contracts up to ``calibration_end``, the stayers simulated on,
     their leavers month by month against the end dates the ledger records after it."""
     from .calibration.book import ledger_book
@@ -302,7 +328,7 @@ def run_ledger_backtest(path: str | Path, calibration_end: dt.date, scenario: Sc
                         "(expected an earlier --calibration-end)")
     book = ledger_book(path, given, population_generator(seed), fit, columns)
     horizon = {"horizon_quarters": -(-len(months) // 3), "market.acquisition_enabled": False}
-    run_scenario = with_changes(given, {**book.changes, **horizon}, (), f"{path} (backtest)")
+    run_scenario = with_changes(given, {**book.changes, **horizon}, explicit, f"{path} (backtest)")
     strategy = run_scenario.baseline
     simulated = {measure: np.zeros((replications, len(months))) for measure in LEDGER_MEASURES}
     for replication in range(replications):
@@ -317,4 +343,4 @@ def run_ledger_backtest(path: str | Path, calibration_end: dt.date, scenario: Sc
     for index, (first, last) in enumerate(months):
         actual["leavers"][index] = np.count_nonzero((ends >= np.datetime64(first)) & (ends <= np.datetime64(last)))
         actual["active_customers"][index] = len(ends) - np.count_nonzero(ends <= np.datetime64(last))
-    return Backtest(path, fit, run_scenario, strategy, seed, months, simulated, actual, kind="ledger")
+    return Backtest(path, fit, run_scenario, strategy, seed, months, _calendar(simulated, months), actual, kind="ledger")

@@ -81,6 +81,7 @@ class CustomerModel:
         self.market_mean_revenue = float(population.revenue.mean()) if len(population) else 0.0
         self.counts_purchases = population.purchases_per_month is not None
         self.trace_sales = trace_sales  # draw each month's purchasers and sales into the trace (a backtest's)
+        self._month_buying = (0.0, 0.0)  # Σ and variance of the month's purchasers, at its start
         self._month_purchasers, self._month_sales = 0, 0.0  # the month's, from a log's purchase rates
 
         channels = population.channel_names
@@ -321,6 +322,10 @@ class CustomerModel:
         distrust_at_churn = self.distrust
         draws = self.uniforms(Stream.CHURN, month) if spec.churn.enabled else np.empty(0)
         snapshot = {name: getattr(self.customers, name).copy() for name in self.trace.columns}
+        if self.counts_purchases and self.trace_sales:  # who may buy this month: those on the books at its start
+            c = self.customers
+            chance = c.buying_probability[c.status == ACTIVE]
+            self._month_buying = (float(chance.sum()), float(np.dot(chance, 1.0 - chance)))
         month_totals = month_step(self.customers, draws, self._month_settings())
         if self.trace.columns and spec.churn.enabled:
             if "hazard" in snapshot:
@@ -369,8 +374,9 @@ class CustomerModel:
 
         Customers from a log buy as Poisson processes at their drawn rates while on the books (the
         month's leavers' purchases carried by the stayers, as the revenue is), so the month's purchases
-        are Poisson with the sum of the rates; the customers who buy at least once, a sum of Bernoulli
-        draws, are drawn from its normal limit; the sales — each purchase Gamma(p, ν) around the
+        are Poisson with the sum of the rates; the customers who buy at least once — of those on the
+        books at the month's start, 1 − e^(−λm) each, a leaver having bought just before leaving — a sum
+        of Bernoulli draws, from its normal limit; the sales — each purchase Gamma(p, ν) around the
         customer's mean — from a Gamma with the compound sum's mean and variance. One draw each instead
         of one per customer: a run with a log's customers costs a few passes more a month. The books
         keep expected revenue; these are what a forecast or a backtest compares with what happened.
@@ -382,8 +388,9 @@ class CustomerModel:
         if not self.trace_sales:
             self.flows.purchases += purchases
             return
-        spread = math.sqrt(sums.buying_variance)
-        purchasers = int(round(generator.normal(sums.buying, spread) if spread > 0 else sums.buying))
+        buying, variance = self._month_buying
+        spread = math.sqrt(variance)
+        purchasers = int(round(generator.normal(buying, spread) if spread > 0 else buying))
         sales, shape = sums.sales, self.population.spend_shape
         if shape is not None and sales > 0:
             variance = sums.spend_square * (1.0 + 1.0 / shape)  # compound Poisson of Gamma(p, ν) amounts

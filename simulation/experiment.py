@@ -280,6 +280,8 @@ def run_or_reuse(
         "code_version": code_version(),  # results of other code are not these results
         "kernels": kernels.selected(),
     }
+    if source.kind != "synthetic":  # which values the data may set: a --set equal to the file's value still keeps it
+        wanted["set_paths"] = sorted(override_sources(overrides))
     folder = Path(out_dir)
     existing = read_provenance(folder)
     if existing is None:
@@ -287,7 +289,8 @@ def run_or_reuse(
     else:
         recorded = existing.get("input_data")
         recorded = recorded if isinstance(recorded, dict) else {}
-        found = {**existing, "input_data": {key: recorded.get(key) for key in ("kind", "sha256", "columns")}}
+        found = {**existing, "input_data": {key: recorded.get(key) for key in ("kind", "sha256", "columns")},
+                 "set_paths": sorted(override_sources(existing.get("overrides") or []))}
         differing = [key.replace("_", " ") for key, value in wanted.items() if found.get(key) != value]
         changed = [] if differing else changed_files(folder, existing)
         if not differing and not changed:

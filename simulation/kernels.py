@@ -191,15 +191,13 @@ class PurchaseSums(NamedTuple):
     """Sums over the customers on the books that the month's purchase draws need (customers from a log)."""
 
     rate: float  # Σ purchase rate: the month's expected purchases
-    buying: float  # Σ P(at least one purchase) = Σ 1 − e^(−rate)
-    buying_variance: float  # Σ P(1 − P)
     sales: float  # Σ revenue billed: the month's expected sales
     spend_square: float  # Σ rate × (sales per purchase)²: the compound sum's second moment, before the amounts' spread
 
 
 def purchase_sums(columns, active_status: int, detailed: bool) -> PurchaseSums:
     """One pass over the book (numba), or the numpy reference: the month's purchase sums; without ``detailed``
-    only the expected purchases (the rest, for purchasers and sales, costs an exp per customer)."""
+    only the expected purchases (the sales' sums are for a model that traces them)."""
     c = columns
     if selected() == "numba":
         return PurchaseSums(*_purchase_sums(c.status, c.purchases_per_month, c.revenue, c.billing_rate, active_status,
@@ -207,18 +205,16 @@ def purchase_sums(columns, active_status: int, detailed: bool) -> PurchaseSums:
     on_books = c.status == active_status
     rates = c.purchases_per_month[on_books]
     if not detailed:
-        return PurchaseSums(float(rates.sum()), 0.0, 0.0, 0.0, 0.0)
+        return PurchaseSums(float(rates.sum()), 0.0, 0.0)
     billed = c.revenue[on_books] * c.billing_rate[on_books]
-    buying = -np.expm1(-rates)
     with np.errstate(divide="ignore", invalid="ignore"):
         spend = np.where(rates > 0, billed / rates, 0.0)
-    return PurchaseSums(float(rates.sum()), float(buying.sum()), float(np.dot(buying, 1.0 - buying)), float(billed.sum()),
-                        float(np.dot(rates, spend * spend)))
+    return PurchaseSums(float(rates.sum()), float(billed.sum()), float(np.dot(rates, spend * spend)))
 
 
 def _purchase_sums_python(status, rates, revenue, billing_rate, active_status,
                           detailed):  # pragma: no cover - compiled by numba
-    rate_total = buying_total = buying_variance = sales = spend_square = 0.0
+    rate_total = sales = spend_square = 0.0
     for i in range(len(status)):
         if status[i] != active_status:
             continue
@@ -227,13 +223,10 @@ def _purchase_sums_python(status, rates, revenue, billing_rate, active_status,
         if not detailed:
             continue
         billed = revenue[i] * billing_rate[i]
-        buying = -math.expm1(-rate)
-        buying_total += buying
-        buying_variance += buying * (1.0 - buying)
         sales += billed
         if rate > 0.0:
             spend_square += billed * billed / rate
-    return rate_total, buying_total, buying_variance, sales, spend_square
+    return rate_total, sales, spend_square
 
 
 # ---------------------------------------------------------------------------- the quarter

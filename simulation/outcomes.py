@@ -140,8 +140,8 @@ OUTCOMES: list[Outcome] = [
             "the quarter's profit from newcomers: their revenue − cost to serve − the cost of winning them",
             lambda e: float(e.scan.start_profit[0]) - e.flows.acquisition_cost),
     Outcome("purchases", "flow", "purchases",
-            "purchases (purchase days) of the customers on our books, drawn at their fitted purchase rates (customers "
-            "from a transaction log; 0 for the rest)", lambda e: e.flows.purchases),
+            "purchases (purchase days) of the customers on our books, drawn at their fitted purchase rates: customers "
+            "from a transaction log and the newcomers drawn like them (0 without a log)", lambda e: e.flows.purchases),
     Outcome("churned", "flow", "customers", "customers who left of their own accord", lambda e: e.flows.churned),
     Outcome("divested", "flow", "customers",
             "customers the strategy pushed out, whether they left at contract end or walked away before it",

@@ -33,6 +33,7 @@ class Population:
     churn_probability: np.ndarray | None = None
     # Expected purchases a month while on the books, for customers from a transaction log; None otherwise.
     purchases_per_month: np.ndarray | None = None
+    buying_probability: np.ndarray | None = None  # chance of at least one purchase in a month on the books: 1 − e^(−λ m)
     spend_shape: float | None = None  # Gamma-Gamma's p: each purchase's amount is Gamma(p, ν) around the customer's mean
 
     def __len__(self) -> int:
@@ -48,11 +49,12 @@ class Population:
     def take(self, rows: np.ndarray) -> "Population":
         """The customers at ``rows`` (used to bootstrap new customers from the existing mix)."""
         values = {name: getattr(self, name).take(rows) for name in _COLUMN_NAMES}
-        churn, purchases = (None if getattr(self, name) is None else getattr(self, name).take(rows) for name in _OPTIONAL)
+        churn, purchases, buying = (None if getattr(self, name) is None else getattr(self, name).take(rows)
+                                    for name in _OPTIONAL)
         return Population(**values, channel_names=self.channel_names, churn_probability=churn, purchases_per_month=purchases,
-                          spend_shape=self.spend_shape)
+                          buying_probability=buying, spend_shape=self.spend_shape)
 
 
-_OPTIONAL = ("churn_probability", "purchases_per_month")
+_OPTIONAL = ("churn_probability", "purchases_per_month", "buying_probability")
 _SCALARS = ("spend_shape",)
 _COLUMN_NAMES = tuple(f.name for f in fields(Population) if f.name not in ("channel_names", *_OPTIONAL, *_SCALARS))

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .experiment import DEFAULT_SEED
-from .scenario import load_scenario
-from .sources import PopulationSource
+from .scenario import load_scenario, override_sources
+from .sources import PopulationSource, calibrated_paths, overlaps
 from .sweeps.analysis import analyze_sweep
 from .sweeps.designs import ROLE_BASE, ROLE_SWING
 from .sweeps.discovery import FlipBox
@@ -95,11 +95,13 @@ def run_robustness(scenario_path: str | Path, out_dir: str | Path, *, overrides:
                    progress: bool = False) -> Path | None:
     """Run or resume the robustness sweep into ``out_dir``; None (nothing run) when the scenario declares no uncertainties."""
     scenario = load_scenario(scenario_path, overrides)
-    if not scenario.uncertainties:
+    source = PopulationSource.from_paths(customers, transactions, columns)
+    calibrated = calibrated_paths(source, override_sources(overrides))  # the data's values: their uncertainty is the fit's
+    uncertainties = {path: spec for path, spec in scenario.uncertainties.items() if not overlaps(path, calibrated)}
+    if not uncertainties:
         return None
-    spec = robustness_spec(scenario.uncertainties, scenario_path, strategies, points, replications, seed, scenario.name)
-    plan = plan_from_scenario(spec, scenario_path, PopulationSource.from_paths(customers, transactions, columns),
-                              list(overrides))
+    spec = robustness_spec(uncertainties, scenario_path, strategies, points, replications, seed, scenario.name)
+    plan = plan_from_scenario(spec, scenario_path, source, list(overrides))
     run_sweep(plan, out_dir, workers=workers, progress=progress)
     return Path(out_dir)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,21 +93,22 @@ class RunStart:
 
 
 def start_run(scenario: Scenario, source: PopulationSource, seed: int, explicit: Iterable[str] = (),
-              announce: bool = False) -> RunStart:
+              announce: bool = False, fit: Any = None) -> RunStart:
     """The one road from data to a run: today's customers and the scenario as run.
 
     ``scenario`` is the validated scenario with the analyst's changes (``--set``, a sweep point's
     values); ``explicit`` names the paths they set, which the data's changes never overwrite. With a
     company's data the book is calibrated from it (fits cached per file and process) and the data's
     typed changes (market scaled to the book, fitted acquisition and churn) are applied once. With
-    ``announce``, warnings about the data (assumed costs, a loss-making book) go to stderr.
+    ``announce``, warnings about the data (assumed costs, a loss-making book) go to stderr. ``fit``: the
+    data's fit when the caller has made it its own way (``calibrate`` with a holdout and another time unit).
     """
     if source.kind == "synthetic":
         population = source.load(scenario, seed)
         return RunStart(scenario, population, seed, None, len(population))
     from .calibration.posterior import LogPosterior
 
-    book = starting_book(source, scenario, seed, progress=announce)
+    book = starting_book(source, scenario, seed, progress=announce, fit=fit)
     if book.expected_active <= 0 or len(book.population) == 0:
         raise DataError(f"{source.path}: no customer is still active according to the data; nothing to simulate")
     run_scenario = with_changes(scenario, book.changes, explicit, f"{source.path} (calibrated)")
@@ -114,7 +116,8 @@ def start_run(scenario: Scenario, source: PopulationSource, seed: int, explicit:
     problem = run_scenario.memory_problem(largest, float(book.population.referrals_per_year.sum()))
     if problem:
         raise DataError(f"{source.path}: {problem}")
-    _check_market(run_scenario, largest, f"the {largest:,} customers of {source.path}")
+    expected = math.ceil(book.expected_active)  # a replication's book is drawn around it (a log's: by P(alive))
+    _check_market(run_scenario, expected, f"the {expected:,} customers the data support in {source.path}")
     if announce:
         for warning in book.warnings:
             print(f"clientele: warning: {warning}", file=sys.stderr)
@@ -124,29 +127,54 @@ def start_run(scenario: Scenario, source: PopulationSource, seed: int, explicit:
     return RunStart(run_scenario, draws, seed, book.provenance(source.kind), largest)
 
 
-def starting_book(source: PopulationSource, scenario: Scenario, seed: int, progress: bool = False) -> "StartingBook":
-    """Today's book from a company's data under ``scenario``'s assumptions (what ``calibrate --scenario`` prints)."""
+def starting_book(source: PopulationSource, scenario: Scenario, seed: int, progress: bool = False,
+                  fit: Any = None) -> "StartingBook":
+    """Today's book from a company's data under ``scenario``'s assumptions (its fit made here unless given)."""
     from .calibration.book import ledger_book, log_book
 
     assert source.path is not None
-    fit = _fitted(source.kind, str(source.path), *_stamp(source.path), source.columns, scenario.churn.period, progress)
+    if fit is None:
+        fit = _fitted(source.kind, str(source.path), *_stamp(source.path), source.columns, scenario.churn.period,
+                      progress)
     if source.kind == "ledger":
         return ledger_book(source.path, scenario, population_generator(seed), fit, source.columns)
     return log_book(fit, scenario, population_generator(seed))
 
 
 def with_changes(scenario: Scenario, changes: dict[str, Any], explicit: Iterable[str], source: str) -> Scenario:
-    """``scenario`` with typed ``changes`` by dotted path, except under the paths the analyst set (``explicit``)."""
-    kept = [path.strip() for path in explicit]
+    """``scenario`` with typed ``changes`` by dotted path, except under the paths the analyst set (``explicit``).
 
-    def overruled(path: str) -> bool:
-        return any(path == mine or path.startswith(mine + ".") or mine.startswith(path + ".") for mine in kept)
-
+    A value the data set is no longer an unmeasured assumption: an uncertainty declared on it is dropped
+    (what the data leave unknown about it is in the fit's parameter draws).
+    """
     raw = scenario.model_dump(mode="json")
-    for path, value in changes.items():
-        if not overruled(path):
-            set_path(raw, path, value)
+    applied = [path for path in changes if not overlaps(path, explicit)]
+    for path in applied:
+        set_path(raw, path, changes[path])
+    raw["uncertainties"] = {path: value for path, value in raw.get("uncertainties", {}).items()
+                            if not overlaps(path, applied)}
     return scenario_from_dict(raw, source=source)
+
+
+def calibrated_paths(source: PopulationSource, explicit: Iterable[str] = ()) -> list[str]:
+    """The scenario paths a company's data set (none for the synthetic population), less the analyst's."""
+    if source.kind == "synthetic":
+        return []
+    from .calibration.book import ACQUISITION_PATHS, CHURN_PATHS, MARKET_PATHS
+    from .calibration.contracts import has_contract_dates
+
+    assert source.path is not None
+    if source.kind == "transactions":
+        paths = [*MARKET_PATHS, *ACQUISITION_PATHS, *CHURN_PATHS]
+    else:
+        paths = [*MARKET_PATHS, *(CHURN_PATHS if has_contract_dates(source.path, source.columns) else ())]
+    return [path for path in paths if not overlaps(path, explicit)]
+
+
+def overlaps(path: str, others: Iterable[str]) -> bool:
+    """Whether ``path`` is one of ``others``, inside one, or holds one (``market`` and ``market.size``)."""
+    return any(path == other or path.startswith(other + ".") or other.startswith(path + ".")
+               for other in (item.strip() for item in others))
 
 
 def _stamp(path: Path) -> tuple[int, int]:

@@ -47,6 +47,7 @@ class CustomerColumns:
     log_growth: np.ndarray = _column(np.float64, "ln(growth_factor), for when a shrinking margin turns negative")
     referrals_per_month: np.ndarray = _column(np.float64, "new customers referred per month")
     purchases_per_month: np.ndarray = _column(np.float64, "expected purchases a month on the books (from a log; else 0)")
+    buying_probability: np.ndarray = _column(np.float64, "chance of buying at least once in a month (from a log; else 0)")
     price: np.ndarray = _column(np.float64, "price multiplier set by renegotiation, 1 = list price")
     satisfaction: np.ndarray = _column(np.float64, "satisfaction, 0–1")
     reference_satisfaction: np.ndarray = _column(np.float64, "satisfaction at which the scenario's churn rates hold")
@@ -153,6 +154,7 @@ class CustomerState:
         d["log_growth"][rows] = np.log(d["growth_factor"][rows])
         d["referrals_per_month"][rows] = population.referrals_per_year / 12.0
         d["purchases_per_month"][rows] = 0.0 if population.purchases_per_month is None else population.purchases_per_month
+        d["buying_probability"][rows] = 0.0 if population.buying_probability is None else population.buying_probability
         d["price"][rows] = 1.0
         d["trust"][rows] = 1.0
         d["churn_probability"][rows] = churn_probability

@@ -193,3 +193,26 @@ def test_the_board_report_carries_the_backtest_page_and_a_line_on_the_decision_p
     totals = record["totals"]["repeat_purchases"]
     assert f"{totals['predicted']:,.0f}" in page and f"{totals['actual']:,.0f}" in page
     assert "Tracking: repeat purchases by week, cumulative" in page
+
+
+@pytest.mark.parametrize("last, months, end", [("2026-07-30", 1, "2026-06-29"), ("2026-03-30", 1, "2026-02-27"),
+                                               ("2026-11-29", 9, "2026-02-27"), ("2026-09-30", 9, "2025-12-31"),
+                                               ("2026-03-31", 1, "2026-02-28")])
+def test_a_reports_backtest_window_leaves_exactly_the_months_asked_for(last, months, end, tmp_path):
+    from simulation.backtest import backtest_window, whole_months
+
+    path = tmp_path / "log.csv"
+    path.write_text(f"customer_id,date,amount\nA,2025-01-02,5\nB,{last},7\n")
+    found = backtest_window(path, months)
+    assert str(found) == end and len(whole_months(found, dt.date.fromisoformat(last))) == months
+
+
+def test_a_backtest_longer_than_the_log_is_refused_before_anything_runs(tmp_path, capsys):
+    from .conftest import PROJECT_ROOT
+
+    code = main(["report", str(PROJECT_ROOT / "scenarios" / "retailer.yaml"), "--transactions",
+                 str(PROJECT_ROOT / "examples" / "transactions.csv"), "--set", "report.backtest_months=24",
+                 "--out", str(tmp_path / "report"), "--quiet"])
+    assert code == 2
+    assert "report.backtest_months 24 leaves" in capsys.readouterr().err
+    assert not (tmp_path / "report").exists()

@@ -9,6 +9,8 @@ the robustness section skipped calibration and scaling: the retailer's robustnes
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import yaml
@@ -72,3 +74,61 @@ def test_simulate_a_one_point_sweep_and_the_robustness_base_point_give_the_same_
         provenance = results.provenance["starting_book"]
         assert results.scenario.market.size != scenario.market.size
         assert provenance["customers_in_data"] != 1500
+
+
+def test_a_swept_path_the_data_also_set_keeps_the_swept_value_at_every_point_the_base_included(tmp_path):
+    from simulation.scenario import scenario_from_dict
+    from simulation.sources import start_run
+
+    scenario = load_scenario(RETAILER, OVERRIDES)
+    base = scenario.market.acquisition_rate
+    sweep = {"name": "Acquisition", "scenario": str(RETAILER), "strategies": ["retain_all"], "replications": 1,
+             "seed": SEED, "set": {"horizon_quarters": 2}, "design": {"method": "list"},
+             "transactions": str(EXAMPLES / "transactions.csv"),
+             "parameters": {"market.acquisition_rate": {"values": [0.9 * base, base, 1.1 * base]}}}
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(sweep, sort_keys=False))
+    plan = load_plan(path)
+    rates = [start_run(scenario_from_dict(point.scenario), plan.population, SEED, point.explicit).scenario
+             .market.acquisition_rate for point in plan.points]
+    assert rates == pytest.approx([0.9 * base, base, 1.1 * base])  # not the log's fitted rate at the base value
+
+
+def test_the_robustness_sweep_leaves_out_uncertainties_on_values_the_data_set(tmp_path):
+    from simulation.sources import calibrated_paths
+
+    log = PopulationSource.from_paths(None, EXAMPLES / "transactions.csv")
+    assert "market.acquisition_rate" in calibrated_paths(log)
+    assert calibrated_paths(log, ["market.acquisition_rate"]) == [p for p in calibrated_paths(log)
+                                                                 if p != "market.acquisition_rate"]
+    assert calibrated_paths(PopulationSource.from_paths(EXAMPLES / "ledger.csv", None)) == ["market.size"]
+    dated = calibrated_paths(PopulationSource.from_paths(EXAMPLES / "subscriptions.csv", None))
+    assert dated[0] == "market.size" and "churn.beta_alpha" in dated and "market.acquisition_rate" not in dated
+    raw = yaml.safe_load(RETAILER.read_text())
+    raw["uncertainties"]["market.acquisition_rate"] = {"low": 0.0001, "high": 0.01, "source": "a guess"}
+    scenario_path = tmp_path / "retailer.yaml"
+    scenario_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    results = run_experiment(scenario_path, tmp_path / "run", strategies=STRATEGIES, replications=1, seed=SEED,
+                             transactions=EXAMPLES / "transactions.csv", overrides=OVERRIDES)
+    assert "market.acquisition_rate" not in results.scenario.uncertainties  # the fit's uncertainty now
+    assert "word_of_mouth.first_hand" in results.scenario.uncertainties
+
+
+def test_a_set_equal_to_the_files_value_is_still_the_analysts_and_not_reused_as_the_datas(tmp_path):
+    from simulation.experiment import run_or_reuse
+
+    options = {"strategies": ["retain_all"], "replications": 1, "seed": SEED,
+               "transactions": EXAMPLES / "transactions.csv"}
+    size = load_scenario(RETAILER).market.size
+    first = run_or_reuse(RETAILER, tmp_path / "run", overrides=OVERRIDES, **options)
+    again = run_or_reuse(RETAILER, tmp_path / "run", overrides=[*OVERRIDES, f"market.size={size}"], **options)
+    assert not first.reused and not again.reused and "set paths" in again.reason
+    assert json.loads((tmp_path / "run" / "scenario.json").read_text())["market"]["size"] == size
+
+
+def test_a_market_smaller_than_every_customer_the_log_ever_had_but_above_its_book_is_accepted(tmp_path):
+    from simulation.sources import start_run
+
+    scenario = load_scenario(RETAILER, ["market.size=1800"])  # the log lists 2,000; the data support about 1,550
+    start = start_run(scenario, PopulationSource.from_paths(None, EXAMPLES / "transactions.csv"), SEED, ["market.size"])
+    assert start.scenario.market.size == 1800 and start.starting_book["expected_active"] < 1800

@@ -21,7 +21,6 @@ from ..errors import ScenarioError
 from ..results import file_sha256, write_atomically
 from ..scenario_file import parse_yaml, read_text
 from ..segments import SEGMENT_COUNT
-from .book import StartingBook
 from .fits import CohortFit, ContractFit, LogFit
 
 CALIBRATION_FILE = "calibration.json"
@@ -93,7 +92,7 @@ def cohort_record(fit: CohortFit) -> dict[str, Any]:
     }
 
 
-def overlay(record: dict[str, Any], period: str | None = None, book: StartingBook | None = None) -> dict[str, Any]:
+def overlay(record: dict[str, Any], period: str | None = None, book: dict[str, Any] | None = None) -> dict[str, Any]:
     """Scenario fields from the fit: churn for newcomers (and the synthetic population), the book's size,
     and with a scenario, the market scaled to the book."""
     kind = record["kind"]
@@ -106,7 +105,7 @@ def overlay(record: dict[str, Any], period: str | None = None, book: StartingBoo
     if kind != "cohort":
         result["population"] = {"customers": max(1, int(round(record["book"]["expected_active"])))}
     if book is not None:
-        result["market"] = {path.removeprefix("market."): value for path, value in book.changes.items()
+        result["market"] = {path.removeprefix("market."): value for path, value in book["changes"].items()
                             if path.startswith("market.")}
     return result
 

@@ -31,6 +31,10 @@ from ..tables import AS_NAMED, ColumnMap
 from .fits import ContractFit, LogFit
 from .posterior import ContractPosterior, LogPosterior
 
+# The scenario paths the data set (what ``StartingBook.changes`` holds), by what the data are.
+MARKET_PATHS = ("market.size",)  # every source: the market keeps the scenario's share
+ACQUISITION_PATHS = ("market.acquisition_rate",)  # a log: its new customers a month
+CHURN_PATHS = ("churn.beta_alpha", "churn.beta_beta", "churn.period", "churn.segment_multipliers")  # a log, a dated ledger
 LOSS_MAKING_WARNING = 0.8  # more than this share of the book losing money reads as a cost assumption gone wrong
 COST_COLUMNS = ("cost_of_goods", "account_management", "contacts", "channel", "days_late")
 
@@ -62,10 +66,10 @@ class StartingBook:
     def provenance(self, source: str) -> dict[str, Any]:
         return {
             "source": source, "customers_in_data": self.customers_in_data,
-            "customers_at_start": len(self.population), "expected_active": self.expected_active,
+            "customers_at_start": int(round(self.expected_active)), "expected_active": self.expected_active,
             "supported_share": self.supported_share, "assumed_columns": self.assumed_columns,
-            "loss_making_share": self.loss_making_share, "overrides": self.overrides, "fits": self.fits,
-            "warnings": self.warnings,
+            "loss_making_share": self.loss_making_share, "overrides": self.overrides, "changes": self.changes,
+            "fits": self.fits, "warnings": self.warnings,
         }
 
 
@@ -83,8 +87,8 @@ def scaled_market(scenario: Scenario, book: float, largest: int) -> int:
 
 
 def _fitted_churn(alpha: float, beta: float, period: str) -> dict[str, Any]:
-    return {"churn.beta_alpha": float(alpha), "churn.beta_beta": float(beta), "churn.period": period,
-            "churn.segment_multipliers": [1.0] * SEGMENT_COUNT}  # fitted hazards already differ per customer
+    values = (float(alpha), float(beta), period, [1.0] * SEGMENT_COUNT)  # fitted hazards already differ per customer
+    return dict(zip(CHURN_PATHS, values, strict=True))
 
 
 def _check_costs(book: StartingBook, what: str) -> StartingBook:
@@ -123,7 +127,7 @@ def log_book(fit: LogFit, scenario: Scenario, rng: np.random.Generator) -> Start
     losing = monthly_profit(population, scenario) < 0
     book = StartingBook(
         population=population, draws=draws,
-        changes={"market.size": int(size), "market.acquisition_rate": float(rate), **_fitted_churn(alpha, beta, "month")},
+        changes={MARKET_PATHS[0]: int(size), ACQUISITION_PATHS[0]: float(rate), **_fitted_churn(alpha, beta, "month")},
         customers_in_data=len(posterior.ids),
         expected_active=expected,
         assumed_columns=list(COST_COLUMNS),
@@ -158,7 +162,7 @@ def ledger_book(path: Any, scenario: Scenario, rng: np.random.Generator, fit: Co
     header = set(ledger_columns(path, columns))
     book = StartingBook(
         population=population, draws=draws,
-        changes={"market.size": int(scaled_market(scenario, len(population), len(population))), **changes},
+        changes={MARKET_PATHS[0]: int(scaled_market(scenario, len(population), len(population))), **changes},
         customers_in_data=rows_in_data,
         expected_active=float(len(population)),
         assumed_columns=[name for name in COST_COLUMNS if name not in header],

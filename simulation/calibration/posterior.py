@@ -89,7 +89,8 @@ class LogPosterior:
         return dataclasses.replace(
             book, revenue=revenue, cost_of_goods=self.scenario.population.cost_of_goods_share * revenue,
             contacts=assumed_contacts(revenue, self.scenario), churn_probability=-np.expm1(-exposure),
-            purchases_per_month=purchases, spend_shape=spending["p"],
+            purchases_per_month=purchases, buying_probability=-np.expm1(-rate * self.units_per_month),
+            spend_shape=spending["p"],
         )
 
 

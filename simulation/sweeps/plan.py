@@ -36,8 +36,7 @@ class PlannedPoint:
     point_id: str
     values: dict[str, Any]
     scenario: dict[str, Any] = field(repr=False)
-    # Paths the analyst set at this point (the sweep's set:, --set, values off the base): a company's
-    # data never overwrites them; at the base values the point runs the scenario exactly as simulate does.
+    # Paths the analyst set (--set, the sweep's set:, every swept parameter): a company's data never overwrites them.
     explicit: tuple[str, ...] = ()
 
 
@@ -72,10 +71,12 @@ def get_path(data: dict[str, Any], dotted: str) -> Any:
 
 
 def point_id(base_hash: str, values: dict[str, Any], seed: int, replications: int, strategies: tuple[str, ...],
-             input_data: dict[str, Any]) -> str:
-    """The hash of everything a point's rows depend on."""
-    identity = {"scenario": base_hash, "values": values, "seed": seed, "replications": replications,
-                "strategies": list(strategies), "input": input_data}
+             input_data: dict[str, Any], explicit: tuple[str, ...] = ()) -> str:
+    """The hash of everything a point's rows depend on (with a company's data, which paths the analyst set)."""
+    identity: dict[str, Any] = {"scenario": base_hash, "values": values, "seed": seed, "replications": replications,
+                                "strategies": list(strategies), "input": input_data}
+    if input_data.get("kind") != "synthetic":
+        identity["explicit"] = sorted(explicit)
     return hashlib.sha256(json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
 
 
@@ -112,6 +113,9 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
     resolved = {path: resolve_path(Scenario, path) for path in spec.parameters}
     dump = base.model_dump(mode="json")
     base_values = {path: get_path(dump, path) for path in spec.parameters}
+    # Paths the analyst set at every point — --set, the sweep's set: and every swept parameter, at each of its
+    # values, the base included — are never overwritten by a company's data (sources.start_run).
+    explicit = tuple(dict.fromkeys((*overridden, *spec.set, *spec.parameters)))
     rows = design_points(spec, resolved, base_values if None not in base_values.values() else None)
     base_hash = base.content_hash()
     input_data = {key: value for key, value in provenance_record.input_data(population).items()
@@ -120,7 +124,7 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
     row_ids: list[str] = []
     unique: dict[str, PlannedPoint] = {}
     for row in rows:
-        identity = point_id(base_hash, row.values, spec.seed, spec.replications, strategies, input_data)
+        identity = point_id(base_hash, row.values, spec.seed, spec.replications, strategies, input_data, explicit)
         row_ids.append(identity)
         if identity in unique:
             continue
@@ -135,8 +139,7 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
             rules = "; ".join(line.removeprefix(f"{what}: ") for line in str(exc).splitlines())
             problems.append(f"{what} ({_shown(row.values)}): {rules}")
             continue
-        explicit = (*overridden, *spec.set, *(path for path, value in row.values.items() if value != base_values[path]))
-        unique[identity] = PlannedPoint(identity, row.values, point_raw, tuple(dict.fromkeys(explicit)))
+        unique[identity] = PlannedPoint(identity, row.values, point_raw, explicit)
     if problems:
         listed = "\n  ".join(problems[:MAX_LISTED_PROBLEMS])
         more = f"\n  … and {len(problems) - MAX_LISTED_PROBLEMS} more" if len(problems) > MAX_LISTED_PROBLEMS else ""

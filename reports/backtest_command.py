@@ -20,7 +20,7 @@ from typing import Any
 from simulation.errors import ClienteleError
 
 from .calibrate_command import calibration_date
-from .options import add_columns_option, add_debug_option, replications_type, seed_type
+from .options import add_columns_option, add_debug_option, add_scenario_option, replications_type, seed_type
 
 BACKTEST_FILE, CHART_FILE = "backtest.json", "backtest.pdf"
 
@@ -35,10 +35,7 @@ def add_backtest_command(commands: Any) -> None:
     add_columns_option(parser)
     parser.add_argument("--calibration-end", type=calibration_date, required=True, metavar="YYYY-MM-DD",
                         help="last day the fit sees; the whole months after it, to the log's end, are compared")
-    parser.add_argument("--scenario", metavar="YAML",
-                        help="simulate this scenario's baseline (default: the fitted models alone, every mechanism off)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                        help="override a field of --scenario (repeatable)")
+    add_scenario_option(parser, "simulate this scenario's baseline (default: the fitted models alone, every mechanism off)")
     parser.add_argument("--replications", type=replications_type,
                         help="replications of the simulation (default 200)")
     parser.add_argument("--seed", type=seed_type, default=20261001, help="root random seed (default 20261001)")

@@ -20,7 +20,7 @@ from typing import Any
 
 from simulation.errors import ClienteleError
 
-from .options import add_columns_option, add_debug_option
+from .options import add_columns_option, add_debug_option, add_scenario_option
 
 TIME_UNITS = ("day", "week", "month")
 PERIODS = ("month", "quarter", "year")
@@ -50,10 +50,7 @@ def add_calibrate_command(commands: Any) -> None:
                         help="contract period of the sBG fit (ledger and cohort; default month)")
     parser.add_argument("--calibration-periods", type=int, metavar="N",
                         help="cohort: fit on periods 1…N, compare the rest (default: all)")
-    parser.add_argument("--scenario", metavar="YAML",
-                        help="check the book against this scenario's cost assumptions and scale its market")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                        help="override a field of --scenario (repeatable)")
+    add_scenario_option(parser, "check the book against this scenario's cost assumptions and scale its market")
     parser.add_argument("--seed", type=int, default=20261001, help="seed of the starting book's draws (with --scenario)")
     parser.add_argument("--out", default="out/calibration", help="folder for calibration.json, overlay.yaml, customers.csv")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -57,6 +57,13 @@ def add_run_options(parser: argparse.ArgumentParser, default_replications: int) 
     add_debug_option(parser)
 
 
+def add_scenario_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--scenario`` for a data command (``calibrate``, ``backtest``), with its ``--set``s."""
+    parser.add_argument("--scenario", metavar="YAML", help=what)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                        help="override a field of --scenario (repeatable)")
+
+
 def add_columns_option(parser: argparse.ArgumentParser) -> None:
     """``--columns``: the export's own column names for the columns the tool reads."""
     parser.add_argument("--columns", metavar="NAME=THEIRS,…",

@@ -127,17 +127,19 @@ def _parse(table: pa.Table, columns: list[str]) -> tuple[np.ndarray, np.ndarray,
     if not pc.all(pc.match_substring_regex(date, f"^(?:{ISO_DATE.pattern})$")).as_py():
         return None
     try:
-        written = pc.utf8_slice_codeunits(date, 0, 10)
-        stamps = pc.strptime(written, format="%Y-%m-%d", unit="s")
+        # Each distinct day parsed once (a log has thousands of rows per day): two passes fewer over the rows.
+        written = pc.dictionary_encode(pc.utf8_slice_codeunits(date, 0, 10)).combine_chunks()
+        stamps = pc.strptime(written.dictionary, format="%Y-%m-%d", unit="s")
         amount = pc.cast(amount_text, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     if stamps.null_count:
         return None
     # strptime moves a day past its month's end on (2026-02-30 → 03-02); a real date reads back as written.
-    if not pc.all(pc.equal(pc.strftime(stamps, format="%Y-%m-%d"), written)).as_py():
+    if not pc.all(pc.equal(pc.strftime(stamps, format="%Y-%m-%d"), written.dictionary)).as_py():
         return None
-    day = stamps.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    distinct_days = stamps.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    day = distinct_days[written.indices.to_numpy(zero_copy_only=False)]
     if day.min() < EARLIEST_DATE.to_datetime64() or day.max() > LATEST_DATE.to_datetime64():
         return None
     if not np.all(np.isfinite(amount)) or np.any(np.abs(amount) > MAX_AMOUNT):

@@ -20,7 +20,14 @@ from typing import Any
 from simulation.errors import ClienteleError
 
 from .calibrate_command import calibration_date
-from .options import add_columns_option, add_debug_option, add_scenario_option, replications_type, seed_type
+from .options import (
+    add_columns_option,
+    add_debug_option,
+    add_scenario_option,
+    output_folder,
+    replications_type,
+    seed_type,
+)
 
 BACKTEST_FILE, CHART_FILE = "backtest.json", "backtest.pdf"
 
@@ -39,7 +46,7 @@ def add_backtest_command(commands: Any) -> None:
     parser.add_argument("--replications", type=replications_type,
                         help="replications of the simulation (default 200)")
     parser.add_argument("--seed", type=seed_type, default=20261001, help="root random seed (default 20261001)")
-    parser.add_argument("--out", default="out/backtest", help="folder for backtest.json and backtest.pdf")
+    parser.add_argument("--out", type=output_folder, default="out/backtest", help="folder for backtest.json and backtest.pdf")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_debug_option(parser)
     parser.set_defaults(func=run_backtest_command)
@@ -47,12 +54,14 @@ def add_backtest_command(commands: Any) -> None:
 
 def run_backtest_command(args: argparse.Namespace) -> int:
     from simulation.backtest import DEFAULT_REPLICATIONS, run_backtest, run_ledger_backtest
+    from simulation.files import refuse_overwriting_inputs
     from simulation.results import check_output_folder, write_atomically
     from simulation.scenario import load_scenario, override_sources
     from simulation.sources import PopulationSource
 
     started = time.perf_counter()
     out = check_output_folder(args.out)
+    refuse_overwriting_inputs([out / BACKTEST_FILE, out / CHART_FILE], [args.transactions, args.customers, args.scenario])
     if args.overrides and not args.scenario:
         raise ClienteleError("--set changes the --scenario; give --scenario too")
     scenario = load_scenario(args.scenario, args.overrides) if args.scenario else None

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shlex
 import sys
 import time
 from typing import Any
 
 from simulation.errors import ClienteleError
 
-from .options import add_columns_option, add_debug_option, add_scenario_option
+from .options import add_columns_option, add_debug_option, add_scenario_option, output_folder, seed_type
 
 TIME_UNITS = ("day", "week", "month")
 PERIODS = ("month", "quarter", "year")
@@ -51,8 +52,10 @@ def add_calibrate_command(commands: Any) -> None:
     parser.add_argument("--calibration-periods", type=int, metavar="N",
                         help="cohort: fit on periods 1…N, compare the rest (default: all)")
     add_scenario_option(parser, "check the book against this scenario's cost assumptions and scale its market")
-    parser.add_argument("--seed", type=int, default=20261001, help="seed of the starting book's draws (with --scenario)")
-    parser.add_argument("--out", default="out/calibration", help="folder for calibration.json, overlay.yaml, customers.csv")
+    parser.add_argument("--seed", type=seed_type, default=20261001,
+                        help="seed of the starting book's draws (with --scenario), 0 to 2^63 − 1")
+    parser.add_argument("--out", type=output_folder, default="out/calibration",
+                        help="folder for calibration.json, overlay.yaml, customers.csv")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_debug_option(parser)
     parser.set_defaults(func=run_calibrate)
@@ -69,12 +72,16 @@ def _parameter_lines(fit: dict[str, Any]) -> list[str]:
 def run_calibrate(args: argparse.Namespace) -> int:
     from simulation.calibration import artifacts
     from simulation.calibration.fits import fit_cohort, fit_contracts, fit_log
+    from simulation.files import refuse_overwriting_inputs
     from simulation.results import check_output_folder
     from simulation.scenario import override_sources
     from simulation.sources import PopulationSource, start_run
 
     started = time.perf_counter()
     out = check_output_folder(args.out)
+    refuse_overwriting_inputs([out / name for name in (artifacts.CALIBRATION_FILE, artifacts.OVERLAY_FILE,
+                                                       artifacts.CUSTOMERS_FILE)],
+                              [args.transactions, args.customers, args.cohort, args.scenario])
     scenario = None
     if args.scenario:
         from simulation.scenario import load_scenario
@@ -114,7 +121,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     written = artifacts.write_calibration(out, record, fields, customers)
     print("\n".join(lines))
     print(f"\nwrote {', '.join(str(p) for p in written)} ({time.perf_counter() - started:.1f} s)")
-    print("apply the overlay like --set: " + " ".join(f"--set {item}" for item in artifacts.overlay_overrides(
+    print("apply the overlay like --set: " + " ".join(f"--set {shlex.quote(item)}" for item in artifacts.overlay_overrides(
         out / artifacts.OVERLAY_FILE)))
     if book is not None:
         for warning in book["warnings"]:

@@ -7,7 +7,10 @@ message and exit code 2; a traceback is shown only with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import errno
+import io
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -18,11 +21,7 @@ from simulation import __version__
 from simulation.errors import ClienteleError
 from simulation.processes import unwind_on_interrupt
 
-from .options import add_debug_option, add_run_options
-
-
-def strategy_list(text: str | None) -> list[str] | None:
-    return [name.strip() for name in text.split(",") if name.strip()] if text else None
+from .options import add_debug_option, add_run_options, output_folder
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -43,7 +42,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     shown = outcome_list(args.show) if args.show else []  # refused before anything runs or is written
     results = run_experiment(
-        args.scenario, args.out, strategies=strategy_list(args.strategies), replications=args.replications,
+        args.scenario, args.out, strategies=args.strategies, replications=args.replications,
         seed=args.seed, customers=args.customers, transactions=args.transactions, columns=args.columns,
         overrides=args.overrides, workers=args.workers, progress=not args.quiet,
     )
@@ -155,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = commands.add_parser("simulate", help="run the scenario's strategies and write the results table")
     add_run_options(simulate, DEFAULT_REPLICATIONS)
-    simulate.add_argument("--out", default="out/latest", help="results folder (default out/latest)")
+    simulate.add_argument("--out", type=output_folder, default="out/latest", help="results folder (default out/latest)")
     simulate.add_argument("--show", metavar="OUTCOMES",
                           help="also print these outcomes, comma-separated (see `clientele outcomes`)")
     simulate.set_defaults(func=_simulate)
@@ -186,12 +185,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerant_output() -> None:
+    """A C or ASCII locale cannot encode the messages' dashes: escape what it cannot write, never fail on it."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):  # not a text stream that can be reconfigured (a test's capture)
+            pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         with unwind_on_interrupt():  # Ctrl-C and SIGTERM: workers killed, nothing half-written, one line
-            return int(args.func(args))
+            code = int(args.func(args))
+            sys.stdout.flush()  # a full disk or a closed pipe is met here, not at exit
+            return code
+    except BrokenPipeError:
+        # The reader went away (… | head): stop quietly, as git does; later writes go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return SIGPIPE_EXIT
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EIO, errno.EFBIG) or not _stdout_fails():
+            raise
+        print(f"clientele: error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return 2
     except ClienteleError as exc:
         if args.debug:
             raise
@@ -208,6 +228,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(143 if terminated else 130)
+
+
+SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader closed the pipe
+
+
+def _stdout_fails() -> bool:
+    """Whether the standard output itself is what cannot be written (/dev/full, a full disk under a redirect)."""
+    try:
+        descriptor = sys.stdout.fileno()
+        status = os.fstat(descriptor)
+        if stat.S_ISREG(status.st_mode):
+            full = os.fstatvfs(descriptor).f_bavail == 0
+        else:
+            try:
+                os.write(descriptor, b"\n")  # a device or pipe: try it
+                full = False
+            except OSError:
+                full = True
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+    if full:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), descriptor)  # what is left to flush goes nowhere
+    return full
 
 
 if __name__ == "__main__":

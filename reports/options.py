@@ -35,6 +35,23 @@ def bounded_int(low: int, high: Callable[[], int], reason: str) -> Callable[[str
     return parse
 
 
+def strategy_names(text: str) -> list[str]:
+    """An argparse type: ``a,b`` as names; an empty name (``--strategies ,``, ``""``, ``a,,b``) is refused, not read as all."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected strategy names separated by commas, e.g. retain_all,ladder: got {text!r}")
+    return list(dict.fromkeys(names))
+
+
+def output_folder(text: str) -> str:
+    """An argparse type: a folder to write into; an empty name (which would mean the working folder) is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a folder name: got {text!r} (the working folder is '.')")
+    if any(ord(character) < 32 for character in text):
+        raise argparse.ArgumentTypeError(f"expected a folder name without control characters: got {text!r}")
+    return text
+
+
 replications_type = bounded_int(1, lambda: MAX_REPLICATIONS_ARGUMENT, "results are held in memory until written")
 seed_type = bounded_int(0, lambda: MAX_SEED, "a non-negative 63-bit integer")
 workers_type = bounded_int(1, cores, "the cores this machine gives the command; more processes only queue")
@@ -48,7 +65,8 @@ def add_run_options(parser: argparse.ArgumentParser, default_replications: int) 
     add_columns_option(parser)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                         help="override a scenario parameter, e.g. --set market.size=500000 (repeatable)")
-    parser.add_argument("--strategies", help="comma-separated strategy names (default: all in the scenario)")
+    parser.add_argument("--strategies", type=strategy_names,
+                        help="comma-separated strategy names (default: all in the scenario)")
     parser.add_argument("--replications", type=replications_type,
                         help=f"replications per strategy (default {default_replications})")
     parser.add_argument("--seed", type=seed_type, help="root random seed, 0 to 2^63 − 1 (default 20261001)")

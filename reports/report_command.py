@@ -11,12 +11,8 @@ import sys
 from pathlib import Path
 
 from .kinds import KINDS
-from .options import add_run_options
+from .options import add_run_options, output_folder
 from .pipeline import DEFAULT_REPORT_REPLICATIONS, ReportOutcome, ReportRequest, build_report
-
-
-def _strategy_list(text: str | None) -> list[str] | None:
-    return [name.strip() for name in text.split(",") if name.strip()] if text else None
 
 
 def add_report_command(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +29,8 @@ def add_report_command(subparsers: argparse._SubParsersAction) -> None:
                         + " (default board)")
     report.add_argument("--quarter", help="quarter label YYYYQn on the cover and running header, one of the "
                                           "scenario's quarters (default: the first, that of its start_date)")
-    report.add_argument("--out", help="output folder (default out/<quarter>, out/<quarter>-comparison for comparisons)")
+    report.add_argument("--out", type=output_folder,
+                        help="output folder (default out/<quarter>, out/<quarter>-comparison for comparisons)")
     report.add_argument("--notebook", help=argparse.SUPPRESS)  # a draft or test notebook of the same kind
     report.set_defaults(func=_report)
 
@@ -43,7 +40,7 @@ def _report(args: argparse.Namespace) -> int:
         scenario=Path(args.scenario),
         kind=args.kind,
         quarter=args.quarter,
-        strategies=_strategy_list(args.strategies),
+        strategies=args.strategies,
         replications=args.replications,
         seed=args.seed,
         workers=args.workers,

@@ -16,7 +16,7 @@ from pathlib import Path
 from simulation.errors import ClienteleError
 from simulation.processes import cores
 
-from .options import workers_type
+from .options import output_folder, workers_type
 
 ACTIONS = ("status", "export")
 
@@ -31,7 +31,7 @@ def add_sweep_command(subparsers: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument("target", metavar="FILE | status | export", help="a sweep file (YAML), or status or export")
     sweep.add_argument("folder", nargs="?", metavar="DIR", help="with status or export: the sweep's folder")
-    sweep.add_argument("--out", help="the sweep's folder (default out/sweeps/<file name>)")
+    sweep.add_argument("--out", type=output_folder, help="the sweep's folder (default out/sweeps/<file name>)")
     sweep.add_argument("--dask", metavar="local|ADDRESS",
                        help="run on Dask: `local` starts a LocalCluster, an address (tcp://host:8786) uses a scheduler")
     sweep.add_argument("--workers", type=workers_type,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Iterable
 
 from .errors import ClienteleError
 
@@ -29,3 +30,21 @@ def regular_file(path: Path, what: str, kind: str, error: type[ClienteleError]) 
     if not stat.S_ISREG(info.st_mode):
         raise error(f"{path}: is not a regular file (a pipe, device or socket); expected a {what} ({kind})")
     return info
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a cell starting so as a formula
+
+
+def spreadsheet_safe(values: Iterable[object]) -> list[str]:
+    """Text cells a spreadsheet shows as text: one starting like a formula gets a leading apostrophe (OWASP's rule)."""
+    return [f"'{text}" if text.startswith(FORMULA_PREFIXES) else text for text in (str(value) for value in values)]
+
+
+def refuse_overwriting_inputs(outputs: Iterable[Path], inputs: Iterable[Path | str | None], option: str = "--out") -> None:
+    """Refuse, before any work, to write an output where one of the command's inputs lives."""
+    sources = {Path(path).resolve(): Path(path) for path in inputs if path}
+    for output in outputs:
+        given = sources.get(Path(output).resolve())
+        if given is not None:
+            raise ClienteleError(f"{option} {output.parent}: writing {output.name} there would replace the input "
+                                 f"{given}; expected another folder")

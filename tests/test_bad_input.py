@@ -153,6 +153,22 @@ CASES = [
     Case("--out in /proc", lambda f: ["simulate", BANK, *SMALL, "--out", "/proc/clientele-out"],
          ("--out /proc/clientele-out: cannot write there",)),
     Case("--out /dev/null", lambda f: ["simulate", BANK, *SMALL, "--out", "/dev/null"], ("--out /dev/null", "not a folder")),
+    Case("--out empty", lambda f: ["simulate", BANK, *SMALL, "--out", ""], ("argument --out: expected a folder name: got ''",)),
+    Case("--out with a newline", lambda f: ["simulate", BANK, *SMALL, "--out", str(f / "a\nb")],
+         ("argument --out: expected a folder name without control characters",)),
+    Case("--strategies of nothing", simulate("--strategies", ","), ("argument --strategies", "got ','")),
+    Case("--strategies empty", simulate("--strategies", ""), ("argument --strategies", "got ''")),
+    Case("--strategies with a gap", simulate("--strategies", "retain_all,,ladder"), ("argument --strategies",)),
+    Case("calibrate --seed -1", lambda f: ["calibrate", "--transactions", str(PROJECT_ROOT / "examples" / "transactions.csv"),
+                                           "--seed", "-1", "--out", str(f / "c")], ("argument --seed", "between 0 and")),
+    Case("calibrate --seed 2^63", lambda f: ["calibrate", "--transactions", str(PROJECT_ROOT / "examples" / "transactions.csv"),
+                                             "--seed", str(2**63), "--out", str(f / "c")], ("argument --seed",)),
+    Case("calibrate into its own input's folder", lambda f: ["calibrate", "--transactions", csv_file(
+        (PROJECT_ROOT / "examples" / "transactions.csv").read_text(), "customers.csv")(f), "--out", str(f)],
+         ("writing customers.csv there would replace the input", "expected another folder")),
+    Case("backtest into its own input's folder", lambda f: ["backtest", "--transactions", csv_file(
+        (PROJECT_ROOT / "examples" / "transactions.csv").read_text(), "backtest.json")(f), "--calibration-end",
+        "2025-12-31", "--out", str(f)], ("writing backtest.json there would replace the input",)),
     # ------------------------------------------------------------------ CSV files
     Case("duplicate header by case", ledger("customer_id,revenue,Revenue\nA,1,2\n"),
          ("columns 2 ('revenue') and 3 ('Revenue')", "name the same column")),
@@ -284,3 +300,33 @@ def test_a_read_only_output_folder_is_refused_before_simulating(tmp_path, capsys
     finally:
         locked.chmod(0o755)
     assert code == 2 and "not writable" in err and not (locked / "out").exists()
+
+
+# ---------------------------------------------------------------------------- the environment
+def _clientele(*arguments: str, stdout=subprocess.PIPE, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "reports.cli", *arguments], stdout=stdout, stderr=subprocess.PIPE,
+                            cwd=PROJECT_ROOT, env={**os.environ, **(env or {})})
+
+
+def test_output_to_a_reader_that_stops_ends_quietly_as_git_does():
+    process = _clientele("outcomes")
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # `clientele outcomes | head -0`: the reader is gone before the first line is written
+    process.wait(timeout=60)
+    assert process.returncode == 141 and b"Traceback" not in process.stderr.read()
+
+
+def test_output_to_a_full_device_is_one_clear_message():
+    with open("/dev/full", "wb") as full:
+        process = _clientele("outcomes", stdout=full)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 2 and err.decode().strip() == "clientele: error: cannot write the output: No space left on device"
+
+
+def test_an_ascii_terminal_gets_the_message_with_its_dashes_escaped(tmp_path):
+    bad = csv_file("customer_id,revenue\nA,x\n")(tmp_path)
+    process = _clientele("simulate", BANK, *SMALL, "--customers", bad, "--out", str(tmp_path / "out"),
+                         env={"PYTHONIOENCODING": "ascii", "LC_ALL": "C"})
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 2 and b"Traceback" not in err
+    assert b"row 2, column 'revenue': 'x' \\u2014 expected a number" in err

@@ -242,3 +242,32 @@ def test_simulate_reads_a_renamed_parquet_ledger_as_the_csv_it_came_from(tmp_pat
     columns = ["strategy", "replication", "quarter", "npv", "active_customers", "revenue"]
     pd.testing.assert_frame_equal(mapped.quarters[columns], expected.quarters[columns])
     assert mapped.provenance["input_data"]["columns"] == "customer_id=account,revenue=monthly revenue"
+
+
+def test_ids_that_a_spreadsheet_would_run_as_formulas_are_written_as_text(tmp_path, capsys):
+    log = drawn_log(300, 4)
+    evil = ['=HYPERLINK("http://x","y")', "+1+2", "-3", "@SUM(A1)"]
+    extra = pd.DataFrame({"customer_id": evil * 2, "date": ["2024-03-01"] * 4 + ["2024-09-01"] * 4, "amount": 5.0})
+    path = tmp_path / "sales.csv"
+    pd.concat([log, extra]).to_csv(path, index=False)
+    assert main(["calibrate", "--transactions", str(path), "--out", str(tmp_path / "c"), "--quiet"]) == 0
+    capsys.readouterr()
+    written = pd.read_csv(tmp_path / "c" / "customers.csv", dtype=str, keep_default_na=False)["customer_id"]
+    assert set(f"'{name}" for name in evil) <= set(written)
+    assert not written.str.match(r"^[=+\-@]").any()
+
+
+def test_a_file_name_with_a_newline_stays_a_comment_in_the_overlay(tmp_path, capsys):
+    import yaml
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "sales\nchurn:\n  beta_alpha: 99\n.csv"
+    drawn_log(300, 4).to_csv(path, index=False)
+    assert main(["calibrate", "--transactions", str(path), "--out", str(tmp_path / "c"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    overlay = yaml.safe_load((tmp_path / "c" / "overlay.yaml").read_text())
+    assert overlay["churn"]["beta_alpha"] != 99
+    assert "beta_alpha: 99" not in (tmp_path / "c" / "overlay.yaml").read_text().split("\n", 3)[-1]
+    line = next(text for text in out.splitlines() if text.startswith("apply the overlay like --set: "))
+    assert "'churn.segment_multipliers=[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]'" in line  # pastes into a shell

@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from ..errors import ScenarioError
+from ..files import spreadsheet_safe
 from ..results import file_sha256, write_atomically
 from ..scenario_file import parse_yaml, read_text
 from ..segments import SEGMENT_COUNT
@@ -133,7 +134,7 @@ def overlay_overrides(path: str | Path) -> list[str]:
 def customers_frame(fit: LogFit) -> pd.DataFrame:
     s, posterior = fit.summary, fit.posteriors()
     return pd.DataFrame({
-        "customer_id": s.ids, "frequency": s.frequency, "recency": s.recency, "age": s.age,
+        "customer_id": spreadsheet_safe(s.ids), "frequency": s.frequency, "recency": s.recency, "age": s.age,
         "mean_repeat_spend": s.mean_repeat_spend, "holdout_purchases": s.holdout_purchases,
         "probability_alive": posterior.probability_alive, "monthly_dropout": posterior.monthly_dropout,
         "purchases_per_month": posterior.purchases_per_month, "spend_per_purchase": posterior.spend_per_purchase,
@@ -146,7 +147,7 @@ def write_calibration(folder: Path, record: dict[str, Any], overlay_fields: dict
     """Write the overlay, the customers' posteriors (a log) and calibration.json last; returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    header = (f"# Scenario overlay from {record['file']} ({record['kind']}, sha256 {record['sha256'][:12]}), "
+    header = (f"# Scenario overlay from {json.dumps(str(record['file']))} ({record['kind']}, sha256 {record['sha256'][:12]}), "
               "made by clientele calibrate.\n"
               "# Apply like --set: every leaf is one dotted.path=value (simulation.calibration.artifacts."
               "overlay_overrides).\n")

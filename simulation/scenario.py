@@ -435,6 +435,9 @@ class Scenario(Section):
         if self.report.baseline is not None and self.report.baseline not in self.strategies:
             raise ValueError(f"report.baseline names {self.report.baseline!r}, which is not a strategy "
                              f"(known: {', '.join(self.strategies)})")
+        if self.market.size < self.population.customers:  # validate refuses it as simulate does
+            raise ValueError(f"market.size {self.market.size:,} must be at least population.customers "
+                             f"({self.population.customers:,}): our customers are part of the market")
         problem = self.memory_problem()
         if problem:
             raise ValueError(problem)

@@ -78,17 +78,29 @@ class _ScenarioLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-# Dates stay text (the schema parses them, with a message for 2026-02-30); floats in YAML 1.2's
-# form, so `1e6` is a number as a reader expects, not the text PyYAML 1.1 would make of it.
+    def construct_yaml_binary(self, node: yaml.Node) -> Any:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"binary data (!!binary, line {node.start_mark.line + 1}) is not a scenario value; write text",
+            node.start_mark)
+
+
+# Numbers as YAML 1.2's core schema writes them, decimal only: `1e6` is a number as a reader expects,
+# while PyYAML's YAML 1.1 forms — `1:00` (sexagesimal, 60), `0x10`, `010`, `1_000` — stay text, which
+# the schema refuses as "a number, not text". Dates stay text too (the schema parses them, with a
+# message for 2026-02-30).
+_REPLACED = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _ScenarioLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _REPLACED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"),
+                                      list("-+0123456789"))
 _ScenarioLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
 )
+_ScenarioLoader.add_constructor("tag:yaml.org,2002:binary", _ScenarioLoader.construct_yaml_binary)
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
@@ -109,6 +121,11 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
 
 def parse_yaml(text: str, source: str) -> Any:
     """Plain data from YAML text; ``source`` (a file name, or `--set a.b=…`) names it in messages."""
+    control = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text)
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
+        raise ScenarioError(f"{source}: holds a control character ({control.group()!r}) on line {line}; expected "
+                            "printable text")
     loader = _ScenarioLoader(text)
     try:
         node = loader.get_single_node()

@@ -17,7 +17,7 @@ def _number_only(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError(f"must be a number, not a yes/no value ({str(value).lower()})")
     if isinstance(value, str):
-        raise ValueError("must be a number, not text (write it without quotes)")
+        raise ValueError("must be a number, not text (a decimal number, written without quotes)")
     return value
 
 

@@ -26,8 +26,10 @@ from .options import add_debug_option, add_run_options, output_folder
 
 def _validate(args: argparse.Namespace) -> int:
     from simulation.scenario import load_scenario
+    from simulation.sources import check_synthetic_market
 
     scenario = load_scenario(args.scenario, args.overrides)
+    check_synthetic_market(scenario)  # what simulate refuses of the synthetic book, refused here too
     print(
         f"{args.scenario}: valid — {scenario.name!r}, {scenario.population.customers:,} synthetic customers, "
         f"{scenario.horizon_quarters} quarters from {scenario.start_date}, "

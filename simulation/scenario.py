@@ -39,8 +39,11 @@ class Section(StrictModel):
     """Base of every scenario section: immutable, unknown keys refused, numbers strict and finite."""
 
 
+MAX_SEGMENT_MULTIPLIER = 100.0  # a hazard multiplier past this makes every customer leave in the first month
+
+
 class ChannelSpec(Section):
-    cost_per_contact: Real = Field(ge=0, description="Cost of one service contact, currency per contact")
+    cost_per_contact: Real = Field(ge=0, le=1e6, description="Cost of one service contact, currency per contact")
     staffed: Switch = Field(
         True, description="Contacts in this channel are answered by people and use service capacity"
     )
@@ -128,7 +131,7 @@ class ChurnSpec(Section):
     )
     segment_multipliers: tuple[Real, ...] = Field(
         (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4),
-        description="Hazard multiplier per value segment, most profitable (S1) first, 8 values >= 0",
+        description="Hazard multiplier per value segment, most profitable (S1) first, 8 values from 0 to 100",
     )
     satisfaction_sensitivity: Real = Field(
         3.0, ge=0, le=50, description="Hazard × exp(sensitivity × (baseline − satisfaction)); 0 switches it off"
@@ -145,8 +148,8 @@ class ChurnSpec(Section):
     def _eight_segments(cls, values: tuple[Real, ...]) -> tuple[Real, ...]:
         if len(values) != SEGMENT_COUNT:
             raise ValueError(f"must have {SEGMENT_COUNT} values, one per segment, got {len(values)}")
-        if any(v < 0 for v in values):
-            raise ValueError(f"must all be >= 0: {values}")
+        if any(not 0 <= v <= MAX_SEGMENT_MULTIPLIER for v in values):
+            raise ValueError(f"must all be from 0 to {MAX_SEGMENT_MULTIPLIER:g} (a hazard multiplier): {values}")
         return values
 
     @property
@@ -435,9 +438,6 @@ class Scenario(Section):
         if self.report.baseline is not None and self.report.baseline not in self.strategies:
             raise ValueError(f"report.baseline names {self.report.baseline!r}, which is not a strategy "
                              f"(known: {', '.join(self.strategies)})")
-        if self.market.size < self.population.customers:  # validate refuses it as simulate does
-            raise ValueError(f"market.size {self.market.size:,} must be at least population.customers "
-                             f"({self.population.customers:,}): our customers are part of the market")
         problem = self.memory_problem()
         if problem:
             raise ValueError(problem)

@@ -51,7 +51,7 @@ class PopulationSource:
         """The synthetic population of ``scenario`` (a company's data goes through ``start_run``)."""
         if self.kind != "synthetic":
             raise ValueError(f"a {self.kind} is calibrated and scaled on the way in: use start_run, not load")
-        _check_market(scenario, scenario.population.customers, "population.customers")
+        check_synthetic_market(scenario)
         return synthetic_population(scenario, population_generator(seed))
 
     @classmethod
@@ -191,6 +191,11 @@ def _fitted(kind: str, path: str, size: int, modified: int, columns: ColumnMap, 
     if kind == "ledger":
         return fit_contracts(path, period, columns=columns) if has_contract_dates(Path(path), columns) else None
     return fit_log(path, None, DEFAULT_TIME_UNIT, progress=progress, columns=columns)
+
+
+def check_synthetic_market(scenario: Scenario) -> None:
+    """The synthetic book's rule (``validate`` runs it too): a market at least ``population.customers``."""
+    _check_market(scenario, scenario.population.customers, "population.customers")
 
 
 def _check_market(scenario: Scenario, customers: int, whose: str) -> None:

@@ -18,13 +18,13 @@ class TargetSpec(StrictModel):
 
     segments: tuple[Whole, ...] | None = Field(None, description="Value segments 1 (most profitable) to 8 (least)")
     max_monthly_profit: Real | None = Field(
-        None, description="Current profit below this, currency per month (0 = loss-makers)"
+        None, ge=-1e12, le=1e12, description="Current profit below this, currency per month (0 = loss-makers)"
     )
     max_lifetime_value: Real | None = Field(
-        None,
+        None, ge=-1e15, le=1e15,
         description="Reassess: lifetime value with potential growth and referral value below this, currency",
     )
-    min_contacts: Real | None = Field(None, ge=0, description="Service contacts at or above this, contacts per month")
+    min_contacts: Real | None = Field(None, ge=0, le=1000, description="Service contacts at or above this, contacts per month")
     channels: tuple[str, ...] | None = Field(None, description="Only customers served in these channels")
 
     def plain(self, money: Callable[[float], str]) -> str:

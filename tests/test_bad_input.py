@@ -125,6 +125,11 @@ CASES = [
          ("key 'population' appears twice, on lines 2 and 6",)),
     Case("number as text", simulate_with(scenario_file(MINIMAL + "population: {customers: '2000'}\n")),
          ("'population.customers' must be a number, not text",)),
+    Case("cost per contact of 1e308", simulate_with(scenario_file(
+        MINIMAL + "channels: {call_centre: {cost_per_contact: 1e308}}\n")),
+        ("'channels.call_centre.cost_per_contact'", "less than or equal to 1000000")),
+    Case("segment multiplier of 1e300", simulate("--set", "churn.segment_multipliers=[1, 1, 1, 1, 1, 1, 1, 1e300]"),
+         ("'churn.segment_multipliers'", "from 0 to 100")),
     Case("infinite cost", simulate_with(scenario_file(MINIMAL + "channels: {call_centre: {cost_per_contact: .inf}}\n")),
          ("'channels.call_centre.cost_per_contact'", "finite")),
     Case("NaN threshold", simulate_with(scenario_file(
@@ -169,6 +174,9 @@ CASES = [
     Case("--strategies of nothing", simulate("--strategies", ","), ("argument --strategies", "got ','")),
     Case("--strategies empty", simulate("--strategies", ""), ("argument --strategies", "got ''")),
     Case("--strategies with a gap", simulate("--strategies", "retain_all,,ladder"), ("argument --strategies",)),
+    Case("ledger calibration end 173 years past its data", lambda f: [
+        "calibrate", "--customers", str(PROJECT_ROOT / "examples" / "subscriptions.csv"), "--calibration-end",
+        "2199-01-01", "--out", str(f / "c")], ("--calibration-end 2199-01-01 is after the ledger's latest date",)),
     Case("calibrate --seed -1", lambda f: ["calibrate", "--transactions", str(PROJECT_ROOT / "examples" / "transactions.csv"),
                                            "--seed", "-1", "--out", str(f / "c")], ("argument --seed", "between 0 and")),
     Case("calibrate --seed 2^63", lambda f: ["calibrate", "--transactions", str(PROJECT_ROOT / "examples" / "transactions.csv"),

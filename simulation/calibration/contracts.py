@@ -73,6 +73,9 @@ def read_tenures(path: str | Path, period: str, calibration_end: dt.date | None 
     if cutoff < start.min():
         raise DataError(f"{path}: --calibration-end {cutoff.date()} is before the first start date "
                         f"({start.min().date()}); expected a date within the ledger")
+    if cutoff > latest:  # every open contract would count as renewed for years nobody saw
+        raise DataError(f"{path}: --calibration-end {cutoff.date()} is after the ledger's latest date "
+                        f"({latest.date()}); expected a date within the ledger")
     started = (start <= cutoff).to_numpy()
     active = (end.isna() | (end > cutoff)).to_numpy()
     stop = end.where(~pd.Series(active, index=end.index), cutoff)

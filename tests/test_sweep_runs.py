@@ -144,3 +144,27 @@ def test_robustness_runs_over_the_scenarios_uncertainties_and_reuses_its_store(t
                            strategies=["retain_all", "divest_abrupt"], workers=1)
     assert again == folder and store_files(folder) == files  # reused: nothing ran again
     assert run_robustness(BUNDLED_SCENARIO, tmp_path / "none", overrides=["uncertainties={}"]) is None
+
+
+def test_a_strategy_name_with_a_quote_sweeps_exports_and_cannot_change_the_query(tmp_path):
+    import yaml
+
+    from .conftest import BUNDLED_SCENARIO
+    from .sweep_support import write_sweep
+
+    raw = yaml.safe_load(BUNDLED_SCENARIO.read_text())
+    raw["strategies"]["o'brien plan"] = {"label": "O'Brien's plan", "steps": [{"action": "educate"}]}
+    scenario = tmp_path / "bank.yaml"
+    scenario.write_text(yaml.safe_dump(raw, sort_keys=False))
+    sweep = write_sweep(tmp_path, design={"method": "lhs", "points": 2}, scenario=str(scenario),
+                        strategies=["retain_all", "o'brien plan"])
+    out = tmp_path / "store"
+    assert main(["sweep", str(sweep), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    exported = tmp_path / "rows.parquet"
+    assert main(["sweep", "export", str(out), "--to", str(exported), "--quiet"]) == 0
+    rows = pd.read_parquet(exported)
+    assert set(rows["strategy"]) == {"retain_all", "o'brien plan"}
+    assert list(dict.fromkeys(rows["strategy"])) == ["retain_all", "o'brien plan"]  # the sweep's order kept
+    design = (out / "points.parquet").read_bytes()
+    assert main(["sweep", "export", str(out), "--to", str(out / "points.parquet"), "--quiet"]) == 2
+    assert (out / "points.parquet").read_bytes() == design  # the store's design table untouched

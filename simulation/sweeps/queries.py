@@ -117,19 +117,22 @@ def sweep_rows(folder: str | Path, horizon_only: bool = False) -> pd.DataFrame:
     folder = Path(folder)
     described = read_manifest(folder)
     with _connect() as connection:
-        query = _rows_query(folder, described, horizon_only)
+        query = _rows_query(folder, described, horizon_only, connection)
         return connection.execute(f"SELECT * EXCLUDE (strategy_rank) FROM ({query})").df() if query else pd.DataFrame()
 
 
-def _rows_query(folder: Path, described: dict[str, Any], horizon_only: bool) -> str | None:
+def _rows_query(folder: Path, described: dict[str, Any], horizon_only: bool, connection: Any) -> str | None:
+    """The query of the store's rows; the strategies' order is a table registered on ``connection``, never SQL text
+    (a name with a quote, or an edited sweep.json, cannot change the query)."""
     results = _files(folder, RESULTS_FOLDER)
     if not results:
         return None
-    ranks = ", ".join(f"('{name}', {rank})" for rank, name in enumerate(described["strategies"]))
+    names = [str(name) for name in described["strategies"]]
+    connection.register("strategy_ranks", pd.DataFrame({"strategy_name": names, "strategy_rank": range(len(names))}))
     where = f"WHERE quarter = {int(described['horizon_quarters'])}" if horizon_only else ""
     # One copy of each point: a point's rows are the same whichever chunk holds them.
     return (f"WITH rows AS (SELECT * FROM read_parquet({_sql_list(results)}, union_by_name = true) {where}), "
-            f"ranks(strategy_name, strategy_rank) AS (VALUES {ranks}), "
+            "ranks AS (SELECT strategy_name, strategy_rank FROM strategy_ranks), "
             f"wanted AS (SELECT DISTINCT point_id FROM read_parquet({_quoted(folder / POINTS_FILE)})) "
             "SELECT rows.*, ranks.strategy_rank FROM rows JOIN ranks ON rows.strategy = ranks.strategy_name "
             "WHERE rows.point_id IN (SELECT point_id FROM wanted) "
@@ -149,14 +152,17 @@ def export_rows(folder: str | Path, to: str | Path) -> int:
     """Every result row with its point's parameter values, as one Parquet file written whole; returns the row count."""
     folder, to = Path(folder), Path(to)
     described = read_manifest(folder)
-    query = _rows_query(folder, described, horizon_only=False)
-    if query is None:
-        raise ClienteleError(f"{folder}: no finished points to export yet")
+    if to.resolve().is_relative_to(folder.resolve()):
+        raise ClienteleError(f"--to {to}: is inside the sweep's folder {folder}, whose files it could replace; "
+                             "expected a path outside it")
     names = parameter_names(described)
     columns = ", ".join('"' + name.replace('"', '""') + '"' for name in names)
     values = ", ".join('design."' + name.replace('"', '""') + '"' for name in names)
     temporary = to.with_name(f".{to.name}.tmp-{os.getpid()}")
     with _connect() as connection:
+        query = _rows_query(folder, described, False, connection)
+        if query is None:
+            raise ClienteleError(f"{folder}: no finished points to export yet")
         connection.execute(f"CREATE VIEW result_rows AS {query}")
         connection.execute(f"CREATE VIEW design AS SELECT DISTINCT ON (point_id) point_id, {columns} "
                            f"FROM read_parquet({_quoted(folder / POINTS_FILE)}) ORDER BY point_id")

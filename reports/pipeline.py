@@ -208,7 +208,8 @@ def _check_folder_kind(out: Path, kind: ReportKind) -> None:
 
 
 def _remove_stale(checked: CheckedRequest) -> None:
-    """An earlier PDF or HTML of this report must not survive a run that fails."""
+    """An earlier PDF or HTML of this report must not survive new results or a notebook that fails; it does survive
+    input refused before anything new was made (a bad ledger row), when it still describes the folder's results."""
     for suffix in (".pdf", ".html"):
         checked.output(suffix).unlink(missing_ok=True)
 
@@ -227,10 +228,11 @@ def build_report(request: ReportRequest) -> ReportOutcome:
     with folder_lock(checked.out):
         for folder in (checked.out, checked.out / "charts", checked.results_dir):
             remove_stale_temporaries(folder)
-        _remove_stale(checked)
         stage = time.perf_counter()
-        reused, reason = PREPARE[KINDS[checked.kind].reads](request, checked)
+        reused, reason = PREPARE[KINDS[checked.kind].reads](request, checked)  # bad data stops here: the old report stays
         timings["simulation"] = time.perf_counter() - stage
+        if not reused:  # new results: the earlier PDF and HTML no longer describe them
+            _remove_stale(checked)
         robustness = ""
         if KINDS[checked.kind].robustness and checked.scenario.uncertainties:
             stage = time.perf_counter()
@@ -245,6 +247,7 @@ def build_report(request: ReportRequest) -> ReportOutcome:
             backtest = run_report_backtest(request, checked)
             timings["backtest"] = time.perf_counter() - stage
 
+        _remove_stale(checked)  # the notebook writes a new report or fails: the old one goes either way
         executed = checked.output(".ipynb")
         stage = time.perf_counter()
         try:

@@ -348,3 +348,15 @@ def test_an_ascii_terminal_gets_the_message_with_its_dashes_escaped(tmp_path):
     _, err = process.communicate(timeout=120)
     assert process.returncode == 2 and b"Traceback" not in err
     assert b"row 2, column 'revenue': 'x' \\u2014 expected a number" in err
+
+
+def test_a_report_refused_for_a_bad_ledger_row_keeps_the_previous_report(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "board_report.pdf").write_bytes(b"%PDF the previous quarter's report")
+    (out / "board_report.html").write_text("<html>the previous quarter's report</html>")
+    bad = csv_file("customer_id,revenue\nA,x\n")(tmp_path)
+    code, err = run_main(["report", BANK, *SMALL, "--customers", bad, "--out", str(out)], capsys)
+    assert code == 2 and "row 2, column 'revenue'" in err
+    assert (out / "board_report.pdf").read_bytes() == b"%PDF the previous quarter's report"
+    assert (out / "board_report.html").exists()

@@ -126,6 +126,10 @@ def parse_yaml(text: str, source: str) -> Any:
         line = text.count("\n", 0, control.start()) + 1
         raise ScenarioError(f"{source}: holds a control character ({control.group()!r}) on line {line}; expected "
                             "printable text")
+    undecodable = re.search(r"[\udc80-\udcff]", text)  # a byte the terminal's encoding could not decode
+    if undecodable:
+        raise ScenarioError(f"{ascii(source)}: holds a byte that is not UTF-8 (0x{ord(undecodable.group()) - 0xDC00:02x}); "
+                            "expected UTF-8 text")
     loader = _ScenarioLoader(text)
     try:
         node = loader.get_single_node()

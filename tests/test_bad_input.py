@@ -109,6 +109,7 @@ CASES = [
     Case("control character in a scenario", simulate_with(scenario_file("name: 'bell \a'\n")),
          ("holds a control character ('\\x07') on line 1",)),
     Case("control character in a --set", simulate("--set", "name=esc \x1b"), ("--set name=esc", "control character")),
+    Case("undecodable byte in a --set", simulate("--set", "name=caf\udcff"), ("holds a byte that is not UTF-8 (0xff)",)),
     Case("name of 20,000 characters", simulate_with(scenario_file("name: " + "A" * 20_000 + "\n")),
          ("'name'", "at most 300 characters")),
     Case("strategy name with a comma", simulate_with(scenario_file(MINIMAL + "strategies:\n  'a,b': {}\n")),

@@ -9,6 +9,7 @@ board reads each strategy's label.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -248,7 +249,7 @@ class Report:
                               if self.scenario.baseline in self.scenario.strategies and
                               self.scenario.baseline not in self.ranking else None),
             description=self.scenario.strategies[leader].description,
-            backtest=self._backtest_record(), drawn=self._drawn_from_data(),
+            backtest=self._backtest_record, drawn=self._drawn_from_data(),
         )
 
     def _drawn_from_data(self) -> str | None:
@@ -471,7 +472,9 @@ class Report:
 
     # ---- backtest (board, with a log and report.backtest_months): did the model predict what happened?
 
+    @functools.cached_property
     def _backtest_record(self) -> dict[str, Any] | None:
+        """The backtest the command wrote beside the results (read once: the decision page and its own page show it)."""
         import json
 
         from simulation.results import BACKTEST_FOLDER
@@ -482,7 +485,7 @@ class Report:
     def backtest_section(self) -> Fragment:
         """The backtest the command ran on the log's last months: totals, coverage, the tracking and
         conditional-expectations charts; nothing when the report has no backtest."""
-        record = self._backtest_record()
+        record = self._backtest_record
         if record is None:
             return Fragment("")
         measures = [{"label": label, "totals": record["totals"][name], "coverage": share(record["coverage"][name], 0),

@@ -106,11 +106,12 @@ class Backtest:
                 "relative_error": (predicted - actual) / actual if actual else float("nan")}
 
     def by_month(self) -> list[dict[str, Any]]:
+        intervals = {measure: self.interval(measure) for measure in self.measures}
         rows = []
         for index, (first, last) in enumerate(self.months):
             row: dict[str, Any] = {"month": index + 1, "from": first.isoformat(), "to": last.isoformat()}
             for measure in self.measures:
-                low, high = self.interval(measure)
+                low, high = intervals[measure]
                 row[measure] = {"predicted": float(self.simulated[measure][:, index].mean()),
                                 "low": float(low[index]), "high": float(high[index]),
                                 "actual": float(self.actual[measure][index])}
@@ -224,8 +225,6 @@ def run_backtest(path: str | Path, calibration_end: dt.date, scenario: Scenario 
 
     ``explicit``: the paths the analyst set (``--set``), which the data's changes leave alone.
     """
-    from .engine import CustomerModel  # the engine loads the kernels: only when a backtest runs
-
     path = Path(path)
     fit = fit_log(path, calibration_end, "week", progress=progress, columns=columns)
     months = whole_months(fit.summary.calibration_end, fit.summary.last_date)
@@ -235,22 +234,41 @@ def run_backtest(path: str | Path, calibration_end: dt.date, scenario: Scenario 
                         "(expected an earlier --calibration-end)")
     given = scenario if scenario is not None else scenario_from_dict(NEUTRAL_SCENARIO, source="backtest")
     book = log_book(fit, given, population_generator(seed))
-    horizon = {"horizon_quarters": -(-len(months) // 3), "market.acquisition_enabled": False}
-    run_scenario = with_changes(given, {**book.changes, **horizon}, explicit, f"{path} (backtest)")
+    run_scenario = _backtest_scenario(given, book.changes, months, explicit, path)
     assert isinstance(book.draws, LogPosterior)
     draws = dataclasses.replace(book.draws, scenario=run_scenario)
-    strategy = run_scenario.baseline
-    spec: StrategySpec = run_scenario.strategies[strategy]
-    simulated = {measure: np.zeros((replications, len(months))) for measure in MEASURES}
+    simulated = _simulate_months(run_scenario, draws, months, replications, seed, LOG_TRACE)
+    return Backtest(path, fit, run_scenario, run_scenario.baseline, seed, months, simulated, _actual(fit, months))
+
+
+LOG_TRACE = {"active_purchasers": "purchasers", "repeat_purchases": "purchases", "revenue": "sales"}  # measure → trace
+LEDGER_TRACE = {"leavers": "churned", "active_customers": "active_customers"}
+
+
+def _backtest_scenario(given: Scenario, changes: dict[str, Any], months: list[tuple[dt.date, dt.date]],
+                       explicit: tuple[str, ...], path: Path) -> Scenario:
+    """The scenario a backtest runs: the data's changes, quarters enough for the months, nobody new acquired."""
+    horizon = {"horizon_quarters": -(-len(months) // 3), "market.acquisition_enabled": False}
+    return with_changes(given, {**changes, **horizon}, explicit, f"{path} (backtest)")
+
+
+def _simulate_months(scenario: Scenario, book: Any, months: list[tuple[dt.date, dt.date]], replications: int,
+                     seed: int, fields: dict[str, str]) -> dict[str, np.ndarray]:
+    """The baseline's public monthly trace, replications × months for each measure (``fields``: measure → trace
+    field), scaled from the engine's average months to the calendar's."""
+    from .engine import CustomerModel  # the engine loads the kernels: only when a backtest runs
+
+    strategy = scenario.baseline
+    spec: StrategySpec = scenario.strategies[strategy]
+    simulated = {measure: np.zeros((replications, len(months))) for measure in fields}
     for replication in range(replications):
-        model = CustomerModel(run_scenario, draws.for_replication(seed, replication), strategy, spec, seed, replication,
-                              trace_sales=True)
+        model = CustomerModel(scenario, book.for_replication(seed, replication), strategy, spec, seed, replication,
+                              trace_sales="purchasers" in fields.values())
         model.run()
         trace = model.trace.months[: len(months)]
-        simulated["active_purchasers"][replication] = [month.purchasers for month in trace]
-        simulated["repeat_purchases"][replication] = [month.purchases for month in trace]
-        simulated["revenue"][replication] = [month.sales for month in trace]
-    return Backtest(path, fit, run_scenario, strategy, seed, months, _calendar(simulated, months), _actual(fit, months))
+        for measure, name in fields.items():
+            simulated[measure][replication] = [getattr(month, name) for month in trace]
+    return _calendar(simulated, months)
 
 
 def _calendar(simulated: dict[str, np.ndarray], months: list[tuple[dt.date, dt.date]]) -> dict[str, np.ndarray]:
@@ -260,13 +278,17 @@ def _calendar(simulated: dict[str, np.ndarray], months: list[tuple[dt.date, dt.d
     return {measure: values if measure in LEVELS else values * days for measure, values in simulated.items()}
 
 
-def _actual(fit: LogFit, months: list[tuple[dt.date, dt.date]]) -> dict[str, np.ndarray]:
-    """The log's months: purchasers, purchase days and net spend of the customers known at the calibration end."""
+def _customer_days(fit: LogFit) -> tuple[np.ndarray, np.ndarray]:
+    """The log's (customer, day) pairs of the customers known at the calibration end, sorted, and each day's net amount."""
     log = read_log(fit.source, columns=fit.columns)
     known = np.isin(log.ids[log.customer], fit.summary.ids)
-    customer, day, amount = log.customer[known], log.day[known], log.amount[known]
-    pairs, inverse = np.unique(np.column_stack([customer, day]), axis=0, return_inverse=True)
-    net = np.bincount(inverse.ravel(), weights=amount, minlength=len(pairs))
+    pairs, inverse = np.unique(np.column_stack([log.customer[known], log.day[known]]), axis=0, return_inverse=True)
+    return pairs, np.bincount(inverse.ravel(), weights=log.amount[known], minlength=len(pairs))
+
+
+def _actual(fit: LogFit, months: list[tuple[dt.date, dt.date]]) -> dict[str, np.ndarray]:
+    """The log's months: purchasers, purchase days and net spend of the customers known at the calibration end."""
+    pairs, net = _customer_days(fit)
     actual = {measure: np.zeros(len(months)) for measure in MEASURES}
     for index, (first, last) in enumerate(months):
         lo, hi = (int((np.datetime64(date, "D") - EPOCH).astype(np.int64)) for date in (first, last))
@@ -296,10 +318,7 @@ def expected_cumulative_repeat_purchases(fit: LogFit, weeks: np.ndarray) -> np.n
 
 def actual_cumulative_repeat_purchases(fit: LogFit, weeks: np.ndarray) -> np.ndarray:
     """The log's cumulative repeat purchases (purchase days after each customer's first) of the same customers."""
-    log = read_log(fit.source, columns=fit.columns)
-    known = np.isin(log.ids[log.customer], fit.summary.ids)
-    pairs, inverse = np.unique(np.column_stack([log.customer[known], log.day[known]]), axis=0, return_inverse=True)
-    net = np.bincount(inverse.ravel(), weights=log.amount[known], minlength=len(pairs))
+    pairs, net = _customer_days(fit)
     pairs = pairs[net >= 0]
     first = np.r_[True, pairs[1:, 0] != pairs[:-1, 0]]  # sorted by customer, then day
     repeat_days = pairs[~first, 1]
@@ -314,7 +333,6 @@ def run_ledger_backtest(path: str | Path, calibration_end: dt.date, scenario: Sc
     their leavers month by month against the end dates the ledger records after it."""
     from .calibration.book import ledger_book
     from .calibration.fits import fit_contracts
-    from .engine import CustomerModel
 
     path = Path(path)
     given = scenario if scenario is not None else scenario_from_dict(NEUTRAL_SCENARIO, source="backtest")
@@ -327,20 +345,11 @@ def run_ledger_backtest(path: str | Path, calibration_end: dt.date, scenario: Sc
                         f"--calibration-end {calibration_end}; a backtest needs at least one whole month after it "
                         "(expected an earlier --calibration-end)")
     book = ledger_book(path, given, population_generator(seed), fit, columns)
-    horizon = {"horizon_quarters": -(-len(months) // 3), "market.acquisition_enabled": False}
-    run_scenario = with_changes(given, {**book.changes, **horizon}, explicit, f"{path} (backtest)")
-    strategy = run_scenario.baseline
-    simulated = {measure: np.zeros((replications, len(months))) for measure in LEDGER_MEASURES}
-    for replication in range(replications):
-        model = CustomerModel(run_scenario, book.draws.for_replication(seed, replication), strategy,
-                              run_scenario.strategies[strategy], seed, replication)
-        model.run()
-        trace = model.trace.months[: len(months)]
-        simulated["leavers"][replication] = [month.churned for month in trace]
-        simulated["active_customers"][replication] = [month.active_customers for month in trace]
+    run_scenario = _backtest_scenario(given, book.changes, months, explicit, path)
+    simulated = _simulate_months(run_scenario, book.draws, months, replications, seed, LEDGER_TRACE)
     ends = tenures.end[tenures.stayers]
     actual = {measure: np.zeros(len(months)) for measure in LEDGER_MEASURES}
     for index, (first, last) in enumerate(months):
         actual["leavers"][index] = np.count_nonzero((ends >= np.datetime64(first)) & (ends <= np.datetime64(last)))
         actual["active_customers"][index] = len(ends) - np.count_nonzero(ends <= np.datetime64(last))
-    return Backtest(path, fit, run_scenario, strategy, seed, months, _calendar(simulated, months), actual, kind="ledger")
+    return Backtest(path, fit, run_scenario, run_scenario.baseline, seed, months, simulated, actual, kind="ledger")

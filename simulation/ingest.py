@@ -361,11 +361,6 @@ def load_ledger(path: str | Path, scenario: Scenario, rng: np.random.Generator,
     )
 
 
-def observed_months(first: pd.Series, last: pd.Timestamp) -> np.ndarray:
-    """Calendar months from each customer's first transaction to the end of the log, both included."""
-    return ((last.year - first.dt.year) * 12 + (last.month - first.dt.month) + 1).to_numpy()
-
-
 def read_transactions(path: Path, columns: ColumnMap = AS_NAMED) -> pd.DataFrame:
     """A transaction log checked cell by cell: customer_id, date, amount and each row's file line.
 

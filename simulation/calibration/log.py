@@ -164,8 +164,3 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return rank[codes].astype(np.int64), ids[order].astype(object)
-
-
-def file_line(path: Path, row_index: int, columns: ColumnMap = AS_NAMED) -> int:
-    """The file line of the ``row_index``-th data row (0-based), as the reference reader counts lines."""
-    return int(read_transactions(path, columns)["row"].to_numpy()[row_index])

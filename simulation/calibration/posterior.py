@@ -34,7 +34,7 @@ from ..ingest import assumed_contacts
 from ..population import Population
 from ..scenario import Scenario
 from ..streams import Stream
-from . import bgnbd, sbg
+from . import bgnbd
 from .mle import Fit
 from .units import to_monthly
 
@@ -112,7 +112,3 @@ class ContractPosterior:
         parameters = self.churn.draw(rng) if self.parameter_uncertainty else self.churn.parameters
         theta = rng.beta(parameters["alpha"], parameters["beta"] + self.survived)
         return dataclasses.replace(self.template, churn_probability=to_monthly(theta, self.period))
-
-    def expected_churn(self) -> np.ndarray:
-        """Each stayer's E[θ | survived n], a month: the fixed hazard the posterior replaces."""
-        return to_monthly(sbg.churn_given_survived(self.churn.parameters, self.survived), self.period)

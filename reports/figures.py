@@ -417,7 +417,7 @@ def backtest_conditional_chart(record: Mapping[str, Any], axes: Any) -> None:
     axes.set_xticks(positions, [row["frequency"] for row in rows])
     axes.set_title("Conditional expectations: after vs before", loc="left")
     axes.set_xlabel("repeat purchases before the calibration end")
-    axes.set_ylabel("mean purchases after it, per customer")
+    axes.set_ylabel("purchases after, per customer")
     axes.legend(loc="upper left")
 
 

@@ -73,7 +73,7 @@ def test_a_log_with_free_days_refunds_and_one_time_buyers_fits_and_counts_what_i
     assert counts["refund_only_customers"] == 1
     assert counts["left_out_of_spend_model"] == {"free_repeat_purchases_only": 1, "refunds_exceed_repeat_spend": 0}
     assert counts["spend_model_customers"] == counts["repeat_customers"] - 1
-    assert "1 repeat buyers are left out of it (1 bought again only for free, 0 refunded more" in out
+    assert "1 repeat buyer is left out of it (1 bought again only for free, 0 refunded more" in out
     assert "21 days add up to less than zero (refunds): not purchases" in out
     customers = pd.read_csv(tmp_path / "calib" / "customers.csv", dtype={"customer_id": str}).set_index("customer_id")
     assert "REFUND" not in customers.index

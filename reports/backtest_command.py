@@ -55,12 +55,14 @@ def add_backtest_command(commands: Any) -> None:
 def run_backtest_command(args: argparse.Namespace) -> int:
     from simulation.backtest import DEFAULT_REPLICATIONS, run_backtest, run_ledger_backtest
     from simulation.files import refuse_overwriting_inputs
+    from simulation.folder_kinds import check_folder_kind
     from simulation.results import check_output_folder, write_atomically
     from simulation.scenario import load_scenario, override_sources
     from simulation.sources import PopulationSource
 
     started = time.perf_counter()
     out = check_output_folder(args.out)
+    check_folder_kind(out, "backtest")
     refuse_overwriting_inputs([out / BACKTEST_FILE, out / CHART_FILE], [args.transactions, args.customers, args.scenario])
     if args.overrides and not args.scenario:
         raise ClienteleError("--set changes the --scenario; give --scenario too")

@@ -73,12 +73,14 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from simulation.calibration import artifacts
     from simulation.calibration.fits import fit_cohort, fit_contracts, fit_log
     from simulation.files import refuse_overwriting_inputs
+    from simulation.folder_kinds import check_folder_kind
     from simulation.results import check_output_folder
     from simulation.scenario import override_sources
     from simulation.sources import PopulationSource, start_run
 
     started = time.perf_counter()
     out = check_output_folder(args.out)
+    check_folder_kind(out, "calibration")
     refuse_overwriting_inputs([out / name for name in (artifacts.CALIBRATION_FILE, artifacts.OVERLAY_FILE,
                                                        artifacts.CUSTOMERS_FILE)],
                               [args.transactions, args.customers, args.cohort, args.scenario])

@@ -42,7 +42,10 @@ def _simulate(args: argparse.Namespace) -> int:
     from simulation.experiment import run_experiment
     from simulation.summary import strategy_summary
 
+    from simulation.folder_kinds import check_folder_kind
+
     shown = outcome_list(args.show) if args.show else []  # refused before anything runs or is written
+    check_folder_kind(args.out, "results")
     results = run_experiment(
         args.scenario, args.out, strategies=args.strategies, replications=args.replications,
         seed=args.seed, customers=args.customers, transactions=args.transactions, columns=args.columns,

@@ -16,6 +16,7 @@ placed there can be imported.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -35,11 +36,11 @@ from simulation.experiment import (
     select_strategies,
 )
 from simulation.periods import add_months, quarter_label
+from simulation.folder_kinds import check_folder_kind
 from simulation.results import BACKTEST_FOLDER, check_output_folder, load_results, remove_stale_temporaries
 from simulation.robustness import ROBUSTNESS_FOLDER, run_robustness
 from simulation.scenario import Scenario, load_scenario
 from simulation.sweeps import SweepPlan, load_plan, run_sweep
-from simulation.sweeps.store import MANIFEST_FILE
 
 from . import notebook_run, render
 from .decision import Decision, decide
@@ -191,6 +192,9 @@ def check_request(request: ReportRequest) -> CheckedRequest:
     return checked
 
 
+REPORT_PARTS = ("charts", "results")  # folders a report writes inside --out
+
+
 def _check_folder_kind(out: Path, kind: ReportKind) -> None:
     """A folder holds one kind of report: another kind's charts/ and results/ would be overwritten."""
     for other in KINDS:
@@ -199,19 +203,13 @@ def _check_folder_kind(out: Path, kind: ReportKind) -> None:
                 f"{out} already holds a {other} report, whose charts/ and results/ a {kind.name} report "
                 f"would overwrite: choose another --out"
             )
-    if kind.reads == "scenario" and (out / MANIFEST_FILE).exists():
-        raise ReportError(f"{out} holds a sweep's store ({MANIFEST_FILE}), whose results/ a {kind.name} report would "
-                          f"overwrite: choose another --out")
-    if kind.reads == "sweep" and (out / "results" / "provenance.json").exists():
-        raise ReportError(f"{out} holds a simulation's results (results/provenance.json), which a sweep's store would "
-                          f"mix with its own: choose another --out")
-
-
-def _remove_stale(checked: CheckedRequest) -> None:
-    """An earlier PDF or HTML of this report must not survive new results or a notebook that fails; it does survive
-    input refused before anything new was made (a bad ledger row), when it still describes the folder's results."""
-    for suffix in (".pdf", ".html"):
-        checked.output(suffix).unlink(missing_ok=True)
+    # A scenario's report is a report folder; a sweep's report lives in the sweep's own store. Neither goes into,
+    # or inside, a folder of another kind.
+    check_folder_kind(out, "report" if kind.reads == "scenario" else "sweep store")
+    for part in (REPORT_PARTS if kind.reads == "scenario" else ("charts",)):
+        if (out / part).is_symlink():  # the charts would go where the link points, and the PDF would lack them
+            raise ReportError(f"--out {out}: {part} is a symbolic link (to {os.readlink(out / part)}); the report "
+                              f"writes its {part} there itself; expected a real folder or none")
 
 
 def _cell_seconds(notebook: nbformat.NotebookNode) -> float:
@@ -229,10 +227,8 @@ def build_report(request: ReportRequest) -> ReportOutcome:
         for folder in (checked.out, checked.out / "charts", checked.results_dir):
             remove_stale_temporaries(folder)
         stage = time.perf_counter()
-        reused, reason = PREPARE[KINDS[checked.kind].reads](request, checked)  # bad data stops here: the old report stays
+        reused, reason = PREPARE[KINDS[checked.kind].reads](request, checked)
         timings["simulation"] = time.perf_counter() - stage
-        if not reused:  # new results: the earlier PDF and HTML no longer describe them
-            _remove_stale(checked)
         robustness = ""
         if KINDS[checked.kind].robustness and checked.scenario.uncertainties:
             stage = time.perf_counter()
@@ -247,7 +243,6 @@ def build_report(request: ReportRequest) -> ReportOutcome:
             backtest = run_report_backtest(request, checked)
             timings["backtest"] = time.perf_counter() - stage
 
-        _remove_stale(checked)  # the notebook writes a new report or fails: the old one goes either way
         executed = checked.output(".ipynb")
         stage = time.perf_counter()
         try:
@@ -262,13 +257,21 @@ def build_report(request: ReportRequest) -> ReportOutcome:
         notebook = nbformat.read(executed, as_version=4)
         timings["kernel_start"] = max(0.0, timings["notebook"] - _cell_seconds(notebook))
 
+        # The previous PDF and HTML stay until the new PDF is whole: the HTML is drafted beside them (its charts
+        # are relative links), the PDF replaces the old one in one rename, then the draft takes the HTML's name.
         stage = time.perf_counter()
-        html = render.export_html(executed, checked.output(".html"))
+        html = checked.output(".html")
+        draft = html.with_name(f".{html.name}.tmp-{os.getpid()}")  # a dead run's draft is removed as stale
+        render.export_html(executed, draft)
         timings["html"] = time.perf_counter() - stage
 
         stage = time.perf_counter()
         pdf = checked.output(".pdf")
-        result = render.write_pdf(html, pdf)
+        try:
+            result = render.write_pdf(draft, pdf)
+            draft.replace(html)
+        finally:
+            draft.unlink(missing_ok=True)
         timings["pdf"] = time.perf_counter() - stage
     timings["total"] = time.perf_counter() - started
     return ReportOutcome(pdf, html, executed, result.pages, reused, timings, result.refused, result.messages,

@@ -55,13 +55,15 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from simulation.folder_kinds import check_folder_kind
     from simulation.sweeps import load_plan, run_sweep
 
     sweep_file = Path(args.target)
     if args.dask is not None and not args.dask.strip():
         raise ClienteleError("--dask: expected `local` or a scheduler address such as tcp://scheduler:8786, got ''")
-    plan = load_plan(sweep_file)  # every point validated: nothing is written if one is not
     out = Path(args.out) if args.out else Path("out") / "sweeps" / sweep_file.stem
+    check_folder_kind(out, "sweep store")  # not a report, results, calibration or backtest folder, nor inside one
+    plan = load_plan(sweep_file)  # every point validated: nothing is written if one is not
     if not args.quiet:
         print(f"{plan.spec.name}: {len(plan.rows):,} design rows, {len(plan.points):,} points × "
               f"{len(plan.strategies)} strategies × {plan.spec.replications} replications → {out}", file=sys.stderr)

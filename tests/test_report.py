@@ -363,17 +363,18 @@ def _raise_in_first_cell(notebook) -> None:
     notebook.cells.insert(1, broken)
 
 
-def test_a_failing_cell_is_named_keeps_the_partial_notebook_and_leaves_no_pdf(tmp_path, notebook_copy, capsys):
+def test_a_failing_cell_is_named_keeps_the_partial_notebook_and_the_previous_report(tmp_path, notebook_copy, capsys):
     out = tmp_path / "broken"
     out.mkdir()
-    (out / "board_report.pdf").write_bytes(b"%PDF stale from an earlier run")
+    (out / "board_report.pdf").write_bytes(b"%PDF the last good report")
     notebook = notebook_copy(_raise_in_first_cell)
     assert main(_report_args(BUNDLED_SCENARIO, out, "--notebook", str(notebook))) == 2
     err = capsys.readouterr().err
     assert "failed in cell 2" in err  # parameters, injected parameters, then the broken cell
     assert "ValueError: deliberately broken cell" in err
     assert str(out / "board_report.ipynb") in err
-    assert not (out / "board_report.pdf").exists() and not (out / "board_report.html").exists()
+    assert (out / "board_report.pdf").read_bytes() == b"%PDF the last good report"  # no new one: the old one stays
+    assert not (out / "board_report.html").exists() and not list(out.glob(".*.tmp-*"))
     kept = nbformat.read(out / "board_report.ipynb", as_version=4)
     assert any(output.get("ename") == "ValueError" for cell in kept.cells for output in cell.get("outputs", []))
 

@@ -198,7 +198,7 @@ def test_a_sweep_without_a_sobol_design_says_so_and_still_shows_swings_and_regre
     assert "Keep everyone" in str(report.regret_section())
     # a store `clientele sweep` wrote is no place for a board report's results/
     assert main(["report", str(BUNDLED_SCENARIO), *SMALL_REPORT, "--out", str(tmp_path / "lhs")]) == 2
-    assert "holds a sweep's store (sweep.json)" in capsys.readouterr().err
+    assert "holds a sweep store (made by clientele sweep)" in capsys.readouterr().err
 
 
 # ---- the board report's robustness section

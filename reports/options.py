@@ -11,11 +11,13 @@ the option's name, the value and the range, exit code 2, before anything runs.
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Callable
 
 from simulation.processes import cores
 
 MAX_SEED = 2**63 - 1
+NAME_MAX, PATH_MAX = 255, 4096  # Linux's limits for one name and a whole path, in bytes
 MAX_REPLICATIONS_ARGUMENT = 1_000_000  # a first bound before the scenario is read; the real one is memory
 
 
@@ -49,6 +51,12 @@ def output_folder(text: str) -> str:
         raise argparse.ArgumentTypeError(f"expected a folder name: got {text!r} (the working folder is '.')")
     if any(ord(character) < 32 for character in text):
         raise argparse.ArgumentTypeError(f"expected a folder name without control characters: got {text!r}")
+    for part in text.split("/"):
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise argparse.ArgumentTypeError(f"each folder name in the path is at most {NAME_MAX} bytes (the file "
+                                             f"system's limit): got one of {len(os.fsencode(part)):,}, {part[:40]!r}…")
+    if len(os.fsencode(text)) > PATH_MAX:
+        raise argparse.ArgumentTypeError(f"expected a path of at most {PATH_MAX:,} bytes: got {len(os.fsencode(text)):,}")
     return text
 
 

@@ -88,10 +88,14 @@ def _raise_problems(path: Path, problems: list[Problem]) -> None:
     raise DataError(f"{path}: {len(problems)} {noun} (rows are {rows}):\n" + "\n".join(listed))
 
 
+MAX_SHOWN_COLUMNS = 30  # header names a message lists
+
+
 @dataclass(frozen=True)
 class CsvShape:
     header: list[str]  # column names as written
     lines: np.ndarray  # the file line each data row starts on (blank lines skipped, as pandas does)
+    problems: list[Problem]  # rows of the wrong length: shown only once the header is the kind's
 
 
 def _scan(path: Path, what: str) -> CsvShape:
@@ -124,8 +128,7 @@ def _scan(path: Path, what: str) -> CsvShape:
                         f"Windows-1252); save the {what} as UTF-8") from None
     except csv.Error as exc:
         raise DataError(f"{path}: cannot read from line {line + 1}: {exc} (an unclosed quote?)") from None
-    _raise_problems(path, problems)
-    return CsvShape(header or [], np.array(lines, dtype=np.int64))
+    return CsvShape(header or [], np.array(lines, dtype=np.int64), problems)
 
 
 def _first_undecodable_line(path: Path) -> int:
@@ -161,6 +164,9 @@ def read_csv_text(path: Path, required: tuple[str, ...], what: str, columns: Col
         return _parquet_text(path, required, what, columns)
     shape = _scan(path, what)
     header = shape.header
+    if header:  # rows are echoed in messages only from a file whose header is this kind's
+        _check_required_names(columns.rename(list(header), path), required, header, path, what)
+    _raise_problems(path, shape.problems)
     try:
         frame = pd.read_csv(
             path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig",
@@ -192,14 +198,27 @@ def _parquet_text(path: Path, required: tuple[str, ...], what: str, columns: Col
     return frame.apply(lambda column: column.str.strip())
 
 
+def _check_required_names(names: list[str], required: tuple[str, ...], header: list[str], path: Path,
+                          what: str) -> None:
+    """The header holds the kind's columns; a first line that is no header of this kind is not shown."""
+    missing = [name for name in required if name not in names]
+    if not missing:
+        return
+    if len(header) < len(required) and len(missing) == len(required):  # not a CSV of this kind: say so, show nothing
+        raise DataError(f"{path}: its first line is not the header of a {what}: {len(header)} column{'s' if len(header) != 1 else ''} "
+                        f"where {', '.join(required)} are needed (the line is not shown); expected a CSV whose first line "
+                        f"names its columns, separated by commas")
+    shown = ", ".join(name if len(name) <= 40 else f"{name[:40]}…" for name in header[:MAX_SHOWN_COLUMNS])
+    more = f", … ({len(header):,} in all)" if len(header) > MAX_SHOWN_COLUMNS else ""
+    raise DataError(
+        f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)}; "
+        f"found columns: {shown or 'none'}{more} (a {what} needs {', '.join(required)}; "
+        f"--columns {required[0]}=their_name,… maps an export's own names)"
+    )
+
+
 def _check_required(frame: pd.DataFrame, required: tuple[str, ...], header: list[str], path: Path, what: str) -> None:
-    missing = [name for name in required if name not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)}; "
-            f"found columns: {', '.join(header) or 'none'} (a {what} needs {', '.join(required)}; "
-            f"--columns {required[0]}=their_name,… maps an export's own names)"
-        )
+    _check_required_names([str(name) for name in frame.columns], required, header, path, what)
     if frame.empty:
         raise DataError(f"{path}: {what} has a header but no rows")
 

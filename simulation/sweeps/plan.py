@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ScenarioError
-from ..experiment import select_strategies
+from ..experiment import check_replications, select_strategies
 from ..parameter_paths import ParameterPath, resolve_path, set_path
 from ..results import provenance_record
 from ..scenario import Scenario, load_scenario, override_sources, scenario_from_dict
 from ..scenario_file import parse_yaml, read_text
-from ..sources import PopulationSource
+from ..sources import PopulationSource, start_run
 from .designs import ROLE_DESIGN, DesignPoint, design_points
 from .spec import SweepSpec, parse_sweep
 
@@ -91,7 +91,10 @@ def load_plan(sweep_path: str | Path) -> SweepPlan:
         raise ScenarioError(f"{scenario_path}: expected a mapping of scenario fields at top level, got {type(raw).__name__}")
     population = PopulationSource.from_paths(folder / spec.customers if spec.customers else None,
                                              folder / spec.transactions if spec.transactions else None, spec.columns)
-    return make_plan(spec, raw, f"{sweep_path}", f"{scenario_path}", population)
+    plan = make_plan(spec, raw, f"{sweep_path}", f"{scenario_path}", population)
+    if population.kind != "synthetic":  # read, checked and fitted here, as --customers is, before any point runs
+        start_run(plan.base, population, spec.seed, plan.points[0].explicit if plan.points else ())
+    return plan
 
 
 def plan_from_scenario(spec: SweepSpec, scenario_path: str | Path, population: PopulationSource,
@@ -122,6 +125,7 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
                   if key != "path"}  # the file's content, not where it was read from
     problems: list[str] = []
     row_ids: list[str] = []
+    longest = base.horizon_quarters
     unique: dict[str, PlannedPoint] = {}
     for row in rows:
         identity = point_id(base_hash, row.values, spec.seed, spec.replications, strategies, input_data, explicit)
@@ -135,6 +139,7 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
         try:
             scenario = scenario_from_dict(point_raw, source=what)
             _check_runs(scenario, population)
+            longest = max(longest, scenario.horizon_quarters)
         except ScenarioError as exc:
             rules = "; ".join(line.removeprefix(f"{what}: ") for line in str(exc).splitlines())
             problems.append(f"{what} ({_shown(row.values)}): {rules}")
@@ -145,6 +150,10 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
         more = f"\n  … and {len(problems) - MAX_LISTED_PROBLEMS} more" if len(problems) > MAX_LISTED_PROBLEMS else ""
         raise ScenarioError(f"{source_name}: {len(problems)} of {len(rows)} points are not valid scenarios; nothing was "
                             f"run or written:\n  {listed}{more}")
+    try:  # a point's results are held in memory until its chunk is written, as simulate's are
+        check_replications(spec.replications, len(strategies), longest)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source_name}: 'replications' {str(exc).removeprefix('--replications ')}") from None
     return SweepPlan(spec, source_name, base, base_hash, strategies, population, resolved, tuple(rows), tuple(row_ids),
                      tuple(unique.values()))
 

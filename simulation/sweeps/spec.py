@@ -130,6 +130,10 @@ class SweepSpec(StrictModel):
 
     @model_validator(mode="after")
     def _design_fits_parameters(self) -> "SweepSpec":
+        both = [f"'{fixed}' (set) and '{varied}' (parameters)" for fixed in self.set for varied in self.parameters
+                if fixed == varied or varied.startswith(f"{fixed}.") or fixed.startswith(f"{varied}.")]
+        if both:
+            raise ValueError(f"a path is either fixed or varied, not both: {', '.join(both)}; remove it from one")
         method = self.design.method
         if method in ("grid", "list"):
             without = [path for path, spec in self.parameters.items()

@@ -135,12 +135,24 @@ def write_results(folder: Path, scenario: Scenario, tables: dict[str, pd.DataFra
     for name, data in contents.items():
         write_atomically(folder / name, data)
     provenance = {**provenance, "files": {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}}
+    provenance = {**provenance, SEAL_KEY: provenance_seal(provenance)}
     write_atomically(folder / PROVENANCE_FILE, json.dumps(provenance, indent=2, sort_keys=True).encode())
     return Results(folder=folder, provenance=provenance, scenario=scenario, **{kind: tables[kind] for kind in TABLE_FILES})
 
 
+SEAL_KEY = "seal"  # SHA-256 of provenance's other fields, so an edited date, override or worker count is seen
+
+
+def provenance_seal(provenance: dict[str, Any]) -> str:
+    """The SHA-256 of provenance without its seal, as canonical JSON (sorted keys, no spaces)."""
+    fields = {key: value for key, value in provenance.items() if key != SEAL_KEY}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def changed_files(folder: Path, provenance: dict[str, Any]) -> list[str]:
-    """Result files that are missing or differ from the SHA-256 provenance recorded for them."""
+    """Result files (provenance.json included) that are missing or differ from what was recorded when written."""
+    if provenance.get(SEAL_KEY) != provenance_seal(provenance):
+        return ["provenance.json (its fields differ from those sealed when it was written: edited by hand?)"]
     recorded = provenance.get("files")
     if not isinstance(recorded, dict) or set(recorded) != {*TABLE_FILES.values(), SCENARIO_FILE}:
         return ["provenance.json (no file hashes: written by an older version)"]

@@ -38,6 +38,23 @@ def test_results_made_by_other_code_are_simulated_again(tmp_path):
     assert load_results(out).provenance["code_version"] != "0.0.9+gdeadbeef0000"
 
 
+@pytest.mark.parametrize("field, forged", [("created_at", "2020-01-01T00:00:00+00:00"), ("overrides", []),
+                                           ("workers", 64)], ids=["date", "overrides", "workers"])
+def test_a_hand_edited_provenance_is_simulated_again_with_the_reason(tmp_path, field, forged):
+    out = tmp_path / "run"
+    run_or_reuse(BUNDLED_SCENARIO, out, strategies=["retain_all"], replications=2, seed=3, overrides=SMALL, workers=1)
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance[field] != forged
+    provenance[field] = forged
+    (out / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True))
+    with pytest.raises(ClienteleError, match="provenance.json .its fields differ from those sealed"):
+        load_results(out)  # a report reading the folder never prints the forged value
+    record = run_or_reuse(BUNDLED_SCENARIO, out, strategies=["retain_all"], replications=2, seed=3, overrides=SMALL,
+                          workers=1)
+    assert not record.reused and "provenance.json (its fields differ" in record.reason
+    assert load_results(out).provenance[field] != forged
+
+
 @pytest.mark.parametrize("provenance", ["[]", '{"input_data": null}', "not json"])
 def test_a_malformed_provenance_means_simulate_again_not_a_crash(tmp_path, provenance):
     out = tmp_path / "run"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -113,12 +114,32 @@ def kernel_name() -> str:
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# Where Jupyter and IPython write by default, under HOME: a kernel's connection file and IPython's folder.
+HOME_FOLDERS = {"JUPYTER_RUNTIME_DIR": "jupyter-runtime", "IPYTHONDIR": "ipython"}
+
+
+def _home_is_writable() -> bool:
+    """Tried, not asked: root's ``os.access`` says yes for /proc, where no folder can be made."""
+    home = os.environ.get("HOME") or ""
+    if not home or not os.path.isdir(home):
+        return False
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".clientele-probe-", dir=home))
+    except OSError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
-def kernel_environment() -> Iterator[dict[str, str]]:
+def kernel_environment(scratch: str | Path | None = None) -> Iterator[dict[str, str]]:
     """The environment a new kernel inherits: numeric libraries on one thread per process, and the
     project first on its import path (the kernel's working folder is an empty one, never the output
-    folder, so only the project's own ``reports`` and ``simulation`` can be imported)."""
+    folder, so only the project's own ``reports`` and ``simulation`` can be imported). With HOME
+    unwritable (a service account, HOME=/proc), Jupyter's and IPython's folders go under ``scratch``."""
     added = {name: value for name, value in ONE_THREAD_PER_PROCESS.items() if name not in os.environ}
+    if scratch is not None and not _home_is_writable():
+        added.update({name: str(Path(scratch) / folder) for name, folder in HOME_FOLDERS.items()
+                      if name not in os.environ})
     previous_path = os.environ.get("PYTHONPATH")
     os.environ.update(added)
     os.environ["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *([previous_path] if previous_path else [])])
@@ -143,10 +164,12 @@ def execute(
 ) -> None:
     """Execute ``notebook`` into ``executed``; a failing cell raises ReportError, the notebook stays."""
     notebook, executed = Path(notebook), Path(executed)
+    kernel = FALLBACK_KERNEL
     try:
-        with kernel_environment():
+        with kernel_environment(scratch=cwd):
+            kernel = kernel_name()
             papermill.execute_notebook(
-                str(notebook), str(executed), parameters=dict(parameters), kernel_name=kernel_name(),
+                str(notebook), str(executed), parameters=dict(parameters), kernel_name=kernel,
                 cwd=str(cwd), progress_bar=progress, log_output=False, request_save_on_cell_execute=True,
                 start_timeout=START_TIMEOUT_SECONDS, extra_arguments=KERNEL_ARGUMENTS,
             )
@@ -155,11 +178,11 @@ def execute(
         raise ReportError(
             f"{notebook.name} failed in cell {exc.cell_index} (execution count {exc.exec_count}, "
             f"`{first_line[:80]}`): {exc.ename}: {exc.evalue}. The partially executed notebook is kept at "
-            f"{executed} (its last output has the traceback); no report was written."
+            f"{executed} (its last output has the traceback); no new report was written."
         ) from None
     except (PapermillException, RuntimeError, TimeoutError) as exc:
         # Kernel that died or never started: there is no failing cell to name.
         raise ReportError(
-            f"{notebook.name} could not be executed with kernel '{kernel_name()}': {type(exc).__name__}: {exc}. "
-            f"Whatever ran is in {executed}; no report was written."
+            f"{notebook.name} could not be executed with kernel '{kernel}': {type(exc).__name__}: {exc}. "
+            f"Whatever ran is in {executed}; no new report was written."
         ) from None

@@ -80,6 +80,33 @@ def log(rows: str) -> Callable[[Path], list[str]]:
     return simulate_csv("--transactions", csv_file(rows))
 
 
+
+def sweep_file(**fields: str) -> Callable[[Path], str]:
+    """A small sweep over the bundled bank; ``fields`` are YAML lines put in (or replacing) the defaults."""
+    lines = {"name": "bad sweep", "scenario": BANK, "strategies": "[retain_all]", "replications": "2", "seed": "1",
+             "set": "{population.customers: 300, market.size: 20000, horizon_quarters: 4}",
+             "design": "{method: lhs, points: 3}", "parameters": "{word_of_mouth.first_hand: {low: 3, high: 15}}",
+             **fields}
+    return scenario_file("".join(f"{key}: {value}\n" for key, value in lines.items()), "sweep.yaml")
+
+
+def sweep(**fields: str) -> Callable[[Path], list[str]]:
+    return lambda folder: ["sweep", sweep_file(**fields)(folder), "--out", str(folder / "store"), "--quiet"]
+
+
+def marked(folder: Path, *markers: str) -> Path:
+    """A folder holding the files that mark one kind (a report's notebook, a store's sweep.json)."""
+    for marker in markers:
+        (folder / marker).parent.mkdir(parents=True, exist_ok=True)
+        (folder / marker).write_text("{}")
+    return folder
+
+
+def cohort(rows: str) -> Callable[[Path], list[str]]:
+    return lambda folder: ["calibrate", "--cohort", csv_file("period,customers\n" + rows)(folder),
+                           "--out", str(folder / "c")]
+
+
 CASES = [
     # ------------------------------------------------------------------ scenario files
     Case("utf-16 scenario", simulate_with(scenario_file(MINIMAL.encode("utf-16"))), ("scenario.yaml", "UTF-16", "UTF-8")),
@@ -224,6 +251,41 @@ CASES = [
                                                           csv_file("customer_id,revenue\nA,x\n")(f),
                                                           "--out", str(f / "out")],
          ("row 2, column 'revenue'",)),
+    # ------------------------------------------------------------------ sweeps: files, sizes, folders
+    Case("sweep ledger that is no ledger", sweep(customers="/etc/passwd"),
+         ("/etc/passwd: its first line is not the header of a customer ledger", "the line is not shown")),
+    Case("sweep ledger that is a folder", sweep(customers="/etc"), ("/etc", "is a folder; expected a customer ledger")),
+    Case("sweep path both fixed and varied", sweep(set="{word_of_mouth.first_hand: 4, population.customers: 300}"),
+         ("a path is either fixed or varied, not both", "'word_of_mouth.first_hand' (set)")),
+    Case("sweep replications beyond memory", sweep(replications="10000", strategies="null",
+                                                   set="{population.customers: 300, horizon_quarters: 80}"),
+         ("sweep.yaml: 'replications' 10,000", "GiB of results")),
+    Case("sweep into a report folder", lambda f: ["sweep", sweep_file()(f), "--out",
+                                                  str(marked(f / "q4", "board_report.ipynb", "results/provenance.json")),
+                                                  "--quiet"],
+         ("holds a report (made by clientele report)", "expected a new folder or a sweep store")),
+    Case("simulate into a sweep store", lambda f: ["simulate", BANK, *SMALL, "--out",
+                                                   str(marked(f / "store", "sweep.json") / "results")],
+         ("is inside store, a sweep store (made by clientele sweep)", "expected a folder outside it")),
+    Case("report into a results folder", lambda f: ["report", BANK, *SMALL, "--out",
+                                                    str(marked(f / "run", "provenance.json"))],
+         ("holds a results (made by clientele simulate)",)),
+    Case("calibrate into a sweep store", lambda f: ["calibrate", "--transactions", str(PROJECT_ROOT / "examples" /
+                                                    "transactions.csv"), "--out", str(marked(f / "s", "sweep.json"))],
+         ("holds a sweep store",)),
+    Case("report whose charts are a link", lambda f: ["report", BANK, *SMALL, "--out", str(
+        (lambda out: ((out / "charts").symlink_to(f), out)[1])(marked(f / "q4", "note.txt")))],
+         ("charts is a symbolic link", "expected a real folder or none")),
+    Case("--out name of 300 bytes", lambda f: ["simulate", BANK, *SMALL, "--out", str(f / ("x" * 300))],
+         ("argument --out", "at most 255 bytes")),
+    # ------------------------------------------------------------------ cohort tables
+    Case("cohort of 10.5 customers", cohort("0,10.5\n1,8\n2,6\n"),
+         ("row 2, column 'customers': '10.5'", "a whole number of customers")),
+    Case("cohort of 1e-300 customers", cohort("0,1e-300\n1,0\n2,0\n"), ("row 2, column 'customers': '1e-300'",)),
+    Case("time of 99:99:99+99:99", log("customer_id,date,amount\nA,2026-01-05T99:99:99+99:99,10\nA,2026-02-05,10\n"),
+         ("row 2, column 'date': '2026-01-05T99:99:99+99:99'", "YYYY-MM-DD")),
+    Case("validate: the documented maximum market", lambda f: ["validate", BANK, "--set", "market.size=10000000000"],
+         ("market.size 10,000,000,000", "GiB", "fit a run")),
 ]
 
 
@@ -361,3 +423,15 @@ def test_a_report_refused_for_a_bad_ledger_row_keeps_the_previous_report(tmp_pat
     assert code == 2 and "row 2, column 'revenue'" in err
     assert (out / "board_report.pdf").read_bytes() == b"%PDF the previous quarter's report"
     assert (out / "board_report.html").exists()
+
+
+def test_an_unwritable_home_gives_the_report_kernel_folders_of_its_own(tmp_path, monkeypatch):
+    from reports import notebook_run
+
+    monkeypatch.setenv("HOME", "/proc")  # no folder can be made there, even by root
+    for name in notebook_run.HOME_FOLDERS:
+        monkeypatch.delenv(name, raising=False)
+    with notebook_run.kernel_environment(scratch=tmp_path) as added:
+        assert notebook_run.kernel_name() == "clientele"  # Jupyter found its kernels without writing under HOME
+        assert added["IPYTHONDIR"].startswith(str(tmp_path))
+    assert "IPYTHONDIR" not in os.environ

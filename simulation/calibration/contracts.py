@@ -123,9 +123,13 @@ def read_cohort(path: str | Path) -> Cohort:
     frame = read_csv_text(path, ("period", "customers"), "cohort table")
     problems: list[Problem] = []
     periods = number_column(frame, "period", 0, 1000, "a whole number of periods from 0", problems)
-    customers = number_column(frame, "customers", 0, 1e12, "a count of customers, >= 0", problems)
-    raise_problems(path, problems)
+    expected = "a whole number of customers from 0 to 1e12"
+    customers = number_column(frame, "customers", 0, 1e12, expected, problems)
     rows = frame.index.to_numpy()
+    fractional = np.isfinite(customers) & (customers != np.round(customers))  # 10.5 or 1e-300 people
+    problems.extend(Problem(int(row), "customers", frame["customers"].iloc[at], expected)
+                    for at, row in zip(np.flatnonzero(fractional), rows[fractional]))
+    raise_problems(path, problems)
     if not np.array_equal(periods, np.arange(len(periods))):
         raise DataError(f"{path}: column 'period' holds {', '.join(f'{p:g}' for p in periods[:6])}…; "
                         "expected 0, 1, 2, … one row per period in order, starting with the whole cohort at 0")

@@ -1,9 +1,11 @@
 """Whatever validates, runs: scenarios with every number at an edge of its range, run for a quarter.
 
-Each numeric field of the scenario and of every step takes its lowest allowed value, its highest
-(a large one where the schema sets no ceiling), or its default; hypothesis picks the mix. A
-scenario that the schema refuses is fine (its message is tested elsewhere); one it accepts must
-run without an error or a numeric warning (pytest turns RuntimeWarning into an error).
+Each numeric field of the scenario and of every step — nested sections, optional thresholds, each
+channel of the channel table and each of the eight segment multipliers included — takes its lowest
+allowed value, its highest (a large one where the schema sets no ceiling), or its default;
+hypothesis picks the mix. A scenario that the schema refuses is fine (its message is tested
+elsewhere); one it accepts must run without an error or a numeric warning (pytest turns
+RuntimeWarning into an error).
 """
 
 from __future__ import annotations
@@ -21,22 +23,43 @@ from simulation import kernels
 from simulation.actions import ACTIONS
 from simulation.engine import CustomerModel
 from simulation.errors import ScenarioError
-from simulation.scenario import Scenario, scenario_from_dict
+from simulation.scenario import MAX_SEGMENT_MULTIPLIER, SEGMENT_COUNT, Scenario, scenario_from_dict
 from simulation.sources import PopulationSource
 
 UNBOUNDED_HIGH = 1e6  # where the schema sets no ceiling: a value far beyond any real scenario
 SMALL_WORLD = {"population": {"customers": st.sampled_from([1, 2, 40])},
                "market": {"size": st.sampled_from([1, 40, 100_000])}}
 SKIPPED = {("", "horizon_quarters"), ("", "start_date")}  # one quarter, the default start: the run stays short
+# Numbers the schema holds in tables and lists, whose ranges live in validators rather than field metadata.
+TABLES = {
+    ("", "channels"): st.fixed_dictionaries({}, optional={
+        name: st.fixed_dictionaries({}, optional={
+            "cost_per_contact": st.sampled_from([0.0, 1.0, 1e6]), "staffed": st.booleans()})
+        for name in Scenario(name="defaults").channels}),
+    ("churn", "segment_multipliers"): st.lists(st.sampled_from([0.0, 1.0, MAX_SEGMENT_MULTIPLIER]),
+                                               min_size=SEGMENT_COUNT, max_size=SEGMENT_COUNT),
+    ("population", "channel_mix"): st.sampled_from([{"call_centre": 1.0}, {"online": 1.0},
+                                                    {"call_centre": 0.0, "online": 1.0}]),
+}
+
+
+def _unwrapped(annotation: Any) -> tuple[Any, bool]:
+    """The type inside ``Optional[...]`` (and whether it was optional)."""
+    arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType")) and len(arguments) == 1:
+        return arguments[0], True
+    return annotation, False
 
 
 def _edges(field: Any, annotation: Any) -> list[float] | None:
     """Lowest, highest and default values of a numeric field; None for a field that is not a number."""
+    annotation, optional = _unwrapped(annotation)
     base = typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
     if base not in (int, float):
         return None
     low = high = None
-    for constraint in field.metadata:
+    constraints = [*field.metadata, *(typing.get_args(annotation)[1:] if optional else ())]
+    for constraint in constraints:
         if isinstance(constraint, Ge):
             low = constraint.ge
         elif isinstance(constraint, Gt):
@@ -59,13 +82,17 @@ def section_strategy(model: type[BaseModel], prefix: str = "") -> st.SearchStrat
         if prefix in SMALL_WORLD and name in SMALL_WORLD[prefix]:
             fields[name] = SMALL_WORLD[prefix][name]
             continue
+        if (prefix, name) in TABLES:
+            fields[name] = TABLES[prefix, name]
+            continue
         edges = _edges(field, field.annotation)
+        inner, _ = _unwrapped(field.annotation)
         if edges:
             fields[name] = st.sampled_from(edges)
         elif field.annotation is bool:
             fields[name] = st.booleans()
-        elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel) and not prefix:
-            fields[name] = section_strategy(field.annotation, name)
+        elif isinstance(inner, type) and issubclass(inner, BaseModel):  # a section, at any depth
+            fields[name] = section_strategy(inner, f"{prefix}.{name}" if prefix else name)
     return st.fixed_dictionaries({}, optional=fields)
 
 
@@ -73,7 +100,7 @@ def ladder_strategy() -> st.SearchStrategy[list[dict[str, Any]]]:
     steps = []
     for name, declaration in ACTIONS.items():
         step = section_strategy(declaration.step, f"step:{name}").map(lambda values, n=name: {**values, "action": n})
-        steps.append(step.map(lambda values: {**values, "target": {"max_monthly_profit": 0}}))
+        steps.append(step.map(lambda values: {**values, "target": {"max_monthly_profit": 0, **values.get("target", {})}}))
     return st.tuples(*steps).map(list)
 
 

@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from simulation.errors import ClienteleError
+from simulation.errors import ClienteleError, terminal_text
 
 from .options import add_columns_option, add_debug_option, add_scenario_option, output_folder, seed_type
 
@@ -127,7 +127,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         out / artifacts.OVERLAY_FILE)))
     if book is not None:
         for warning in book["warnings"]:
-            print(f"clientele: warning: {warning}", file=sys.stderr)
+            print(terminal_text(f"clientele: warning: {warning}"), file=sys.stderr)
     return 0
 
 

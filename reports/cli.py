@@ -18,7 +18,7 @@ from typing import Sequence
 import pandas as pd
 
 from simulation import __version__
-from simulation.errors import ClienteleError
+from simulation.errors import ClienteleError, terminal_text
 from simulation.processes import unwind_on_interrupt
 
 from .options import add_debug_option, add_run_options, output_folder
@@ -220,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ClienteleError as exc:
         if args.debug:
             raise
-        print(f"clientele: error: {exc}", file=sys.stderr)
+        print(terminal_text(f"clientele: error: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:
         if args.debug:

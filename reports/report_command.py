@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from simulation.errors import terminal_text
+
 from .kinds import KINDS
 from .options import add_run_options, output_folder
 from .pipeline import DEFAULT_REPORT_REPLICATIONS, ReportOutcome, ReportRequest, build_report
@@ -54,10 +56,10 @@ def _report(args: argparse.Namespace) -> int:
     )
     outcome = build_report(request)
     for _url, reason in outcome.refused:
-        print(f"clientele: warning: not loaded into the PDF: {reason}", file=sys.stderr)
+        print(terminal_text(f"clientele: warning: not loaded into the PDF: {reason}"), file=sys.stderr)
     for message in dict.fromkeys(outcome.messages):  # one line per distinct warning
         if not any(reason in message for _url, reason in outcome.refused):
-            print(f"clientele: warning: WeasyPrint: {message}", file=sys.stderr)
+            print(terminal_text(f"clientele: warning: WeasyPrint: {message}"), file=sys.stderr)
     if not args.quiet:
         _print_outcome(outcome)
     return 0

@@ -15,3 +15,12 @@ class DataError(ClienteleError):
 
 class ReportError(ClienteleError):
     """A report notebook failed, or its parameters were refused."""
+
+
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x20), *range(0x7f, 0xa0)) if chr(code) not in "\n\t"}
+
+
+def terminal_text(message: str) -> str:
+    """A message as a terminal may show it: a file or name's control characters (ESC, BEL) escaped as \\x1b,
+    so a name cannot recolour, retitle or rewrite the analyst's terminal; the message's own lines stay."""
+    return message.translate(_CONTROL)

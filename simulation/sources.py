@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
-from .errors import DataError, ScenarioError
+from .errors import DataError, ScenarioError, terminal_text
 from .files import regular_file
 from .parameter_paths import set_path
 from .population import Population
@@ -120,7 +120,7 @@ def start_run(scenario: Scenario, source: PopulationSource, seed: int, explicit:
     _check_market(run_scenario, expected, f"the {expected:,} customers the data support in {source.path}")
     if announce:
         for warning in book.warnings:
-            print(f"clientele: warning: {warning}", file=sys.stderr)
+            print(terminal_text(f"clientele: warning: {warning}"), file=sys.stderr)
     draws: Any = book.draws
     if isinstance(draws, LogPosterior):  # the posterior's cost assumptions are the scenario's as run
         draws = dataclasses.replace(draws, scenario=run_scenario)

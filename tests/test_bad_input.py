@@ -284,6 +284,11 @@ CASES = [
     Case("cohort of 1e-300 customers", cohort("0,1e-300\n1,0\n2,0\n"), ("row 2, column 'customers': '1e-300'",)),
     Case("time of 99:99:99+99:99", log("customer_id,date,amount\nA,2026-01-05T99:99:99+99:99,10\nA,2026-02-05,10\n"),
          ("row 2, column 'date': '2026-01-05T99:99:99+99:99'", "YYYY-MM-DD")),
+    Case("file name with a terminal escape", simulate_csv("--customers", csv_file("customer_id,revenue\nA,x\n",
+                                                                                 "bad\x1b[31mred.csv")),
+         ("bad\\x1b[31mred.csv: 1 problem",)),
+    Case("scenario name with a bell", lambda f: ["simulate", str(f / "no\asuch.yaml"), "--out", str(f / "o")],
+         ("no\\x07such.yaml: scenario file not found",)),
     Case("validate: the documented maximum market", lambda f: ["validate", BANK, "--set", "market.size=10000000000"],
          ("market.size 10,000,000,000", "GiB", "fit a run")),
 ]
@@ -307,6 +312,7 @@ def test_bad_input_gets_one_clear_message_and_nothing_is_written(case: Case, tmp
     for words in case.words:
         assert words in err, f"{words!r} not in: {err}"
     assert "Traceback" not in err
+    assert not [c for c in err if (ord(c) < 32 or 0x7f <= ord(c) < 0xa0) and c not in "\n\t"], "a raw control character"
     assert set(tmp_path.rglob("*")) - before == created, "the command wrote files"
 
 
@@ -389,12 +395,17 @@ def _clientele(*arguments: str, stdout=subprocess.PIPE, env: dict[str, str] | No
                             cwd=PROJECT_ROOT, env={**os.environ, **(env or {})})
 
 
-def test_output_to_a_reader_that_stops_ends_quietly_as_git_does():
-    process = _clientele("outcomes")
+@pytest.mark.parametrize("command", [["outcomes"], ["validate", BANK], ["simulate", BANK, *SMALL]],
+                         ids=["outcomes", "validate", "simulate"])
+def test_output_to_a_reader_that_stops_ends_quietly_as_git_does(command, tmp_path):
+    out = ["--out", str(tmp_path / "out")] if command[0] == "simulate" else []
+    process = _clientele(*command, *out)
     assert process.stdout is not None and process.stderr is not None
-    process.stdout.close()  # `clientele outcomes | head -0`: the reader is gone before the first line is written
-    process.wait(timeout=60)
+    process.stdout.close()  # `clientele … | head -0`: the reader is gone before the first line is written
+    process.wait(timeout=120)
     assert process.returncode == 141 and b"Traceback" not in process.stderr.read()
+    if out:  # the results were written before the summary met the closed pipe
+        assert (tmp_path / "out" / "provenance.json").exists()
 
 
 def test_output_to_a_full_device_is_one_clear_message():

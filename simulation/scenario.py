@@ -23,14 +23,18 @@ from .parameter_paths import resolve_path, set_path
 from .scenario_file import parse_yaml, read_text
 from .schema import Name, Real, StrictModel, Switch, Text, Whole
 from .segments import SEGMENT_COUNT
-from .state import COLUMN_DTYPES
 from .strategy_spec import StrategySpec
 
 # Whatever validates must run: the limits below are what the engine and this machine can take.
 EARLIEST_START, LATEST_START = dt.date(1900, 1, 1), dt.date(2200, 1, 1)  # calendar arithmetic stays in range
 MAX_MARKET_SIZE = 10_000_000_000  # more than the world's population
-BYTES_PER_CUSTOMER_ROW = sum(dtype().itemsize for dtype in COLUMN_DTYPES.values())
-MEMORY_BUDGET_BYTES = 6 << 30  # customer columns of one run; a 2-core, 24 GiB machine runs two at once
+# A run's process is LOADED_BYTES (the interpreter, numpy, pandas, SimPy and the kernels) plus
+# BYTES_PER_ROW for each reserved customer row at its peak (the columns, the month's temporaries, the
+# quarter's outcomes): both measured by benchmarks/memory_rule.py, rounded up.
+LOADED_BYTES = 320 << 20
+BYTES_PER_ROW = 450
+MEMORY_BUDGET_BYTES = 6 << 30  # one run's process; a 2-core, 24 GiB machine runs two at once
+MAX_ROWS = (MEMORY_BUDGET_BYTES - LOADED_BYTES) // BYTES_PER_ROW
 MAX_STRATEGIES = 50
 MAX_CUSTOMERS = 5_000_000  # a population, synthetic or a company's own
 
@@ -458,13 +462,13 @@ class Scenario(Section):
     def memory_problem(self, customers: int | None = None, referrals_per_year: float | None = None) -> str | None:
         """Why a run of this scenario (on these customers) would not fit in memory, or None."""
         rows = self.reserved_rows(customers, referrals_per_year)
-        needed = rows * BYTES_PER_CUSTOMER_ROW
+        needed = LOADED_BYTES + rows * BYTES_PER_ROW
         if needed <= MEMORY_BUDGET_BYTES:
             return None
         customers = self.population.customers if customers is None else customers
         return (f"{customers:,} customers with market.size {self.market.size:,}, market.acquisition_rate "
                 f"{self.market.acquisition_rate:g} and {self.horizon_quarters} quarters need about {rows:,} customer "
-                f"rows ({needed / 2**30:.1f} GiB); at most {MEMORY_BUDGET_BYTES // BYTES_PER_CUSTOMER_ROW:,} rows "
+                f"rows ({needed / 2**30:.1f} GiB with the program itself); at most {MAX_ROWS:,} rows "
                 f"({MEMORY_BUDGET_BYTES / 2**30:.0f} GiB) fit a run")
 
     @property

@@ -25,15 +25,18 @@ from .options import add_debug_option, add_run_options, output_folder
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from simulation.scenario import load_scenario
-    from simulation.sources import check_synthetic_market
+    """Every check ``simulate`` makes with the same options — data read, fitted and scaled — short of simulating."""
+    from simulation.experiment import prepare_run
 
-    scenario = load_scenario(args.scenario, args.overrides)
-    check_synthetic_market(scenario)  # what simulate refuses of the synthetic book, refused here too
+    run = prepare_run(args.scenario, strategies=args.strategies, replications=args.replications, seed=args.seed,
+                      customers=args.customers, transactions=args.transactions, columns=args.columns,
+                      overrides=args.overrides, progress=not args.quiet)
+    scenario = run.scenario
+    book = (f"{scenario.population.customers:,} synthetic customers" if run.source.kind == "synthetic"
+            else f"{len(run.start.today):,} customers from {Path(str(run.source.path)).name}")
     print(
-        f"{args.scenario}: valid — {scenario.name!r}, {scenario.population.customers:,} synthetic customers, "
-        f"{scenario.horizon_quarters} quarters from {scenario.start_date}, "
-        f"strategies: {', '.join(scenario.strategies)}"
+        f"{args.scenario}: valid — {scenario.name!r}, {book}, {scenario.horizon_quarters} quarters from "
+        f"{scenario.start_date}, strategies: {', '.join(run.strategies)}; {run.replications} replications would run"
     )
     return 0
 
@@ -149,13 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"clientele {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    validate = commands.add_parser("validate", help="check a scenario file without running it")
-    validate.add_argument("scenario")
-    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
-    add_debug_option(validate)
-    validate.set_defaults(func=_validate)
-
     from simulation.experiment import DEFAULT_REPLICATIONS
+
+    validate = commands.add_parser("validate", help="every check simulate makes, with the same options, without "
+                                                    "running: the scenario, the data files, the run's size")
+    add_run_options(validate, DEFAULT_REPLICATIONS)
+    validate.set_defaults(func=_validate)
 
     simulate = commands.add_parser("simulate", help="run the scenario's strategies and write the results table")
     add_run_options(simulate, DEFAULT_REPLICATIONS)

@@ -35,7 +35,7 @@ from .results import (
     write_results,
 )
 from .scenario import Scenario, load_scenario, override_sources
-from .sources import PopulationSource, start_run
+from .sources import PopulationSource, RunStart, start_run
 from .starting_position import starting_position
 from .strategy_spec import StrategySpec
 
@@ -183,6 +183,44 @@ def _tables(outputs: dict[int, dict[str, pd.DataFrame]], strategy_order: list[st
     return tables
 
 
+@dataclass(frozen=True)
+class PreparedRun:
+    """Everything ``simulate`` checks before it simulates: what ``validate`` reports and ``run_experiment`` runs."""
+
+    scenario: Scenario  # as given (its hash is the run's identity)
+    start: RunStart  # the scenario as run (the data's changes applied), today's book and the book drawn from
+    source: PopulationSource
+    strategies: dict[str, StrategySpec]  # the chosen ones, by name, in order
+    replications: int
+    seed: int
+
+
+def prepare_run(
+    scenario_path: str | Path,
+    *,
+    strategies: Sequence[str] | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    customers: str | Path | None = None,
+    transactions: str | Path | None = None,
+    columns: str | None = None,
+    overrides: Iterable[str] = (),
+    progress: bool = False,
+    scenario: Scenario | None = None,
+) -> PreparedRun:
+    """Read and check every input of a run — the scenario, the strategies, the replications against memory,
+    the data files read, fitted and scaled — without simulating; a ClienteleError names the first culprit."""
+    overrides = list(overrides)
+    scenario = scenario if scenario is not None else load_scenario(scenario_path, overrides)
+    chosen = select_strategies(scenario, strategies)
+    source = PopulationSource.from_paths(customers, transactions, columns)
+    seed = DEFAULT_SEED if seed is None else seed
+    replications = DEFAULT_REPLICATIONS if replications is None else replications
+    check_replications(replications, len(chosen), scenario.horizon_quarters)
+    start = start_run(scenario, source, seed, override_sources(overrides), announce=progress)  # data: calibrated, scaled
+    return PreparedRun(scenario, start, source, chosen, replications, seed)
+
+
 def run_experiment(
     scenario_path: str | Path,
     out_dir: str | Path,
@@ -205,22 +243,19 @@ def run_experiment(
     """
     started = time.perf_counter()
     overrides = list(overrides)
-    scenario = scenario if scenario is not None else load_scenario(scenario_path, overrides)
-    chosen = select_strategies(scenario, strategies)
-    source = PopulationSource.from_paths(customers, transactions, columns)
-    seed = DEFAULT_SEED if seed is None else seed
-    replications = DEFAULT_REPLICATIONS if replications is None else replications
-    check_replications(replications, len(chosen), scenario.horizon_quarters)
     check_output_folder(out_dir)
-    start = start_run(scenario, source, seed, override_sources(overrides), announce=progress)  # data: calibrated, scaled
+    run = prepare_run(scenario_path, strategies=strategies, replications=replications, seed=seed, customers=customers,
+                      transactions=transactions, columns=columns, overrides=overrides, progress=progress,
+                      scenario=scenario)
+    start, chosen, replications, seed = run.start, run.strategies, run.replications, run.seed
     run_scenario, population = start.scenario, start.today
     tables = simulate(run_scenario, start.book, chosen, replications, seed, workers, progress)
     tables["starting_position"] = starting_position(run_scenario, population, seed)
     provenance = provenance_record(
-        scenario=scenario,
+        scenario=run.scenario,
         scenario_path=Path(scenario_path),
         overrides=list(overrides),
-        source=source,
+        source=run.source,
         customers_at_start=len(population),
         seed=seed,
         replications=replications,

@@ -11,6 +11,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -315,6 +316,39 @@ def test_bad_input_gets_one_clear_message_and_nothing_is_written(case: Case, tmp
     assert not [c for c in err if (ord(c) < 32 or 0x7f <= ord(c) < 0xa0) and c not in "\n\t"], "a raw control character"
     assert set(tmp_path.rglob("*")) - before == created, "the command wrote files"
 
+
+def as_validate(case: Case) -> Case:
+    """The same bad input given to ``validate``: every check simulate makes, short of simulating."""
+    def command(folder: Path) -> list[str]:
+        arguments = case.command(folder)
+        kept, skip = ["validate"], False
+        for argument in arguments[1:]:
+            if skip:
+                skip = False
+            elif argument in ("--out", "--show"):
+                skip = True  # validate writes nothing and prints no outcomes
+            else:
+                kept.append(argument)
+        return kept
+
+    return Case(f"validate: {case.name}", command, case.words, case.exit_code, case.files)
+
+
+def _simulates(case: Case) -> bool:
+    """Whether the case runs ``simulate`` and is refused for its input, not for its --out or --show."""
+    with tempfile.TemporaryDirectory() as folder:
+        arguments = case.command(Path(folder))
+    words = " ".join(case.words)
+    about_out = "--out" in words or " into " in case.name  # where results would go: validate writes nothing
+    return arguments[0] == "simulate" and not about_out and "--show" not in arguments
+
+
+VALIDATED = [as_validate(case) for case in CASES if _simulates(case)]
+
+
+@pytest.mark.parametrize("case", VALIDATED, ids=[case.name for case in VALIDATED])
+def test_validate_refuses_what_simulate_refuses_with_the_same_words(case: Case, tmp_path: Path, capsys):
+    test_bad_input_gets_one_clear_message_and_nothing_is_written(case, tmp_path, capsys)
 
 # ---------------------------------------------------------------------------- what runs fine
 @pytest.mark.parametrize("first, second", [

@@ -47,8 +47,13 @@ def _simulate(args: argparse.Namespace) -> int:
 
     from simulation.folder_kinds import check_folder_kind
 
+    from simulation.files import refuse_overwriting_inputs
+    from simulation.results import RESULT_FILES
+
     shown = outcome_list(args.show) if args.show else []  # refused before anything runs or is written
     check_folder_kind(args.out, "results")
+    refuse_overwriting_inputs([Path(args.out) / name for name in RESULT_FILES],
+                              [args.scenario, args.customers, args.transactions])
     results = run_experiment(
         args.scenario, args.out, strategies=args.strategies, replications=args.replications,
         seed=args.seed, customers=args.customers, transactions=args.transactions, columns=args.columns,

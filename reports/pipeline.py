@@ -36,6 +36,7 @@ from simulation.experiment import (
     select_strategies,
 )
 from simulation.periods import add_months, quarter_label
+from simulation.files import refuse_overwriting_inputs
 from simulation.folder_kinds import check_folder_kind
 from simulation.results import BACKTEST_FOLDER, check_output_folder, load_results, remove_stale_temporaries
 from simulation.robustness import ROBUSTNESS_FOLDER, run_robustness
@@ -187,6 +188,9 @@ def check_request(request: ReportRequest) -> CheckedRequest:
     check_output_folder(out)
     _check_folder_kind(out, kind)
     notebook = Path(request.notebook) if request.notebook else kind.notebook
+    written = [out / f"{kind.name}_report{suffix}" for suffix in (".pdf", ".html", ".ipynb")]
+    refuse_overwriting_inputs([*written, *(out / part for part in REPORT_PARTS)],
+                              [request.scenario, request.customers, request.transactions, notebook])
     checked = CheckedRequest(kind.name, quarter, out, notebook, scenario, chosen, replications, seed, plan)
     notebook_run.check_parameters(notebook, checked.parameters())
     return checked

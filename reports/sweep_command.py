@@ -55,7 +55,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from simulation.files import refuse_overwriting_inputs
     from simulation.folder_kinds import check_folder_kind
+    from simulation.sweeps.store import STORE_PARTS
     from simulation.sweeps import load_plan, run_sweep
 
     sweep_file = Path(args.target)
@@ -63,6 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ClienteleError("--dask: expected `local` or a scheduler address such as tcp://scheduler:8786, got ''")
     out = Path(args.out) if args.out else Path("out") / "sweeps" / sweep_file.stem
     check_folder_kind(out, "sweep store")  # not a report, results, calibration or backtest folder, nor inside one
+    refuse_overwriting_inputs([out / name for name in STORE_PARTS], [sweep_file])
     plan = load_plan(sweep_file)  # every point validated: nothing is written if one is not
     if not args.quiet:
         print(f"{plan.spec.name}: {len(plan.rows):,} design rows, {len(plan.points):,} points × "

@@ -41,10 +41,13 @@ def spreadsheet_safe(values: Iterable[object]) -> list[str]:
 
 
 def refuse_overwriting_inputs(outputs: Iterable[Path], inputs: Iterable[Path | str | None], option: str = "--out") -> None:
-    """Refuse, before any work, to write an output where one of the command's inputs lives."""
+    """Refuse, before any work, to write an output where one of the command's inputs lives: an output file that is
+    an input, or an output folder (a report's results/, a store's results/) that holds one."""
     sources = {Path(path).resolve(): Path(path) for path in inputs if path}
     for output in outputs:
-        given = sources.get(Path(output).resolve())
-        if given is not None:
-            raise ClienteleError(f"{option} {output.parent}: writing {output.name} there would replace the input "
-                                 f"{given}; expected another folder")
+        where = Path(output).resolve()
+        for resolved, given in sources.items():
+            if resolved == where or resolved.is_relative_to(where):
+                replaced = f"writing {Path(output).name} there would replace the input {given}" if resolved == where \
+                    else f"its {Path(output).name}/ is written anew and holds the input {given}"
+                raise ClienteleError(f"{option} {Path(output).parent}: {replaced}; expected another folder")

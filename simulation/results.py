@@ -31,6 +31,7 @@ TABLE_FILES = {"quarters": "results.parquet", "segments": "segments.parquet",
                "starting_position": "starting_position.parquet"}
 PROVENANCE_FILE = "provenance.json"
 SCENARIO_FILE = "scenario.json"
+RESULT_FILES = (*TABLE_FILES.values(), SCENARIO_FILE, PROVENANCE_FILE)  # what a results folder holds
 RECORDED_PACKAGES = (
     "simpy", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "PyYAML", "papermill", "nbconvert",
     "matplotlib", "weasyprint", "Jinja2", "numba", "llvmlite",

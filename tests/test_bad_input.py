@@ -279,6 +279,15 @@ CASES = [
          ("charts is a symbolic link", "expected a real folder or none")),
     Case("--out name of 300 bytes", lambda f: ["simulate", BANK, *SMALL, "--out", str(f / ("x" * 300))],
          ("argument --out", "at most 255 bytes")),
+    Case("simulate into its own input's folder", lambda f: ["simulate", BANK, *SMALL, "--transactions", csv_file(
+        "customer_id,date,amount\n", "results.parquet")(f), "--out", str(f)],
+         ("writing results.parquet there would replace the input",)),
+    Case("report whose results/ holds its ledger", lambda f: ["report", BANK, *SMALL, "--customers", str(
+        (lambda d: (d.mkdir(parents=True), csv_file("customer_id,revenue\nA,1\n")(d))[1])(f / "q4" / "results")),
+        "--out", str(f / "q4")], ("its results/ is written anew and holds the input",)),
+    Case("sweep whose store holds its file", lambda f: ["sweep", sweep_file()(marked(f / "s" / "results", "x")),
+                                                        "--out", str(f / "s"), "--quiet"],
+         ("its results/ is written anew and holds the input",)),
     # ------------------------------------------------------------------ cohort tables
     Case("cohort of 10.5 customers", cohort("0,10.5\n1,8\n2,6\n"),
          ("row 2, column 'customers': '10.5'", "a whole number of customers")),

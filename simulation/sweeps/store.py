@@ -35,6 +35,7 @@ POINTS_FILE = "points.parquet"
 RESULTS_FOLDER = "results"
 FAILURES_FOLDER = "failures"
 LOG_FOLDER = "log"
+STORE_PARTS = (MANIFEST_FILE, POINTS_FILE, RESULTS_FOLDER, FAILURES_FOLDER, LOG_FOLDER)  # what a store writes
 LOCK_FILE = ".lock"
 
 

@@ -226,11 +226,16 @@ def calibration_notes(provenance: Mapping[str, Any], parameter_uncertainty: bool
     return notes
 
 
+def file_rows(files: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """One row per input file: its SHA-256 and name exactly as ``sha256sum FILE`` prints them (two spaces between)."""
+    return [(f"SHA-256 of the {entry['role']}", f"{entry['sha256']}  {entry['path']}") for entry in files]
+
+
 def provenance_rows(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:
     """What makes the run reproducible, as (label, value) rows; package versions come last."""
     input_data = provenance.get("input_data", {})
     if input_data.get("path"):
-        data_text = f"{input_data['kind']}: {input_data['path']} (SHA-256 {input_data.get('sha256', '?')})"
+        data_text = f"{input_data['kind']}: {input_data['path']}"
     else:
         data_text = f"{input_data.get('kind', 'synthetic')} population drawn from the seed"
     workers = provenance.get("workers")
@@ -238,7 +243,7 @@ def provenance_rows(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:
     rows = [
         ("Scenario", str(provenance.get("scenario_name", ""))),
         ("Scenario file", str(provenance.get("scenario_file", ""))),
-        ("Scenario hash (SHA-256)", str(provenance.get("scenario_hash", ""))),
+        *file_rows(provenance.get("input_files", [])),
         ("Overrides (--set)", ", ".join(provenance.get("overrides", [])) or "none"),
         ("Customer data", data_text),
         ("Customers at start", format_value(provenance.get("customers_at_start"))),

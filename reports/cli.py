@@ -59,6 +59,8 @@ def _simulate(args: argparse.Namespace) -> int:
         seed=args.seed, customers=args.customers, transactions=args.transactions, columns=args.columns,
         overrides=args.overrides, workers=args.workers, progress=not args.quiet,
     )
+    for warning in results.provenance.get("unreached", []):
+        print(terminal_text(f"clientele: warning: {warning}"), file=sys.stderr)
     summary = strategy_summary(results.quarters, baseline=results.scenario.baseline)
     print(f"{results.scenario.name}: {results.provenance['replications']} replications, seed "
           f"{results.provenance['seed']}, {results.scenario.horizon_quarters} quarters, "

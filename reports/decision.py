@@ -2,9 +2,16 @@
 
 A lead is real only if it is both outside the simulation's noise (the paired 95 % interval of
 the NPV difference, replication by replication, excludes zero) and material (at least the
-scenario's ``report.materiality`` share of the leader's NPV). Otherwise the leaders are a choice,
-and the report sets out what separates them instead of naming a winner. With one replication
-there is no interval: only materiality can separate strategies, and the report says so.
+scenario's ``report.materiality`` share of the leader's NPV, and at least its
+``report.materiality_amount``). Otherwise the leaders are a choice, and the report sets out what
+separates them instead of naming a winner. With one replication there is no interval: only
+materiality can separate strategies, and the report says so. An option whose steps reached no
+customer in any simulated future is no option: it is never a leader.
+
+Even a real lead is no recommendation when the inputs behind it are implausible (``gates``): most
+of today's book losing money at the assumed costs, every option losing money, a backtest that
+missed, little of the book supported by the data, or the leader's range of futures spanning both a
+gain and a loss. The decision page then says "No recommendation", and why, first.
 
 Everything here is numbers; the sentences are the templates' (``templates/sections``).
 """
@@ -16,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from simulation.scenario import Scenario
 from simulation.summary import mean_interval
 
 CONFIDENCE = 0.95
@@ -74,6 +82,7 @@ class Decision:
     materiality: float  # the scenario's threshold, a share of the leader's NPV
     replications: int
     why_tied: dict[str, str] = field(default_factory=dict)  # strategy → 'noise' | 'materiality'
+    inert: frozenset[str] = frozenset()  # strategies whose steps reached no customer in any future
 
     @property
     def recommended(self) -> str | None:
@@ -84,29 +93,94 @@ class Decision:
         return len(self.leaders) > 1
 
 
-def decide(quarters: pd.DataFrame, materiality: float) -> Decision:
-    """Rank by expected NPV; the leaders are the top one and every strategy not clearly and materially behind it."""
+def decide(quarters: pd.DataFrame, materiality: float, materiality_amount: float = 0.0,
+           inert: frozenset[str] | set[str] = frozenset()) -> Decision:
+    """Rank by expected NPV; the leaders are the top one that acts and every acting strategy not clearly and
+    materially behind it. ``inert`` strategies (steps that reached no one) are ranked but never lead."""
     npv = horizon_values(quarters, "npv")
     ranking = [str(name) for name in npv.mean().sort_values(ascending=False, kind="stable").index]
     replications = len(npv)
-    leader = ranking[0]
+    candidates = [name for name in ranking if name not in inert] or ranking
+    ranking = [*candidates, *(name for name in ranking if name not in candidates)]  # options that act first
+    leader = candidates[0]
     if len(ranking) == 1:
-        return Decision(ranking, [leader], None, None, materiality, replications)
+        return Decision(ranking, [leader], None, None, materiality, replications, {}, frozenset(inert))
     scale = abs(float(npv[leader].mean()))
+    threshold = max(materiality * scale, materiality_amount)
     leaders, why = [leader], {}
-    for other in ranking[1:]:
+    for other in candidates[1:]:
         difference = paired(npv, leader, other)
         if difference.has_interval and not difference.beyond_noise:
             leaders.append(other)
             why[other] = "noise"
-        elif difference.mean < materiality * scale:  # with one replication, materiality alone decides
+        elif difference.mean < threshold:  # with one replication, materiality alone decides
             leaders.append(other)
             why[other] = "materiality"
     # The margin that matters: to the closest co-leader when it is a choice, else to the runner-up.
     closest = leaders[1] if len(leaders) > 1 else ranking[1]
     margin = paired(npv, leader, closest)
-    return Decision(ranking, leaders, margin, margin.mean / scale if scale > 0 else None, materiality, replications,
-                    why)
+    # A share of a value at or near zero (or below it) means nothing: no share then.
+    meaningful = scale > 0 and float(npv[leader].mean()) > 0 and abs(margin.mean) <= 10 * scale
+    return Decision(ranking, leaders, margin, margin.mean / scale if meaningful else None, materiality, replications,
+                    why, frozenset(name for name in inert if name in ranking))
+
+
+def board_decision(quarters: pd.DataFrame, scenario: Scenario) -> Decision:
+    """The scenario's decision rule on its results: materiality as declared, options that reached no one set aside."""
+    acting = {name for name, strategy in scenario.strategies.items() if strategy.steps}
+    return decide(quarters, scenario.report.materiality, scenario.report.materiality_amount,
+                  inert_strategies(quarters, acting))
+
+
+def inert_strategies(quarters: pd.DataFrame, acting: set[str]) -> set[str]:
+    """Strategies with steps (``acting``) that reached no customer in any replication and quarter."""
+    if "treated" not in quarters:
+        return set()
+    reached = quarters.groupby("strategy")["treated"].sum()
+    return {str(name) for name, total in reached.items() if name in acting and total <= 0}
+
+
+# Gates: when even a real lead is no recommendation. Each threshold is a judgement, stated here once.
+MOST_OF_THE_BOOK = 0.5  # more than half of today's customers losing money: the cost assumptions are suspect
+LITTLE_SUPPORT = 0.5  # less than half of the book supported by the data (alive, or still under contract)
+BACKTEST_COVERAGE = 0.75  # a 90 % interval that held in fewer than 75 % of the backtest's months missed
+BACKTEST_ERROR = 0.10  # or a total off by more than 10 %
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One reason the page withholds a recommendation: which, and the number behind it."""
+
+    kind: str  # loss_making | all_losing | backtest | support | both_signs
+    value: float | None = None
+    detail: str = ""  # e.g. the backtest's measure
+
+
+def backtest_missed(record: dict | None) -> bool:
+    """Whether a backtest (backtest.json) shows the model predicting badly: coverage or total error beyond bounds."""
+    if not record:
+        return False
+    measure = "leavers" if record.get("kind") == "ledger" else "repeat_purchases"
+    coverage = float(record["coverage"][measure])
+    error = abs(float(record["totals"][measure]["relative_error"]))
+    return coverage < BACKTEST_COVERAGE or error > BACKTEST_ERROR
+
+
+def gates(*, loss_making_share: float, npv_means: pd.Series, leader_range: tuple[float, float] | None,
+          supported_share: float | None, backtest: dict | None) -> list[Gate]:
+    """Every reason the inputs do not support a recommendation, most fundamental first (empty: none)."""
+    found = []
+    if loss_making_share > MOST_OF_THE_BOOK:
+        found.append(Gate("loss_making", loss_making_share))
+    if len(npv_means) and bool((npv_means < 0).all()):
+        found.append(Gate("all_losing", float(npv_means.max())))
+    if supported_share is not None and supported_share < LITTLE_SUPPORT:
+        found.append(Gate("support", supported_share))
+    if backtest_missed(backtest):
+        found.append(Gate("backtest"))
+    if leader_range is not None and leader_range[0] < 0 < leader_range[1]:
+        found.append(Gate("both_signs"))
+    return found
 
 
 # Trade-offs: what a board weighs beside NPV, each strategy against the baseline.
@@ -127,6 +201,7 @@ TRADE_OFFS = (
     Measure("active_customers", "Customers at the horizon", "end", "count", "higher"),
     Measure("market_share", "Market share at the horizon", "end", "share", "higher"),
     Measure("newcomer_share", "Share of them who joined during the horizon", "end", "share", ""),
+    Measure("treated", "Customers its steps reached (each step counted)", "total", "count", ""),
     Measure("divested", "Customers let go", "total", "count", ""),
     Measure("migrated_channel", "Customers moved online", "total", "count", ""),
     Measure("migrated_partner", "Customers handed to partners", "total", "count", ""),

@@ -38,7 +38,10 @@ from .decision import (
     Difference,
     Measure,
     constant_measures,
-    decide,
+    Gate,
+    backtest_missed,
+    board_decision,
+    gates,
     horizon_values,
     paired,
     timing,
@@ -74,7 +77,7 @@ class Report:
         self.summary = strategy_summary(results.quarters, CONFIDENCE, results.scenario.baseline)
         compared = list(self.summary["strategy"])
         self.reference = kind.reference(self.scenario, compared)
-        self.decision: Decision = decide(results.quarters, self.scenario.report.materiality)
+        self.decision: Decision = board_decision(results.quarters, self.scenario)
         self.ranking = self.decision.ranking
         self.highlighted = self.decision.leaders if kind.name == "board" else [
             s for s in compared if s != self.reference]
@@ -192,7 +195,8 @@ class Report:
             options.append({
                 "label": self.label(strategy),
                 "colour": self.colours[self.label(strategy)],
-                "leader": strategy in self.decision.leaders,
+                "leader": strategy in self.decision.leaders and not self.gates,
+                "inert": strategy in self.decision.inert,
                 "baseline": strategy == self.reference,
                 "npv": Shown(self.money.bare(row["npv_mean"]), self.bare_range(*self._npv_range(strategy))),
                 "behind": Shown("—", "the highest") if behind is None else Shown(
@@ -233,16 +237,33 @@ class Report:
             return f"{value:+.1f}" if signed else f"{value:.1f}"
         return f"{value:+.3f}" if signed else f"{value:.3f}"
 
+    @functools.cached_property
+    def gates(self) -> list[Gate]:
+        """Why the inputs do not support a recommendation (empty: they do); the decision page says so first."""
+        table = self.results.starting_position
+        customers = float(table["customers"].sum())
+        book = self.results.provenance.get("starting_book") or {}
+        leader = self.ranking[0]
+        return gates(
+            loss_making_share=float(table["loss_making"].sum()) / customers if customers else 0.0,
+            npv_means=self._rows.loc[self.ranking, "npv_mean"],
+            leader_range=self._npv_range(leader) if self.replications >= 2 else None,
+            supported_share=float(book["supported_share"]) if "supported_share" in book else None,
+            backtest=self._backtest_record,
+        )
+
     def decision_section(self) -> Fragment:
         decision = self.decision
         leader = self.ranking[0]
         margin = decision.margin
         return self._render(
-            "decision.html.j2", decision=decision, leader=self.label(leader),
+            "decision.html.j2", decision=decision, leader=self.label(leader), gates=self.gates,
+            backtest_missed=backtest_missed(self._backtest_record),
+            inert=[self.label(s) for s in self.ranking if s in decision.inert],
             leaders=[self.label(s) for s in decision.leaders],
             runner=self.label((decision.leaders[1:] or self.ranking[1:])[0]) if len(self.ranking) > 1 else None,
             margin=margin, margin_text=self._gap(margin) if margin else None,
-            margin_share=share(decision.margin_share, 2) if decision.margin_share is not None else "n/a",
+            margin_share=share(decision.margin_share, 2) if decision.margin_share is not None else None,
             why=set(decision.why_tied.values()), options=self._options(), separating=self._separating(),
             leader_npv=self._npv(leader), baseline=self.label(self.reference),
             baseline_missing=(self.label(self.scenario.baseline)

@@ -42,9 +42,12 @@ class ReportKind:
     robustness: bool = False  # also run (or reuse) the scenario's uncertainties into results/robustness
 
     def default_folder(self, quarter: str, source: Path | None = None) -> Path:
+        """Where a report goes without --out: one folder per scenario, one per quarter in it (out/retail_bank/2026Q4),
+        so one scenario's report never replaces another's."""
         if self.reads == "sweep" and source is not None:
             return Path("out") / "sweeps" / source.stem  # where `clientele sweep FILE` puts the same store
-        return Path("out") / (quarter if self.name == "board" else f"{quarter}-{self.name}")
+        folder = quarter if self.name == "board" else f"{quarter}-{self.name}"
+        return Path("out") / source.stem / folder if source is not None else Path("out") / folder
 
 
 KINDS = {

@@ -38,13 +38,19 @@ from simulation.experiment import (
 from simulation.periods import add_months, quarter_label
 from simulation.files import refuse_overwriting_inputs
 from simulation.folder_kinds import check_folder_kind
-from simulation.results import BACKTEST_FOLDER, check_output_folder, load_results, remove_stale_temporaries
+from simulation.results import (
+    BACKTEST_FOLDER,
+    check_output_folder,
+    load_results,
+    read_provenance,
+    remove_stale_temporaries,
+)
 from simulation.robustness import ROBUSTNESS_FOLDER, run_robustness
 from simulation.scenario import Scenario, load_scenario
 from simulation.sweeps import SweepPlan, load_plan, run_sweep
 
 from . import notebook_run, render
-from .decision import Decision, decide
+from .decision import Decision, board_decision
 from .folder_lock import folder_lock
 from .kinds import KINDS, ReportKind
 from .numbers import check_quarter
@@ -100,6 +106,7 @@ class ReportOutcome:
     results_dir: Path = Path()  # what the notebook read: a results folder or a sweep's store
     robustness: str = ""  # what the robustness stage did, for the summary line ("" when it did not run)
     backtest: str = ""  # what the backtest stage did ("" when it did not run)
+    unreached: list[str] = field(default_factory=list)  # options that reached no one, and why (from the results)
 
 
 @dataclass(frozen=True)
@@ -278,8 +285,9 @@ def build_report(request: ReportRequest) -> ReportOutcome:
             draft.unlink(missing_ok=True)
         timings["pdf"] = time.perf_counter() - stage
     timings["total"] = time.perf_counter() - started
+    recorded = read_provenance(checked.results_dir) or {} if KINDS[checked.kind].reads == "scenario" else {}
     return ReportOutcome(pdf, html, executed, result.pages, reused, timings, result.refused, result.messages,
-                         reason, checked.results_dir, robustness, backtest)
+                         reason, checked.results_dir, robustness, backtest, list(recorded.get("unreached", [])))
 
 
 # ---- the stage that prepares what the notebook reads, one per kind of input (ReportKind.reads)
@@ -325,7 +333,7 @@ def robustness_strategies(decision: Decision, reference: str) -> list[str]:
 def run_report_robustness(request: ReportRequest, checked: CheckedRequest) -> str:
     """Run or resume the scenario's uncertainties into ``results/robustness``; what was done, for the summary."""
     results = load_results(checked.results_dir)
-    decision = decide(results.quarters, checked.scenario.report.materiality)
+    decision = board_decision(results.quarters, checked.scenario)
     compared = list(dict.fromkeys(results.quarters["strategy"]))
     strategies = robustness_strategies(decision, KINDS[checked.kind].reference(checked.scenario, compared))
     if len(strategies) < 2:

@@ -55,6 +55,8 @@ def _report(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     outcome = build_report(request)
+    for warning in outcome.unreached:
+        print(terminal_text(f"clientele: warning: {warning}"), file=sys.stderr)
     for _url, reason in outcome.refused:
         print(terminal_text(f"clientele: warning: not loaded into the PDF: {reason}"), file=sys.stderr)
     for message in dict.fromkeys(outcome.messages):  # one line per distinct warning

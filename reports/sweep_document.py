@@ -23,6 +23,7 @@ from simulation.sweeps.discovery import Condition, FlipBox
 from simulation.sweeps.store import LOG_FOLDER
 
 from . import figures, sweep_figures
+from .appendix import file_rows
 from .fragments import Fragment, ReportInfo, render_fragment
 from .kinds import KINDS, ReportKind
 from .numbers import MoneyFormat, count, date_text, share
@@ -420,14 +421,14 @@ class SweepReport:
         manifest = self.manifest
         source = Path(str(manifest.get("source", "")))
         input_data = manifest.get("input_data") or {}
-        data_text = (f"{input_data.get('kind')}: SHA-256 {input_data.get('sha256')}" if input_data.get("sha256")
+        data_text = (f"{input_data.get('kind')}: {input_data.get('path')}" if input_data.get("sha256")
                      else f"{input_data.get('kind', 'synthetic')} population drawn from the seed")
         design = manifest["design"]
         rows = [
             ("Sweep", str(manifest["name"])),
             ("Sweep file", source.name if source.is_absolute() else str(source)),
             ("Scenario", str(manifest.get("scenario_name", ""))),
-            ("Scenario hash (SHA-256)", str(manifest.get("scenario_hash", ""))),
+            *file_rows(manifest.get("input_files", [])),
             ("Fixed for every point (set)", ", ".join(f"{k}={v}" for k, v in (manifest.get("set") or {}).items())
              or "none"),
             ("Customer data", data_text),

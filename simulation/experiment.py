@@ -24,6 +24,7 @@ from . import kernels
 from .engine import CustomerModel, RunOutput
 from .errors import ScenarioError
 from .population import Population
+from .reach import unreached, why_unreached
 from .processes import cores, kill_workers, worker_setup
 from .results import (
     Results,
@@ -265,6 +266,8 @@ def run_experiment(
     )
     if start.starting_book is not None:  # the hash above is the scenario as given; the data's changes are here
         provenance["starting_book"] = start.starting_book
+    idle = unreached(tables["quarters"], run_scenario)  # options that reached no one: said once, with why
+    provenance["unreached"] = [why_unreached(run_scenario, population, seed, name, replications) for name in idle]
     return write_results(Path(out_dir), run_scenario, tables, provenance)
 
 

@@ -248,6 +248,13 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def input_files(files: list[tuple[str, str | Path | None]]) -> list[dict[str, str]]:
+    """Each input file a run read — its role, its name as shown, its SHA-256 as ``sha256sum`` prints it — so every
+    report kind shows the same fingerprint of the same file."""
+    return [{"role": role, "path": shown_path(path), "sha256": file_sha256(Path(path))}
+            for role, path in files if path is not None and Path(path).is_file()]
+
+
 class _ProvenanceRecord:
     """Builds provenance.json; ``input_data`` is shared with the reuse check."""
 
@@ -279,6 +286,7 @@ class _ProvenanceRecord:
             "scenario_hash": scenario.content_hash(),
             "overrides": overrides,
             "input_data": self.input_data(source),
+            "input_files": input_files([("scenario file", scenario_path), (source.kind_label, source.path)]),
             "customers_at_start": customers_at_start,
             "seed": seed,
             "replications": replications,

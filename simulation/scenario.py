@@ -311,6 +311,11 @@ class ReportSpec(Section):
         description="Smallest NPV lead, as a share of the leader's NPV, the board treats as a real difference; "
                     "leaders closer than this (or within the simulation's noise) are a choice, not a winner",
     )
+    materiality_amount: Real = Field(
+        0.0, ge=0, le=1e12,
+        description="Smallest NPV lead in the scenario's currency the board treats as real, beside the share: a "
+                    "lead below either is a choice (0: the share alone)",
+    )
 
 
 class CalibrationSpec(Section):

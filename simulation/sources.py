@@ -47,6 +47,11 @@ class PopulationSource:
     path: Path | None = None
     columns: ColumnMap = AS_NAMED  # which of the file's columns holds each column the tool reads
 
+    @property
+    def kind_label(self) -> str:
+        """What the file is, in words: 'customer ledger' or 'transaction log' ('' for the synthetic book)."""
+        return {"ledger": "customer ledger", "transactions": "transaction log"}.get(self.kind, "")
+
     def load(self, scenario: Scenario, seed: int) -> Population:
         """The synthetic population of ``scenario`` (a company's data goes through ``start_run``)."""
         if self.kind != "synthetic":

@@ -238,10 +238,13 @@ def test_html_shows_outputs_but_no_code(board):
     assert "Report.open" not in html and "import " not in html
 
 
-def test_provenance_shows_relative_paths_and_the_real_worker_count(board, text):
+def test_provenance_shows_relative_paths_and_the_real_worker_count(board, text, scenario_with_twin):
     provenance = json.loads((board / "results" / "provenance.json").read_text())
     assert not Path(provenance["scenario_file"]).is_absolute() and provenance["workers"] == 1
     appendix = text[text.index("Appendix D: Provenance"):]
+    import hashlib  # the file's fingerprint as sha256sum prints it, not a hash of the parsed fields
+
+    assert f"SHA-256 of the scenario file {hashlib.sha256(scenario_with_twin.read_bytes()).hexdigest()}" in appendix
     assert "Worker processes 1 " in appendix and "all cores" not in appendix
     assert str(Path.home()) not in appendix or str(Path.home()) == "/"
 
@@ -687,3 +690,12 @@ def test_a_tie_names_the_closest_co_leader_and_the_leaders_own_wins():
     assert decision.leaders == ["c", "a"] or decision.leaders == ["a", "c"]
     assert "b" not in decision.leaders  # 5 % behind in every future: not a co-leader
     assert decision.margin is not None and decision.margin.wins == 5  # the leader's wins against its co-leader
+
+
+def test_the_default_folder_names_the_scenario_so_one_report_never_replaces_anothers():
+    from reports.kinds import KINDS
+
+    bank, retailer = Path("scenarios/retail_bank.yaml"), Path("scenarios/retailer.yaml")
+    assert KINDS["board"].default_folder("2026Q4", bank) == Path("out/retail_bank/2026Q4")
+    assert KINDS["board"].default_folder("2026Q4", retailer) == Path("out/retailer/2026Q4")
+    assert KINDS["comparison"].default_folder("2026Q4", bank) == Path("out/retail_bank/2026Q4-comparison")

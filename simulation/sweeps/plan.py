@@ -54,6 +54,7 @@ class SweepPlan:
     rows: tuple[DesignPoint, ...]  # the design in order, then base and swings
     row_ids: tuple[str, ...]  # the point id of each row (rows with the same values share one)
     points: tuple[PlannedPoint, ...]  # unique points, in design order
+    files: tuple[tuple[str, str], ...] = ()  # (role, path) of each file the sweep read: sweep file, scenario, data
 
     @property
     def input_data(self) -> dict[str, Any]:
@@ -154,8 +155,10 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
         check_replications(spec.replications, len(strategies), longest)
     except ScenarioError as exc:
         raise ScenarioError(f"{source_name}: 'replications' {str(exc).removeprefix('--replications ')}") from None
+    files = [("sweep file", source_name), ("scenario file", scenario_name),
+             *([(population.kind_label, str(population.path))] if population.path else [])]
     return SweepPlan(spec, source_name, base, base_hash, strategies, population, resolved, tuple(rows), tuple(row_ids),
-                     tuple(unique.values()))
+                     tuple(unique.values()), tuple(files))
 
 
 def _check_runs(scenario: Scenario, population: PopulationSource) -> None:

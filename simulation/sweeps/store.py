@@ -26,7 +26,7 @@ from typing import IO, Any, Iterator
 import pandas as pd
 
 from ..errors import ClienteleError
-from ..results import code_version, remove_stale_temporaries, write_atomically
+from ..results import code_version, input_files, remove_stale_temporaries, write_atomically
 from .plan import SweepPlan
 from .tasks import ChunkResult
 
@@ -57,6 +57,7 @@ def manifest(plan: SweepPlan) -> dict[str, Any]:
         "strategies": list(plan.strategies),
         "strategy_labels": {name: plan.base.strategies[name].label or name for name in plan.strategies},
         "input_data": plan.input_data,
+        "input_files": input_files(list(plan.files)),  # sha256sum's fingerprint of each file, as every report shows
         "set": spec.set,
         "design": spec.design.model_dump(mode="json"),
         "parameter_order": list(spec.parameters),  # the design's column order (the JSON's keys are sorted)

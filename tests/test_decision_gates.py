@@ -1,0 +1,113 @@
+"""No recommendation on nonsense inputs, no option that reached no one offered as a choice, and
+materiality with an absolute floor — read on the decision page as a board member reads it."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from reports.decision import decide, gates
+from reports.document import Report
+from simulation.experiment import run_experiment
+
+from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
+
+LOG = PROJECT_ROOT / "examples" / "transactions.csv"
+RETAILER = PROJECT_ROOT / "scenarios" / "retailer.yaml"
+
+
+def _page(results) -> str:
+    report = Report.open(results, kind="board", quarter="2026Q4", output_dir=results.parent)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", str(report.decision_section())))
+
+
+def _quarters(npv: dict[str, list[float]], treated: dict[str, float] | None = None) -> pd.DataFrame:
+    rows = [{"strategy": name, "replication": r, "quarter": 1, "npv": value,
+             "treated": (treated or {}).get(name, 1.0)}
+            for name, values in npv.items() for r, value in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+# ---- the rules, on numbers
+
+def test_an_absolute_floor_makes_a_small_lead_a_choice():
+    quarters = _quarters({"a": [1000.0 + 0.1 * r for r in range(10)], "b": [500.0 + 0.1 * r for r in range(10)]})
+    assert decide(quarters, materiality=0.01).recommended == "a"  # 500 ahead in every future: 50 % of value
+    floored = decide(quarters, materiality=0.01, materiality_amount=600.0)
+    assert floored.leaders == ["a", "b"] and floored.why_tied == {"b": "materiality"}
+
+
+def test_no_share_of_a_negative_value_is_given():
+    quarters = _quarters({"a": [-100.0 + 0.1 * r for r in range(10)], "b": [-300.0 + 0.1 * r for r in range(10)]})
+    decision = decide(quarters, materiality=0.01)
+    assert decision.recommended == "a" and decision.margin_share is None
+
+
+def test_an_option_that_reached_no_one_is_never_a_leader():
+    npv = {"keep": [100.0 + 0.01 * r for r in range(10)], "idle": [100.0 + 0.01 * r for r in range(10)],
+           "act": [90.0 + 0.01 * r for r in range(10)]}
+    quarters = _quarters(npv, treated={"keep": 0.0, "idle": 0.0, "act": 50.0})
+    tied = decide(quarters, materiality=0.0)
+    assert set(tied.leaders) == {"keep", "idle"}  # bit-identical: a choice, without knowing one does nothing
+    decision = decide(quarters, materiality=0.0, inert={"idle"})
+    assert decision.recommended == "keep" and decision.ranking == ["keep", "act", "idle"]
+    assert decision.inert == frozenset({"idle"})
+
+
+@pytest.mark.parametrize("inputs, kinds", [
+    ({"loss_making_share": 0.997}, ["loss_making"]),
+    ({"npv_means": pd.Series([-5.0, -1.0])}, ["all_losing"]),
+    ({"supported_share": 0.3}, ["support"]),
+    ({"leader_range": (-10.0, 50.0)}, ["both_signs"]),
+    ({"backtest": {"kind": "log", "coverage": {"repeat_purchases": 0.5},
+                   "totals": {"repeat_purchases": {"relative_error": 0.02}}}}, ["backtest"]),
+    ({}, []),
+], ids=["loss-making book", "every option losing", "little support", "both signs", "backtest missed", "sound"])
+def test_each_gate_withholds_the_recommendation_alone(inputs, kinds):
+    sound = {"loss_making_share": 0.2, "npv_means": pd.Series([10.0, 5.0]), "leader_range": (2.0, 20.0),
+             "supported_share": 0.9, "backtest": {"kind": "log", "coverage": {"repeat_purchases": 0.9},
+                                                  "totals": {"repeat_purchases": {"relative_error": 0.02}}}}
+    assert [gate.kind for gate in gates(**{**sound, **inputs})] == kinds
+
+
+# ---- the decision page
+
+@pytest.fixture(scope="module")
+def bank_on_the_retailers_log(tmp_path_factory):
+    """The README's warning case: the bank's costs on a retailer's log, 99 % of the book losing money."""
+    out = tmp_path_factory.mktemp("mismatch") / "results"
+    run_experiment(BUNDLED_SCENARIO, out, transactions=LOG, replications=3, workers=1,
+                   strategies=["retain_all", "divest_abrupt", "migrate"], overrides=["horizon_quarters=4"])
+    return out
+
+
+def test_nonsense_inputs_get_no_recommendation_and_the_reason_first(bank_on_the_retailers_log):
+    page = _page(bank_on_the_retailers_log)
+    assert "No recommendation" in page and "RECOMMENDED" not in page.upper().replace("NO RECOMMENDATION", "")
+    reason = page.index("of today's customers lose money at the scenario's cost assumptions")
+    assert reason < page.index("The options, by expected value")
+    assert "of its value" not in page  # no share of a value near or below zero
+
+
+@pytest.fixture(scope="module")
+def retailer(tmp_path_factory):
+    out = tmp_path_factory.mktemp("retailer") / "results"
+    run_experiment(RETAILER, out, transactions=LOG, replications=3, workers=1,
+                   strategies=["retain_all", "reprice", "migrate"], overrides=["horizon_quarters=4"])
+    return out
+
+
+def test_an_option_that_reached_no_one_is_marked_and_the_run_says_which_step_missed(retailer):
+    from simulation.results import load_results
+
+    results = load_results(retailer)
+    warnings = results.provenance["unreached"]
+    assert len(warnings) == 1 and "strategy 'reprice' reached no customer in any of 3 simulated futures" in warnings[0]
+    assert "step 1 (renegotiate): at least 0.1 contacts a month (the most today is" in warnings[0]
+    page = _page(retailer)
+    assert "Charge for service reached no customer in any of the 3 simulated futures" in page
+    assert "reached no one" in page
+    report = Report.open(retailer, kind="board", quarter="2026Q4", output_dir=retailer.parent)
+    assert "reprice" not in report.decision.leaders and report.decision.ranking[-1] == "reprice"

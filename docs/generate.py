@@ -408,13 +408,22 @@ def speed_page() -> str:
                 tables.append((key, value))
             else:
                 scalars.append((key, value))
+        columns_by_length: dict[int, list[tuple[str, list[Any]]]] = {}
+        for key, value in scalars:
+            if isinstance(value, list) and len(value) > 1 and not any(isinstance(v, (dict, list)) for v in value):
+                columns_by_length.setdefault(len(value), []).append((key, value))
+        for length, columns in columns_by_length.items():
+            if len(columns) < 2:
+                continue
+            scalars = [(k, v) for k, v in scalars if not any(k == c for c, _ in columns)]
+            tables.append(("", [{c: v[i] for c, v in columns} for i in range(length)]))
         if scalars:
             text.append("| measure | value |\n|---|---:|\n")
             text += [f"| `{cell(k)}` | {_value(v)} |\n" for k, v in scalars]
             text.append("\n")
         for key, rows in tables:
             columns = list(dict.fromkeys(c for row in rows for c in row))
-            text.append(f"**{cell(key)}**\n\n| " + " | ".join(f"`{c}`" for c in columns) + " |\n|"
+            text.append((f"**{cell(key)}**\n\n" if key else "") + "| " + " | ".join(f"`{c}`" for c in columns) + " |\n|"
                         + "---:|" * len(columns) + "\n")
             text += ["| " + " | ".join(_value(row.get(c, "")) for c in columns) + " |\n" for row in rows]
             text.append("\n")

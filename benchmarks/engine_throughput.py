@@ -1,7 +1,7 @@
 """Engine throughput: customer-months per second, against two references measured in the same run.
 
   (a) a bare numpy churn loop over the same arrays (the floor: draw, compare, accumulate);
-  (b) a naive SimPy model with one generator process per customer (what DESIGN.md rules out);
+  (b) a naive SimPy model with one generator process per customer (what the design rules out: too slow);
   (c) the full engine, quarterly outcomes included: the baseline strategy (retain_all), and the
       divestment ladder with word of mouth.
 

@@ -62,7 +62,7 @@ DEFAULT_REPORT_REPLICATIONS = DEFAULT_REPLICATIONS  # one default for `simulate`
 # 12 quarters) under a minute on 2 cores: the decision's leading strategies (at most three) and the
 # baseline, in ROBUSTNESS_POINTS Latin-hypercube futures plus the base and each range's two ends
 # (the swings that name the assumptions which flip the choice), ROBUSTNESS_REPLICATIONS each.
-# Measured in the README ("Speed"); a fuller study is a sweep (`clientele report FILE --kind sweep`).
+# Measured by benchmarks/report_pipeline.py; a fuller study is a sweep (`clientele report FILE --kind sweep`).
 ROBUSTNESS_POINTS = 16
 ROBUSTNESS_REPLICATIONS = 2
 ROBUSTNESS_LEADERS = 3

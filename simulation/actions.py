@@ -5,7 +5,9 @@ step reached this month, ``draws`` one uniform each from the replication's actio
 same customer gets the same luck whichever strategy reaches it). Actions read the customers
 through a read-only ``ActionContext`` and return an ``Effect``; the engine applies it. The
 scenario's step union and the registry both come from ``@declare_action``: adding an action is
-one step class and one function here. After Mittal, Sarkees & Murshed (HBR 2008), seeds 000, 003.
+one step class and one function here. After Mittal, Sarkees & Murshed,
+"The Right Way to Manage Unprofitable Customers", Harvard Business Review, 2008, and titus, "A customer
+who calls you every day is less profitable than one who pays on time and never calls you", 2014.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class EducateStep(StepBase):
 
 @declare_action(EducateStep)
 def educate(context: ActionContext, step: EducateStep, rows: np.ndarray, draws: np.ndarray) -> Effect:
-    """Teach self-service; the customers who take it up make fewer contacts (seed 003)."""
+    """Teach self-service; the customers who take it up make fewer contacts (Mittal, Sarkees & Murshed, HBR 2008)."""
     learned = rows[draws < step.success_rate]
     return Effect(
         cost=step.cost_per_customer * len(rows),
@@ -105,7 +107,7 @@ class RenegotiateStep(StepBase):
 
 @declare_action(RenegotiateStep)
 def renegotiate(context: ActionContext, step: RenegotiateStep, rows: np.ndarray, draws: np.ndarray) -> Effect:
-    """Charge high-maintenance customers more; give low-cost, on-time payers a premium (seed 000)."""
+    """Charge high-maintenance customers more; give low-cost, on-time payers a premium (titus 2014)."""
     c = context.customers
     price_rows, prices = rows, c.price[rows] * (1.0 + step.surcharge)
     rewarded = np.empty(0, dtype=np.intp)
@@ -228,7 +230,7 @@ class TerminateStep(StepBase):
 
 @declare_action(TerminateStep)
 def terminate(context: ActionContext, step: TerminateStep, rows: np.ndarray, draws: np.ndarray) -> Effect:
-    """End relationships at contract end, or at once for the exit cost; graceful or abrupt (seeds 000, 001)."""
+    """End relationships at contract end, or at once for the exit cost; graceful or abrupt (titus 2014; Hitt 2003)."""
     c = context.customers
     cost = 0.0 if step.style == "abrupt" else step.cost_per_customer * len(rows)
     treatment = price = None

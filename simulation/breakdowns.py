@@ -20,7 +20,7 @@ LORENZ_POINTS = 51
 
 
 def segment_records(keys: dict[str, Any], sums: QuarterScan) -> list[dict[str, Any]]:
-    """Customers, revenue, cost and profit of the quarter per current value segment (seed 004)."""
+    """Customers, revenue, cost and profit of the quarter per current value segment (Goonan, Inforte, undated)."""
     return [
         {**keys, "segment": index, "segment_label": SEGMENT_LABELS[index - 1],
          "customers": int(sums.segment_customers[index]), "revenue": float(sums.segment_revenue[index]),

@@ -1,4 +1,4 @@
-"""Risk concentration: how far profit rests on a few customers (seed 004), defined for any book.
+"""Risk concentration: how far profit rests on a few customers (Goonan, Inforte, undated), defined for any book.
 
 Every measure is taken over the *profitable* customers on the books (monthly profit > 0):
 loss-makers earn nothing that could be concentrated, so letting them go leaves these measures

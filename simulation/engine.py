@@ -487,7 +487,7 @@ class CustomerModel:
             self.distrust += spec.distrust.strength * len(rows) / active_before
 
     def _resegment(self) -> None:
-        """Eight value segments by profit rank among active customers (seed 004), from the latest ranking."""
+        """Eight value segments by profit rank among active customers (Goonan, Inforte, undated), from the latest ranking."""
         c = self.customers
         c.segment[:] = segment_of(c.last_profit, self.ranking.cut_points)
         np.take(self.segment_multiplier, c.segment - 1, out=c.segment_hazard)
@@ -587,7 +587,7 @@ class CustomerModel:
 
     # ------------------------------------------------------------------ word of mouth
     def word_of_mouth(self, tellers: float) -> None:
-        """Schedule the waves of stories ``tellers`` badly treated leavers set off (seed 001)."""
+        """Schedule the waves of stories ``tellers`` badly treated leavers set off (Hitt 2003)."""
         spec = self.scenario.word_of_mouth
         if not spec.enabled or tellers <= 0:
             return

@@ -3,7 +3,7 @@
 An ``Outcome`` is a name, a kind, a unit, a one-line meaning and a function from the quarter's
 end state (``QuarterEnd``) to a number. From the ``OUTCOMES`` list come the columns of
 ``results.parquet``, the across-replication summary (``summary.py``), the columns the CLI can
-show and the README's outcome table (a test keeps it in step). Adding an outcome is adding one
+show and the documentation's outcome reference (generated from this list). Adding an outcome is adding one
 declaration here.
 
 Kinds: a *flow* is counted during the quarter (summed over the horizon in the summary); a
@@ -229,11 +229,11 @@ def record_keys(strategy: str, replication: int, quarter: int, label: str, perio
 
 
 def outcome_table_markdown() -> str:
-    """The README's outcome table, from the declarations."""
+    """The outcome table of the documentation (docs/generate.py), from the declarations."""
     lines = ["| column | kind | unit | meaning |", "|---|---|---|---|"]
     lines += [f"| `{o.name}` | {o.kind} | {o.unit} | {o.meaning} |" for o in OUTCOMES]
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m simulation.outcomes --markdown: the README's table
+if __name__ == "__main__":  # python -m simulation.outcomes: the outcome table in Markdown
     print(outcome_table_markdown())

@@ -2,7 +2,8 @@
 
 What each customer brings in and costs to serve. Cost to serve = cost of goods + account
 management + contacts × the channel's cost per contact + the carrying cost of late payment
-(seeds 000, 002, 004); the engine computes it (``state.py``). Populations come from the
+(titus 2014; "What's the best way to manage unprofitable
+customers?"; Goonan, Inforte); the engine computes it (``state.py``). Populations come from the
 synthetic generator (``synthetic.py``) or a company's own data (``ingest.py``).
 """
 

@@ -54,7 +54,7 @@ class ChannelSpec(Section):
 
 
 def _default_channels() -> dict[str, ChannelSpec]:
-    # Fidelity's figures (DESIGN.md): about $13 a call answered by a person, $1 automated.
+    # Fidelity's figures (Mittal, Sarkees & Murshed, HBR 2008): about $13 a call answered by a person, $1 automated.
     return {
         "call_centre": ChannelSpec(cost_per_contact=13.0, staffed=True),
         "online": ChannelSpec(cost_per_contact=1.0, staffed=False),

@@ -1,4 +1,4 @@
-"""Eight value-based segments by profit rank (seed 004), and the one ranking of the book they share
+"""Eight value-based segments by profit rank (Goonan, Inforte, undated), and the one ranking of the book they share
 with the concentration measures each quarter.
 
 Ranking the book is the costliest step of a quarter (a sort), so it is done once at each quarter

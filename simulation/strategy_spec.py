@@ -30,6 +30,6 @@ class StrategySpec(StrictModel):
     label: Text = Field("", description="The strategy's name in plain English for the board, e.g. 'Divestment ladder' "
                                         "(up to 300 characters; empty: the strategy's id)")
     description: Text = Field("", description="One line for the report (up to 300 characters)")
-    source: Text = Field("", description="Where the idea comes from (article, seed; up to 300 characters)")
+    source: Text = Field("", description="Where the idea comes from: author, title, year (up to 300 characters)")
     steps: tuple[StepSpec, ...] = Field((), max_length=MAX_LADDER_STEPS,
                                         description=f"The ladder's steps, in order (at most {MAX_LADDER_STEPS})")

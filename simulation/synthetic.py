@@ -2,7 +2,8 @@
 
 Heavy-tailed revenue and gamma-distributed contact rates, so that with the bundled scenario about
 95 % of profit comes from the top 10 % of customers while a real share of customers lose money
-(seeds 002, 004); medium spenders refer most (seed 002).
+(Goonan, "Departments Work Together When They Have Real Numbers To Work With", Inforte, undated);
+medium spenders refer most ("What's the best way to manage unprofitable customers?", undated).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def synthetic_population(scenario: Scenario, rng: np.random.Generator) -> Popula
     late = rng.random(n) < spec.late_payment_share
     days_late = np.where(late, rng.exponential(spec.days_late_mean, n), 0.0) if spec.days_late_mean > 0 else np.zeros(n)
     growth = spec.growth_mean + spec.growth_sd * rng.standard_normal(n)
-    # Medium spenders refer most (seed 002): weight peaks at the median revenue rank.
+    # Medium spenders refer most ("What's the best way to manage unprofitable customers?"): weight peaks at the median revenue rank.
     revenue_rank = (np.argsort(np.argsort(revenue)) + 0.5) / max(n, 1)
     referral_weight = 4.0 * revenue_rank * (1.0 - revenue_rank)
     referral_weight /= referral_weight.mean() if n and referral_weight.mean() > 0 else 1.0

@@ -102,7 +102,8 @@ def referral_values(
 ) -> np.ndarray:
     """Each expected referral counted as an acquisition cost saved, over the same discounted lifetime.
 
-    Seed 002: medium spenders are often the best referrers, so current profit alone misjudges them.
+    "What's the best way to manage unprofitable customers?" (undated): medium spenders are often the best
+    referrers, so current profit alone misjudges them.
     """
     retention = 1.0 - customers.hazard[rows]
     annuity = geometric_sum(retention / (1.0 + monthly_discount_rate), LIFETIME_MONTHS)

@@ -29,7 +29,7 @@ def monthly_profit(population: Population, scenario: Scenario) -> np.ndarray:
 
 
 def assign_segments(profit: np.ndarray) -> np.ndarray:
-    """Eight value-based segments by profit rank: 1 = top 1 % … 8 = bottom 10 % (seed 004)."""
+    """Eight value-based segments by profit rank: 1 = top 1 % … 8 = bottom 10 % (Goonan, Inforte, undated)."""
     n = len(profit)
     segment = np.full(n, SEGMENT_COUNT, dtype=np.int8)
     order = np.argsort(-profit, kind="stable")

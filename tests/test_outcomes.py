@@ -1,19 +1,17 @@
-"""Outcomes are declared once: the results table, the summary, the CLI and the README follow."""
+"""Outcomes are declared once: the results table, the summary, the CLI and the documentation follow."""
 
 from __future__ import annotations
-
-import re
 
 import pandas as pd
 import pytest
 
 from reports.cli import available_columns, main
 from simulation.experiment import PopulationSource, simulate
-from simulation.outcomes import OUTCOMES, Outcome, outcome_table_markdown
+from simulation.outcomes import OUTCOMES, Outcome
 from simulation.scenario import load_scenario
 from simulation.summary import strategy_summary
 
-from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
+from .conftest import BUNDLED_SCENARIO
 
 SMALL = ["population.customers=500", "market.size=10000", "horizon_quarters=2"]
 
@@ -66,11 +64,3 @@ def test_results_columns_are_the_keys_then_the_declared_outcomes_in_order():
     assert not quarters.drop(columns=["top1_profit_at_risk"]).isna().any().any()
     assert isinstance(quarters, pd.DataFrame)
 
-
-def test_the_readme_outcome_table_is_the_declarations():
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    found = re.search(r"<!-- outcomes:start -->\n(.*?)\n<!-- outcomes:end -->", readme, re.S)
-    assert found, "README.md lacks the <!-- outcomes:start --> … <!-- outcomes:end --> block"
-    assert found.group(1) == outcome_table_markdown(), (
-        "README.md's outcome table differs from simulation/outcomes.py; regenerate it with "
-        "`python -m simulation.outcomes --markdown`")

@@ -75,7 +75,7 @@ def test_divesting_loss_makers_raises_short_term_profit_and_concentrates_profit_
     first_year = quarters[quarters["quarter"] == 4]
     profit = first_year.groupby("strategy")["cumulative_profit"].mean()
     assert profit["divest"] > 1.03 * profit["retain_all"]
-    # A smaller base: fewer customers carry the profit (seed 000's smaller spread), so the
+    # A smaller base: fewer customers carry the profit (titus 2014: a smaller spread), so the
     # effective number of profit-making customers (1 / HHI) falls and the HHI rises.
     assert at_horizon(quarters, "divest", "active_customers").mean() < 0.8 * at_horizon(
         quarters, "retain_all", "active_customers").mean()

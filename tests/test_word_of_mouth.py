@@ -1,5 +1,5 @@
 """Word of mouth: when the waves of stories land, how far graceful exits reach, and what reputation
-and referrals do to acquisition (seeds 000, 001)."""
+and referrals do to acquisition (titus 2014; Hitt 2003)."""
 
 from __future__ import annotations
 

@@ -198,6 +198,7 @@ class Measure:
 TRADE_OFFS = (
     Measure("npv", "Net present value", "end", "money", "higher"),
     Measure("customer_equity", "Value of the book left (customer equity)", "end", "money", "higher"),
+    Measure("revenue", "Revenue over the horizon", "total", "money", "higher"),
     Measure("active_customers", "Customers at the horizon", "end", "count", "higher"),
     Measure("market_share", "Market share at the horizon", "end", "share", "higher"),
     Measure("newcomer_share", "Share of them who joined during the horizon", "end", "share", ""),
@@ -206,6 +207,7 @@ TRADE_OFFS = (
     Measure("migrated_channel", "Customers moved online", "total", "count", ""),
     Measure("migrated_partner", "Customers handed to partners", "total", "count", ""),
     Measure("wom_reach", "People hearing bad stories", "total", "count", "lower"),
+    Measure("wom_lost_value", "What they cost: customers not won, at a customer's value", "total", "money", "lower"),
     Measure("satisfaction", "Customer satisfaction (0–1)", "end", "index", "higher"),
     Measure("wait_minutes", "Call-centre wait, minutes", "end", "minutes", "lower"),
     Measure("morale", "Staff morale (0–1)", "end", "index", "higher"),
@@ -220,6 +222,32 @@ class TradeOff:
     measure: Measure
     mean: float
     versus_baseline: Difference | None  # None for the baseline itself
+
+
+def with_derived_outcomes(quarters: pd.DataFrame) -> pd.DataFrame:
+    """The results with what the board asks of them in money: ``wom_lost_value``, the acquisitions word of mouth
+    cost each quarter valued at that quarter's average customer value (the book's value ÷ its customers)."""
+    needed = {"lost_acquisitions", "customer_equity", "active_customers"}
+    if not needed <= set(quarters.columns):
+        return quarters
+    per_customer = quarters["customer_equity"] / quarters["active_customers"].where(quarters["active_customers"] > 0)
+    return quarters.assign(wom_lost_value=(quarters["lost_acquisitions"] * per_customer).fillna(0.0))
+
+
+def survivorship(table: dict[str, dict[str, TradeOff]], measures: tuple[str, ...] = ("satisfaction", "morale")
+                 ) -> dict[str, list[str]]:
+    """Options whose satisfaction or morale is higher than the baseline's while customers left because of them:
+    the average rises partly because the unhappy are gone (measure → strategies)."""
+    found: dict[str, list[str]] = {}
+    for strategy, rows in table.items():
+        let_go = rows.get("divested")
+        if let_go is None or let_go.versus_baseline is None or let_go.versus_baseline.mean <= 0:
+            continue
+        for name in measures:
+            row = rows.get(name)
+            if row is not None and row.versus_baseline is not None and row.versus_baseline.mean > 0:
+                found.setdefault(name, []).append(strategy)
+    return found
 
 
 def measure_values(quarters: pd.DataFrame, measure: Measure) -> pd.DataFrame:

@@ -44,8 +44,10 @@ from .decision import (
     gates,
     horizon_values,
     paired,
+    survivorship,
     timing,
     trade_offs,
+    with_derived_outcomes,
 )
 from .fragments import Fragment, ReportInfo, render_fragment
 from .kinds import KINDS, ReportKind
@@ -72,7 +74,7 @@ class Report:
         self.quarter = quarter
         self.output_dir = output_dir
         self.scenario = results.scenario
-        self.quarters = results.quarters
+        self.quarters = with_derived_outcomes(results.quarters)
         self.replications = int(results.quarters["replication"].nunique())
         self.summary = strategy_summary(results.quarters, CONFIDENCE, results.scenario.baseline)
         compared = list(self.summary["strategy"])
@@ -411,6 +413,7 @@ class Report:
                                               for s in self.ranking],
             rows=rows, timings=timings, charts=charts, baseline=self.label(self.reference),
             dropped=[m.label for m in TRADE_OFFS if m.name in constant],
+            survivors={name: [self.label(s) for s in names] for name, names in survivorship(table).items()},
         )
 
     def _panel_format(self, unit: str) -> Callable[[float], str]:

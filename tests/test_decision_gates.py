@@ -111,3 +111,24 @@ def test_an_option_that_reached_no_one_is_marked_and_the_run_says_which_step_mis
     assert "reached no one" in page
     report = Report.open(retailer, kind="board", quarter="2026Q4", output_dir=retailer.parent)
     assert "reprice" not in report.decision.leaders and report.decision.ranking[-1] == "reprice"
+
+
+def test_the_trade_offs_cost_word_of_mouth_in_money_and_name_survivorship(tmp_path):
+    from reports.decision import trade_offs, with_derived_outcomes
+
+    out = tmp_path / "results"
+    run_experiment(BUNDLED_SCENARIO, out, replications=3, workers=1, strategies=["retain_all", "divest_abrupt"],
+                   overrides=["population.customers=600", "market.size=12000", "horizon_quarters=4"])
+    report = Report.open(out, kind="board", quarter="2026Q4", output_dir=tmp_path)
+    quarters = with_derived_outcomes(report.results.quarters)
+    per_customer = quarters["customer_equity"] / quarters["active_customers"]
+    expected = (quarters["lost_acquisitions"] * per_customer).groupby(quarters["strategy"]).sum() / 3
+    table = trade_offs(quarters, ["retain_all", "divest_abrupt"], "retain_all")
+    for strategy in ("retain_all", "divest_abrupt"):  # mean over replications of the horizon's total
+        assert abs(table[strategy]["wom_lost_value"].mean - expected[strategy]) <= 1e-9 * max(1.0, expected[strategy])
+    assert expected["divest_abrupt"] > expected["retain_all"]  # abrupt exits make stories that cost customers
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", str(report.trade_offs_section())))
+    assert "Revenue over the horizon" in page and "What they cost: customers not won" in page
+    assert table["divest_abrupt"]["satisfaction"].versus_baseline.mean > 0  # higher, with 300 customers let go
+    assert "is higher under Push out with poor service and prices: the average is taken over the customers who " \
+           "stay, and this option lets customers go; part of the rise is who is counted" in page

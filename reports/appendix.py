@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Mapping
 from pydantic import BaseModel
 
 from simulation.scenario import ChannelSpec, Scenario
+from simulation.steps import RiskNote
 
 SOURCE_FILE = "scenario file"
 SOURCE_OVERRIDE = "--set"
@@ -152,6 +153,7 @@ class StrategyRow:
     description: str
     source: str
     steps: list[str]
+    risks: list[RiskNote]  # one per kind of action the option takes, in step order
 
 
 def strategy_steps(scenario: Scenario, name: str, money: Callable[[float], str]) -> list[str]:
@@ -171,9 +173,14 @@ def strategy_rows(scenario: Scenario, compared: Iterable[str], money: Callable[[
     """The compared strategies, in the order given, with label, id, description, source and steps."""
     return [
         StrategyRow(scenario.label(name), name, scenario.strategies[name].description, scenario.strategies[name].source,
-                    strategy_steps(scenario, name, money))
+                    strategy_steps(scenario, name, money), strategy_risks(scenario, name))
         for name in compared
     ]
+
+
+def strategy_risks(scenario: Scenario, name: str) -> list[RiskNote]:
+    """What the option's kinds of action risk beyond the numbers (conduct, regulation, reputation), each once."""
+    return list(dict.fromkeys(step.risk() for step in scenario.strategies[name].steps))
 
 
 @dataclass(frozen=True)

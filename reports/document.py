@@ -29,6 +29,7 @@ from .appendix import (
     calibration_rows,
     parameter_sources,
     provenance_rows,
+    strategy_risks,
     strategy_rows,
 )
 from .decision import (
@@ -260,6 +261,8 @@ class Report:
         margin = decision.margin
         return self._render(
             "decision.html.j2", decision=decision, leader=self.label(leader), gates=self.gates,
+            risks=[(self.label(s), max(strategy_risks(self.scenario, s), key=lambda note: note.level))
+                   for s in decision.leaders if strategy_risks(self.scenario, s)],
             backtest_missed=backtest_missed(self._backtest_record),
             inert=[self.label(s) for s in self.ranking if s in decision.inert],
             leaders=[self.label(s) for s in decision.leaders],

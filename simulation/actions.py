@@ -22,7 +22,9 @@ from .effects import ActionContext, Change, Effect
 from .errors import ScenarioError
 from .schema import Real, Switch
 from .state import ACTIVE
-from .steps import StepBase, percent
+from .steps import RiskNote, StepBase, percent
+
+CONDUCT_SOURCE = 'Financial Conduct Authority, "PS22/9: A new Consumer Duty", 2022'
 
 ActionFunction = Callable[[ActionContext, Any, np.ndarray, np.ndarray], Effect]
 
@@ -66,6 +68,12 @@ class EducateStep(StepBase):
         0.6, ge=0, le=1, description="Share of contacts a successful customer no longer makes, fraction"
     )
 
+    def risk(self) -> RiskNote:
+        return RiskNote(
+            'Help offered is rarely resented, but customers who cannot serve themselves (older or less digital '
+            'ones) must keep a way to reach a person, or the saving becomes a fair-treatment complaint.',
+            CONDUCT_SOURCE, level=0)
+
     def plain(self, money: Callable[[float], str]) -> str:
         return (f"{self.target.plain(money).capitalize()} are offered self-service training "
                 f"({money(self.cost_per_customer)} each); {percent(self.success_rate)} take it up and contact us "
@@ -95,6 +103,14 @@ class RenegotiateStep(StepBase):
         0.1, ge=0, le=1000, description="Low-cost customers: contacts per month at most (and paying on time)"
     )
     cost_per_customer: Real = Field(5.0, ge=0, le=1e9, description="Cost of renegotiating one contract, currency")
+
+    def risk(self) -> RiskNote:
+        return RiskNote(
+            'A price rise or fee aimed at the customers who cost most to serve can read as a penalty on need; in '
+            'regulated markets price must be fair for the value given, so write the rationale down and apply it '
+            'evenly.',
+            CONDUCT_SOURCE + '; Mittal, Sarkees & Murshed, "The Right Way to Manage Unprofitable Customers", '
+                             'Harvard Business Review, 2008')
 
     def plain(self, money: Callable[[float], str]) -> str:
         text = (f"{self.target.plain(money).capitalize()} pay {percent(self.surcharge)} more "
@@ -132,6 +148,12 @@ class MigrateChannelStep(StepBase):
         description="Share who leave instead (Fidelity: 34 complaints in 30,000 redirected callers), fraction",
     )
     cost_per_customer: Real = Field(5.0, ge=0, le=1e9, description="Cost of moving one customer, currency")
+
+    def risk(self) -> RiskNote:
+        return RiskNote(
+            'Moving customers online saves cost only if they can use it; those who cannot are left underserved, a'
+            ' fair-treatment and access concern regulators watch.',
+            CONDUCT_SOURCE)
 
     def plain(self, money: Callable[[float], str]) -> str:
         return (f"{self.target.plain(money).capitalize()} are moved to the {self.to_channel.replace('_', ' ')} "
@@ -172,6 +194,14 @@ class MigratePartnerStep(StepBase):
     )
     cost_per_customer: Real = Field(10.0, ge=0, le=1e9, description="Cost of handing one customer over, currency")
 
+    def risk(self) -> RiskNote:
+        return RiskNote(
+            "The customer leaves the books, not the company's name: a partner's poor service returns as "
+            'reputation loss and distrust among those who stay. Handing a customer to a partner is the respectful'
+            ' alternative to pushing them out.',
+            'Hitt, "Customer Segmentation: Get Profitable or Get Lost", 2003; titus, "A customer who calls you every '
+            'day is less profitable than one who pays on time and never calls you", 2014')
+
     def plain(self, money: Callable[[float], str]) -> str:
         return (f"{self.target.plain(money).capitalize()} are handed to a partner ({money(self.cost_per_customer)} "
                 f"each); {percent(self.acceptance_rate)} accept, and the partner pays us "
@@ -211,6 +241,19 @@ class TerminateStep(StepBase):
     abrupt_price_increase: Real = Field(
         0.0, ge=0, le=5, description="Abrupt: 'crummy pricing', price increase until the customer goes, fraction"
     )
+
+    def risk(self) -> RiskNote:
+        legal = ("Letting customers go has legal and ethical sides that depend on the contract: banks must give notice "
+                 "and, for a basic account, reasons, before closing one.")
+        if self.style == "abrupt":
+            return RiskNote(legal + " Pushing customers out with poor service and prices is the conduct regulators "
+                                    "and the press single out, and each story costs customers not yet won.",
+                            'Directive 2014/92/EU (Payment Accounts Directive), 2014, art. 19; ' + CONDUCT_SOURCE +
+                            '; Hitt, "Customer Segmentation: Get Profitable or Get Lost", 2003', level=2)
+        return RiskNote(legal + " Done in person, with notice and help to move, it keeps down distrust among "
+                                "those who stay.",
+                        'Directive 2014/92/EU (Payment Accounts Directive), 2014, art. 19; titus, "A customer who calls '
+                        'you every day is less profitable than one who pays on time and never calls you", 2014', level=2)
 
     def plain(self, money: Callable[[float], str]) -> str:
         who = self.target.plain(money).capitalize()

@@ -6,6 +6,7 @@ the scenario's step union is derived from those declarations.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Collection
 
 from pydantic import Field, field_validator
@@ -66,6 +67,17 @@ def percent(share: float) -> str:
     return f"{share * 100:.3g} %"
 
 
+@dataclass(frozen=True)
+class RiskNote:
+    """What an action risks beyond the model's numbers — conduct, regulation, reputation — and who says so."""
+
+    text: str
+    sources: str  # author, title, year
+    level: int = 1  # 0 low, 1 moderate, 2 high: the decision page names an option's highest
+
+    LEVELS = ("low", "moderate", "high")
+
+
 class StepBase(StrictModel):
     """A step of a strategy: its action's parameters, a target rule and a review period."""
 
@@ -78,6 +90,10 @@ class StepBase(StrictModel):
     def plain(self, money: Callable[[float], str]) -> str:
         """What the step does, in a sentence a board member reads without the scenario file."""
         raise NotImplementedError(f"action {self.action!r} declares no plain-language description")
+
+    def risk(self) -> "RiskNote":
+        """The conduct, regulatory and reputational risk of this kind of action, in words, with its sources."""
+        raise NotImplementedError(f"action {self.action!r} declares no risk note")
 
     def check_channels(self, channel_names: Collection[str], strategy: str) -> None:
         """Cross-field check against the scenario's channels (a ValueError names the strategy)."""

@@ -132,3 +132,16 @@ def test_the_trade_offs_cost_word_of_mouth_in_money_and_name_survivorship(tmp_pa
     assert table["divest_abrupt"]["satisfaction"].versus_baseline.mean > 0  # higher, with 300 customers let go
     assert "is higher under Push out with poor service and prices: the average is taken over the customers who " \
            "stay, and this option lets customers go; part of the rise is who is counted" in page
+
+
+def test_each_kind_of_action_declares_a_sourced_risk_note_and_the_decision_page_names_the_leaders_highest():
+    from simulation.actions import ACTIONS
+
+    for name, declaration in ACTIONS.items():  # every action a scenario can name has its note, with a year
+        step = declaration.step.model_validate({"action": name, **({"to_channel": "online"} if name == "migrate_channel"
+                                                                   else {})})
+        note = step.risk()
+        assert note.text and re.search(r"(19|20)\d\d", note.sources), name
+    for style, words in (("abrupt", "the conduct regulators and the press single out"), ("graceful", "in person")):
+        note = ACTIONS["terminate"].step.model_validate({"action": "terminate", "style": style}).risk()
+        assert words in note.text and note.level == 2

@@ -71,7 +71,7 @@ def main() -> None:
     }
     if not args.json:
         print("| customers | reserved rows | peak | the rule | rule / peak |\n|---:|---:|---:|---:|---:|")
-        for size, row, peak, ruled in zip(SIZES, rows, peaks, rule):
+        for size, row, peak, ruled in zip(SIZES, rows, peaks, rule, strict=True):
             print(f"| {size:,} | {int(row):,} | {peak / 2**20:,.0f} MiB | {ruled / 2**20:,.0f} MiB | {ruled / peak:.2f} |")
         print(f"\nfitted: {intercept / 2**20:,.0f} MiB loaded + {slope:,.0f} bytes per reserved row")
     print(json.dumps(result))

@@ -43,12 +43,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     from simulation.experiment import run_experiment
-    from simulation.summary import strategy_summary
-
-    from simulation.folder_kinds import check_folder_kind
-
     from simulation.files import refuse_overwriting_inputs
+    from simulation.folder_kinds import check_folder_kind
     from simulation.results import RESULT_FILES
+    from simulation.summary import strategy_summary
 
     shown = outcome_list(args.show) if args.show else []  # refused before anything runs or is written
     check_folder_kind(args.out, "results")

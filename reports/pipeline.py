@@ -35,9 +35,9 @@ from simulation.experiment import (
     run_or_reuse,
     select_strategies,
 )
-from simulation.periods import add_months, quarter_label
 from simulation.files import refuse_overwriting_inputs
 from simulation.folder_kinds import check_folder_kind
+from simulation.periods import add_months, quarter_label
 from simulation.results import (
     BACKTEST_FOLDER,
     check_output_folder,

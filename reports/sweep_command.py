@@ -57,8 +57,8 @@ def _sweep(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from simulation.files import refuse_overwriting_inputs
     from simulation.folder_kinds import check_folder_kind
-    from simulation.sweeps.store import STORE_PARTS
     from simulation.sweeps import load_plan, run_sweep
+    from simulation.sweeps.store import STORE_PARTS
 
     sweep_file = Path(args.target)
     if args.dask is not None and not args.dask.strip():

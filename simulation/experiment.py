@@ -24,8 +24,8 @@ from . import kernels
 from .engine import CustomerModel, RunOutput
 from .errors import ScenarioError
 from .population import Population
-from .reach import unreached, why_unreached
 from .processes import cores, kill_workers, worker_setup
+from .reach import unreached, why_unreached
 from .results import (
     Results,
     changed_files,

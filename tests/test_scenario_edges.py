@@ -11,6 +11,7 @@ RuntimeWarning into an error).
 from __future__ import annotations
 
 import math
+import types
 import typing
 from typing import Any
 
@@ -46,7 +47,7 @@ TABLES = {
 def _unwrapped(annotation: Any) -> tuple[Any, bool]:
     """The type inside ``Optional[...]`` (and whether it was optional)."""
     arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType")) and len(arguments) == 1:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(arguments) == 1:
         return arguments[0], True
     return annotation, False
 

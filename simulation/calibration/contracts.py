@@ -128,7 +128,7 @@ def read_cohort(path: str | Path) -> Cohort:
     rows = frame.index.to_numpy()
     fractional = np.isfinite(customers) & (customers != np.round(customers))  # 10.5 or 1e-300 people
     problems.extend(Problem(int(row), "customers", frame["customers"].iloc[at], expected)
-                    for at, row in zip(np.flatnonzero(fractional), rows[fractional]))
+                    for at, row in zip(np.flatnonzero(fractional), rows[fractional], strict=True))
     raise_problems(path, problems)
     if not np.array_equal(periods, np.arange(len(periods))):
         raise DataError(f"{path}: column 'period' holds {', '.join(f'{p:g}' for p in periods[:6])}…; "

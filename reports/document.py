@@ -359,10 +359,10 @@ class Report:
         others = [s for s in self.ranking if s != self.reference]
         panels = []
         money_unit = self.money.unit
-        for name, title in (("npv", f"NPV, {money_unit}"), ("customer_equity", f"Value of the book left, {money_unit}"),
-                            ("active_customers", "Customers at the horizon, people"),
-                            ("market_share", "Market share, percentage points"),
-                            ("wom_reach", "People hearing bad stories, people"), ("satisfaction", "Satisfaction, 0–1")):
+        for name, title in (("npv", f"NPV\n{money_unit}"), ("customer_equity", f"Value of the book left\n{money_unit}"),
+                            ("active_customers", "Customers at the horizon\ncustomers"),
+                            ("market_share", "Market share\npercentage points"),
+                            ("wom_reach", "People hearing bad stories\npeople"), ("satisfaction", "Satisfaction\nscore 0–1")):
             if name in constant or name not in self.quarters:
                 continue
             unit = table[self.reference][name].measure.unit
@@ -550,7 +550,8 @@ class Report:
             "npv_by_strategy",
             figures.interval_chart(self._npv_frame(), self.colours,
                                    xlabel=f"expected NPV over {self.span}, {self.money.unit}",
-                                   value_format=self.money.axis, highlight=[self.label(s) for s in self.decision.leaders]),
+                                   value_format=self.money.axis, highlight=[self.label(s) for s in self.decision.leaders],
+                                   label_format=self.money.bare),
             f"Expected net present value by option, highest first; bars from zero, lines the 95{NBSP}% confidence "
             f"interval of the mean." if self.replications > 1 else
             "Expected net present value by option, highest first (one replication: no interval).",

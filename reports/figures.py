@@ -86,7 +86,7 @@ class DistinctFormatter(Formatter):
 
 def _value_axis(axis, value_format: Callable[..., str], bins: int = 6) -> None:
     """A value axis: a few round ticks (MaxNLocator), each label distinct, in the report's number style."""
-    axis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 5, 10]))
     axis.set_major_formatter(DistinctFormatter(value_format))
 
 
@@ -250,8 +250,10 @@ def concentration_chart(
         for strategy, rows in top10.groupby("strategy", sort=False):
             rows = rows.sort_values("quarter")
             colour = colours[str(strategy)]
-            right.fill_between(rows["quarter"], rows["low"], rows["high"], color=colour, alpha=0.18, linewidth=0)
-            right.plot(rows["quarter"], rows["mean"], color=colour, linewidth=1.4)
+            if colour != OTHER_COLOUR:  # bands for the named options only: grey ones are context
+                right.fill_between(rows["quarter"], rows["low"], rows["high"], color=colour, alpha=0.18, linewidth=0)
+            right.plot(rows["quarter"], rows["mean"], color=colour, linewidth=0.9 if colour == OTHER_COLOUR else 1.4,
+                       zorder=1 if colour == OTHER_COLOUR else 2)
         _quarter_axis(right, top10, most=5)
         _value_axis(right.yaxis, percent_axis, bins=5)
         right.set_ylabel("profit share of the top 10 %")
@@ -333,6 +335,7 @@ def interval_chart(
     xlabel: str,
     value_format: ValueFormat,
     highlight: Sequence[str] = (),
+    label_format: ValueFormat | None = None,
 ) -> Figure:
     """One row per strategy, in the frame's order: the mean as a dot, its confidence interval as a bar.
 
@@ -353,7 +356,7 @@ def interval_chart(
                                                             [max(row.high - row.mean, 0.0)]],
                               fmt="none", ecolor="#222222", elinewidth=1.1, capsize=3, capthick=1.1, zorder=3)
             axes.plot([row.mean], [position], marker="o", markersize=4, color=colour, zorder=4)
-            axes.annotate(value_format(row.mean), (max(row.high, row.mean) if np.isfinite(row.high) else row.mean,
+            axes.annotate((label_format or value_format)(row.mean), (max(row.high, row.mean) if np.isfinite(row.high) else row.mean,
                                                    position), xytext=(5, 0),
                           textcoords="offset points", va="center", fontsize=min(7.5, font), color="#333333")
         axes.set_yticks(positions, [shorten(s, LABEL_LIMIT) for s in strategies], fontsize=font)
@@ -465,7 +468,10 @@ def starting_position_chart(
             right.annotate((bar_format or value_format)(height),
                            (position, top), xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
                            fontsize=6, color="#333333")
-        right.margins(y=0.15)
+        tops = [max(b, b + h) for _, b, h in steps] + [0.0]
+        bottoms = [min(b, b + h) for _, b, h in steps] + [0.0]
+        span = (max(tops) - min(bottoms)) or 1.0
+        right.set_ylim(min(bottoms) - 0.05 * span, max(tops) + 0.2 * span)  # room for the values above the bars
         right.axhline(0, color="#555555", linewidth=0.7)
         right.set_xticks(np.arange(len(names)), names, fontsize=6.5, rotation=30, ha="right",
                          rotation_mode="anchor")

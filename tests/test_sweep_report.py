@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from reports.cli import main
 from reports.decision import decide
 from reports.document import Report
-from reports.numbers import MoneyFormat, share
+from reports.numbers import MoneyFormat, number, share
 from reports.pipeline import ROBUSTNESS_POINTS, ReportRequest, build_report, robustness_strategies
 from reports.sweep_document import SweepReport
 from simulation.experiment import run_experiment
@@ -127,10 +127,11 @@ def test_sweep_report_shows_the_sobol_indices_with_intervals_and_the_zero_flag(s
         row = page[page.index(labels[strategy]):]
         for entry in analysis.sobol[(analysis.sobol["outcome"] == "npv")
                                     & (analysis.sobol["strategy"] == strategy)].itertuples():
-            s1 = f"S1 {entry.S1:.2f}" + (" ≈ 0" if entry.S1_zero else "")
-            st = f"ST {entry.ST:.2f}" + (" ≈ 0" if entry.ST_zero else "")
+            # written by the report's one formatter: an index that rounds to zero reads 0.00, never -0.00
+            s1 = f"S1 {number(entry.S1, 2)}" + (" ≈ 0" if entry.S1_zero else "")
+            st = f"ST {number(entry.ST, 2)}" + (" ≈ 0" if entry.ST_zero else "")
             assert s1 in row and st in row, (strategy, entry.parameter, s1, st)
-            assert f"{entry.S1_low:.2f} to {entry.S1_high:.2f}" in row
+            assert f"{number(entry.S1_low, 2)} to {number(entry.S1_high, 2)}" in row
     assert analysis.sobol["S1_zero"].any() and "not distinguishable from zero" in sweep_text
 
 

@@ -153,7 +153,7 @@ def test_sweep_report_says_when_the_recommendation_flips(sweep_text, analysis):
     page = sweep_text[sweep_text.index("What the sweep found"):sweep_text.index("What the sweep varied and why")]
     recommended = labels[analysis.recommended]
     holds = share(float(analysis.robustness.set_index("strategy").loc[analysis.recommended, "share_best"]), 0)
-    assert f"{recommended} has the highest expected NPV in {holds} of the" in page
+    assert one_line(f"{recommended} has the highest expected NPV in {holds} of the") in page
     assert analysis.flips, "the small sweep's recommendation flips with the acquisition rate"
     box = analysis.flips[0]
     condition = box.conditions[0]
@@ -242,7 +242,7 @@ def test_board_robustness_numbers_equal_the_robustness_summary(board_out):
     holds = next(e.share_best for e in summary.strategies if e.strategy == leading)
     assert summary.holds_share == holds  # of the strategy asked about, not of the best at the base
     if decision.recommended:
-        assert f"is the best option in {share(holds, 0)} of them" in page
+        assert one_line(f"is the best option in {share(holds, 0)} of them") in page
     for flip in summary.flips:
         assert one_line(flip.source) in page
     if not summary.flips:

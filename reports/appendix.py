@@ -20,6 +20,8 @@ from pydantic import BaseModel
 from simulation.scenario import ChannelSpec, Scenario
 from simulation.steps import RiskNote
 
+from .numbers import number, plain
+
 SOURCE_FILE = "scenario file"
 SOURCE_OVERRIDE = "--set"
 SOURCE_DEFAULT = "default"
@@ -47,10 +49,8 @@ def format_value(value: Any) -> str:
     """A parameter value as the appendix prints it: numbers in %g, lists comma-separated."""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.6g}" if abs(value) >= 1e4 else f"{value:.6g}"
-    if isinstance(value, int):
-        return f"{value:,}"
+    if isinstance(value, (float, int)):
+        return plain(value, 6)  # never '1e+06' on a board page
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, (tuple, list)):
@@ -204,13 +204,13 @@ def calibration_rows(provenance: Mapping[str, Any]) -> list[FitRow]:
             continue
         errors = fit.get("standard_errors", {})
         parameters = ", ".join(
-            f"{name} {value:.3g}" + (f" (± {errors[name]:.2g})" if name in errors else "")
+            f"{name} {plain(value)}" + (f" (± {plain(errors[name], 2)})" if name in errors else "")
             for name, value in fit["parameters"].items())
         starts = (f"; {fit['starts_at_optimum']} of {fit['starts']} starting points agree"
                   if "starts" in fit and "starts_at_optimum" in fit else "")
         rows.append(FitRow(str(fit.get("model", "")), FIT_MEANINGS.get(str(fit.get("model")), ""), parameters,
                            f"{format_value(fit.get('observations'))} customers, log-likelihood "
-                           f"{float(fit.get('log_likelihood', float('nan'))):,.1f}{starts}"))
+                           f"{number(fit.get('log_likelihood'), 1)}{starts}"))
     return rows
 
 
@@ -259,7 +259,7 @@ def provenance_rows(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Strategies", ", ".join(provenance.get("strategies", []))),
         ("Worker processes", workers_text),
         ("Code version", str(provenance.get("code_version", ""))),
-        ("Simulation run time", f"{float(provenance.get('wall_time_seconds', 0.0)):.1f} s"),
+        ("Simulation run time", f"{number(provenance.get('wall_time_seconds', 0.0), 1)} s"),
         ("Results computed (UTC)", str(provenance.get("created_at", ""))),
     ]
     rows += [(f"Package {name}", version) for name, version in sorted(provenance.get("packages", {}).items())]

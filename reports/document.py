@@ -52,10 +52,9 @@ from .decision import (
 )
 from .fragments import Fragment, ReportInfo, render_fragment
 from .kinds import KINDS, ReportKind
-from .numbers import MoneyFormat, count, date_text, share
-
-NBSP = "\u00a0"
+from .numbers import MISSING, NBSP, MoneyFormat, count, date_text, number, plain, points, share, shorten
 MONTHS_A_YEAR = 12
+TABLE_COLUMNS = 7  # options side by side in one table at most: more are split into further tables
 
 
 @dataclass(frozen=True)
@@ -131,8 +130,8 @@ class Report:
         return f"{self.scenario.horizon_quarters} quarters ({self.first_quarter} to {self.last_quarter})"
 
     def _render(self, template: str, **context: Any) -> Fragment:
-        return render_fragment(template, report=self, money=self.money, share=share, count=count, NBSP=NBSP,
-                               **context)
+        return render_fragment(template, report=self, money=self.money, share=share, count=count, number=number,
+                               plain=plain, NBSP=NBSP, **context)
 
     def _figure(self, name: str, figure: Any, caption: str, alt: str) -> Fragment:
         return figures.chart_fragment(self.output_dir, name, figure, caption, alt)
@@ -233,12 +232,12 @@ class Report:
         if unit == "money":
             return self.money(value, signed)
         if unit == "share":
-            return f"{value * 100:+.2f}{NBSP}pts" if signed else share(value, 2)
+            return points(value * 100) if signed else share(value, 2)
         if unit == "count":
-            return (f"{value:+,.0f}" if round(value) else "0") if signed else count(value)
+            return count(value, signed)
         if unit == "minutes":
-            return f"{value:+.1f}" if signed else f"{value:.1f}"
-        return f"{value:+.3f}" if signed else f"{value:.3f}"
+            return number(value, 1, signed)
+        return number(value, 3, signed)
 
     @functools.cached_property
     def gates(self) -> list[Gate]:
@@ -333,7 +332,7 @@ class Report:
             "starting_position",
             figures.starting_position_chart(
                 pd.DataFrame({"segment_label": table["segment_label"], "profit": table["profit"] * year}),
-                drivers, value_format=self.money.axis, unit=self.money.unit),
+                drivers, value_format=self.money.axis, unit=self.money.unit, bar_format=self.money.bare),
             f"Today's book at today's rates, a year, {self.money.unit}. Left: profit by value segment (S1: the most "
             f"profitable 1{NBSP}% of customers … S8: the least profitable 10{NBSP}%). Right: the customers who "
             f"lose money, from their revenue down through each cost to their loss.",
@@ -385,9 +384,11 @@ class Report:
             timings.append("—" if when is None else (when[0] if when[0] == when[1] else f"{when[0]}–{when[1]}"))
         others = [s for s in self.ranking if s != self.reference]
         panels = []
-        for name, title in (("npv", "NPV"), ("customer_equity", "Value of the book left"),
-                            ("active_customers", "Customers at the horizon"), ("market_share", "Market share, points"),
-                            ("wom_reach", "People hearing bad stories"), ("satisfaction", "Satisfaction")):
+        money_unit = self.money.unit
+        for name, title in (("npv", f"NPV\n{money_unit}"), ("customer_equity", f"Value of the book left\n{money_unit}"),
+                            ("active_customers", "Customers at the horizon\ncustomers"),
+                            ("market_share", "Market share\npercentage points"),
+                            ("wom_reach", "People hearing bad stories\npeople"), ("satisfaction", "Satisfaction\nscore 0–1")):
             if name in constant or name not in self.quarters:
                 continue
             unit = table[self.reference][name].measure.unit
@@ -411,10 +412,16 @@ class Report:
             f"Profit a quarter, {self.money.unit}: the options the decision rests on and the baseline named, with "
             f"their 95{NBSP}% bands; the other options in grey.",
             "Line chart of profit per quarter"))
+        strategies = [(shorten(self.label(s)), self.colours[self.label(s)], s == self.reference) for s in self.ranking]
+        parts = []  # strategies across: a table of at most TABLE_COLUMNS options, so none is wider than the page
+        for start in range(0, len(strategies), TABLE_COLUMNS):
+            end = start + TABLE_COLUMNS
+            parts.append({"strategies": strategies[start:end], "timings": timings[start:end],
+                          "rows": [{"label": row["label"], "cells": row["cells"][start:end]} for row in rows],
+                          "empty": TABLE_COLUMNS - len(strategies[start:end]) if len(strategies) > TABLE_COLUMNS else 0})
         return self._render(
-            "trade_offs.html.j2", strategies=[(self.label(s), self.colours[self.label(s)], s == self.reference)
-                                              for s in self.ranking],
-            rows=rows, timings=timings, charts=charts, baseline=self.label(self.reference),
+            "trade_offs.html.j2", parts=parts, per_table=TABLE_COLUMNS,
+            charts=charts, baseline=self.label(self.reference),
             dropped=[m.label for m in TRADE_OFFS if m.name in constant],
             survivors={name: [self.label(s) for s in names] for name, names in survivorship(table).items()},
         )
@@ -422,7 +429,7 @@ class Report:
     def _panel_format(self, unit: str) -> Callable[[float], str]:
         """Signed bar labels; a share's difference arrives in points already."""
         if unit == "share":
-            return lambda v: f"{v:+.2f}"
+            return lambda v: points(v)
         return lambda v: self._table_value(unit, v, signed=True)
 
     # ---- risk
@@ -436,7 +443,7 @@ class Report:
             rows.append({
                 "label": self.label(strategy), "colour": self.colours[self.label(strategy)],
                 "p5": self.money(row["cumulative_profit_p5"]),
-                "at_risk": "—" if pd.isna(at_risk) else share(at_risk, 0),
+                "at_risk": "no profitable customer" if pd.isna(at_risk) else share(at_risk, 0),
                 "effective": count(row["effective_customers_end"]),
                 "loss_quarters": share(row["prob_loss_quarter"], 0),
             })
@@ -483,7 +490,7 @@ class Report:
                 for entry in summary.strategies]
         flips = [{"meaning": flip.description, "short": flip.description.rsplit(", ", 1)[0],  # without the unit
                   "path": flip.parameter, "source": flip.source, "end": flip.end,
-                  "value": f"{flip.value:.3g}", "base": f"{flip.base_value:.3g}",
+                  "value": plain(flip.value), "base": plain(flip.base_value),
                   "best_there": described.get(flip.best_there, flip.best_there)}
                  for flip in summary.flips]
         holds = next((entry.share_best for entry in summary.strategies if entry.strategy == leading), float("nan"))
@@ -531,7 +538,7 @@ class Report:
     def strategies_appendix(self) -> Fragment:
         currency = self.scenario.currency
         return self._render("strategies.html.j2",  # amounts per customer: whole units, not the book's millions
-                            rows=strategy_rows(self.scenario, self.ranking, lambda v: f"{currency}{NBSP}{v:,.0f}"))
+                            rows=strategy_rows(self.scenario, self.ranking, lambda v: f"{currency}{NBSP}{number(v)}"))
 
     def assumptions_appendix(self) -> Fragment:
         sources = parameter_sources(self.results.provenance)
@@ -545,7 +552,7 @@ class Report:
         market = self._figure(
             "market_share",
             figures.band_chart(self._labelled(_bands(self.quarters, "market_share")), self.colours,
-                               ylabel="share of the market's customers", value_format=lambda v: f"{v:.1%}",
+                               ylabel="share of the market's customers", value_format=lambda v, decimals=None: share(v, 1 if decimals is None else decimals),
                                labelled=labels),
             f"Market share by customer count at each quarter end; market size {count(self.scenario.market.size)} "
             f"customers.", "Line chart of market share")
@@ -570,7 +577,8 @@ class Report:
             "npv_by_strategy",
             figures.interval_chart(self._npv_frame(), self.colours,
                                    xlabel=f"expected NPV over {self.span}, {self.money.unit}",
-                                   value_format=self.money.axis, highlight=[self.label(s) for s in self.decision.leaders]),
+                                   value_format=self.money.axis, highlight=[self.label(s) for s in self.decision.leaders],
+                                   label_format=self.money.bare),
             f"Expected net present value by option, highest first; bars from zero, lines the 95{NBSP}% confidence "
             f"interval of the mean." if self.replications > 1 else
             "Expected net present value by option, highest first (one replication: no interval).",

@@ -18,13 +18,17 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FixedLocator, Formatter, FuncFormatter, MaxNLocator, NullLocator
 
 from simulation.results import write_atomically
 
 from .fragments import Fragment, render_fragment
+from .numbers import number, quarter_tick, share, shorten
 
 TEXT_WIDTH_INCHES = 6.8  # A4 width minus the report's side margins
+MAX_FIGURE_HEIGHT = 8.0  # inches: a chart of many options still fits a page with its caption
+LABEL_LIMIT = 40  # characters of an option's label on a chart; longer ones end in an ellipsis
+OTHERS = "other options"  # the one name of every light-grey line or bar
 SVG_HASH_SALT = "clientele-report"  # fixed salt: matplotlib's SVG element ids are then stable
 STYLE: dict[Any, Any] = {  # matplotlib types rc keys as literals
     "font.family": "DejaVu Sans",
@@ -51,6 +55,62 @@ ValueFormat = Callable[[float], str]
 HIGHLIGHTS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 BASELINE_COLOUR = "#4D4D4D"
 OTHER_COLOUR = "#B8B8B8"
+
+
+class DistinctFormatter(Formatter):
+    """Tick labels in the report's number style, with as many decimals as it takes for no two to read the same
+    ('55 %, 54 %, 54 %' becomes '54.5 %, 54.0 %, 53.5 %'); ``value_format(value, decimals)`` writes one."""
+
+    def __init__(self, value_format: Callable[..., str]) -> None:
+        self.value_format = value_format
+
+    def _text(self, value: float, decimals: int | None) -> str:
+        if decimals is None:
+            return self.value_format(value)
+        try:
+            return self.value_format(value, decimals)
+        except TypeError:  # a formatter without a decimals argument: it is what it is
+            return self.value_format(value)
+
+    def format_ticks(self, values):
+        shown = [value for value in values]
+        for decimals in (None, 1, 2, 3, 4):
+            labels = [self._text(value, decimals) for value in shown]
+            if len(set(labels)) == len(labels):
+                return labels
+        return labels
+
+    def __call__(self, value, pos=None):
+        return self._text(value, None)
+
+
+def _value_axis(axis, value_format: Callable[..., str], bins: int = 6) -> None:
+    """A value axis: a few round ticks (MaxNLocator), each label distinct, in the report's number style."""
+    axis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 5, 10]))
+    axis.set_major_formatter(DistinctFormatter(value_format))
+
+
+def percent_axis(value: float, decimals: int | None = None) -> str:
+    """A fraction as an axis percentage: whole percents unless more decimals are needed to tell ticks apart."""
+    return share(value, 0 if decimals is None else decimals)
+
+
+def _grouped_label(name: str, colour: str, seen: set[str]) -> str:
+    """A legend label: the option's (shortened) name, or 'other options' once for all the light-grey ones."""
+    if colour == OTHER_COLOUR:
+        if OTHERS in seen:
+            return "_nolegend_"
+        seen.add(OTHERS)
+        return OTHERS
+    return shorten(name, LABEL_LIMIT)
+
+
+def _rows_height(rows: int, per_row: float, extra: float) -> tuple[float, float]:
+    """Figure height for ``rows`` options, capped so the chart fits a page; and the tick font size to match."""
+    height = per_row * rows + extra
+    if height <= MAX_FIGURE_HEIGHT:
+        return height, 7.5
+    return MAX_FIGURE_HEIGHT, max(4.0, 7.5 * (MAX_FIGURE_HEIGHT - extra) / (per_row * rows))
 
 
 def decision_colours(strategies: Sequence[str], highlighted: Sequence[str], baseline: str) -> dict[str, str]:
@@ -119,17 +179,23 @@ def band_chart(
         order = [s for s in dict.fromkeys(frame["strategy"]) if s not in labelled] + [
             s for s in labelled if s in set(frame["strategy"])]
         ends = []
+        others: list[tuple[float, float]] = []
         for strategy in order:
             rows = frame[frame["strategy"] == strategy].sort_values("quarter")
             colour = colours[str(strategy)]
             if strategy in labelled:
                 axes.fill_between(rows["quarter"], rows["low"], rows["high"], color=colour, alpha=0.18, linewidth=0)
                 axes.plot(rows["quarter"], rows["mean"], color=colour, linewidth=1.8)
-                ends.append((str(strategy), float(rows["quarter"].iloc[-1]), float(rows["mean"].iloc[-1]), colour))
+                ends.append((shorten(str(strategy), LABEL_LIMIT), float(rows["quarter"].iloc[-1]),
+                             float(rows["mean"].iloc[-1]), colour))
             else:
                 axes.plot(rows["quarter"], rows["mean"], color=colour, linewidth=0.9)
+                others.append((float(rows["quarter"].iloc[-1]), float(rows["mean"].iloc[-1])))
+        if others:  # the grey lines named once, as a group, at the middle of their ends
+            ends.append((OTHERS if len(others) > 1 else "other option", others[0][0],
+                         float(np.median([y for _, y in others])), "#8C8C8C"))
         _quarter_axis(axes, frame)
-        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        _value_axis(axes.yaxis, value_format)
         axes.set_ylabel(ylabel)
         if title:
             axes.set_title(title, loc="left")
@@ -140,13 +206,18 @@ def band_chart(
     return figure
 
 
-def _quarter_axis(axes, frame: pd.DataFrame) -> None:
+def _quarter_axis(axes, frame: pd.DataFrame, most: int = 8) -> None:
+    """Quarters as ticks that never collide: at most ``most`` of them, each one short line ('Q1 27')."""
     ticks = frame.drop_duplicates("quarter").sort_values("quarter")
-    step = max(1, int(np.ceil(len(ticks) / 12)))
+    step = max(1, int(np.ceil(len(ticks) / most)))
     shown = ticks.iloc[::step]
-    labels = [label.replace("Q", "\nQ") for label in shown["quarter_label"]]  # 2027 over Q1: never overlapping
-    axes.set_xticks(shown["quarter"].to_numpy(), labels)
+    labels = [quarter_tick(label) for label in shown["quarter_label"]]
+    axes.xaxis.set_major_locator(FixedLocator(shown["quarter"].to_numpy(dtype=float)))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, pos: labels[pos] if pos is not None and
+                                                 pos < len(labels) else ""))
+    axes.xaxis.set_minor_locator(NullLocator())
     axes.set_xlim(ticks["quarter"].min() - 0.3, ticks["quarter"].max() + 0.3)
+    axes.set_xlabel("quarter")
 
 
 def concentration_chart(
@@ -162,25 +233,29 @@ def concentration_chart(
     """
     with matplotlib.rc_context(STYLE):
         figure, (left, right) = _new_figure(3.1, columns=2)
+        seen: set[str] = set()
         for strategy, rows in lorenz.groupby("strategy", sort=False):
             rows = rows.sort_values("customer_share")
-            left.plot(rows["customer_share"], rows["profit_share"], color=colours[str(strategy)], linewidth=1.4,
-                      label=str(strategy))
+            colour = colours[str(strategy)]
+            left.plot(rows["customer_share"], rows["profit_share"], color=colour,
+                      linewidth=0.9 if colour == OTHER_COLOUR else 1.4,
+                      label=_grouped_label(str(strategy), colour, seen), zorder=1 if colour == OTHER_COLOUR else 2)
         left.plot([0, 1], [0, 1], color="#999999", linewidth=0.8, linestyle="--", label="equal shares")
         left.axhline(0, color="#999999", linewidth=0.6)
         left.set_xlabel("share of customers, least profitable first")
         left.set_ylabel("cumulative share of profit")
         left.set_title(f"Lorenz curve of profit, {horizon_label}", loc="left")
-        percent = FuncFormatter(lambda value, _: f"{value:.0%}")
-        left.xaxis.set_major_formatter(percent)
-        left.yaxis.set_major_formatter(percent)
+        _value_axis(left.xaxis, percent_axis, bins=5)
+        _value_axis(left.yaxis, percent_axis, bins=5)
         for strategy, rows in top10.groupby("strategy", sort=False):
             rows = rows.sort_values("quarter")
             colour = colours[str(strategy)]
-            right.fill_between(rows["quarter"], rows["low"], rows["high"], color=colour, alpha=0.18, linewidth=0)
-            right.plot(rows["quarter"], rows["mean"], color=colour, linewidth=1.4)
-        _quarter_axis(right, top10)
-        right.yaxis.set_major_formatter(percent)
+            if colour != OTHER_COLOUR:  # bands for the named options only: grey ones are context
+                right.fill_between(rows["quarter"], rows["low"], rows["high"], color=colour, alpha=0.18, linewidth=0)
+            right.plot(rows["quarter"], rows["mean"], color=colour, linewidth=0.9 if colour == OTHER_COLOUR else 1.4,
+                       zorder=1 if colour == OTHER_COLOUR else 2)
+        _quarter_axis(right, top10, most=5)
+        _value_axis(right.yaxis, percent_axis, bins=5)
         right.set_ylabel("profit share of the top 10 %")
         right.set_title("Top 10 % of profitable customers", loc="left")
         _legend_below(figure, left, columns=4)
@@ -204,14 +279,15 @@ def segment_chart(
         strategies = list(dict.fromkeys(frame["strategy"]))
         width = 0.8 / max(1, len(strategies))
         positions = np.arange(len(segments))
+        seen: set[str] = set()
         for index, strategy in enumerate(strategies):
             rows = frame[frame["strategy"] == strategy].set_index("segment").reindex(segments["segment"])
             offset = (index - (len(strategies) - 1) / 2) * width
             axes.bar(positions + offset, rows["profit"].to_numpy(), width=width * 0.95, color=colours[strategy],
-                     label=strategy)
+                     label=_grouped_label(strategy, colours[strategy], seen))
         axes.axhline(0, color="#555555", linewidth=0.7)
         axes.set_xticks(positions, [label.replace(" ", "\n", 1) for label in segments["segment_label"]])
-        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        _value_axis(axes.yaxis, value_format)
         axes.set_ylabel(ylabel)
         axes.grid(axis="x", visible=False)
         _legend_below(figure, axes, columns=4)
@@ -232,7 +308,8 @@ def distribution_chart(
     """
     strategies = list(dict.fromkeys(frame["strategy"]))
     with matplotlib.rc_context(STYLE):
-        figure, (axes,) = _new_figure(0.45 * len(strategies) + 1.0)
+        height, font = _rows_height(len(strategies), 0.45, 1.0)
+        figure, (axes,) = _new_figure(height)
         values = [frame.loc[frame["strategy"] == s, "cumulative_profit"].to_numpy() for s in strategies]
         positions = np.arange(len(strategies))[::-1]
         boxes = axes.boxplot(values, positions=positions, orientation="horizontal", widths=0.55,
@@ -244,8 +321,8 @@ def distribution_chart(
         for position, strategy, points in zip(positions, strategies, values, strict=True):
             axes.scatter(points, np.full(len(points), position), s=9, color=colours[strategy], zorder=3,
                          linewidths=0)
-        axes.set_yticks(positions, strategies)
-        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        axes.set_yticks(positions, [shorten(s, LABEL_LIMIT) for s in strategies], fontsize=font)
+        _value_axis(axes.xaxis, value_format)
         axes.set_xlabel(xlabel)
         axes.grid(axis="y", visible=False)
     return figure
@@ -258,6 +335,7 @@ def interval_chart(
     xlabel: str,
     value_format: ValueFormat,
     highlight: Sequence[str] = (),
+    label_format: ValueFormat | None = None,
 ) -> Figure:
     """One row per strategy, in the frame's order: the mean as a dot, its confidence interval as a bar.
 
@@ -267,24 +345,30 @@ def interval_chart(
     """
     strategies = list(frame["strategy"])
     with matplotlib.rc_context(STYLE):
-        figure, (axes,) = _new_figure(0.24 * len(strategies) + 0.8)
+        height, font = _rows_height(len(strategies), 0.24, 0.8)
+        figure, (axes,) = _new_figure(height)
         positions = np.arange(len(strategies))[::-1]
         for position, row in zip(positions, frame.itertuples(), strict=True):
             colour = colours[str(row.strategy)]
             axes.barh([position], [row.mean], color=colour, alpha=0.25, height=0.6)
-            axes.plot([row.low, row.high], [position, position], color=colour, linewidth=2.4, solid_capstyle="butt")
-            axes.plot([row.mean], [position], marker="o", markersize=5, color=colour)
-            axes.annotate(value_format(row.mean), (max(row.high, row.mean), position), xytext=(4, 0),
-                          textcoords="offset points", va="center", fontsize=7.5, color="#333333")
-        axes.set_yticks(positions, strategies)
-        for label in axes.get_yticklabels():
-            if label.get_text() in highlight:
+            if np.isfinite(row.low) and np.isfinite(row.high):  # the interval in black with caps: visible however short
+                axes.errorbar([row.mean], [position], xerr=[[max(row.mean - row.low, 0.0)],
+                                                            [max(row.high - row.mean, 0.0)]],
+                              fmt="none", ecolor="#222222", elinewidth=1.1, capsize=3, capthick=1.1, zorder=3)
+            axes.plot([row.mean], [position], marker="o", markersize=4, color=colour, zorder=4)
+            axes.annotate((label_format or value_format)(row.mean), (max(row.high, row.mean) if np.isfinite(row.high) else row.mean,
+                                                   position), xytext=(5, 0),
+                          textcoords="offset points", va="center", fontsize=min(7.5, font), color="#333333")
+        axes.set_yticks(positions, [shorten(s, LABEL_LIMIT) for s in strategies], fontsize=font)
+        for label, name in zip(axes.get_yticklabels(), strategies, strict=True):
+            if name in highlight:
                 label.set_fontweight("bold")
-        low = min(0.0, float(frame["low"].min()))
-        high = max(0.0, float(frame["high"].max()))
+        low = min(0.0, float(np.nanmin(frame[["low", "mean"]].to_numpy(dtype=float))))
+        high = max(0.0, float(np.nanmax(frame[["high", "mean"]].to_numpy(dtype=float))))
+        high = high if high > low else low + 1.0
         axes.set_xlim(low - 0.02 * (high - low), high + 0.12 * (high - low))
         axes.axvline(0, color="#555555", linewidth=0.7)
-        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        _value_axis(axes.xaxis, value_format)
         axes.set_xlabel(xlabel)
         axes.grid(axis="y", visible=False)
         axes.set_ylim(-0.6, len(strategies) - 0.4)
@@ -306,7 +390,8 @@ def difference_panels(
     rows_count = int(np.ceil(len(panels) / columns))
     strategies = list(panels[0][1]["strategy"]) if panels else []
     with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(TEXT_WIDTH_INCHES, rows_count * (0.22 * len(strategies) + 0.9)), layout="constrained")
+        height, font = _rows_height(len(strategies) * rows_count, 0.22, 0.9 * rows_count)
+        figure = Figure(figsize=(TEXT_WIDTH_INCHES, height), layout="constrained")
         grid = figure.subplots(rows_count, columns, squeeze=False)
         for index, axes in enumerate(grid.flat):
             if index >= len(panels):
@@ -325,16 +410,17 @@ def difference_panels(
             for position, value in zip(positions, values, strict=True):
                 axes.annotate(value_format(value), (value, position), xytext=(3 if value >= 0 else -3, 0),
                               textcoords="offset points", va="center", ha="left" if value >= 0 else "right",
-                              fontsize=6.5, color="#333333")
+                              fontsize=min(6.5, font), color="#333333")
             axes.set_title(title, loc="left", fontsize=8)
             axes.set_xticks([])
             axes.grid(False)
             axes.spines["bottom"].set_visible(False)
             if index % columns == 0:
-                axes.set_yticks(positions, list(frame["strategy"]), fontsize=7)
+                axes.set_yticks(positions, [shorten(str(n), 28) for n in frame["strategy"]], fontsize=min(7, font))
             else:
                 axes.set_yticks([])
-        figure.suptitle(f"Difference from {baseline}", x=0.01, ha="left", fontsize=8.5)
+        figure.suptitle(f"Difference from {shorten(baseline, LABEL_LIMIT)}, in each panel's unit", x=0.01, ha="left",
+                        fontsize=8.5)
     return figure
 
 
@@ -344,6 +430,7 @@ def starting_position_chart(
     *,
     value_format: ValueFormat,
     unit: str,
+    bar_format: ValueFormat | None = None,
 ) -> Figure:
     """Left: profit a year by value segment today; right: how the loss-makers' revenue is eaten, driver by driver.
 
@@ -357,25 +444,39 @@ def starting_position_chart(
         left.bar(positions, profit, color=np.where(profit >= 0, "#0072B2", "#D55E00"), width=0.7)
         left.axhline(0, color="#555555", linewidth=0.7)
         left.set_xticks(positions, [label.split(" ", 1)[0] for label in segments["segment_label"]])
-        left.yaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        _value_axis(left.yaxis, value_format)
         left.set_ylabel(f"profit a year, {unit}")
+        left.set_xlabel("value segment (S1 most profitable)")
         left.set_title("Profit by value segment today", loc="left")
         left.grid(axis="x", visible=False)
         level = 0.0
         names = []
+        steps = []  # (position, bottom, height): each bar's value is written on it
         for index, (name, amount) in enumerate(drivers):
             bottom = level if amount < 0 else 0.0
             height = amount
             right.bar([index], [height], bottom=[bottom], color="#0072B2" if amount >= 0 else "#D55E00", width=0.65)
+            steps.append((index, bottom, height))
             level = level + amount if index else amount
             names.append(name)
         right.bar([len(drivers)], [level], color="#D55E00" if level < 0 else "#0072B2", width=0.65,
                   edgecolor="#333333", linewidth=0.8)
+        steps.append((len(drivers), 0.0, level))
         names.append("result")
+        for position, bottom, height in steps:
+            top = max(bottom, bottom + height)
+            right.annotate((bar_format or value_format)(height),
+                           (position, top), xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
+                           fontsize=6, color="#333333")
+        tops = [max(b, b + h) for _, b, h in steps] + [0.0]
+        bottoms = [min(b, b + h) for _, b, h in steps] + [0.0]
+        span = (max(tops) - min(bottoms)) or 1.0
+        right.set_ylim(min(bottoms) - 0.05 * span, max(tops) + 0.2 * span)  # room for the values above the bars
         right.axhline(0, color="#555555", linewidth=0.7)
         right.set_xticks(np.arange(len(names)), names, fontsize=6.5, rotation=30, ha="right",
                          rotation_mode="anchor")
-        right.yaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        _value_axis(right.yaxis, value_format)
+        right.set_ylabel(f"a year, {unit}")
         right.set_title("Loss-making customers: revenue to loss", loc="left")
         right.grid(axis="x", visible=False)
     return figure
@@ -402,7 +503,7 @@ def backtest_tracking_chart(record: Mapping[str, Any], axes: Any) -> None:
     axes.set_title("Tracking: repeat purchases by week, cumulative", loc="left")
     axes.set_xlabel("weeks since the log's first purchase")
     axes.set_ylabel("repeat purchases")
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    _value_axis(axes.yaxis, number)
     axes.legend(loc="upper left")
 
 
@@ -433,7 +534,7 @@ def backtest_months_chart(record: Mapping[str, Any], axes: Any, measure: str = "
     noun = measure.replace("_", " ")
     axes.set_title(f"{noun[0].upper()}{noun[1:]} by month after the calibration end", loc="left")
     axes.set_ylabel(noun)
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    _value_axis(axes.yaxis, number)
     axes.legend(loc="upper right")
 
 

@@ -26,9 +26,8 @@ from . import figures, sweep_figures
 from .appendix import file_rows
 from .fragments import Fragment, ReportInfo, render_fragment
 from .kinds import KINDS, ReportKind
-from .numbers import MoneyFormat, count, date_text, share
+from .numbers import NBSP, MoneyFormat, count, date_text, number, plain, points, share, shorten, yes_no
 
-NBSP = "\u00a0"
 # The analysed outcomes as the board reads them, and how each is written (sweeps.spec.ANALYSED_OUTCOMES).
 OUTCOME_TITLES = {"npv": "Expected NPV", "cumulative_profit": "Cumulative profit", "market_share": "Market share",
                   "active_customers": "Customers at the horizon", "effective_customers": "Effective number of customers"}
@@ -99,31 +98,35 @@ class SweepReport:
         return str(self.manifest["parameters"][path].get("description") or "")
 
     def value_text(self, path: str, value: Any) -> str:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-            return str(value)
-        return f"{float(value):.3g}"
+        """A parameter's value as a person writes it: '20,000', '0.0003', 'yes' — never '2e+04' or 'True'."""
+        return plain(value)
 
     def formatter(self, outcome: str, signed: bool = False) -> Callable[[float], str]:
         unit = OUTCOME_UNITS.get(outcome, "number")
         if unit == "money":
             return lambda value: self.money(value, signed)
         if unit == "share":
-            return lambda value: f"{value * 100:+.2f}{NBSP}pts" if signed else share(value, 2)
+            return lambda value: points(value * 100) if signed else share(value, 2)
         if unit == "count":
-            return lambda value: f"{value:+,.0f}" if signed else count(value)
-        return lambda value: f"{value:+.3g}" if signed else f"{value:.3g}"
+            return lambda value: count(value, signed)
+        return lambda value: number(value, 2, signed)
 
     def axis_format(self, outcome: str) -> Callable[[float], str]:
         unit = OUTCOME_UNITS.get(outcome, "number")
         if unit == "money":
             return self.money.axis
         if unit == "share":
-            return lambda value: f"{value * 100:+.2f}"
-        return lambda value: f"{value:,.0f}"
+            return lambda value, decimals=None: number(value * 100, 2 if decimals is None else decimals, True)
+        return lambda value, decimals=None: number(value, 0 if decimals is None else decimals)
+
+    def _axis_unit(self, outcome: str) -> str:
+        """The unit of an outcome's chart axis: the report's money unit, percentage points or people."""
+        return {"money": self.money.unit, "share": "percentage points", "count": "people"}.get(
+            OUTCOME_UNITS.get(outcome, "number"), "")
 
     def _render(self, template: str, **context: Any) -> Fragment:
-        return render_fragment(template, report=self, money=self.money, share=share, count=count, NBSP=NBSP,
-                               **context)
+        return render_fragment(template, report=self, money=self.money, share=share, count=count, number=number,
+                               plain=plain, NBSP=NBSP, **context)
 
     def _figure(self, name: str, figure: Any, caption: str, alt: str) -> Fragment:
         return figures.chart_fragment(self.output_dir, name, figure, caption, alt)
@@ -140,25 +143,27 @@ class SweepReport:
         means = self.analysis.point_outcomes.groupby("strategy")[self.analysis.decision_outcome].mean()
         ranked = table.assign(mean=table["strategy"].map(means)).sort_values(
             ["share_best", "mean"], ascending=[False, False], kind="stable")
-        others = [str(s) for s in ranked["strategy"] if s != self.recommended]
+        others = [str(s) for s in ranked["strategy"] if s != self.recommended and s not in self.analysis.tied]
         return others[0] if others else None
 
     def _influence(self) -> list[str]:
-        """Parameters from the most to the least influential on the decision outcome of the two leaders:
-        total Sobol index, else Morris μ*, else the one-at-a-time swing; the design's order breaks ties."""
+        """Parameters from the most to the least influential on the decision: the index (total Sobol, else Morris
+        μ*, else the one-at-a-time swing) of the recommended option's lead over the best other option, computed in
+        ``analyze_sweep``; the design's order breaks ties. ``self.influential`` keeps those distinguishable from zero."""
         analysis = self.analysis
-        leaders = [s for s in (self.recommended, self.runner_up) if s]
-        decision = analysis.decision_outcome
-        for frame, column in ((analysis.sobol, "ST"), (analysis.morris, "mu_star"), (analysis.swings, "swing")):
-            if frame.empty:
-                continue
-            mine = frame[(frame["outcome"] == decision) & frame["strategy"].isin(leaders)]
-            if mine.empty:
-                continue
-            score = mine.groupby("parameter")[column].max()
-            order = {name: index for index, name in enumerate(analysis.parameters)}
-            return sorted(analysis.parameters, key=lambda name: (-float(score.get(name, 0.0)), order[name]))
-        return list(analysis.parameters)
+        order = {name: index for index, name in enumerate(analysis.parameters)}
+        table = analysis.decision_sensitivity
+        if table.empty:
+            self.influential: list[str] = []
+            self.influence_method = ""
+            return list(analysis.parameters)
+        score = table.set_index("parameter")["index"].astype(float).fillna(0.0)
+        zero = table.set_index("parameter")["zero"].astype(bool)
+        ranked = sorted(analysis.parameters, key=lambda name: (bool(zero.get(name, True)),
+                                                               -float(score.get(name, 0.0)), order[name]))
+        self.influential = [name for name in ranked if not bool(zero.get(name, True))]
+        self.influence_method = str(table["method"].iloc[0])
+        return ranked
 
     # ---- document
 
@@ -215,10 +220,11 @@ class SweepReport:
             holds = float(rows.loc[recommended, "share_best"])
         return self._render(
             "sweep_answer.html.j2", recommended=self.label(recommended) if recommended else None,
+            tied=[self.label(s) for s in analysis.tied], influence_method=self.influence_method,
             runner_up=self.label(self.runner_up) if self.runner_up else None, holds=holds,
             at_base=self._has_base(), flips=[self._flip(box) for box in analysis.flips],
             points=self.design_points, notes=analysis.notes,
-            most=[self.parameter_title(p) for p in self.ranked_parameters[:2]],
+            most=[self.parameter_title(p) for p in self.influential[:2]],
         )
 
     def _has_base(self) -> bool:
@@ -265,7 +271,7 @@ class SweepReport:
         if not rule:
             return None
         outcome = rule.get("outcome", self.analysis.decision_outcome)
-        return f"{OUTCOME_TITLES.get(outcome, outcome)} of at least {self.formatter(outcome)(rule['at_least'])}"
+        return f"{OUTCOME_NAMES.get(outcome, outcome)} is at least {self.formatter(outcome)(rule['at_least'])}"
 
     # ---- which assumption moves the answer
 
@@ -287,8 +293,8 @@ class SweepReport:
             charts.append(self._figure(
                 f"sensitivity_{outcome}",
                 sweep_figures.sensitivity_chart(swings, sobol, names=names, order=self.ranked_parameters,
-                                                outcome_label=title.lower(),
-                                                value_format=self.axis_format(outcome)),
+                                                outcome_label=OUTCOME_NAMES.get(outcome, title.lower()),
+                                                value_format=self.axis_format(outcome), unit=self._axis_unit(outcome)),
                 f"{title} of {self.label(strategy)}: "
                 + ("left, the change from the base scenario when one parameter alone is at the low (blue) or high "
                    "(orange) end of its range; " if not swings.empty else "")
@@ -406,12 +412,12 @@ class SweepReport:
                 "mean": money(row.mean_regret), "p90": money(row.p90_regret), "max": money(row.max_regret),
                 "satisficing": share(row.satisficing_share, 0) if satisficing else None,
             })
-        least = None
-        if not table.empty:
-            least = self.label(str(table.sort_values(["max_regret", "share_best"], ascending=[True, False],
-                                                     kind="stable").iloc[0]["strategy"]))
-        most = self.label(str(table.sort_values("share_best", ascending=False, kind="stable").iloc[0]["strategy"])) \
-            if not table.empty else None
+        least = most = None
+        if not table.empty:  # several options level on a count are named together: a tie, not a 'best'
+            smallest = table["max_regret"].min()
+            least = [self.label(str(s)) for s in table.loc[table["max_regret"] == smallest, "strategy"]]
+            top = table["share_best"].max()
+            most = [self.label(str(s)) for s in table.loc[table["share_best"] == top, "strategy"]]
         return self._render("sweep_regret.html.j2", rows=rows, satisficing=satisficing, least=least, most=most,
                             points=self.design_points)
 
@@ -429,10 +435,10 @@ class SweepReport:
             ("Sweep file", source.name if source.is_absolute() else str(source)),
             ("Scenario", str(manifest.get("scenario_name", ""))),
             *file_rows(manifest.get("input_files", [])),
-            ("Fixed for every point (set)", ", ".join(f"{k}={v}" for k, v in (manifest.get("set") or {}).items())
+            ("Fixed for every point (set)", ", ".join(f"{k}={plain(v)}" for k, v in (manifest.get("set") or {}).items())
              or "none"),
             ("Customer data", data_text),
-            ("Design", ", ".join(f"{key} {value}" for key, value in design.items() if value is not None)),
+            ("Design", ", ".join(f"{key} {plain(value)}" for key, value in design.items() if value is not None)),
             ("Points (with the base and swings)", f"{manifest.get('points')} unique, {manifest.get('design_rows')} "
                                                   f"design rows"),
             ("Design points analysed", str(self.design_points)),
@@ -459,9 +465,9 @@ def _index_cell(sobol: pd.DataFrame, path: str) -> dict[str, Any]:
     if row.empty:
         return {"s1": "—", "st": "—", "s1_interval": "", "st_interval": "", "zero": False}
     entry = row.iloc[0]
-    return {"s1": f"{entry['S1']:.2f}", "st": f"{entry['ST']:.2f}",
-            "s1_interval": f"{entry['S1_low']:.2f} to {entry['S1_high']:.2f}",
-            "st_interval": f"{entry['ST_low']:.2f} to {entry['ST_high']:.2f}",
+    return {"s1": number(entry["S1"], 2), "st": number(entry["ST"], 2),
+            "s1_interval": f"{number(entry['S1_low'], 2)} to {number(entry['S1_high'], 2)}",
+            "st_interval": f"{number(entry['ST_low'], 2)} to {number(entry['ST_high'], 2)}",
             "s1_zero": bool(entry["S1_zero"]), "st_zero": bool(entry["ST_zero"])}
 
 
@@ -476,7 +482,7 @@ def _cell_ticks(axis: Axis) -> list[tuple[float, str]]:
     """Ticks in cell units: a list's values at their cells, a range's numbers at the cell edges."""
     if axis.ticks is not None:
         return axis.ticks
-    return [(float(index), f"{edge:.3g}") for index, edge in enumerate(axis.edges)]
+    return [(float(index), plain(edge)) for index, edge in enumerate(axis.edges)]
 
 
 def _cell_edges(axis: Axis) -> np.ndarray:

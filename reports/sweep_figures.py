@@ -17,9 +17,9 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FuncFormatter
 
-from .figures import STYLE, TEXT_WIDTH_INCHES, ValueFormat
+from .figures import LABEL_LIMIT, STYLE, TEXT_WIDTH_INCHES, ValueFormat, _value_axis
+from .numbers import number, shorten
 
 LOW_COLOUR = "#0072B2"  # a swing to the parameter's low end
 HIGH_COLOUR = "#D55E00"  # … to its high end
@@ -30,7 +30,8 @@ DIVERGING = "RdBu"  # the heat map: one strategy's lead in blue, the other's in 
 
 
 def sensitivity_chart(swings: pd.DataFrame | None, sobol: pd.DataFrame | None, *, names: Mapping[str, str],
-                      order: Sequence[str], outcome_label: str, value_format: ValueFormat) -> Figure:
+                      order: Sequence[str], outcome_label: str, value_format: ValueFormat,
+                      unit: str = "") -> Figure:
     """Left: the tornado (one-at-a-time swings from the base); right: Sobol first-order and total indices.
 
     ``swings`` has parameter, change_at_low, change_at_high, swing (largest first); ``sobol`` has
@@ -49,7 +50,7 @@ def sensitivity_chart(swings: pd.DataFrame | None, sobol: pd.DataFrame | None, *
         axes_list = figure.subplots(1, max(1, len(panels)), squeeze=False)[0].tolist()
         index = 0
         if swings is not None and not swings.empty:
-            _tornado(axes_list[index], swings, names, outcome_label, value_format)
+            _tornado(axes_list[index], swings, names, outcome_label, value_format, unit)
             index += 1
         if sobol is not None and not sobol.empty:
             _sobol(axes_list[index], sobol, names)
@@ -59,7 +60,7 @@ def sensitivity_chart(swings: pd.DataFrame | None, sobol: pd.DataFrame | None, *
 
 
 def _tornado(axes, swings: pd.DataFrame, names: Mapping[str, str], outcome_label: str,
-             value_format: ValueFormat) -> None:
+             value_format: ValueFormat, unit: str = "") -> None:
     ordered = swings
     positions = np.arange(len(ordered))
     low = ordered["change_at_low"].to_numpy(dtype=float)
@@ -77,8 +78,8 @@ def _tornado(axes, swings: pd.DataFrame, names: Mapping[str, str], outcome_label
                 continue
             axes.annotate(end, (value, position), xytext=(2 if value > 0 else -2, 0), textcoords="offset points",
                           va="center", ha="left" if value > 0 else "right", fontsize=6, color=colour)
-    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
-    axes.set_xlabel("change from the base scenario")
+    _value_axis(axes.xaxis, value_format, bins=5)
+    axes.set_xlabel(f"change in {outcome_label} from the base scenario" + (f", {unit}" if unit else ""))
     axes.set_title("One at a time: each range's two ends", loc="left")
     axes.grid(axis="y", visible=False)
 
@@ -96,7 +97,7 @@ def _sobol(axes, sobol: pd.DataFrame, names: Mapping[str, str]) -> None:
         for position, low, high in zip(positions + offset, lows, highs, strict=True):
             axes.plot([low, high], [position, position], color="#333333", linewidth=0.9)
         for position, value, high, flag in zip(positions + offset, values, highs, zero, strict=True):
-            text = f"{key} {value:.2f}" + (" (≈ 0)" if flag else "")
+            text = f"{key} {number(value, 2)}" + (" (≈ 0)" if flag else "")
             axes.annotate(text, (max(value, high, 0.0), position), xytext=(3, 0), textcoords="offset points",
                           va="center", fontsize=6, color="#333333")
     axes.axvline(0, color="#555555", linewidth=0.7)
@@ -105,7 +106,8 @@ def _sobol(axes, sobol: pd.DataFrame, names: Mapping[str, str]) -> None:
     bottom = float(np.nanmin(ordered[["S1_low", "ST_low", "S1", "ST"]].to_numpy(dtype=float)))
     top = max(top, 0.1)
     axes.set_xlim(min(0.0, bottom) - 0.02, top * 1.45)
-    axes.set_xlabel("share of the variance; lines: 95 % intervals")
+    _value_axis(axes.xaxis, lambda value, decimals=None: number(value, 1 if decimals is None else decimals), bins=5)
+    axes.set_xlabel("share of the variance (0–1); lines: 95\u00a0% intervals")
     axes.set_title("Sobol: first-order dark, total light", loc="left")
     axes.grid(axis="y", visible=False)
 
@@ -151,7 +153,7 @@ def heat_map(x: np.ndarray, y: np.ndarray, difference: np.ndarray, *, x_edges: n
         axes.grid(False)
         bar = figure.colorbar(mesh, ax=axes, shrink=0.9)
         bar.set_label(lead_label)
-        bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: value_format(value)))
+        _value_axis(bar.ax.yaxis, value_format, bins=6)
     return figure
 
 
@@ -185,7 +187,7 @@ def wins_map(x: np.ndarray, y: np.ndarray, winners: Sequence[str], colours: Mapp
         axes.set_ylabel(y_label)
         counts = pd.Series(firsts).value_counts()
         for index, (name, wins) in enumerate(counts.items()):
-            axes.annotate(_wrapped(f"{name}: best in {wins}", 30), (1.03, 0.97 - 0.16 * index),
+            axes.annotate(_wrapped(f"{shorten(name, LABEL_LIMIT)}: best in {wins} future{'s' if wins != 1 else ''}", 30), (1.03, 0.97 - 0.16 * index),
                           xycoords="axes fraction", fontsize=7.5, color=colours[str(name)], va="top",
                           annotation_clip=False, in_layout=False)
         if tied.any():

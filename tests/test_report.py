@@ -175,7 +175,7 @@ def test_decision_page_numbers_equal_the_results_table(board, text):
         for number in (money.bare(row["npv_mean"]), *may_be,
                        money.bare(row["customer_equity_end"]), count(row["active_customers_end"]),
                        share(row["market_share_end"], 2)):
-            assert number in page, (strategy, number)
+            assert one_line(number) in page, (strategy, number)  # '4.99 %': a no-break space, as the words
     assert "Value of the book left" in page
 
 
@@ -636,11 +636,11 @@ def test_a_book_from_a_transaction_log_says_what_the_data_support(tmp_path):
     book = provenance["starting_book"]
     report = Report.open(results, kind="board", quarter="2026Q4", output_dir=tmp_path)
     page = one_line(str(report.starting_position()))
-    assert f"so the data support {share(book['supported_share'], 0)} of the book" in page
+    assert one_line(f"so the data support {share(book['supported_share'], 0)} of the book") in page
     assert f"holds {count(book['customers_in_data'])} customers" in page
     assert "cost of goods" in page and "comes from the scenario's assumptions" in page
     newcomers = strategy_summary(report.quarters).set_index("strategy").loc["retain_all", "newcomer_share_end"]
-    assert f"{share(newcomers, 0)} of the customers on the books" in page
+    assert one_line(f"{share(newcomers, 0)} of the customers on the books") in page
     calibrated = [row for section in assumption_sections(report.scenario, parameter_sources(provenance))
                   for row in section.rows if row.source == SOURCE_DATA]
     assert {row.path for row in calibrated} >= {"market.size", "churn.beta_alpha", "churn.beta_beta"}

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from reports.cli import main
 from reports.decision import decide
 from reports.document import Report
-from reports.numbers import MoneyFormat, share
+from reports.numbers import MoneyFormat, number, share
 from reports.pipeline import ROBUSTNESS_POINTS, ReportRequest, build_report, robustness_strategies
 from reports.sweep_document import SweepReport
 from simulation.experiment import run_experiment
@@ -127,10 +127,11 @@ def test_sweep_report_shows_the_sobol_indices_with_intervals_and_the_zero_flag(s
         row = page[page.index(labels[strategy]):]
         for entry in analysis.sobol[(analysis.sobol["outcome"] == "npv")
                                     & (analysis.sobol["strategy"] == strategy)].itertuples():
-            s1 = f"S1 {entry.S1:.2f}" + (" ≈ 0" if entry.S1_zero else "")
-            st = f"ST {entry.ST:.2f}" + (" ≈ 0" if entry.ST_zero else "")
+            # written by the report's one formatter: an index that rounds to zero reads 0.00, never -0.00
+            s1 = f"S1 {number(entry.S1, 2)}" + (" ≈ 0" if entry.S1_zero else "")
+            st = f"ST {number(entry.ST, 2)}" + (" ≈ 0" if entry.ST_zero else "")
             assert s1 in row and st in row, (strategy, entry.parameter, s1, st)
-            assert f"{entry.S1_low:.2f} to {entry.S1_high:.2f}" in row
+            assert f"{number(entry.S1_low, 2)} to {number(entry.S1_high, 2)}" in row
     assert analysis.sobol["S1_zero"].any() and "not distinguishable from zero" in sweep_text
 
 
@@ -152,7 +153,7 @@ def test_sweep_report_says_when_the_recommendation_flips(sweep_text, analysis):
     page = sweep_text[sweep_text.index("What the sweep found"):sweep_text.index("What the sweep varied and why")]
     recommended = labels[analysis.recommended]
     holds = share(float(analysis.robustness.set_index("strategy").loc[analysis.recommended, "share_best"]), 0)
-    assert f"{recommended} has the highest expected NPV in {holds} of the" in page
+    assert one_line(f"{recommended} has the highest expected NPV in {holds} of the") in page
     assert analysis.flips, "the small sweep's recommendation flips with the acquisition rate"
     box = analysis.flips[0]
     condition = box.conditions[0]
@@ -241,7 +242,7 @@ def test_board_robustness_numbers_equal_the_robustness_summary(board_out):
     holds = next(e.share_best for e in summary.strategies if e.strategy == leading)
     assert summary.holds_share == holds  # of the strategy asked about, not of the best at the base
     if decision.recommended:
-        assert f"is the best option in {share(holds, 0)} of them" in page
+        assert one_line(f"is the best option in {share(holds, 0)} of them") in page
     for flip in summary.flips:
         assert one_line(flip.source) in page
     if not summary.flips:

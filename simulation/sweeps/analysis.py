@@ -47,6 +47,11 @@ class SweepAnalysis:
     flips: list[FlipBox]  # where the recommended strategy stops being best
     flip_share: float  # share of design points where the recommended strategy is not best
     notes: list[str] = field(default_factory=list)
+    tied: list[str] = field(default_factory=list)  # strategies identical to the recommended one in every future
+    # what moves the decision: per parameter, the index of the recommended strategy's lead over the best other
+    # (total Sobol index, else Morris mu*, else the one-at-a-time swing) — parameter, method, index, low, high, zero
+    decision_sensitivity: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["parameter", "method", "index", "low", "high", "zero"]))
 
 
 def point_outcomes(folder: str | Path) -> pd.DataFrame:
@@ -131,6 +136,10 @@ def analyze_sweep(folder: str | Path, seed: int = 0, discover: bool = True) -> S
         winners = best["best"].reset_index(drop=True)
         flips = flip_boxes(best[parameters].reset_index(drop=True), flipped, winners, kinds, seed)
 
+    tied = _tied_with(outcomes, recommended, strategies, decision) if recommended else []
+    decision_sensitivity = _decision_sensitivity(design, sampled, outcomes, parameters, recommended, tied, decision,
+                                                 method if not missing else "", described, seed)
+
     def frame(parts: list[pd.DataFrame], first: list[str]) -> pd.DataFrame:
         if not parts:
             return pd.DataFrame(columns=first)
@@ -145,7 +154,55 @@ def analyze_sweep(folder: str | Path, seed: int = 0, discover: bool = True) -> S
         morris=frame(morris_parts, ["outcome", "strategy", "parameter"]),
         swings=frame(swing_parts, ["outcome", "strategy", "parameter"]),
         regret=regrets, best=best, robustness=robustness, flips=flips, flip_share=flip_share, notes=notes,
+        tied=tied, decision_sensitivity=decision_sensitivity,
     )
+
+
+def _tied_with(outcomes: pd.DataFrame, recommended: str, strategies: list[str], decision: str) -> list[str]:
+    """The strategies whose decision outcome equals the recommended one's, bit for bit, at every point: a tie, not a
+    runner-up (two options that do the same thing on the same random numbers)."""
+    table = outcomes.pivot_table(index="point_id", columns="strategy", values=decision, aggfunc="first")
+    if recommended not in table:
+        return []
+    mine = table[recommended].to_numpy(dtype=float)
+    return [s for s in strategies if s != recommended and s in table
+            and np.array_equal(table[s].to_numpy(dtype=float), mine)]
+
+
+def _decision_sensitivity(design: pd.DataFrame, sampled: pd.DataFrame, outcomes: pd.DataFrame, parameters: list[str],
+                          recommended: str | None, tied: list[str], decision: str, method: str,
+                          described: dict[str, Any], seed: int) -> pd.DataFrame:
+    """What moves the answer: indices of the outcome the decision rests on — the recommended strategy's lead over
+    the best other option (ties left out) — not of any one strategy's total, which can swing widely while every
+    option moves together and the choice never changes.
+
+    ``zero`` marks an index not distinguishable from zero (its interval covers 0, or no swing at all).
+    """
+    columns = ["parameter", "method", "index", "low", "high", "zero"]
+    others = [s for s in outcomes["strategy"].unique() if s != recommended and s not in tied]
+    if recommended is None or not others:
+        return pd.DataFrame(columns=columns)
+    table = outcomes.pivot_table(index="point_id", columns="strategy", values=decision, aggfunc="first")
+    lead = (table[recommended] - table[others].max(axis=1)).rename("lead")
+    at_design = sampled["point_id"].map(lead).to_numpy(dtype=float)
+    if method == "sobol" and np.isfinite(at_design).all():
+        indices = sobol_indices(parameters, at_design, seed)
+        return pd.DataFrame({"parameter": parameters, "method": "sobol", "index": indices["ST"],
+                             "low": indices["ST_low"], "high": indices["ST_high"], "zero": indices["ST_zero"]})
+    if method == "morris" and np.isfinite(at_design).all():
+        unit = sampled[[f"unit:{name}" for name in parameters]].to_numpy(dtype=float)
+        screening = morris_indices(parameters, unit, at_design, described["design"]["levels"], seed)
+        low = screening["mu_star"] - screening["mu_star_conf"]
+        return pd.DataFrame({"parameter": parameters, "method": "morris", "index": screening["mu_star"],
+                             "low": low, "high": screening["mu_star"] + screening["mu_star_conf"],
+                             "zero": (low <= 0).to_numpy()})
+    frame = outcomes[outcomes["strategy"] == recommended].drop(columns=[decision]).merge(
+        lead.reset_index().rename(columns={"lead": decision}), on="point_id")
+    tornado = _swings(design, frame, recommended, decision)
+    if tornado is None:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame({"parameter": tornado["parameter"], "method": "swing", "index": tornado["swing"],
+                         "low": tornado["swing"], "high": tornado["swing"], "zero": tornado["swing"] == 0})
 
 
 def _swings(design: pd.DataFrame, outcomes: pd.DataFrame, strategy: str, outcome: str) -> pd.DataFrame | None:

@@ -52,7 +52,8 @@ from .decision import (
 )
 from .fragments import Fragment, ReportInfo, render_fragment
 from .kinds import KINDS, ReportKind
-from .numbers import MISSING, NBSP, MoneyFormat, count, date_text, number, plain, points, share, shorten
+from .numbers import NBSP, MoneyFormat, count, date_text, number, plain, points, share, shorten
+
 MONTHS_A_YEAR = 12
 TABLE_COLUMNS = 7  # options side by side in one table at most: more are split into further tables
 

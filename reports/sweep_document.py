@@ -26,7 +26,7 @@ from . import figures, sweep_figures
 from .appendix import file_rows
 from .fragments import Fragment, ReportInfo, render_fragment
 from .kinds import KINDS, ReportKind
-from .numbers import NBSP, MoneyFormat, count, date_text, number, plain, points, share, shorten, yes_no
+from .numbers import NBSP, MoneyFormat, count, date_text, number, plain, points, share
 
 # The analysed outcomes as the board reads them, and how each is written (sweeps.spec.ANALYSED_OUTCOMES).
 OUTCOME_TITLES = {"npv": "Expected NPV", "cumulative_profit": "Cumulative profit", "market_share": "Market share",

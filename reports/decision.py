@@ -193,21 +193,22 @@ class Measure:
     how: str  # "end" (at the horizon) or "total" (over the horizon)
     unit: str  # "money", "count", "share", "index", "minutes"
     better: str  # "higher", "lower" or "" (neither: a fact, not a score)
+    separates: bool = True  # shown among what separates co-leaders on the decision page (else the trade-offs only)
 
 
 TRADE_OFFS = (
-    Measure("npv", "Net present value", "end", "money", "higher"),
-    Measure("customer_equity", "Value of the book left (customer equity)", "end", "money", "higher"),
+    Measure("npv", "Net present value", "end", "money", "higher", separates=False),  # the page's own table has it
+    Measure("customer_equity", "Value of the book left", "end", "money", "higher"),
     Measure("revenue", "Revenue over the horizon", "total", "money", "higher"),
     Measure("active_customers", "Customers at the horizon", "end", "count", "higher"),
     Measure("market_share", "Market share at the horizon", "end", "share", "higher"),
-    Measure("newcomer_share", "Share of them who joined during the horizon", "end", "share", ""),
-    Measure("treated", "Customers its steps reached (each step counted)", "total", "count", ""),
+    Measure("newcomer_share", "Share of them who joined during the horizon", "end", "share", "", separates=False),
+    Measure("treated", "Customers its steps reached (each step counted)", "total", "count", "", separates=False),
     Measure("divested", "Customers let go", "total", "count", ""),
     Measure("migrated_channel", "Customers moved online", "total", "count", ""),
     Measure("migrated_partner", "Customers handed to partners", "total", "count", ""),
     Measure("wom_reach", "People hearing bad stories", "total", "count", "lower"),
-    Measure("wom_lost_value", "What they cost: customers not won, at a customer's value", "total", "money", "lower"),
+    Measure("wom_lost_value", "What bad stories cost", "total", "money", "lower"),
     Measure("satisfaction", "Customer satisfaction (0–1)", "end", "index", "higher"),
     Measure("wait_minutes", "Call-centre wait, minutes", "end", "minutes", "lower"),
     Measure("morale", "Staff morale (0–1)", "end", "index", "higher"),

@@ -215,7 +215,7 @@ class Report:
         table = trade_offs(self.quarters, self.decision.leaders, self.reference)
         rows = []
         for measure in TRADE_OFFS:
-            if measure.name not in self.quarters:
+            if measure.name not in self.quarters or not measure.separates:
                 continue
             shown = [self._table_value(measure.unit, table[s][measure.name].mean) for s in self.decision.leaders]
             if len(set(shown)) > 1:  # the same as printed: nothing separates them here
@@ -553,7 +553,8 @@ class Report:
         market = self._figure(
             "market_share",
             figures.band_chart(self._labelled(_bands(self.quarters, "market_share")), self.colours,
-                               ylabel="share of the market's customers", value_format=lambda v, decimals=None: share(v, 1 if decimals is None else decimals),
+                               ylabel="share of the market's customers",
+                               value_format=lambda v, decimals=None: share(v, 1 if decimals is None else decimals),
                                labelled=labels),
             f"Market share by customer count at each quarter end; market size {count(self.scenario.market.size)} "
             f"customers.", "Line chart of market share")

@@ -187,7 +187,8 @@ def wins_map(x: np.ndarray, y: np.ndarray, winners: Sequence[str], colours: Mapp
         axes.set_ylabel(y_label)
         counts = pd.Series(firsts).value_counts()
         for index, (name, wins) in enumerate(counts.items()):
-            axes.annotate(_wrapped(f"{shorten(name, LABEL_LIMIT)}: best in {wins} future{'s' if wins != 1 else ''}", 30), (1.03, 0.97 - 0.16 * index),
+            text = _wrapped(f"{shorten(name, LABEL_LIMIT)}: best in {wins} future{'s' if wins != 1 else ''}", 30)
+            axes.annotate(text, (1.03, 0.97 - 0.16 * index),
                           xycoords="axes fraction", fontsize=7.5, color=colours[str(name)], va="top",
                           annotation_clip=False, in_layout=False)
         if tied.any():

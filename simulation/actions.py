@@ -72,7 +72,8 @@ class EducateStep(StepBase):
         return RiskNote(
             'Help offered is rarely resented, but customers who cannot serve themselves (older or less digital '
             'ones) must keep a way to reach a person, or the saving becomes a fair-treatment complaint.',
-            CONDUCT_SOURCE, level=0)
+            CONDUCT_SOURCE, level=0,
+            short='customers who cannot serve themselves must keep a person to call')
 
     def plain(self, money: Callable[[float], str]) -> str:
         return (f"{self.target.plain(money).capitalize()} are offered self-service training "
@@ -110,7 +111,8 @@ class RenegotiateStep(StepBase):
             'regulated markets price must be fair for the value given, so write the rationale down and apply it '
             'evenly.',
             CONDUCT_SOURCE + '; Mittal, Sarkees & Murshed, "The Right Way to Manage Unprofitable Customers", '
-                             'Harvard Business Review, 2008')
+                             'Harvard Business Review, 2008',
+            short='a price aimed at the costly can read as a penalty on need')
 
     def plain(self, money: Callable[[float], str]) -> str:
         text = (f"{self.target.plain(money).capitalize()} pay {percent(self.surcharge)} more "
@@ -153,7 +155,8 @@ class MigrateChannelStep(StepBase):
         return RiskNote(
             'Moving customers online saves cost only if they can use it; those who cannot are left underserved, a'
             ' fair-treatment and access concern regulators watch.',
-            CONDUCT_SOURCE)
+            CONDUCT_SOURCE,
+            short='customers who cannot go online are left underserved')
 
     def plain(self, money: Callable[[float], str]) -> str:
         return (f"{self.target.plain(money).capitalize()} are moved to the {self.to_channel.replace('_', ' ')} "
@@ -200,7 +203,8 @@ class MigratePartnerStep(StepBase):
             'reputation loss and distrust among those who stay. Handing a customer to a partner is the respectful'
             ' alternative to pushing them out.',
             'Hitt, "Customer Segmentation: Get Profitable or Get Lost", 2003; titus, "A customer who calls you every '
-            'day is less profitable than one who pays on time and never calls you", 2014')
+            'day is less profitable than one who pays on time and never calls you", 2014',
+            short="a partner's poor service comes back as our reputation")
 
     def plain(self, money: Callable[[float], str]) -> str:
         return (f"{self.target.plain(money).capitalize()} are handed to a partner ({money(self.cost_per_customer)} "
@@ -249,11 +253,14 @@ class TerminateStep(StepBase):
             return RiskNote(legal + " Pushing customers out with poor service and prices is the conduct regulators "
                                     "and the press single out, and each story costs customers not yet won.",
                             'Directive 2014/92/EU (Payment Accounts Directive), 2014, art. 19; ' + CONDUCT_SOURCE +
-                            '; Hitt, "Customer Segmentation: Get Profitable or Get Lost", 2003', level=2)
+                            '; Hitt, "Customer Segmentation: Get Profitable or Get Lost", 2003', level=2,
+                            short="closing accounts needs notice and reasons, and pushing customers out is the "
+                                  "conduct regulators and the press single out")
         return RiskNote(legal + " Done in person, with notice and help to move, it keeps down distrust among "
                                 "those who stay.",
                         'Directive 2014/92/EU (Payment Accounts Directive), 2014, art. 19; titus, "A customer who calls '
-                        'you every day is less profitable than one who pays on time and never calls you", 2014', level=2)
+                        'you every day is less profitable than one who pays on time and never calls you", 2014', level=2,
+                        short="closing accounts needs notice and reasons; done in person it keeps distrust down")
 
     def plain(self, money: Callable[[float], str]) -> str:
         who = self.target.plain(money).capitalize()

@@ -74,6 +74,7 @@ class RiskNote:
     text: str
     sources: str  # author, title, year
     level: int = 1  # 0 low, 1 moderate, 2 high: the decision page names an option's highest
+    short: str = ""  # the gist, for the decision page's one line
 
     LEVELS = ("low", "moderate", "high")
 

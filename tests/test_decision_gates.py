@@ -128,7 +128,7 @@ def test_the_trade_offs_cost_word_of_mouth_in_money_and_name_survivorship(tmp_pa
         assert abs(table[strategy]["wom_lost_value"].mean - expected[strategy]) <= 1e-9 * max(1.0, expected[strategy])
     assert expected["divest_abrupt"] > expected["retain_all"]  # abrupt exits make stories that cost customers
     page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", str(report.trade_offs_section())))
-    assert "Revenue over the horizon" in page and "What they cost: customers not won" in page
+    assert "Revenue over the horizon" in page and "What bad stories cost" in page
     assert table["divest_abrupt"]["satisfaction"].versus_baseline.mean > 0  # higher, with 300 customers let go
     assert "is higher under Push out with poor service and prices: the average is taken over the customers who " \
            "stay, and this option lets customers go; part of the rise is who is counted" in page

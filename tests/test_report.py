@@ -125,7 +125,7 @@ def test_a_module_planted_in_the_output_folder_is_never_imported(board):
 
 
 def test_page_count_is_in_the_expected_range(reader):
-    assert 10 <= len(reader.pages) <= 18
+    assert 10 <= len(reader.pages) <= 20  # Appendix A gives each option's conduct and reputation notes
 
 
 def test_pdf_is_a4(reader):

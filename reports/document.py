@@ -444,6 +444,7 @@ class Report:
             rows.append({
                 "label": self.label(strategy), "colour": self.colours[self.label(strategy)],
                 "p5": self.money(row["cumulative_profit_p5"]),
+                "expected": self.money(row["cumulative_profit_mean"]),
                 "at_risk": "no profitable customer" if pd.isna(at_risk) else share(at_risk, 0),
                 "effective": count(row["effective_customers_end"]),
                 "loss_quarters": share(row["prob_loss_quarter"], 0),

@@ -145,3 +145,16 @@ def test_each_kind_of_action_declares_a_sourced_risk_note_and_the_decision_page_
     for style, words in (("abrupt", "the conduct regulators and the press single out"), ("graceful", "in person")):
         note = ACTIONS["terminate"].step.model_validate({"action": "terminate", "style": style}).risk()
         assert words in note.text and note.level == 2
+
+
+def test_the_risk_page_gives_expected_cumulative_profit_beside_its_5th_percentile(tmp_path):
+    out = tmp_path / "results"
+    run_experiment(BUNDLED_SCENARIO, out, replications=3, workers=1, strategies=["retain_all", "divest_abrupt"],
+                   overrides=["population.customers=600", "market.size=12000", "horizon_quarters=4"])
+    report = Report.open(out, kind="board", quarter="2026Q4", output_dir=tmp_path)
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", str(report.risk_section())).replace("\u00a0", " "))
+    assert "Expected cumulative profit 5th-percentile cumulative profit" in page
+    for strategy in ("retain_all", "divest_abrupt"):
+        row = report.summary.set_index("strategy").loc[strategy]
+        expected, p5 = report.money(row["cumulative_profit_mean"]), report.money(row["cumulative_profit_p5"])
+        assert re.sub(r"\s+", " ", f"{report.label(strategy)} {expected} {p5}") in page

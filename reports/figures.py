@@ -308,7 +308,7 @@ def distribution_chart(
     """
     strategies = list(dict.fromkeys(frame["strategy"]))
     with matplotlib.rc_context(STYLE):
-        height, font = _rows_height(len(strategies), 0.45, 1.0)
+        height, font = _rows_height(len(strategies), 0.36, 0.9)
         figure, (axes,) = _new_figure(height)
         values = [frame.loc[frame["strategy"] == s, "cumulative_profit"].to_numpy() for s in strategies]
         positions = np.arange(len(strategies))[::-1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
+import re
 import os
 import shutil
 import threading
@@ -699,3 +700,9 @@ def test_the_default_folder_names_the_scenario_so_one_report_never_replaces_anot
     assert KINDS["board"].default_folder("2026Q4", bank) == Path("out/retail_bank/2026Q4")
     assert KINDS["board"].default_folder("2026Q4", retailer) == Path("out/retailer/2026Q4")
     assert KINDS["comparison"].default_folder("2026Q4", bank) == Path("out/retail_bank/2026Q4-comparison")
+
+
+def test_board_pages_show_no_code_identifiers_or_commands(text):
+    board = text[:_appendix_start(text)]  # the appendix names files and paths for the analyst; the board does not
+    assert "clientele " not in board
+    assert not re.findall(r"\b[a-z]+_[a-z_]+\.[a-z_]+\b", board), "a scenario path such as word_of_mouth.first_hand"

@@ -258,5 +258,5 @@ def test_a_scenario_without_uncertainties_says_nothing_was_declared(tmp_path):
                    overrides=["population.customers=600", "market.size=12000", "horizon_quarters=4"])
     report = Report.open(tmp_path / "results", kind="board", quarter="2026Q4", output_dir=tmp_path)
     html = one_line(str(report.robustness_section()))
-    assert "<h1>Robustness</h1>" in html and "The scenario declares no uncertain parameters" in html
+    assert "<h1>Robustness</h1>" in html and "The scenario declares no uncertain assumptions" in html
     assert not (tmp_path / "results" / ROBUSTNESS_FOLDER).exists()

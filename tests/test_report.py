@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
-import re
 import os
+import re
 import shutil
 import threading
 from pathlib import Path

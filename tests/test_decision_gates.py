@@ -111,6 +111,8 @@ def test_an_option_that_reached_no_one_is_marked_and_the_run_says_which_step_mis
     assert "reached no one" in page
     report = Report.open(retailer, kind="board", quarter="2026Q4", output_dir=retailer.parent)
     assert "reprice" not in report.decision.leaders and report.decision.ranking[-1] == "reprice"
+    # a lead of a few hundred euros over the horizon, under the retailer's EUR 5,000 floor: a choice, not a winner
+    assert report.decision.recommended is None and report.decision.margin.mean < report.scenario.report.materiality_amount
 
 
 def test_the_trade_offs_cost_word_of_mouth_in_money_and_name_survivorship(tmp_path):

@@ -256,7 +256,9 @@ class SweepReport:
                 varied = f"{self.value_text(path, spec['low'])} to {self.value_text(path, spec['high'])}"
             rows.append({"title": self.parameter_title(path), "meaning": self.parameter_meaning(path), "varied": varied,
                          "base": self.value_text(path, base[path].iloc[0]) if not base.empty else "—",
-                         "why": spec.get("why") or "", "rank": self.ranked_parameters.index(path) + 1})
+                         "why": spec.get("why") or "",
+                         # a rank only where the index is distinguishable from zero; the rest do not move the answer
+                         "rank": (self.influential.index(path) + 1) if path in self.influential else None})
         design = manifest["design"]
         fixed = [(path, self.value_text(path, value)) for path, value in (manifest.get("set") or {}).items()]
         return self._render(

@@ -260,3 +260,15 @@ def test_a_scenario_without_uncertainties_says_nothing_was_declared(tmp_path):
     html = one_line(str(report.robustness_section()))
     assert "<h1>Robustness</h1>" in html and "The scenario declares no uncertain assumptions" in html
     assert not (tmp_path / "results" / ROBUSTNESS_FOLDER).exists()
+
+
+def test_only_parameters_distinguishable_from_zero_get_an_influence_rank(sweep_out, analysis, tmp_path):
+    report = SweepReport.open(sweep_out, kind="sweep", quarter="2026Q4", output_dir=tmp_path)
+    page = one_line(str(report.design_section()))
+    assert report.influence_method  # the small Sobol design gives indices with intervals
+    for path in analysis.parameters:
+        row = page[page.index(report.parameter_title(path)):][:400]
+        if path in report.influential:
+            assert f"influence rank {report.influential.index(path) + 1}" in row
+        else:
+            assert "no influence distinguishable from zero" in row

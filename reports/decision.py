@@ -9,7 +9,7 @@ materiality can separate strategies, and the report says so. An option whose ste
 customer in any simulated future is no option: it is never a leader.
 
 Even a real lead is no recommendation when the inputs behind it are implausible (``gates``): most
-of today's book losing money at the assumed costs, every option losing money, a backtest that
+of today's book (over four in five) losing money at the assumed costs, every option losing money, a backtest that
 missed, little of the book supported by the data, or the leader's range of futures spanning both a
 gain and a loss. The decision page then says "No recommendation", and why, first.
 
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from simulation.calibration.book import LOSS_MAKING_WARNING
 from simulation.scenario import Scenario
 from simulation.summary import mean_interval
 
@@ -141,7 +142,9 @@ def inert_strategies(quarters: pd.DataFrame, acting: set[str]) -> set[str]:
 
 
 # Gates: when even a real lead is no recommendation. Each threshold is a judgement, stated here once.
-MOST_OF_THE_BOOK = 0.5  # more than half of today's customers losing money: the cost assumptions are suspect
+# More than this share of today's customers losing money reads as a cost assumption gone wrong (the calibration's
+# own warning): a bank may well have half its customers unprofitable, hardly four in five.
+MOST_OF_THE_BOOK = LOSS_MAKING_WARNING
 LITTLE_SUPPORT = 0.5  # less than half of the book supported by the data (alive, or still under contract)
 BACKTEST_COVERAGE = 0.75  # a 90 % interval that held in fewer than 75 % of the backtest's months missed
 BACKTEST_ERROR = 0.10  # or a total off by more than 10 %

@@ -34,6 +34,7 @@ from .appendix import (
 )
 from .decision import (
     CONFIDENCE,
+    MOST_OF_THE_BOOK,
     TRADE_OFFS,
     Decision,
     Difference,
@@ -349,7 +350,7 @@ class Report:
                 "supported": share(float(book.get("supported_share", 0.0)), 0),
                 "assumed": ", ".join(str(c).replace("_", " ") for c in book.get("assumed_columns", [])),
                 "loss_making": share(float(book.get("loss_making_share", 0.0)), 0),
-                "implausible": float(book.get("loss_making_share", 0.0)) > 0.8,
+                "implausible": float(book.get("loss_making_share", 0.0)) > MOST_OF_THE_BOOK,
             }
         newcomers = self._rows.loc[self.reference].get("newcomer_share_end", float("nan"))
         return self._render(

@@ -13,9 +13,10 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is loaded by the commands that print tables, inside main's Ctrl-C handling
+    import pandas as pd
 
 from simulation import __version__
 from simulation.errors import ClienteleError, terminal_text
@@ -89,6 +90,8 @@ def outcome_list(text: str) -> list[str]:
 
 def outcome_table(summary: pd.DataFrame, names: list[str]) -> str:
     """The chosen outcomes at the horizon (levels), over it (flows) or in total (running), with intervals."""
+    import pandas as pd
+
     from simulation.outcomes import outcome
     from simulation.summary import summary_column
 
@@ -126,6 +129,8 @@ def _interval(row: pd.Series, name: str, mean_name: str | None = None, percent: 
 
 def summary_tables(summary: pd.DataFrame) -> str:
     """The per-strategy summary as two plain-text tables: profit and risk, market and reputation."""
+    import pandas as pd
+
     profit = pd.DataFrame({
         "cumulative profit": [_interval(r, "cumulative_profit", "cumulative_profit_mean") for _, r in summary.iterrows()],
         "NPV": [_interval(r, "npv", "npv_mean") for _, r in summary.iterrows()],
@@ -208,7 +213,12 @@ def _tolerant_output() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _tolerant_output()
-    parser = build_parser()
+    try:
+        parser = build_parser()  # imports the libraries: seconds in which a Ctrl-C is also one line
+    except KeyboardInterrupt:
+        print("clientele: interrupted; nothing more was written", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(130)  # as below: a half-finished import can leave exit handlers that end the process by SIGINT
     args = parser.parse_args(argv)
     try:
         with unwind_on_interrupt():  # Ctrl-C and SIGTERM: workers killed, nothing half-written, one line

@@ -556,7 +556,7 @@ class Report:
             "market_share",
             figures.band_chart(self._labelled(_bands(self.quarters, "market_share")), self.colours,
                                ylabel="share of the market's customers",
-                               value_format=lambda v, decimals=None: share(v, 1 if decimals is None else decimals),
+                               value_format=_share_of_market,
                                labelled=labels),
             f"Market share by customer count at each quarter end; market size {count(self.scenario.market.size)} "
             f"customers.", "Line chart of market share")
@@ -613,3 +613,7 @@ def _segment_profit(segments: pd.DataFrame) -> pd.DataFrame:
         "profit"].sum().reset_index()
     means = per_replication.groupby(["strategy", "start_segment", "segment_label"], sort=False)["profit"].mean()
     return means.reset_index().rename(columns={"start_segment": "segment"})
+
+
+def _share_of_market(value: float, decimals: int | None = None) -> str:
+    return share(value, 1 if decimals is None else decimals)

@@ -24,7 +24,6 @@ from simulation import __version__
 from simulation.errors import ReportError
 from simulation.results import write_atomically
 
-from .fetcher import RestrictedFetcher
 from .fragments import REPORT_INFO_MIMETYPE, TEMPLATES_DIR
 
 MINIMUM_WEASYPRINT = 70  # earlier versions have URL-fetcher security advisories
@@ -140,7 +139,9 @@ def write_pdf(
     By default the allowed folders are the templates folder and the HTML's own folder (the
     report's output folder, with its charts).
     """
-    import weasyprint  # imported here: loading WeasyPrint's fonts and CSS takes a moment
+    import weasyprint  # imported here, not by every command: WeasyPrint probes for its libraries with gcc, seconds
+
+    from .fetcher import RestrictedFetcher
 
     if int(weasyprint.__version__.split(".")[0]) < MINIMUM_WEASYPRINT:
         raise ReportError(

@@ -116,8 +116,15 @@ class SweepReport:
         if unit == "money":
             return self.money.axis
         if unit == "share":
-            return lambda value, decimals=None: number(value * 100, 2 if decimals is None else decimals, True)
-        return lambda value, decimals=None: number(value, 0 if decimals is None else decimals)
+            def in_points(value: float, decimals: int | None = None) -> str:
+                return number(value * 100, 2 if decimals is None else decimals, True)
+
+            return in_points
+
+        def plain(value: float, decimals: int | None = None) -> str:
+            return number(value, 0 if decimals is None else decimals)
+
+        return plain
 
     def _axis_unit(self, outcome: str) -> str:
         """The unit of an outcome's chart axis: the report's money unit, percentage points or people."""

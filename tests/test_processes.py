@@ -84,9 +84,21 @@ def _cleanup(process: subprocess.Popen[str], pids: set[int]) -> None:
     process.wait(timeout=10)
 
 
+def _python_processes(pids: set[int]) -> set[int]:
+    """The ones running Python: importing WeasyPrint briefly starts gcc to find its libraries, not a worker."""
+    found = set()
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] == sys.executable.encode():
+                found.add(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return found
+
+
 def workers_of(process: subprocess.Popen[str], count: int, seconds: float = 60) -> set[int]:
     def enough() -> set[int] | None:
-        found = descendants(process.pid)
+        found = _python_processes(descendants(process.pid))
         return found if len(found) >= count else None
 
     return wait_for(enough, seconds, f"{count} child processes")
@@ -119,6 +131,20 @@ def test_simulate_leaves_no_worker_behind(how, exit_code, word, tmp_path):
         assert not (tmp_path / "out" / "provenance.json").exists()
     finally:
         _cleanup(process, workers)
+
+
+def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path):
+    """Loading the libraries takes seconds; a Ctrl-C in them is the same one line as in a run, no traceback."""
+    process = start(["simulate", str(BUNDLED_SCENARIO), *LONG_RUN, "--out", str(tmp_path / "out"), "--quiet"], tmp_path)
+    try:
+        # SciPy's special functions are loaded while the commands are being set up.
+        wait_for(lambda: b"scipy/special" in Path(f"/proc/{process.pid}/maps").read_bytes(), 30, "SciPy to load")
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+        assert process.returncode == 130, err
+        assert err.strip().splitlines() == ["clientele: interrupted; nothing more was written"], err
+    finally:
+        _cleanup(process, set())
 
 
 def a_kernel(process: subprocess.Popen[str]) -> set[int]:

@@ -206,8 +206,20 @@ def field_rows(model: type[BaseModel], prefix: str = "", skip: tuple[str, ...] =
             rows.append((path, f"mapping of {type_name(key)} to {type_name(value)}", default_text(info), rng,
                          info.description or ""))
             continue
-        rows.append((path, type_name(annotation), default_text(info), rng, info.description or ""))
+        rows.append((path, type_name(annotation), default_text(info), rng, _described(info)))
     return rows
+
+
+def _described(info: FieldInfo) -> str:
+    """The field's description, with its plain-words label and screening range (schema.in_plain_words) if declared."""
+    words = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    text = info.description or ""
+    if words.get("label"):
+        text += f". Board pages call it “{words['label']}”"
+    if words.get("screen"):
+        low, high = words["screen"]
+        text += f"; the robustness screening moves it between {low:g} and {high:g} times its value"
+    return text
 
 
 def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:

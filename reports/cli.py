@@ -10,6 +10,7 @@ import argparse
 import errno
 import io
 import os
+import signal
 import stat
 import sys
 from pathlib import Path
@@ -134,6 +135,7 @@ def summary_tables(summary: pd.DataFrame) -> str:
     profit = pd.DataFrame({
         "cumulative profit": [_interval(r, "cumulative_profit", "cumulative_profit_mean") for _, r in summary.iterrows()],
         "NPV": [_interval(r, "npv", "npv_mean") for _, r in summary.iterrows()],
+        "NPV + book left": [_interval(r, "npv_plus_book", "npv_plus_book_mean") for _, r in summary.iterrows()],
         "5th pct profit": summary["cumulative_profit_p5"].map("{:,.0f}".format).to_list(),
         "P(loss qtr)": summary["prob_loss_quarter"].map("{:.0%}".format).to_list(),
         "top-1% stress": summary["top1_loss_end"].map("{:,.0f}".format).to_list(),
@@ -211,14 +213,26 @@ def _tolerant_output() -> None:
             pass
 
 
+def _leave_at_once(number: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM before the command has begun: nothing is written yet, so leave with the one line at once.
+    (A KeyboardInterrupt raised inside the libraries' imports can be swallowed by their own bare ``except:``.)"""
+    terminated = number == signal.SIGTERM
+    os.write(2, f"clientele: {'terminated' if terminated else 'interrupted'}; nothing more was written\n".encode())
+    os._exit(143 if terminated else 130)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _tolerant_output()
+    previous = {number: signal.signal(number, _leave_at_once) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        parser = build_parser()  # imports the libraries: seconds in which a Ctrl-C is also one line
-    except KeyboardInterrupt:
-        print("clientele: interrupted; nothing more was written", file=sys.stderr)
-        sys.stderr.flush()
-        os._exit(130)  # as below: a half-finished import can leave exit handlers that end the process by SIGINT
+        return _run(argv)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    parser = build_parser()  # imports the libraries: seconds, in which a Ctrl-C leaves at once
     args = parser.parse_args(argv)
     try:
         with unwind_on_interrupt():  # Ctrl-C and SIGTERM: workers killed, nothing half-written, one line

@@ -1,17 +1,22 @@
 """The board's decision, computed: which strategies lead, whether the lead is real, what each one trades.
 
+Options are judged by the scenario's ``report.objective``: by default the net present value plus
+the value of the book left at the horizon, in today's money (``npv_plus_book``), so an option that
+earns a little more now by giving away the customers who would earn later does not win on that
+alone; or the net present value alone (``npv``).
+
 A lead is real only if it is both outside the simulation's noise (the paired 95 % interval of
-the NPV difference, replication by replication, excludes zero) and material (at least the
-scenario's ``report.materiality`` share of the leader's NPV, and at least its
-``report.materiality_amount``). Otherwise the leaders are a choice, and the report sets out what
-separates them instead of naming a winner. With one replication there is no interval: only
-materiality can separate strategies, and the report says so. An option whose steps reached no
-customer in any simulated future is no option: it is never a leader.
+the difference, replication by replication, excludes zero) and material (at least the scenario's
+``report.materiality`` share of the leader's value, and at least its ``report.materiality_amount``).
+Otherwise the leaders are a choice, and the report sets out what separates them instead of naming
+a winner. With one replication there is no interval: only materiality can separate strategies,
+and the report says so. An option whose steps reached no customer in any simulated future is no
+option: it is never a leader.
 
 Even a real lead is no recommendation when the inputs behind it are implausible (``gates``): most
-of today's book (over four in five) losing money at the assumed costs, every option losing money, a backtest that
-missed, little of the book supported by the data, or the leader's range of futures spanning both a
-gain and a loss. The decision page then says "No recommendation", and why, first.
+of today's book (over four in five) losing money at the assumed costs, every option losing value,
+a backtest that missed, little of the book supported by the data, or the leader's range of futures
+spanning both a gain and a loss. The decision page then says "No recommendation", and why, first.
 
 Everything here is numbers; the sentences are the templates' (``templates/sections``).
 """
@@ -28,6 +33,27 @@ from simulation.scenario import Scenario
 from simulation.summary import mean_interval
 
 CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class ObjectiveWords:
+    """How the report names an objective (``report.objective``, an outcome): in a heading, a sentence, a table."""
+
+    title: str  # "Expected value"
+    phrase: str  # "expected value" (in a sentence)
+    meaning: str  # what it counts, for the method notes
+
+
+OBJECTIVES = {
+    "npv_plus_book": ObjectiveWords(
+        "Expected value", "expected value",
+        "the net present value of the profit over the horizon plus the value of the customers still on the books at "
+        "its end (the book left), both in today's money"),
+    "npv": ObjectiveWords(
+        "Expected NPV", "expected net present value",
+        "the profit over the horizon in today's money, without the value of the customers still on the books at its "
+        "end"),
+}
 
 
 @dataclass(frozen=True)
@@ -74,16 +100,17 @@ def paired(values: pd.DataFrame, strategy: str, other: str) -> Difference:
 
 @dataclass(frozen=True)
 class Decision:
-    """The ranking by expected NPV and what it supports: one recommendation, or a choice between leaders."""
+    """The ranking by the expected objective and what it supports: one recommendation, or a choice between leaders."""
 
-    ranking: list[str]  # every strategy, highest expected NPV first
+    ranking: list[str]  # every strategy, highest expected objective first
     leaders: list[str]  # the recommended strategy alone, or the strategies the board must choose between
-    margin: Difference | None  # leader − closest co-leader (a choice) or runner-up, in NPV (None with one strategy)
-    margin_share: float | None  # the margin as a share of the leader's NPV
+    margin: Difference | None  # leader − closest co-leader (a choice) or runner-up (None with one strategy)
+    margin_share: float | None  # the margin as a share of the leader's value
     materiality: float  # the scenario's threshold, a share of the leader's NPV
     replications: int
     why_tied: dict[str, str] = field(default_factory=dict)  # strategy → 'noise' | 'materiality'
     inert: frozenset[str] = frozenset()  # strategies whose steps reached no customer in any future
+    objective: str = "npv"  # the outcome the ranking, margin and materiality are in
 
     @property
     def recommended(self) -> str | None:
@@ -95,17 +122,18 @@ class Decision:
 
 
 def decide(quarters: pd.DataFrame, materiality: float, materiality_amount: float = 0.0,
-           inert: frozenset[str] | set[str] = frozenset()) -> Decision:
-    """Rank by expected NPV; the leaders are the top one that acts and every acting strategy not clearly and
-    materially behind it. ``inert`` strategies (steps that reached no one) are ranked but never lead."""
-    npv = horizon_values(quarters, "npv")
+           inert: frozenset[str] | set[str] = frozenset(), objective: str = "npv") -> Decision:
+    """Rank by the expected ``objective`` (an outcome: ``npv`` or ``npv_plus_book``); the leaders are the top one
+    that acts and every acting strategy not clearly and materially behind it. ``inert`` strategies (steps that
+    reached no one) are ranked but never lead."""
+    npv = horizon_values(quarters, objective)
     ranking = [str(name) for name in npv.mean().sort_values(ascending=False, kind="stable").index]
     replications = len(npv)
     candidates = [name for name in ranking if name not in inert] or ranking
     ranking = [*candidates, *(name for name in ranking if name not in candidates)]  # options that act first
     leader = candidates[0]
     if len(ranking) == 1:
-        return Decision(ranking, [leader], None, None, materiality, replications, {}, frozenset(inert))
+        return Decision(ranking, [leader], None, None, materiality, replications, {}, frozenset(inert), objective)
     scale = abs(float(npv[leader].mean()))
     threshold = max(materiality * scale, materiality_amount)
     leaders, why = [leader], {}
@@ -123,14 +151,15 @@ def decide(quarters: pd.DataFrame, materiality: float, materiality_amount: float
     # A share of a value at or near zero (or below it) means nothing: no share then.
     meaningful = scale > 0 and float(npv[leader].mean()) > 0 and abs(margin.mean) <= 10 * scale
     return Decision(ranking, leaders, margin, margin.mean / scale if meaningful else None, materiality, replications,
-                    why, frozenset(name for name in inert if name in ranking))
+                    why, frozenset(name for name in inert if name in ranking), objective)
 
 
 def board_decision(quarters: pd.DataFrame, scenario: Scenario) -> Decision:
-    """The scenario's decision rule on its results: materiality as declared, options that reached no one set aside."""
+    """The scenario's decision rule on its results: its objective and materiality as declared, options that reached
+    no one set aside."""
     acting = {name for name, strategy in scenario.strategies.items() if strategy.steps}
     return decide(quarters, scenario.report.materiality, scenario.report.materiality_amount,
-                  inert_strategies(quarters, acting))
+                  inert_strategies(quarters, acting), scenario.report.objective)
 
 
 def inert_strategies(quarters: pd.DataFrame, acting: set[str]) -> set[str]:
@@ -200,8 +229,9 @@ class Measure:
 
 
 TRADE_OFFS = (
+    Measure("npv_plus_book", "Value: NPV plus the book left", "end", "money", "higher", separates=False),
     Measure("npv", "Net present value", "end", "money", "higher", separates=False),  # the page's own table has it
-    Measure("customer_equity", "Value of the book left", "end", "money", "higher"),
+    Measure("book_left", "Value of the book left, today's money", "end", "money", "higher"),
     Measure("revenue", "Revenue over the horizon", "total", "money", "higher"),
     Measure("active_customers", "Customers at the horizon", "end", "count", "higher"),
     Measure("market_share", "Market share at the horizon", "end", "share", "higher"),
@@ -230,7 +260,10 @@ class TradeOff:
 
 def with_derived_outcomes(quarters: pd.DataFrame) -> pd.DataFrame:
     """The results with what the board asks of them in money: ``wom_lost_value``, the acquisitions word of mouth
-    cost each quarter valued at that quarter's average customer value (the book's value ÷ its customers)."""
+    cost each quarter valued at that quarter's average customer value (the book's value ÷ its customers); and
+    ``book_left``, the book's value in today's money (the part of ``npv_plus_book`` that is not NPV)."""
+    if {"npv_plus_book", "npv"} <= set(quarters.columns):
+        quarters = quarters.assign(book_left=quarters["npv_plus_book"] - quarters["npv"])
     needed = {"lost_acquisitions", "customer_equity", "active_customers"}
     if not needed <= set(quarters.columns):
         return quarters

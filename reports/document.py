@@ -35,6 +35,7 @@ from .appendix import (
 from .decision import (
     CONFIDENCE,
     MOST_OF_THE_BOOK,
+    OBJECTIVES,
     TRADE_OFFS,
     Decision,
     Difference,
@@ -82,13 +83,15 @@ class Report:
         compared = list(self.summary["strategy"])
         self.reference = kind.reference(self.scenario, compared)
         self.decision: Decision = board_decision(results.quarters, self.scenario)
+        self.objective = self.decision.objective  # the outcome options are judged by: npv_plus_book or npv
+        self.objective_words = OBJECTIVES[self.objective]
         self.ranking = self.decision.ranking
         self.highlighted = self.decision.leaders if kind.name == "board" else [
             s for s in compared if s != self.reference]
         self.colours = figures.decision_colours([self.label(s) for s in compared],
                                                 [self.label(s) for s in self.highlighted], self.label(self.reference))
         amounts = pd.concat([self.summary["cumulative_profit_mean"], self.summary["npv_mean"],
-                             self.summary["customer_equity_end"]])
+                             self.summary[f"{self.objective}_mean"], self.summary["customer_equity_end"]])
         self.money = MoneyFormat.for_amounts(amounts, self.scenario.currency)
         labels = results.quarters.drop_duplicates("quarter").sort_values("quarter")["quarter_label"]
         self.first_quarter, self.last_quarter = str(labels.iloc[0]), str(labels.iloc[-1])
@@ -176,38 +179,41 @@ class Report:
 
     # ---- decision (board) and comparison
 
-    def _npv(self, strategy: str) -> Shown:
-        """The expected NPV and what it may be: the range of 90 % of the simulated futures (not the mean's CI)."""
-        low, high = self._npv_range(strategy)
+    def _value(self, strategy: str) -> Shown:
+        """The expected objective and what it may be: the range of 90 % of the simulated futures (not the mean's CI)."""
+        mean = self._rows.loc[strategy, f"{self.objective}_mean"]
         if self.replications < 2:
-            return Shown(self.money(self._rows.loc[strategy, "npv_mean"]), "no range with one replication")
-        return Shown(self.money(self._rows.loc[strategy, "npv_mean"]),
-                     f"in 90{NBSP}% of simulated futures {self.money(low)} to {self.money(high)}")
+            return Shown(self.money(mean), "no range with one replication")
+        low, high = self._value_range(strategy)
+        return Shown(self.money(mean), f"in 90{NBSP}% of simulated futures {self.money(low)} to {self.money(high)}")
 
-    def _npv_range(self, strategy: str) -> tuple[float, float]:
-        values = horizon_values(self.quarters, "npv")[strategy]
+    def _value_range(self, strategy: str, outcome: str | None = None) -> tuple[float, float]:
+        """The 5th and 95th percentiles of ``outcome`` (default: the objective) at the horizon across futures."""
+        values = horizon_values(self.quarters, outcome or self.objective)[strategy]
         return float(values.quantile(0.05)), float(values.quantile(0.95))
 
     def _options(self) -> list[dict[str, Any]]:
-        """The options in NPV order, with what a board compares first."""
-        npv = horizon_values(self.quarters, "npv")
+        """The options in the objective's order, with what a board compares first: the objective and its parts."""
+        value = horizon_values(self.quarters, self.objective)
         leader = self.ranking[0]
         options = []
         for strategy in self.ranking:
             row = self._rows.loc[strategy]
-            behind = None if strategy == leader else paired(npv, strategy, leader)
+            behind = None if strategy == leader else paired(value, strategy, leader)
             options.append({
                 "label": self.label(strategy),
                 "colour": self.colours[self.label(strategy)],
                 "leader": strategy in self.decision.leaders and not self.gates,
                 "inert": strategy in self.decision.inert,
                 "baseline": strategy == self.reference,
-                "npv": Shown(self.money.bare(row["npv_mean"]), self.bare_range(*self._npv_range(strategy))),
+                "value": Shown(self.money.bare(row[f"{self.objective}_mean"]),
+                               self.bare_range(*self._value_range(strategy))),
+                "npv": Shown(self.money.bare(row["npv_mean"]), self.bare_range(*self._value_range(strategy, "npv"))),
+                "book_today": self.money.bare(row["npv_plus_book_mean"] - row["npv_mean"]),
                 "behind": Shown("—", "the highest") if behind is None else Shown(
                     self.money.bare(behind.mean, True), self.bare_range(behind.low, behind.high, True)),
                 "customers": count(row["active_customers_end"]),
                 "market_share": share(row["market_share_end"], 2),
-                "equity": self.money.bare(row["customer_equity_end"]),
             })
         return options
 
@@ -250,8 +256,8 @@ class Report:
         leader = self.ranking[0]
         return gates(
             loss_making_share=float(table["loss_making"].sum()) / customers if customers else 0.0,
-            npv_means=self._rows.loc[self.ranking, "npv_mean"],
-            leader_range=self._npv_range(leader) if self.replications >= 2 else None,
+            npv_means=self._rows.loc[self.ranking, f"{self.objective}_mean"],
+            leader_range=self._value_range(leader) if self.replications >= 2 else None,
             supported_share=float(book["supported_share"]) if "supported_share" in book else None,
             backtest=self._backtest_record,
         )
@@ -271,7 +277,8 @@ class Report:
             margin=margin, margin_text=self._gap(margin) if margin else None,
             margin_share=share(decision.margin_share, 2) if decision.margin_share is not None else None,
             why=set(decision.why_tied.values()), options=self._options(), separating=self._separating(),
-            leader_npv=self._npv(leader), baseline=self.label(self.reference),
+            leader_value=self._value(leader), objective=self.objective_words, by_total=self.objective == "npv_plus_book",
+            baseline=self.label(self.reference),
             baseline_missing=(self.label(self.scenario.baseline)
                               if self.scenario.baseline in self.scenario.strategies and
                               self.scenario.baseline not in self.ranking else None),
@@ -290,23 +297,29 @@ class Report:
         return None
 
     def comparison_section(self) -> Fragment:
-        npv = horizon_values(self.quarters, "npv")
-        profit = horizon_values(self.quarters, "cumulative_profit")
+        value = horizon_values(self.quarters, self.objective)
+        columns = [self.objective, *(name for name in ("npv", "cumulative_profit") if name != self.objective)]
+        values = {name: horizon_values(self.quarters, name) for name in columns}
         rows = []
         for strategy in self.ranking:
             if strategy == self.reference:
                 continue
-            npv_gap = paired(npv, strategy, self.reference)
-            rows.append({"label": self.label(strategy), "npv": self.difference(npv_gap),
-                         "profit": self.difference(paired(profit, strategy, self.reference)), "wins": npv_gap.wins})
+            rows.append({"label": self.label(strategy),
+                         "differences": [self.difference(paired(values[name], strategy, self.reference))
+                                         for name in columns],
+                         "wins": paired(value, strategy, self.reference).wins})
+        titles = {"npv_plus_book": "Value", "npv": "NPV", "cumulative_profit": "Cumulative profit"}
         return self._render("comparison.html.j2", rows=rows, reference=self.label(self.reference),
+                            columns=[titles[name] for name in columns], objective=self.objective_words,
                             replications=self.replications, best=self.label(self.ranking[0]),
-                            best_npv=self._npv(self.ranking[0]))
+                            best_value=self._value(self.ranking[0]))
 
-    def _npv_frame(self) -> pd.DataFrame:
+    def _value_frame(self) -> pd.DataFrame:
         rows = self._rows.loc[self.ranking]
-        return pd.DataFrame({"strategy": [self.label(s) for s in self.ranking], "mean": rows["npv_mean"].to_numpy(),
-                             "low": rows["npv_ci_low"].to_numpy(), "high": rows["npv_ci_high"].to_numpy()})
+        column = self.objective
+        return pd.DataFrame({"strategy": [self.label(s) for s in self.ranking],
+                             "mean": rows[f"{column}_mean"].to_numpy(), "low": rows[f"{column}_ci_low"].to_numpy(),
+                             "high": rows[f"{column}_ci_high"].to_numpy()})
 
     # ---- starting position
 
@@ -387,7 +400,9 @@ class Report:
         others = [s for s in self.ranking if s != self.reference]
         panels = []
         money_unit = self.money.unit
-        for name, title in (("npv", f"NPV\n{money_unit}"), ("customer_equity", f"Value of the book left\n{money_unit}"),
+        first, book = ("NPV", "Value of the book left") if self.objective == "npv" else (
+            "Value: NPV plus the book left", "Of it, the book left")
+        for name, title in ((self.objective, f"{first}\n{money_unit}"), ("book_left", f"{book}\n{money_unit}"),
                             ("active_customers", "Customers at the horizon\ncustomers"),
                             ("market_share", "Market share\npercentage points"),
                             ("wom_reach", "People hearing bad stories\npeople"), ("satisfaction", "Satisfaction\nscore 0–1")):
@@ -475,6 +490,7 @@ class Report:
         recommendation was tested against simulation noise only, not against any assumption.
         """
         from simulation.robustness import ROBUSTNESS_FOLDER, robustness_summary
+        from simulation.screening import SCREENING_FOLDER, read_screening
         from simulation.sweeps.queries import read_manifest
         from simulation.sweeps.store import MANIFEST_FILE
 
@@ -491,20 +507,25 @@ class Report:
                  "p90": self.money(entry.p90_regret), "leader": entry.strategy in self.decision.leaders,
                  "share_best": entry.share_best}
                 for entry in summary.strategies]
-        flips = [{"meaning": flip.description, "short": flip.description.rsplit(", ", 1)[0],  # without the unit
+        flips = [{"meaning": flip.label, "short": flip.label,
                   "path": flip.parameter, "source": flip.source, "end": flip.end,
                   "value": plain(flip.value), "base": plain(flip.base_value),
                   "best_there": described.get(flip.best_there, flip.best_there)}
                  for flip in summary.flips]
         holds = next((entry.share_best for entry in summary.strategies if entry.strategy == leading), float("nan"))
         manifest = read_manifest(folder)
+        screening = read_screening(folder.with_name(SCREENING_FOLDER))
+        screened = screening["screened"] if screening else []
         return self._render(
             "robustness.html.j2", declared=len(declared), summary=summary, rows=rows, flips=flips,
             leading=self.label(leading), recommended=self.decision.recommended is not None,
             leaders=[self.label(s) for s in self.decision.leaders], holds=holds,
             holds_text="—" if np.isnan(holds) else share(holds, 0), futures=summary.futures,
             replications=manifest.get("replications"), points=manifest.get("design", {}).get("points"),
-            compared=[described.get(s, s) for s in manifest.get("strategies", [])],
+            compared=[described.get(s, s) for s in manifest.get("strategies", [])], objective=self.objective_words,
+            tested=len(summary.uncertainties), screened=len(screened),
+            added=[entry["label"] for entry in screened if entry["added"]],
+            threshold=self.money(screening["threshold"]) if screening else None,
         )
 
     # ---- backtest (board, with a log and report.backtest_months): did the model predict what happened?
@@ -577,16 +598,17 @@ class Report:
             f"Profit over the {self.scenario.horizon_quarters} quarters by value segment at the start (the same "
             f"customers under every option) and from customers who joined later ({JOINED_LATER_LABEL}).",
             "Bar chart of profit by starting value segment")
+        words = self.objective_words
         npv = self._figure(
             "npv_by_strategy",
-            figures.interval_chart(self._npv_frame(), self.colours,
-                                   xlabel=f"expected NPV over {self.span}, {self.money.unit}",
+            figures.interval_chart(self._value_frame(), self.colours,
+                                   xlabel=f"{words.phrase} over {self.span}, {self.money.unit}",
                                    value_format=self.money.axis, highlight=[self.label(s) for s in self.decision.leaders],
                                    label_format=self.money.bare),
-            f"Expected net present value by option, highest first; bars from zero, lines the 95{NBSP}% confidence "
-            f"interval of the mean." if self.replications > 1 else
-            "Expected net present value by option, highest first (one replication: no interval).",
-            "Bar chart of expected NPV by option")
+            f"{words.title} by option, highest first; bars from zero, lines the 95{NBSP}% confidence interval of "
+            f"the mean." if self.replications > 1 else
+            f"{words.title} by option, highest first (one replication: no interval).",
+            f"Bar chart of {words.phrase} by option")
         return self._render("charts_appendix.html.j2", charts=[npv, market, concentration, segments])
 
     def provenance_appendix(self) -> Fragment:

@@ -45,12 +45,13 @@ from simulation.results import (
     read_provenance,
     remove_stale_temporaries,
 )
-from simulation.robustness import ROBUSTNESS_FOLDER, run_robustness
+from simulation.robustness import ROBUSTNESS_FOLDER, ScreeningRequest, run_robustness
 from simulation.scenario import Scenario, load_scenario
+from simulation.screening import SCREENING_FOLDER, read_screening
 from simulation.sweeps import SweepPlan, load_plan, run_sweep
 
 from . import notebook_run, render
-from .decision import Decision, board_decision
+from .decision import Decision, board_decision, horizon_values
 from .folder_lock import folder_lock
 from .kinds import KINDS, ReportKind
 from .numbers import check_quarter
@@ -340,13 +341,21 @@ def run_report_robustness(request: ReportRequest, checked: CheckedRequest) -> st
         return "robustness: one strategy, nothing to compare across futures"
     folder = checked.results_dir / ROBUSTNESS_FOLDER
     started = time.perf_counter()
+    report = checked.scenario.report
+    leader_value = abs(float(horizon_values(results.quarters, decision.objective)[strategies[0]].mean()))
+    screening = ScreeningRequest(strategies[0], strategies[1], max(report.materiality * leader_value,
+                                                                   report.materiality_amount))
     run_robustness(request.scenario, folder, overrides=list(request.overrides), strategies=strategies,
                    customers=request.customers, transactions=request.transactions, columns=request.columns,
                    points=ROBUSTNESS_POINTS,
                    replications=ROBUSTNESS_REPLICATIONS, seed=checked.seed, workers=request.workers,
-                   progress=request.progress)
-    return (f"robustness: {len(strategies)} strategies × {ROBUSTNESS_POINTS} futures and the swings of "
-            f"{len(checked.scenario.uncertainties)} assumptions into {folder} ({time.perf_counter() - started:.1f} s)")
+                   progress=request.progress, screening=screening)
+    screened = read_screening(folder.with_name(SCREENING_FOLDER)) or {"screened": []}
+    added = sum(entry["added"] for entry in screened["screened"])
+    return (f"robustness: screened {len(screened['screened'])} undeclared assumptions ({added} added); "
+            f"{len(strategies)} strategies × {ROBUSTNESS_POINTS} futures and the swings of "
+            f"{len(checked.scenario.uncertainties) + added} assumptions into {folder} "
+            f"({time.perf_counter() - started:.1f} s)")
 
 
 def run_report_backtest(request: ReportRequest, checked: CheckedRequest) -> str:

@@ -29,12 +29,14 @@ from .kinds import KINDS, ReportKind
 from .numbers import NBSP, MoneyFormat, count, date_text, number, plain, points, share
 
 # The analysed outcomes as the board reads them, and how each is written (sweeps.spec.ANALYSED_OUTCOMES).
-OUTCOME_TITLES = {"npv": "Expected NPV", "cumulative_profit": "Cumulative profit", "market_share": "Market share",
+OUTCOME_TITLES = {"npv_plus_book": "Expected value (NPV plus the book left)", "npv": "Expected NPV",
+                  "cumulative_profit": "Cumulative profit", "market_share": "Market share",
                   "active_customers": "Customers at the horizon", "effective_customers": "Effective number of customers"}
-OUTCOME_NAMES = {"npv": "expected NPV", "cumulative_profit": "cumulative profit", "market_share": "market share",
-                 "active_customers": "customers at the horizon", "effective_customers": "effective number of customers"}
-OUTCOME_UNITS = {"npv": "money", "cumulative_profit": "money", "market_share": "share", "active_customers": "count",
-                 "effective_customers": "count"}
+OUTCOME_NAMES = {"npv_plus_book": "expected value", "npv": "expected NPV", "cumulative_profit": "cumulative profit",
+                 "market_share": "market share", "active_customers": "customers at the horizon",
+                 "effective_customers": "effective number of customers"}
+OUTCOME_UNITS = {"npv_plus_book": "money", "npv": "money", "cumulative_profit": "money", "market_share": "share",
+                 "active_customers": "count", "effective_customers": "count"}
 HEAT_MAP_CELLS = 5  # cells per range axis at most; fewer when the sweep has few points
 
 
@@ -70,7 +72,7 @@ class SweepReport:
         self.colours = figures.decision_colours([self.label(s) for s in analysis.strategies],
                                                 [self.label(s) for s in leaders], self.label(self.baseline))
         decision = analysis.decision_outcome
-        amounts = pd.concat([analysis.point_outcomes[name] for name in ("npv", "cumulative_profit")
+        amounts = pd.concat([analysis.point_outcomes[name] for name in ("npv_plus_book", "npv", "cumulative_profit")
                              if name in analysis.point_outcomes] + [pd.Series([0.0])])
         self.money = MoneyFormat.for_amounts(amounts, str(self.manifest.get("currency", "")))
         self.decision_title = OUTCOME_TITLES.get(decision, decision)
@@ -279,7 +281,7 @@ class SweepReport:
         rule = self.manifest.get("satisficing")
         if not rule:
             return None
-        outcome = rule.get("outcome", self.analysis.decision_outcome)
+        outcome = rule.get("outcome") or self.analysis.decision_outcome
         return f"{OUTCOME_NAMES.get(outcome, outcome)} is at least {self.formatter(outcome)(rule['at_least'])}"
 
     # ---- which assumption moves the answer

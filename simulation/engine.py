@@ -659,7 +659,8 @@ class CustomerModel:
             quarter=quarter, flows=self.flows, customers=c, active_customers=self.active_count,
             partner_customers=len(self.partner_rows), market_size=self.scenario.market.size,
             market_mean_revenue=self.market_mean_revenue,
-            cumulative_profit=self.cumulative_profit, npv=self.npv, reputation=self.reputation,
+            cumulative_profit=self.cumulative_profit, npv=self.npv,
+            discount_factor=1.0 / (1.0 + self.monthly_discount) ** (month + 1), reputation=self.reputation,
             heard_share=self.heard_share, morale=self.morale, wait_minutes=self.wait_minutes, ranking=self.ranking,
             scan=scan,
         )

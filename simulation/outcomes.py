@@ -68,6 +68,7 @@ class QuarterEnd:
     market_mean_revenue: float  # a competitor's customer's revenue, currency per month
     cumulative_profit: float
     npv: float
+    discount_factor: float  # what one currency unit at this quarter end is worth today (NPV's own discounting)
     reputation: float
     heard_share: float
     morale: float
@@ -120,6 +121,10 @@ OUTCOMES: list[Outcome] = [
             "the value of the book left: sum of active customers' lifetime values (120 months, growth, each "
             "customer's own churn hazard, newcomers included; customers told to go, until their contract ends)",
             lambda e: e.scan.equity),
+    Outcome("npv_plus_book", "running", "currency",
+            "npv plus the value of the book left (customer_equity) discounted to today: what an option is worth, "
+            "the profit it makes and the customers it leaves; the board report's default objective",
+            lambda e: e.npv + e.scan.equity * e.discount_factor),
     Outcome("active_customers", "level", "customers", "customers on our books at quarter end",
             lambda e: e.active_customers),
     Outcome("acquired", "flow", "customers", "new customers won (from competitors and by referral)",

@@ -28,6 +28,8 @@ class ParameterPath:
     kind: Kind
     choices: tuple[Any, ...] = ()  # for a switch or a Literal: every value it may take
     description: str = ""
+    label: str = ""  # in plain words, for board pages (``schema.in_plain_words``); "" when none is declared
+    screen: tuple[float, float] | None = None  # multiples of its value a robustness screening tries (None: not screened)
     minimum: float | None = None  # the schema's bounds (ge/gt, le/lt), for checking a range without a run
     minimum_inclusive: bool = True
     maximum: float | None = None
@@ -65,6 +67,7 @@ def resolve_path(root: type[BaseModel], dotted: str) -> ParameterPath:
     annotation: Any = root
     description = ""
     metadata: list[Any] = []
+    words: dict[str, Any] = {}
     for depth, part in enumerate(parts):
         where = ".".join(parts[:depth]) or "the scenario"
         annotation = _unwrap(annotation)
@@ -74,20 +77,24 @@ def resolve_path(root: type[BaseModel], dotted: str) -> ParameterPath:
                 known = ", ".join(sorted(annotation.model_fields))
                 raise ValueError(f"'{part}' is not a field of {where} (known: {known})")
             annotation, description, metadata = field.annotation, field.description or "", list(field.metadata)
+            words = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         elif typing.get_origin(annotation) is dict:
             annotation = typing.get_args(annotation)[1]  # a named entry: a channel, a channel's share
             metadata = []
         else:
             raise ValueError(f"{where} is a value, not a section")
     annotation = _unwrap(annotation)
+    range_ = words.get("screen")
+    label, screen = str(words.get("label", "")), (float(range_[0]), float(range_[1])) if range_ else None
     if annotation is bool:
-        return ParameterPath(dotted, "choice", (False, True), description)
+        return ParameterPath(dotted, "choice", (False, True), description, label, screen)
     if annotation in (int, float):
-        return ParameterPath(dotted, "integer" if annotation is int else "real", (), description, **_bounds(metadata))
+        return ParameterPath(dotted, "integer" if annotation is int else "real", (), description, label, screen,
+                             **_bounds(metadata))
     if typing.get_origin(annotation) is Literal:
-        return ParameterPath(dotted, "choice", typing.get_args(annotation), description)
+        return ParameterPath(dotted, "choice", typing.get_args(annotation), description, label, screen)
     if annotation is str:
-        return ParameterPath(dotted, "choice", (), description)
+        return ParameterPath(dotted, "choice", (), description, label, screen)
     raise ValueError("is a section or a list, not one number or choice; name a field inside it")
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .experiment import DEFAULT_SEED
-from .scenario import load_scenario, override_sources
+from .scenario import UncertaintySpec, load_scenario, override_sources
+from .screening import SCREENING_FOLDER, run_screening, screened_source, screening_ranges
 from .sources import PopulationSource, calibrated_paths, overlaps
 from .sweeps.analysis import analyze_sweep
 from .sweeps.designs import ROLE_BASE, ROLE_SWING
@@ -35,9 +36,9 @@ class StrategyRobustness:
 
     strategy: str
     label: str
-    share_best: float  # share of futures where it has the highest expected NPV (ties count for each)
+    share_best: float  # share of futures where it is best by the scenario's objective (ties count for each)
     share_worst: float
-    worst_regret: float  # the most NPV it gives up against the best, in the scenario's currency
+    worst_regret: float  # the most value (by the objective) it gives up against the best, in the scenario's currency
     p90_regret: float
 
 
@@ -46,13 +47,14 @@ class FlipAssumption:
     """An assumption that, at one end of its range (the others as in the scenario), changes the best strategy."""
 
     parameter: str
+    label: str  # the parameter in plain words (schema.in_plain_words), else its description
     description: str  # the parameter's meaning, from the schema
     source: str  # where the range comes from, as the scenario declares it
     end: str  # low | high
     value: float  # the parameter's value at that end
     base_value: float  # its value in the scenario
     best_there: str  # the strategy best at that end
-    lead_change: float  # how much the recommended strategy's lead over the runner-up changes there (NPV)
+    lead_change: float  # how much the recommended strategy's lead over the runner-up changes there (the objective)
 
 
 @dataclass(frozen=True)
@@ -88,18 +90,41 @@ def robustness_spec(uncertainties: dict[str, Any], scenario_path: str | Path, st
     })
 
 
+@dataclass(frozen=True)
+class ScreeningRequest:
+    """What a screening measures the parameters against: the leader's lead over the runner-up, and how large a change
+    of it the board calls material (``report.materiality`` of the leader's value, at least ``materiality_amount``)."""
+
+    leader: str
+    runner_up: str
+    threshold: float
+
+
 def run_robustness(scenario_path: str | Path, out_dir: str | Path, *, overrides: Sequence[str] = (),
                    strategies: Sequence[str] | None = None, customers: str | Path | None = None,
                    transactions: str | Path | None = None, columns: str | None = None, points: int = DEFAULT_POINTS,
                    replications: int = DEFAULT_REPLICATIONS, seed: int = DEFAULT_SEED, workers: int | None = None,
-                   progress: bool = False) -> Path | None:
-    """Run or resume the robustness sweep into ``out_dir``; None (nothing run) when the scenario declares no uncertainties."""
+                   progress: bool = False, screening: ScreeningRequest | None = None) -> Path | None:
+    """Run or resume the robustness sweep into ``out_dir``; None (nothing run) when the scenario declares no uncertainties.
+
+    With ``screening``, the parameters the scenario left alone are screened first (``simulation.screening``, into
+    the folder ``screening`` beside ``out_dir``) and those that move the lead materially join the declared ones.
+    """
     scenario = load_scenario(scenario_path, overrides)
     source = PopulationSource.from_paths(customers, transactions, columns)
-    calibrated = calibrated_paths(source, override_sources(overrides))  # the data's values: their uncertainty is the fit's
+    set_paths = list(override_sources(overrides))
+    calibrated = calibrated_paths(source, set_paths)  # the data's values: their uncertainty is the fit's
     uncertainties = {path: spec for path, spec in scenario.uncertainties.items() if not overlaps(path, calibrated)}
     if not uncertainties:
         return None
+    if screening is not None:
+        ranges = screening_ranges(scenario, [*scenario.uncertainties, *calibrated, *set_paths])
+        found = run_screening(scenario_path, Path(out_dir).with_name(SCREENING_FOLDER), ranges=ranges,
+                              leader=screening.leader, runner_up=screening.runner_up, threshold=screening.threshold,
+                              overrides=overrides, source=source, seed=seed, workers=workers, progress=progress)
+        uncertainties |= {entry.path: UncertaintySpec(low=entry.low, high=entry.high,
+                                                      source=screened_source(entry))
+                          for entry in found if entry.added}
     spec = robustness_spec(uncertainties, scenario_path, strategies, points, replications, seed, scenario.name)
     plan = plan_from_scenario(spec, scenario_path, source, list(overrides))
     run_sweep(plan, out_dir, workers=workers, progress=progress)
@@ -123,7 +148,8 @@ def robustness_summary(folder: str | Path, recommended: str | None = None) -> Ro
     parameters = described["parameters"]
     uncertainties = {path: {"low": parameters[path].get("low"), "high": parameters[path].get("high"),
                             "source": parameters[path].get("why", ""), "kind": parameters[path].get("kind"),
-                            "description": parameters[path].get("description", "")}
+                            "description": parameters[path].get("description", ""),
+                            "label": parameters[path].get("label") or parameters[path].get("description", path)}
                      for path in analysis.parameters}
     return RobustnessSummary(
         folder=Path(folder), recommended=recommended, runner_up=runner_up,
@@ -171,7 +197,8 @@ def _flip_assumptions(analysis: Any, recommended: str | None, runner_up: str | N
             continue
         lead = values[recommended] - max(value for name, value in values.items() if name != recommended)
         found.append(FlipAssumption(
-            parameter=parameter, description=uncertainties[parameter]["description"],
+            parameter=parameter, label=uncertainties[parameter]["label"],
+            description=uncertainties[parameter]["description"],
             source=uncertainties[parameter]["source"], end=end, value=float(row[parameter]),
             base_value=float(base[parameter].iloc[0]), best_there=best, lead_change=float(lead - base_lead)))
     return sorted(found, key=lambda flip: flip.lead_change)

@@ -21,7 +21,7 @@ from .errors import ScenarioError
 from .mechanisms import churn_per_month
 from .parameter_paths import resolve_path, set_path
 from .scenario_file import parse_yaml, read_text
-from .schema import Name, Real, StrictModel, Switch, Text, Whole
+from .schema import Name, Real, StrictModel, Switch, Text, Whole, in_plain_words
 from .segments import SEGMENT_COUNT
 from .strategy_spec import StrategySpec
 
@@ -70,13 +70,16 @@ class PopulationSpec(Section):
         1.8, ge=0, le=4, description="Spread of log revenue (lognormal sigma); 0 gives every customer the median"
     )
     cost_of_goods_share: Real = Field(
-        0.7, ge=0, le=1, description="Cost of goods as a share of revenue, fraction"
+        0.7, ge=0, le=1, description="Cost of goods as a share of revenue, fraction",
+        json_schema_extra=in_plain_words("Cost of goods, as a share of revenue", (0.8, 1.25)),
     )
     account_management: Real = Field(
-        6.0, ge=0, le=1e9, description="Sales and marketing (account management) cost, currency per customer per month"
+        6.0, ge=0, le=1e9, description="Sales and marketing (account management) cost, currency per customer per month",
+        json_schema_extra=in_plain_words("Cost of managing an account", (0.5, 2.0)),
     )
     contacts_mean: Real = Field(
-        1.35, ge=0, le=1000, description="Mean service contacts, contacts per customer per month"
+        1.35, ge=0, le=1000, description="Mean service contacts, contacts per customer per month",
+        json_schema_extra=in_plain_words("How often customers contact service", (0.5, 2.0)),
     )
     contacts_shape: Real = Field(
         0.4, gt=0, le=1e4, description="Gamma shape of contact rates; smaller means a few customers call very often"
@@ -93,7 +96,8 @@ class PopulationSpec(Section):
     )
     days_late_mean: Real = Field(30.0, ge=0, le=365, description="Mean delay of late payers, days")
     growth_mean: Real = Field(
-        0.02, ge=-1, le=5, description="Mean expected revenue growth (potential value), fraction per year"
+        0.02, ge=-1, le=5, description="Mean expected revenue growth (potential value), fraction per year",
+        json_schema_extra=in_plain_words("How fast customers' spending grows"),
     )
     growth_sd: Real = Field(0.10, ge=0, le=5, description="Spread of expected revenue growth, fraction per year")
     referrals_per_year: Real = Field(
@@ -138,13 +142,16 @@ class ChurnSpec(Section):
         description="Hazard multiplier per value segment, most profitable (S1) first, 8 values from 0 to 100",
     )
     satisfaction_sensitivity: Real = Field(
-        3.0, ge=0, le=50, description="Hazard × exp(sensitivity × (baseline − satisfaction)); 0 switches it off"
+        3.0, ge=0, le=50, description="Hazard × exp(sensitivity × (baseline − satisfaction)); 0 switches it off",
+        json_schema_extra=in_plain_words("How strongly dissatisfaction drives customers away", (0.5, 2.0)),
     )
     trust_sensitivity: Real = Field(
-        2.0, ge=0, le=50, description="Hazard × exp(sensitivity × (1 − trust)); 0 switches it off"
+        2.0, ge=0, le=50, description="Hazard × exp(sensitivity × (1 − trust)); 0 switches it off",
+        json_schema_extra=in_plain_words("How strongly lost trust drives customers away", (0.5, 2.0)),
     )
     price_elasticity: Real = Field(
-        2.0, ge=0, le=20, description="Hazard × price_multiplier^elasticity; 0 means price never moves churn"
+        2.0, ge=0, le=20, description="Hazard × price_multiplier^elasticity; 0 means price never moves churn",
+        json_schema_extra=in_plain_words("How strongly price rises drive customers away", (0.5, 2.0)),
     )
 
     @field_validator("segment_multipliers")
@@ -165,7 +172,8 @@ class ChurnSpec(Section):
 class SatisfactionSpec(Section):
     baseline: Real = Field(0.8, ge=0, le=1, description="Satisfaction customers return to, 0–1")
     recovery_rate: Real = Field(
-        0.3, ge=0, le=1, description="Share of the gap to baseline closed each month, fraction"
+        0.3, ge=0, le=1, description="Share of the gap to baseline closed each month, fraction",
+        json_schema_extra=in_plain_words("How fast satisfaction recovers"),
     )
 
 
@@ -173,7 +181,8 @@ class CapacitySpec(Section):
     """Finite service capacity: staffed contacts queue (Erlang C) and long waits hurt satisfaction."""
 
     enabled: Switch = Field(True, description="Switch queueing off (unlimited capacity)")
-    agents: Whole = Field(25, ge=1, le=100_000, description="Service agents on duty, people")
+    agents: Whole = Field(25, ge=1, le=100_000, description="Service agents on duty, people",
+            json_schema_extra=in_plain_words("Service agents on duty"))
     handle_minutes: Real = Field(8.0, gt=0, le=600, description="Average handling time of a contact, minutes")
     agent_minutes_per_month: Real = Field(
         9_000.0, gt=0, le=44640, description="Minutes one agent answers contacts per month (≈150 h), minutes"
@@ -196,9 +205,11 @@ class MarketSpec(Section):
                       description="Customers in the whole market, ours and competitors', count")
     acquisition_enabled: Switch = Field(True, description="Switch acquisition of new customers off")
     acquisition_rate: Real = Field(
-        0.0006, ge=0, le=1, description="Share of competitors' customers we win each month at reputation 1, fraction"
+        0.0006, ge=0, le=1, description="Share of competitors' customers we win each month at reputation 1, fraction",
+        json_schema_extra=in_plain_words("How fast we win new customers", (0.5, 2.0)),
     )
-    acquisition_cost: Real = Field(120.0, ge=0, le=1e9, description="Cost of winning one new customer, currency")
+    acquisition_cost: Real = Field(120.0, ge=0, le=1e9, description="Cost of winning one new customer, currency",
+            json_schema_extra=in_plain_words("Cost of winning a new customer", (0.5, 2.0)))
 
 
 class ReputationSpec(Section):
@@ -207,6 +218,7 @@ class ReputationSpec(Section):
         0.05, ge=0, le=1,
         description="Share of people who heard a bad story who forget it each month (reputation recovers with "
                     "them), and share of lost trust customers regain each month, fraction",
+        json_schema_extra=in_plain_words("How fast reputation recovers", (0.5, 2.0)),
     )
 
 
@@ -215,26 +227,32 @@ class WordOfMouthSpec(Section):
 
     enabled: Switch = Field(True, description="Switch word of mouth off: no stories, good or bad, and no referrals")
     referrals: Switch = Field(True, description="Satisfied customers refer new customers (positive word of mouth)")
-    first_hand: Real = Field(9.0, ge=0, le=1000, description="People a badly treated leaver tells, people")
-    second_hand: Real = Field(4.0, ge=0, le=1000, description="People each first-hand listener tells, people")
+    first_hand: Real = Field(9.0, ge=0, le=1000, description="People a badly treated leaver tells, people",
+            json_schema_extra=in_plain_words("People a badly treated leaver tells", (0.5, 2.0)))
+    second_hand: Real = Field(4.0, ge=0, le=1000, description="People each first-hand listener tells, people",
+            json_schema_extra=in_plain_words("People each of them tells in turn", (0.5, 2.0)))
     first_wave_months: Real = Field(1.0, ge=0, le=24, description="Delay of the first wave, months")
     second_wave_months: Real = Field(2.0, ge=0, le=24, description="Delay of the second wave, months")
     graceful_fraction: Real = Field(
-        0.1, ge=0, le=1, description="Reach of a graceful exit relative to an abrupt one, fraction"
+        0.1, ge=0, le=1, description="Reach of a graceful exit relative to an abrupt one, fraction",
+        json_schema_extra=in_plain_words("How far word of a graceful exit spreads", (0.5, 2.0)),
     )
     migration_fraction: Real = Field(
-        0.05, ge=0, le=1, description="Reach of a migration relative to an abrupt exit, fraction"
+        0.05, ge=0, le=1, description="Reach of a migration relative to an abrupt exit, fraction",
+        json_schema_extra=in_plain_words("How far word of a move to another channel spreads", (0.5, 2.0)),
     )
     prospect_memory_months: Whole = Field(
         24, ge=0, le=240, description="How long a reached prospect will not buy from us, months"
     )
     trust_loss: Real = Field(
-        0.2, ge=0, le=1, description="Trust a reached customer loses, on a 0–1 scale"
+        0.2, ge=0, le=1, description="Trust a reached customer loses, on a 0–1 scale",
+        json_schema_extra=in_plain_words("Trust lost by a customer who hears a bad story", (0.5, 2.0)),
     )
     reputation_loss: Real = Field(
         5.0, ge=0, le=100,
         description="How fast reputation falls with the share of the market that has heard a bad story: "
                     "reputation = initial × exp(−reputation_loss × share)",
+        json_schema_extra=in_plain_words("How fast bad stories erode reputation", (0.5, 2.0)),
     )
 
 
@@ -243,9 +261,11 @@ class DistrustSpec(Section):
 
     enabled: Switch = Field(True, description="Switch distrust after divestment off")
     strength: Real = Field(
-        20.0, ge=0, le=1000, description="Hazard uplift per unit share of customers divested in a month, multiplier"
+        20.0, ge=0, le=1000, description="Hazard uplift per unit share of customers divested in a month, multiplier",
+        json_schema_extra=in_plain_words("How strongly letting customers go unsettles the rest", (0.5, 2.0)),
     )
-    decay: Real = Field(0.3, ge=0, le=1, description="Share of distrust that fades each month, fraction")
+    decay: Real = Field(0.3, ge=0, le=1, description="Share of distrust that fades each month, fraction",
+            json_schema_extra=in_plain_words("How fast that unease fades", (0.5, 2.0)))
     near_threshold_profit: Real = Field(
         5.0, ge=-1e9, le=1e9, description="Customers below this profit feel at risk, currency per month"
     )
@@ -260,13 +280,15 @@ class MoraleSpec(Section):
     )
     adjustment_rate: Real = Field(0.3, ge=0, le=1, description="Share of the gap to target closed monthly")
     quality_effect: Real = Field(
-        0.3, ge=0, le=1, description="Satisfaction baseline lost per unit of morale lost, fraction"
+        0.3, ge=0, le=1, description="Satisfaction baseline lost per unit of morale lost, fraction",
+        json_schema_extra=in_plain_words("How much staff morale shapes service quality", (0.5, 2.0)),
     )
 
 
 class EconomicsSpec(Section):
     discount_rate: Real = Field(
-        0.10, ge=0, le=1, description="Discount rate for NPV and lifetime values, fraction per year"
+        0.10, ge=0, le=1, description="Discount rate for NPV and lifetime values, fraction per year",
+        json_schema_extra=in_plain_words("Discount rate"),
     )
     cost_of_capital: Real = Field(
         0.12, ge=0, le=1, description="Carrying cost of late payments, fraction per year"
@@ -291,6 +313,9 @@ class UncertaintySpec(Section):
         return self
 
 
+Objective = Literal["npv_plus_book", "npv"]  # each the name of an outcome (simulation/outcomes.py)
+
+
 class ReportSpec(Section):
     """How the board report reads the results: the baseline and what counts as a material difference."""
 
@@ -306,14 +331,20 @@ class ReportSpec(Section):
         description="With a transaction log: fit it on all but its last this many months, simulate the baseline over "
                     "them and show the board how well the model predicted what happened (empty: no backtest)",
     )
+    objective: Objective = Field(
+        "npv_plus_book",
+        description="What an option is judged by, on the decision page, in the robustness check and in a sweep of "
+                    "the scenario: npv_plus_book (the profit over the horizon plus the value of the customers left "
+                    "at its end, both in today's money) or npv (the profit over the horizon alone)",
+    )
     materiality: Real = Field(
         0.01, ge=0, le=0.5,
-        description="Smallest NPV lead, as a share of the leader's NPV, the board treats as a real difference; "
+        description="Smallest lead in the objective, as a share of the leader's value, the board treats as a real difference; "
                     "leaders closer than this (or within the simulation's noise) are a choice, not a winner",
     )
     materiality_amount: Real = Field(
         0.0, ge=0, le=1e12,
-        description="Smallest NPV lead in the scenario's currency the board treats as real, beside the share: a "
+        description="Smallest lead in the objective, in the scenario's currency, the board treats as real, beside the share: a "
                     "lead below either is a choice (0: the share alone)",
     )
 

@@ -34,6 +34,12 @@ Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True), Aft
 Text = Annotated[str, StringConstraints(strict=True, max_length=300)]  # a title or a line of a report
 
 
+def in_plain_words(label: str, screen: tuple[float, float] | None = None) -> dict[str, Any]:
+    """A field's metadata for board pages: its ``label`` in plain words (never the dotted path), and ``screen``, the
+    multiples of the scenario's value a robustness check's screening moves it between (None: not screened)."""
+    return {"label": label, **({"screen": list(screen)} if screen else {})}
+
+
 class StrictModel(BaseModel):
     """Immutable; unknown keys refused; numbers finite."""
 

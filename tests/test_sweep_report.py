@@ -16,7 +16,7 @@ import yaml
 from pypdf import PdfReader
 
 from reports.cli import main
-from reports.decision import decide
+from reports.decision import board_decision
 from reports.document import Report
 from reports.numbers import MoneyFormat, number, share
 from reports.pipeline import ROBUSTNESS_POINTS, ReportRequest, build_report, robustness_strategies
@@ -121,11 +121,12 @@ def test_sweep_report_names_strategies_by_label_and_ids_only_in_the_appendix(swe
 
 def test_sweep_report_shows_the_sobol_indices_with_intervals_and_the_zero_flag(sweep_text, analysis):
     labels = analysis.manifest["strategy_labels"]
-    page = sweep_text[sweep_text.index("Sobol indices of expected NPV, every option"):
+    assert analysis.decision_outcome == "npv_plus_book"  # the scenario's objective
+    page = sweep_text[sweep_text.index("Sobol indices of expected value, every option"):
                       sweep_text.index("Which strategy wins where")]
     for strategy in STRATEGIES:
         row = page[page.index(labels[strategy]):]
-        for entry in analysis.sobol[(analysis.sobol["outcome"] == "npv")
+        for entry in analysis.sobol[(analysis.sobol["outcome"] == "npv_plus_book")
                                     & (analysis.sobol["strategy"] == strategy)].itertuples():
             # written by the report's one formatter: an index that rounds to zero reads 0.00, never -0.00
             s1 = f"S1 {number(entry.S1, 2)}" + (" ≈ 0" if entry.S1_zero else "")
@@ -138,7 +139,8 @@ def test_sweep_report_shows_the_sobol_indices_with_intervals_and_the_zero_flag(s
 def test_sweep_report_regret_table_equals_the_analysis(sweep_text, analysis):
     labels = analysis.manifest["strategy_labels"]
     report_money = MoneyFormat.for_amounts(
-        list(analysis.point_outcomes["npv"]) + list(analysis.point_outcomes["cumulative_profit"]) + [0.0],
+        [*analysis.point_outcomes["npv_plus_book"], *analysis.point_outcomes["npv"],
+         *analysis.point_outcomes["cumulative_profit"], 0.0],
         analysis.manifest["currency"])
     page = sweep_text[sweep_text.index("Regret: what each choice could cost"):sweep_text.index("Appendix: Provenance")]
     for row in analysis.robustness.itertuples():
@@ -153,7 +155,7 @@ def test_sweep_report_says_when_the_recommendation_flips(sweep_text, analysis):
     page = sweep_text[sweep_text.index("What the sweep found"):sweep_text.index("What the sweep varied and why")]
     recommended = labels[analysis.recommended]
     holds = share(float(analysis.robustness.set_index("strategy").loc[analysis.recommended, "share_best"]), 0)
-    assert one_line(f"{recommended} has the highest expected NPV in {holds} of the") in page
+    assert one_line(f"{recommended} has the highest expected value in {holds} of the") in page
     assert analysis.flips, "the small sweep's recommendation flips with the acquisition rate"
     box = analysis.flips[0]
     condition = box.conditions[0]
@@ -220,7 +222,7 @@ def test_board_report_robustness_section_follows_risk_in_the_outline(board_out):
 
 def test_robustness_runs_the_leading_strategies_and_the_baseline(board_out):
     results = load_results(board_out / "results")
-    decision = decide(results.quarters, results.scenario.report.materiality)
+    decision = board_decision(results.quarters, results.scenario)
     manifest = json.loads((board_out / "results" / ROBUSTNESS_FOLDER / "sweep.json").read_text())
     assert manifest["strategies"] == robustness_strategies(decision, results.scenario.baseline)
     assert "retain_all" in manifest["strategies"] and len(manifest["strategies"]) <= 4
@@ -229,7 +231,7 @@ def test_robustness_runs_the_leading_strategies_and_the_baseline(board_out):
 
 def test_board_robustness_numbers_equal_the_robustness_summary(board_out):
     results = load_results(board_out / "results")
-    decision = decide(results.quarters, results.scenario.report.materiality)
+    decision = board_decision(results.quarters, results.scenario)
     leading = decision.recommended or decision.ranking[0]
     summary = robustness_summary(board_out / "results" / ROBUSTNESS_FOLDER, recommended=leading)
     text = pdf_text(PdfReader(board_out / "board_report.pdf"))

@@ -65,7 +65,7 @@ def point_outcomes(folder: str | Path) -> pd.DataFrame:
     return means.reset_index()
 
 
-def _by_design_row(design: pd.DataFrame, outcomes: pd.DataFrame, strategy: str, outcome: str) -> np.ndarray:
+def by_design_row(design: pd.DataFrame, outcomes: pd.DataFrame, strategy: str, outcome: str) -> np.ndarray:
     """The outcome of ``strategy`` at each design row, in design order (NaN where the point has no rows)."""
     mine = outcomes[outcomes["strategy"] == strategy].set_index("point_id")[outcome]
     return design["point_id"].map(mine).to_numpy(dtype=float)
@@ -95,7 +95,7 @@ def analyze_sweep(folder: str | Path, seed: int = 0, discover: bool = True) -> S
     sobol_parts, interaction_rows, morris_parts, swing_parts = [], [], [], []
     for outcome in ANALYSED_OUTCOMES:
         for strategy in strategies:
-            values = _by_design_row(sampled, outcomes, strategy, outcome)
+            values = by_design_row(sampled, outcomes, strategy, outcome)
             if method == "sobol" and not missing:
                 indices = sobol_indices(parameters, values, seed)
                 sobol_parts.append(indices.assign(outcome=outcome, strategy=strategy))
@@ -114,7 +114,7 @@ def analyze_sweep(folder: str | Path, seed: int = 0, discover: bool = True) -> S
     values = outcomes.loc[outcomes["point_id"].isin(set(sampled["point_id"])), ["point_id", "strategy", decision]]
     regrets = point_regret(values.rename(columns={decision: "value"}))
     threshold = (described.get("satisficing") or {}).get("at_least")
-    satisficing_outcome = (described.get("satisficing") or {}).get("outcome", decision)
+    satisficing_outcome = (described.get("satisficing") or {}).get("outcome") or decision
     robustness = strategy_robustness(regrets, strategies, None)
     if threshold is not None:
         meets = outcomes.loc[outcomes["point_id"].isin(set(sampled["point_id"]))]
@@ -210,8 +210,8 @@ def _swings(design: pd.DataFrame, outcomes: pd.DataFrame, strategy: str, outcome
     swing_rows = design[design["role"] == ROLE_SWING]
     if base_rows.empty or swing_rows.empty:
         return None
-    base_value = _by_design_row(base_rows, outcomes, strategy, outcome)[0]
-    at = _by_design_row(swing_rows, outcomes, strategy, outcome)
+    base_value = by_design_row(base_rows, outcomes, strategy, outcome)[0]
+    at = by_design_row(swing_rows, outcomes, strategy, outcome)
     if np.isnan(base_value) or np.isnan(at).any():
         return None
     split = swing_rows["swing"].str.rsplit(" ", n=1)

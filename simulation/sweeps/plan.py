@@ -57,6 +57,11 @@ class SweepPlan:
     files: tuple[tuple[str, str], ...] = ()  # (role, path) of each file the sweep read: sweep file, scenario, data
 
     @property
+    def decision_outcome(self) -> str:
+        """What a strategy is judged by: the sweep file's choice, else the scenario's objective (as its board report)."""
+        return self.spec.decision_outcome or self.base.report.objective
+
+    @property
     def input_data(self) -> dict[str, Any]:
         return provenance_record.input_data(self.population)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -24,7 +24,9 @@ from ..schema import Name, Real, StrictModel, Switch, Text, Whole
 MAX_DESIGN_POINTS = 100_000  # runs a sweep may ask for; a 10,000-point Sobol study is the largest use in sight
 MAX_REPLICATIONS = 10_000
 DESIGN_METHODS = ("grid", "list", "lhs", "sobol", "morris")
-ANALYSED_OUTCOMES = ("npv", "cumulative_profit", "market_share", "active_customers", "effective_customers")
+AnalysedOutcome = Literal["npv_plus_book", "npv", "cumulative_profit", "market_share", "active_customers",
+                          "effective_customers"]
+ANALYSED_OUTCOMES: tuple[str, ...] = get_args(AnalysedOutcome)
 
 
 class ParameterSpec(StrictModel):
@@ -86,7 +88,7 @@ class DesignSpec(StrictModel):
 class SatisficingSpec(StrictModel):
     """A strategy satisfices at a point when its mean outcome there is at least ``at_least``."""
 
-    outcome: Literal["npv", "cumulative_profit", "market_share", "active_customers", "effective_customers"] = "npv"
+    outcome: AnalysedOutcome | None = Field(None, description="The outcome held to the threshold (empty: the decision's)")
     at_least: Real = Field(description="The threshold, in the outcome's unit")
 
 
@@ -106,8 +108,9 @@ class SweepSpec(StrictModel):
     set: dict[str, Any] = Field(default_factory=dict, description="Fixed overrides for every point, by dotted path")
     design: DesignSpec
     parameters: dict[str, ParameterSpec] = Field(min_length=1, max_length=100, description="Varied parameters by dotted path")
-    decision_outcome: Literal["npv", "cumulative_profit", "market_share", "active_customers", "effective_customers"] = Field(
-        "npv", description="The outcome a strategy is judged by: best, regret, scenario discovery")
+    decision_outcome: AnalysedOutcome | None = Field(
+        None, description="The outcome a strategy is judged by: best, regret, scenario discovery (empty: the "
+                          "scenario's report.objective, as its board report judges)")
     satisficing: SatisficingSpec | None = Field(None, description="A threshold a strategy should meet (satisficing share)")
     chunk_points: Whole | None = Field(None, ge=1, le=10_000, description="Points per task (default: sized to run seconds)")
 

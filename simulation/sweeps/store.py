@@ -62,9 +62,9 @@ def manifest(plan: SweepPlan) -> dict[str, Any]:
         "design": spec.design.model_dump(mode="json"),
         "parameter_order": list(spec.parameters),  # the design's column order (the JSON's keys are sorted)
         "parameters": {path: {**spec.parameters[path].model_dump(mode="json"), "kind": plan.resolved[path].kind,
-                              "description": plan.resolved[path].description}
+                              "description": plan.resolved[path].description, "label": plan.resolved[path].label}
                        for path in spec.parameters},
-        "decision_outcome": spec.decision_outcome,
+        "decision_outcome": plan.decision_outcome,
         "satisficing": spec.satisficing.model_dump(mode="json") if spec.satisficing else None,
         "points": len(plan.points),
         "design_rows": len(plan.rows),

@@ -47,12 +47,12 @@ class ObjectiveWords:
 OBJECTIVES = {
     "npv_plus_book": ObjectiveWords(
         "Expected value", "expected value",
-        "the net present value of the profit over the horizon plus the value of the customers still on the books at "
-        "its end (the book left), both in today's money"),
+        "the net present value of the profit over the horizon plus the book left — each remaining customer's expected "
+        "margin over the next ten years, at their own rate of leaving — in today's money"),
     "npv": ObjectiveWords(
         "Expected NPV", "expected net present value",
-        "the profit over the horizon in today's money, without the value of the customers still on the books at its "
-        "end"),
+        "the profit over the horizon in today's money, without the customers still on the books at its end (the book "
+        "left)"),
 }
 
 
@@ -225,15 +225,14 @@ class Measure:
     how: str  # "end" (at the horizon) or "total" (over the horizon)
     unit: str  # "money", "count", "share", "index", "minutes"
     better: str  # "higher", "lower" or "" (neither: a fact, not a score)
-    separates: bool = True  # shown among what separates co-leaders on the decision page (else the trade-offs only)
+    separates: bool = True  # among what separates co-leaders on the decision page (not when its options table has it)
 
 
 TRADE_OFFS = (
-    Measure("npv_plus_book", "Value: NPV plus the book left", "end", "money", "higher", separates=False),
     Measure("npv", "Net present value", "end", "money", "higher", separates=False),  # the page's own table has it
-    Measure("book_left", "Value of the book left, today's money", "end", "money", "higher"),
+    Measure("book_left", "Value of the book left, today's money", "end", "money", "higher", separates=False),
     Measure("revenue", "Revenue over the horizon", "total", "money", "higher"),
-    Measure("active_customers", "Customers at the horizon", "end", "count", "higher"),
+    Measure("active_customers", "Customers at the horizon", "end", "count", "higher", separates=False),
     Measure("market_share", "Market share at the horizon", "end", "share", "higher"),
     Measure("newcomer_share", "Share of them who joined during the horizon", "end", "share", "", separates=False),
     Measure("treated", "Customers its steps reached (each step counted)", "total", "count", "", separates=False),

@@ -268,8 +268,7 @@ class Report:
         margin = decision.margin
         return self._render(
             "decision.html.j2", decision=decision, leader=self.label(leader), gates=self.gates,
-            risks=[(self.label(s), max(strategy_risks(self.scenario, s), key=lambda note: note.level))
-                   for s in decision.leaders if strategy_risks(self.scenario, s)],
+            risks=self._leaders_risks(),
             backtest_missed=backtest_missed(self._backtest_record),
             inert=[self.label(s) for s in self.ranking if s in decision.inert],
             leaders=[self.label(s) for s in decision.leaders],
@@ -285,6 +284,16 @@ class Report:
             description=self.scenario.strategies[leader].description,
             backtest=self._backtest_record, drawn=self._drawn_from_data(),
         )
+
+    def _leaders_risks(self) -> list[tuple[str, Any]]:
+        """Each leader's highest risk note, leaders with the same note named together ("A and B"), once."""
+        grouped: dict[Any, list[str]] = {}
+        for strategy in self.decision.leaders:
+            notes = strategy_risks(self.scenario, strategy)
+            if notes:
+                grouped.setdefault(max(notes, key=lambda note: note.level), []).append(self.label(strategy))
+        return [(", ".join(labels[:-1]) + " and " + labels[-1] if len(labels) > 1 else labels[0], note)
+                for note, labels in grouped.items()]
 
     def _drawn_from_data(self) -> str | None:
         """What each simulated future draws from the company's data, for the method note (None: nothing)."""
@@ -400,9 +409,7 @@ class Report:
         others = [s for s in self.ranking if s != self.reference]
         panels = []
         money_unit = self.money.unit
-        first, book = ("NPV", "Value of the book left") if self.objective == "npv" else (
-            "Value: NPV plus the book left", "Of it, the book left")
-        for name, title in ((self.objective, f"{first}\n{money_unit}"), ("book_left", f"{book}\n{money_unit}"),
+        for name, title in (("npv", f"NPV\n{money_unit}"), ("book_left", f"Value of the book left\n{money_unit}"),
                             ("active_customers", "Customers at the horizon\ncustomers"),
                             ("market_share", "Market share\npercentage points"),
                             ("wom_reach", "People hearing bad stories\npeople"), ("satisfaction", "Satisfaction\nscore 0–1")):

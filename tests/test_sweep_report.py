@@ -60,6 +60,7 @@ def sweep_file(tmp_path_factory) -> Path:
             "market.acquisition_rate": {"values": [0.0003, 0.0006, 0.0012], "why": "Known to a factor of two"},
         },
         "satisficing": {"outcome": "npv", "at_least": 0},
+        "decision_outcome": "npv",  # judged by NPV alone, where this small sweep's recommendation flips
     })
     path = tmp_path_factory.mktemp("sweep_file") / "small_sobol.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -121,12 +122,12 @@ def test_sweep_report_names_strategies_by_label_and_ids_only_in_the_appendix(swe
 
 def test_sweep_report_shows_the_sobol_indices_with_intervals_and_the_zero_flag(sweep_text, analysis):
     labels = analysis.manifest["strategy_labels"]
-    assert analysis.decision_outcome == "npv_plus_book"  # the scenario's objective
-    page = sweep_text[sweep_text.index("Sobol indices of expected value, every option"):
+    assert analysis.decision_outcome == "npv"  # the sweep file's, over the scenario's objective
+    page = sweep_text[sweep_text.index("Sobol indices of expected NPV, every option"):
                       sweep_text.index("Which strategy wins where")]
     for strategy in STRATEGIES:
         row = page[page.index(labels[strategy]):]
-        for entry in analysis.sobol[(analysis.sobol["outcome"] == "npv_plus_book")
+        for entry in analysis.sobol[(analysis.sobol["outcome"] == "npv")
                                     & (analysis.sobol["strategy"] == strategy)].itertuples():
             # written by the report's one formatter: an index that rounds to zero reads 0.00, never -0.00
             s1 = f"S1 {number(entry.S1, 2)}" + (" ≈ 0" if entry.S1_zero else "")
@@ -155,7 +156,7 @@ def test_sweep_report_says_when_the_recommendation_flips(sweep_text, analysis):
     page = sweep_text[sweep_text.index("What the sweep found"):sweep_text.index("What the sweep varied and why")]
     recommended = labels[analysis.recommended]
     holds = share(float(analysis.robustness.set_index("strategy").loc[analysis.recommended, "share_best"]), 0)
-    assert one_line(f"{recommended} has the highest expected value in {holds} of the") in page
+    assert one_line(f"{recommended} has the highest expected NPV in {holds} of the") in page
     assert analysis.flips, "the small sweep's recommendation flips with the acquisition rate"
     box = analysis.flips[0]
     condition = box.conditions[0]

@@ -31,7 +31,9 @@ def main() -> None:
     command = [sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), *extra, "--json"]
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if finished.returncode != 0:
+        sys.exit(f"{name} failed (exit {finished.returncode}):\n{finished.stderr[-4000:]}")
     wall = time.perf_counter() - started
     result = json.loads(finished.stdout.strip().splitlines()[-1])
     shown = " ".join(["python", f"benchmarks/{name}.py", *extra, "--json"])

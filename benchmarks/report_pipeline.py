@@ -6,8 +6,8 @@ not reused, and splits the wall time into: check (scenario, options, folder), si
 command; for a re-render, the check that the results are this run's and unchanged), the robustness
 check over the scenario's uncertainties (in the command; resumed, so nothing runs on a re-render), kernel start,
 the notebook's cells (tables, charts), HTML export and PDF rendering. Then once more on the same
-folder, where the results are reused, to show the cost of a re-render. Targets on 2 cores: under
-60 s fresh, under 5 s re-rendered.
+folder, where the results are reused, to show the cost of a re-render. The stored figures are on the
+documentation's speed page (``benchmarks/record.py report_pipeline``).
 
 Run: ``.venv/bin/python benchmarks/report_pipeline.py [--runs N] [--replications R] [--keep DIR]``.
 """

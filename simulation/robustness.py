@@ -127,7 +127,7 @@ def run_robustness(scenario_path: str | Path, out_dir: str | Path, *, overrides:
                           for entry in found if entry.added}
     spec = robustness_spec(uncertainties, scenario_path, strategies, points, replications, seed, scenario.name)
     plan = plan_from_scenario(spec, scenario_path, source, list(overrides))
-    run_sweep(plan, out_dir, workers=workers, progress=progress)
+    run_sweep(plan, out_dir, workers=workers, progress=progress, discard_other_code=True)
     return Path(out_dir)
 
 

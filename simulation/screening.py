@@ -42,7 +42,7 @@ SCREENING_FOLDER = "screening"  # beside ``robustness`` in a report's results fo
 SCREENED_FILE = "screened.json"  # what the screening found, for the robustness section
 TRAJECTORIES = 3  # Morris trajectories: r × (k + 1) points, 36 for the bank's 11 candidates
 LEVELS = 4  # SALib's default grid
-REPLICATIONS = 2  # per point and strategy, on common random numbers
+REPLICATIONS = 1  # per point and strategy: on common random numbers the lead between two options is sharp with one
 MOST_ADDED = 4  # the robustness check's hypercube stays small enough for a board report's minute
 
 
@@ -108,7 +108,7 @@ def run_screening(scenario_path: str | Path, folder: str | Path, *, ranges: dict
         "parameters": {path: {"low": low, "high": high, "why": "screening"} for path, (_, low, high) in ranges.items()},
     })
     plan = plan_from_scenario(spec, scenario_path, source or PopulationSource(), list(overrides))
-    run_sweep(plan, folder, workers=workers, progress=progress)
+    run_sweep(plan, folder, workers=workers, progress=progress, discard_other_code=True)
     design = design_table(folder)
     sampled = design[design["role"] == ROLE_DESIGN].sort_values("design_index")
     outcomes = point_outcomes(folder)

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import kernels
 from ..errors import ScenarioError
 from ..experiment import check_replications, select_strategies
 from ..parameter_paths import ParameterPath, resolve_path, set_path
-from ..results import provenance_record
+from ..results import code_version, provenance_record
 from ..scenario import Scenario, load_scenario, override_sources, scenario_from_dict
 from ..scenario_file import parse_yaml, read_text
 from ..sources import PopulationSource, start_run
@@ -55,6 +56,7 @@ class SweepPlan:
     row_ids: tuple[str, ...]  # the point id of each row (rows with the same values share one)
     points: tuple[PlannedPoint, ...]  # unique points, in design order
     files: tuple[tuple[str, str], ...] = ()  # (role, path) of each file the sweep read: sweep file, scenario, data
+    planned_data: dict[str, Any] = field(default_factory=dict)  # the data file as planned on: kind, path, sha256
 
     @property
     def decision_outcome(self) -> str:
@@ -63,7 +65,8 @@ class SweepPlan:
 
     @property
     def input_data(self) -> dict[str, Any]:
-        return provenance_record.input_data(self.population)
+        """The data file as the plan read it (its SHA-256 then, not now: every worker checks it sees the same)."""
+        return self.planned_data or provenance_record.input_data(self.population)
 
 
 def get_path(data: dict[str, Any], dotted: str) -> Any:
@@ -77,10 +80,12 @@ def get_path(data: dict[str, Any], dotted: str) -> Any:
 
 
 def point_id(base_hash: str, values: dict[str, Any], seed: int, replications: int, strategies: tuple[str, ...],
-             input_data: dict[str, Any], explicit: tuple[str, ...] = ()) -> str:
-    """The hash of everything a point's rows depend on (with a company's data, which paths the analyst set)."""
+             input_data: dict[str, Any], explicit: tuple[str, ...] = (), code: str = "") -> str:
+    """The hash of everything a point's rows depend on: the scenario and the point's values, the seed, the data's
+    content, the code and the kernels that compute it (``code``), and with a company's data which paths the analyst
+    set. Other code, or the other kernels (they differ by up to 1e-6), is another point: never served as this one."""
     identity: dict[str, Any] = {"scenario": base_hash, "values": values, "seed": seed, "replications": replications,
-                                "strategies": list(strategies), "input": input_data}
+                                "strategies": list(strategies), "input": input_data, "code": code}
     if input_data.get("kind") != "synthetic":
         identity["explicit"] = sorted(explicit)
     return hashlib.sha256(json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
@@ -95,8 +100,10 @@ def load_plan(sweep_path: str | Path) -> SweepPlan:
     raw = parse_yaml(read_text(scenario_path), str(scenario_path)) or {}
     if not isinstance(raw, dict):
         raise ScenarioError(f"{scenario_path}: expected a mapping of scenario fields at top level, got {type(raw).__name__}")
-    population = PopulationSource.from_paths(folder / spec.customers if spec.customers else None,
-                                             folder / spec.transactions if spec.transactions else None, spec.columns)
+    # Resolved here, on the client: a worker elsewhere must not read a file of the same name in its own folder.
+    population = PopulationSource.from_paths((folder / spec.customers).resolve() if spec.customers else None,
+                                             (folder / spec.transactions).resolve() if spec.transactions else None,
+                                             spec.columns)
     plan = make_plan(spec, raw, f"{sweep_path}", f"{scenario_path}", population)
     if population.kind != "synthetic":  # read, checked and fitted here, as --customers is, before any point runs
         start_run(plan.base, population, spec.seed, plan.points[0].explicit if plan.points else ())
@@ -127,14 +134,16 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
     explicit = tuple(dict.fromkeys((*overridden, *spec.set, *spec.parameters)))
     rows = design_points(spec, resolved, base_values if None not in base_values.values() else None)
     base_hash = base.content_hash()
-    input_data = {key: value for key, value in provenance_record.input_data(population).items()
+    planned_data = provenance_record.input_data(population)
+    input_data = {key: value for key, value in planned_data.items()
                   if key != "path"}  # the file's content, not where it was read from
+    code = f"{code_version()} {kernels.selected()} kernels"
     problems: list[str] = []
     row_ids: list[str] = []
     longest = base.horizon_quarters
     unique: dict[str, PlannedPoint] = {}
     for row in rows:
-        identity = point_id(base_hash, row.values, spec.seed, spec.replications, strategies, input_data, explicit)
+        identity = point_id(base_hash, row.values, spec.seed, spec.replications, strategies, input_data, explicit, code)
         row_ids.append(identity)
         if identity in unique:
             continue
@@ -163,7 +172,7 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
     files = [("sweep file", source_name), ("scenario file", scenario_name),
              *([(population.kind_label, str(population.path))] if population.path else [])]
     return SweepPlan(spec, source_name, base, base_hash, strategies, population, resolved, tuple(rows), tuple(row_ids),
-                     tuple(unique.values()), tuple(files))
+                     tuple(unique.values()), tuple(files), planned_data)
 
 
 def _check_runs(scenario: Scenario, population: PopulationSource) -> None:

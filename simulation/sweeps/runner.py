@@ -66,15 +66,20 @@ def chunk_tasks(plan: SweepPlan, points: list[PlannedPoint], size: int) -> Itera
         group = points[start:start + size]
         yield ChunkTask(chunk_id([point.point_id for point in group]),
                         tuple((point.point_id, point.scenario, point.explicit) for point in group),
-                        plan.strategies, plan.spec.seed, plan.spec.replications, plan.population)
+                        plan.strategies, plan.spec.seed, plan.spec.replications, plan.population,
+                        plan.input_data.get("sha256"))
 
 
 def run_sweep(plan: SweepPlan, out: str | Path, *, workers: int | None = None, dask: str | None = None,
-              progress: bool = False) -> SweepRun:
-    """Run the plan's points not yet done into the store at ``out``; failures are recorded, not raised."""
+              progress: bool = False, discard_other_code: bool = False) -> SweepRun:
+    """Run the plan's points not yet done into the store at ``out``; failures are recorded, not raised.
+
+    A store another version of the code wrote is refused, or (``discard_other_code``: a store the tool keeps inside a
+    report's results) emptied and run again."""
     started = time.perf_counter()
     folder = check_output_folder(out)
     with open_store(folder) as store:
+        store.refuse_other_code(discard=discard_other_code)
         store.write_plan(plan)
         done = store.done_ids()
         remaining = [point for point in plan.points if point.point_id not in done]

@@ -25,6 +25,7 @@ from typing import IO, Any, Iterator
 
 import pandas as pd
 
+from .. import kernels
 from ..errors import ClienteleError
 from ..results import code_version, input_files, remove_stale_temporaries, write_atomically
 from .plan import SweepPlan
@@ -103,9 +104,32 @@ class SweepStore:
 
     def write_plan(self, plan: SweepPlan) -> None:
         """The design and what the sweep is, written before any point runs (a re-run replaces them)."""
-        record = manifest(plan) | {"code_version": code_version()}
+        record = manifest(plan) | {"code_version": code_version(), "kernels": kernels.selected()}
         write_atomically(self.folder / POINTS_FILE, to_parquet_bytes(points_table(plan)))
         write_atomically(self.folder / MANIFEST_FILE, json.dumps(record, indent=2, sort_keys=True, default=str).encode())
+
+    def refuse_other_code(self, discard: bool = False) -> None:
+        """A store whose points another version of the code (or the other kernels) computed is never added to: its
+        old points would be served, and relabelled, as this code's. A ClienteleError names both; with ``discard``
+        (a store the tool keeps inside a report's results) the old points are removed and run again instead."""
+        path = self.folder / MANIFEST_FILE
+        if not path.is_file() or not any((self.folder / RESULTS_FOLDER).glob("*.parquet")):
+            return
+        try:
+            written = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # an unreadable manifest is rewritten by the plan; its points' ids hold the code anyway
+        then = (str(written.get("code_version")), str(written.get("kernels", "numba")))
+        now = (code_version(), kernels.selected())
+        if then != now and discard:
+            for sub in (RESULTS_FOLDER, FAILURES_FOLDER):
+                for stale in (self.folder / sub).glob("*.parquet"):
+                    stale.unlink()
+        elif then != now:
+            raise ClienteleError(
+                f"{self.folder}: holds points computed by clientele {then[0]} ({then[1]} kernels); this is {now[0]} "
+                f"({now[1]} kernels), and its numbers would be credited to code that did not compute them. Sweep "
+                f"into a new folder, or remove {self.folder} to run the sweep again")
 
     def done_ids(self) -> set[str]:
         """Points a results file holds."""

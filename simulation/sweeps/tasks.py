@@ -19,7 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import DataError
 from ..experiment import run_replication, select_strategies
+from ..results import file_sha256
 from ..scenario import scenario_from_dict
 from ..sources import PopulationSource, start_run
 
@@ -36,6 +38,7 @@ class ChunkTask:
     seed: int
     replications: int
     population: PopulationSource
+    data_sha256: str | None = None  # the data file's content as the plan read it: a worker checks it sees the same
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,12 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     frames: list[pd.DataFrame] = []
     failures: list[dict[str, str]] = []
     seconds: list[dict[str, Any]] = []
+    different = _different_data(task)
     for identity, raw, explicit in task.points:
         clock = time.perf_counter()
         try:
+            if different:
+                raise DataError(different)
             frame = run_point(raw, task.strategies, task.seed, task.replications, task.population, explicit)
         except Exception as exc:  # noqa: BLE001 — recorded with its error; the sweep goes on
             last = traceback.extract_tb(exc.__traceback__)[-1:]
@@ -97,3 +103,18 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
               "seconds": time.time() - started, "points": len(task.points), "failed": len(failures),
               "point_seconds": seconds}
     return ChunkResult(task.chunk_id, rows, pd.DataFrame(failures, columns=list(FAILURE_COLUMNS)), timing)
+
+
+def _different_data(task: ChunkTask) -> str | None:
+    """Why this worker must not run the chunk: its copy of the data file is missing or holds other content."""
+    path = task.population.path
+    if path is None or task.data_sha256 is None:
+        return None
+    try:
+        seen = file_sha256(path)
+    except OSError as exc:
+        return f"{path}: this worker ({socket.gethostname()}) cannot read the sweep's data file: {exc.strerror}"
+    if seen != task.data_sha256:
+        return (f"{path}: this worker ({socket.gethostname()}) reads a file with SHA-256 {seen}, the sweep was "
+                f"planned on {task.data_sha256}: the same path holds other data here")
+    return None

@@ -1,0 +1,85 @@
+"""A sweep store never serves numbers other code computed, and never reads other data than it planned on.
+
+A point's identity holds the code version and the kernels beside the scenario, seed and data; a
+store another version wrote is refused by name (or, for the stores a report keeps inside its
+results, emptied and run again); a data file is resolved where the sweep file is and checked by
+content wherever a point runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pandas as pd
+import pytest
+
+from reports.cli import main
+from simulation import kernels
+from simulation.sweeps.plan import load_plan
+from simulation.sweeps.runner import run_sweep
+
+from .conftest import PROJECT_ROOT
+from .sweep_support import write_sweep
+
+LEDGER = PROJECT_ROOT / "examples" / "ledger.csv"
+
+
+def test_a_points_identity_holds_the_kernels_that_compute_it(tmp_path):
+    sweep = write_sweep(tmp_path)
+    with kernels.use("numba"):
+        numba = load_plan(sweep).row_ids
+    with kernels.use("numpy"):
+        numpy = load_plan(sweep).row_ids
+    assert len(numba) == len(numpy) and not set(numba) & set(numpy)
+
+
+def test_a_store_written_by_other_code_is_refused_naming_both_versions(tmp_path, capsys):
+    sweep = write_sweep(tmp_path)
+    store = tmp_path / "store"
+    assert main(["sweep", str(sweep), "--out", str(store), "--workers", "1", "--quiet"]) == 0
+    manifest = store / "sweep.json"
+    written = json.loads(manifest.read_text())
+    chunks = sorted(path.name for path in (store / "results").iterdir())
+    written["code_version"] = "0.0.9+gabcdef123456"  # as an older release of the engine would have left it
+    manifest.write_text(json.dumps(written))
+    assert main(["sweep", str(sweep), "--out", str(store), "--workers", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "holds points computed by clientele 0.0.9+gabcdef123456 (numba kernels); this is" in err
+    assert "would be credited to code that did not compute them" in err
+    assert json.loads(manifest.read_text())["code_version"] == "0.0.9+gabcdef123456"  # not relabelled
+    assert sorted(path.name for path in (store / "results").iterdir()) == chunks
+
+
+def test_the_other_kernels_are_other_code_for_a_store(tmp_path, capsys):
+    sweep = write_sweep(tmp_path)
+    store = tmp_path / "store"
+    assert main(["sweep", str(sweep), "--out", str(store), "--workers", "1", "--quiet"]) == 0
+    with kernels.use("numpy" if kernels.selected() == "numba" else "numba"):
+        with pytest.raises(Exception, match="kernels\\); this is"):
+            run_sweep(load_plan(sweep), store, workers=1)
+    # a store the tool keeps for itself (a report's robustness check) is emptied and run again instead
+    with kernels.use("numpy" if kernels.selected() == "numba" else "numba"):
+        run = run_sweep(load_plan(sweep), store, workers=1, discard_other_code=True)
+    assert run.done_before == 0 and run.ran == run.points
+
+
+def test_a_data_file_is_found_beside_the_sweep_file_and_checked_by_content_where_points_run(tmp_path, monkeypatch):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    shutil.copy(LEDGER, folder / "ledger.csv")
+    write_sweep(folder, customers="ledger.csv")
+    monkeypatch.chdir(tmp_path)
+    plan = load_plan("study/sweep.yaml")  # relative, as typed
+    assert plan.population.path == (folder / "ledger.csv").resolve() and plan.population.path.is_absolute()
+    monkeypatch.chdir(os.sep)  # a worker elsewhere reads the same file, not one of the same name in its folder
+    # The file changes after the sweep was planned (or a worker's copy holds other data): every point fails, named.
+    ledger = pd.read_csv(folder / "ledger.csv")
+    ledger.iloc[:50].to_csv(folder / "ledger.csv", index=False)
+    run = run_sweep(plan, tmp_path / "store", workers=1)
+    assert run.ran == run.failed == run.points
+    failures = pd.concat(pd.read_parquet(path) for path in (tmp_path / "store" / "failures").iterdir())
+    message = failures["message"].iloc[0]
+    assert str(folder / "ledger.csv") in message and "the same path holds other data here" in message
+    assert plan.input_data["sha256"] in message

@@ -90,7 +90,16 @@ class SweepReport:
         return self.labels.get(strategy, strategy)
 
     def parameter_title(self, path: str) -> str:
-        """A parameter's short name for charts and sentences: its dotted path in words ("Word of mouth: first hand")."""
+        """A parameter's short name for charts and sentences: its plain-words label where the schema declares one
+        ("How fast we win new customers"); a lever as its strategy and step ("Divestment ladder, step 2:
+        surcharge"); else its dotted path in words ("Word of mouth: second hand")."""
+        label = (self.manifest["parameters"].get(path) or {}).get("label")
+        if label:
+            return str(label)
+        parts = path.split(".")
+        if len(parts) >= 5 and parts[0] == "strategies" and parts[2] == "steps" and parts[3].isdigit():
+            strategy = self.manifest.get("strategy_labels", {}).get(parts[1], parts[1])
+            return f"{strategy}, step {int(parts[3]) + 1}: {' '.join(parts[4:]).replace('_', ' ')}"
         section, _, name = path.rpartition(".")
         words = name.replace("_", " ")
         return f"{section.replace('_', ' ').replace('.', ', ').capitalize()}: {words}" if section else words.capitalize()

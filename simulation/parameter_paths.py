@@ -59,12 +59,17 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
-def resolve_path(root: type[BaseModel], dotted: str) -> ParameterPath:
-    """The kind of value at ``dotted`` under ``root``; a ValueError saying why it is not a sweepable number or choice."""
+def resolve_path(root: type[BaseModel], dotted: str, instance: BaseModel | None = None) -> ParameterPath:
+    """The kind of value at ``dotted`` under ``root``; a ValueError saying why it is not a sweepable number or choice.
+
+    With ``instance`` (a scenario), a path may go through a list by position — a strategy's step,
+    ``strategies.ladder.steps.2.surcharge`` — and the step found there decides which fields it has (a lever).
+    """
     parts = dotted.split(".")
     if not dotted or any(not part for part in parts):
         raise ValueError("must be a dotted path with names between the dots, e.g. word_of_mouth.first_hand")
     annotation: Any = root
+    value: Any = instance
     description = ""
     metadata: list[Any] = []
     words: dict[str, Any] = {}
@@ -78,9 +83,24 @@ def resolve_path(root: type[BaseModel], dotted: str) -> ParameterPath:
                 raise ValueError(f"'{part}' is not a field of {where} (known: {known})")
             annotation, description, metadata = field.annotation, field.description or "", list(field.metadata)
             words = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            value = getattr(value, part, None)
         elif typing.get_origin(annotation) is dict:
             annotation = typing.get_args(annotation)[1]  # a named entry: a channel, a channel's share
             metadata = []
+            if value is not None:
+                if part not in value:
+                    raise ValueError(f"'{part}' is not an entry of {where} (it has: {', '.join(value) or 'none'})")
+                value = value[part]
+        elif typing.get_origin(annotation) in (tuple, list):
+            if instance is None:
+                raise ValueError(f"{where} is a list: name an entry by its position, checked against the scenario")
+            if not part.isdigit() or value is None or int(part) >= len(value):
+                count = len(value) if value is not None else 0
+                raise ValueError(f"'{part}' is not a position in {where}, which has {count} entr"
+                                 f"{'y' if count == 1 else 'ies'} (0 to {count - 1})" if count else
+                                 f"'{part}' is not a position in {where}, which is empty")
+            value = value[int(part)]
+            annotation = type(value)  # the entry itself says what it is: a step's action decides its fields
         else:
             raise ValueError(f"{where} is a value, not a section")
     annotation = _unwrap(annotation)
@@ -112,14 +132,35 @@ def _bounds(metadata: list[Any]) -> dict[str, Any]:
 
 
 def set_path(raw: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``dotted`` in a raw scenario mapping, making sections on the way (as ``--set`` does)."""
+    """Set ``dotted`` in a raw scenario mapping, making sections on the way (as ``--set`` does); a list's entry is
+    named by its position (``strategies.ladder.steps.0.surcharge``)."""
     keys = dotted.split(".")
-    node = raw
+    node: Any = raw
     for depth, key in enumerate(keys[:-1]):
+        if isinstance(node, list):
+            node = _entry(node, key, keys[:depth], dotted)
+            continue
         child = node.get(key)
         if child is None:
             child = node[key] = {}
-        if not isinstance(child, dict):
+        if not isinstance(child, (dict, list)):
             raise ScenarioError(f"'{'.'.join(keys[: depth + 1])}' is a value, not a section (setting {dotted})")
         node = child
-    node[keys[-1]] = value
+    if isinstance(node, list):
+        node[_position(node, keys[-1], keys[:-1], dotted)] = value
+    else:
+        node[keys[-1]] = value
+
+
+def _position(entries: list[Any], key: str, above: list[str], dotted: str) -> int:
+    if not key.isdigit() or int(key) >= len(entries):
+        raise ScenarioError(f"'{key}' is not a position in {'.'.join(above)}, which has {len(entries)} entries "
+                            f"(setting {dotted})")
+    return int(key)
+
+
+def _entry(entries: list[Any], key: str, above: list[str], dotted: str) -> Any:
+    entry = entries[_position(entries, key, above, dotted)]
+    if not isinstance(entry, dict):
+        raise ScenarioError(f"'{'.'.join([*above, key])}' is a value, not a section (setting {dotted})")
+    return entry

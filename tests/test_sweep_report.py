@@ -33,9 +33,9 @@ STRATEGIES = ["retain_all", "ladder", "divest_abrupt"]
 SWEEP_SECTIONS = ["Cover", "What the sweep found", "What the sweep varied and why", "Which assumption moves the answer",
                   "Which strategy wins where", "Regret: what each choice could cost", "Appendix: Provenance"]
 PARAMETERS = {  # path → the name the report gives it
-    "word_of_mouth.first_hand": "Word of mouth: first hand",
-    "churn.price_elasticity": "Churn: price elasticity",
-    "market.acquisition_rate": "Market: acquisition rate",
+    "word_of_mouth.first_hand": "People a badly treated leaver tells",  # the labels beside the fields
+    "churn.price_elasticity": "How strongly price rises drive customers away",
+    "market.acquisition_rate": "How fast we win new customers",
 }
 
 

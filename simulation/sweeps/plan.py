@@ -25,7 +25,7 @@ from ..scenario import Scenario, load_scenario, override_sources, scenario_from_
 from ..scenario_file import parse_yaml, read_text
 from ..sources import PopulationSource, start_run
 from .designs import ROLE_DESIGN, DesignPoint, design_points
-from .spec import SweepSpec, parse_sweep
+from .spec import SweepSpec, kind_problem, parse_sweep
 
 MAX_LISTED_PROBLEMS = 20
 
@@ -73,9 +73,12 @@ def get_path(data: dict[str, Any], dotted: str) -> Any:
     """The value at ``dotted`` in a scenario dump, or None where a named entry does not exist."""
     node: Any = data
     for key in dotted.split("."):
-        if not isinstance(node, dict) or key not in node:
+        if isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]  # a strategy's step, by position
+        elif isinstance(node, dict) and key in node:
+            node = node[key]
+        else:
             return None
-        node = node[key]
     return node
 
 
@@ -126,7 +129,15 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
         set_path(base_raw, dotted, value)
     base = scenario_from_dict(base_raw, source=f"{source_name}: scenario {scenario_name} with set")
     strategies = tuple(select_strategies(base, spec.strategies))
-    resolved = {path: resolve_path(Scenario, path) for path in spec.parameters}
+    resolved = {}
+    for path in spec.parameters:  # against the scenario itself: a lever's step decides which fields it has
+        try:
+            resolved[path] = resolve_path(Scenario, path, base)
+        except ValueError as exc:
+            raise ScenarioError(f"{source_name}: parameters: '{path}' {exc}") from None
+        problem = kind_problem(resolved[path], spec.parameters[path])
+        if problem:
+            raise ScenarioError(f"{source_name}: parameters: '{path}' {problem}")
     dump = base.model_dump(mode="json")
     base_values = {path: get_path(dump, path) for path in spec.parameters}
     # Paths the analyst set at every point — --set, the sweep's set: and every swept parameter, at each of its

@@ -119,12 +119,14 @@ class SweepSpec(StrictModel):
     def _paths_are_parameters(cls, parameters: dict[str, ParameterSpec]) -> dict[str, ParameterSpec]:
         problems = []
         for path, spec in parameters.items():
+            if any(part.isdigit() for part in path.split(".")):
+                continue  # a lever inside a strategy's steps: checked against the scenario when the sweep is planned
             try:
                 resolved = resolve_path(Scenario, path)
             except ValueError as exc:
                 problems.append(f"'{path}' {exc}")
                 continue
-            problem = _kind_problem(resolved, spec)
+            problem = kind_problem(resolved, spec)
             if problem:
                 problems.append(f"'{path}' {problem}")
         if problems:
@@ -160,7 +162,7 @@ class SweepSpec(StrictModel):
         return self
 
 
-def _kind_problem(resolved: ParameterPath, spec: ParameterSpec) -> str | None:
+def kind_problem(resolved: ParameterPath, spec: ParameterSpec) -> str | None:
     """Why ``spec`` does not fit the type at its path, or None."""
     if resolved.kind == "choice":
         if spec.values is None:

@@ -320,7 +320,19 @@ def sweep_page() -> str:
             + " by default) the sweep also runs the base scenario and each parameter alone at its low and high end.\n"
             + "\n## Outcomes analysed\n\n"
             + "A sweep's analysis, `decision_outcome` and `satisficing.outcome` use: "
-            + ", ".join(f"`{o}`" for o in ANALYSED_OUTCOMES) + " (see [Outcomes](outcomes.md)).\n")
+            + ", ".join(f"`{o}`" for o in ANALYSED_OUTCOMES) + " (see [Outcomes](outcomes.md)).\n"
+            + optimize_section())
+
+
+def optimize_section() -> str:
+    from simulation.optimize import ConstraintSpec, OptimizeSpec
+
+    return ("\n## Optimisation files\n\n"
+            "`clientele optimize FILE` reads an optimisation file: the strategy to tune, its `levers` (paths into "
+            "its steps, `strategies.NAME.steps.N.field`, each a `low`/`high` range or a list of `values`, as a sweep "
+            "parameter) and the search. Paths are relative to the file.\n\n"
+            + table(field_rows(OptimizeSpec), FIELD_HEADER)
+            + "\nEach entry of `constraints`:\n\n" + table(field_rows(ConstraintSpec), FIELD_HEADER))
 
 
 # --- the command line -----------------------------------------------------------------------------

@@ -201,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     from reports.backtest_command import add_backtest_command
 
     add_backtest_command(commands)
+
+    from reports.optimize_command import add_optimize_command
+
+    add_optimize_command(commands)
     return parser
 
 

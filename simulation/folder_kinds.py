@@ -35,6 +35,7 @@ FOLDER_KINDS = {
                    "clientele report"),
         FolderKind("calibration", ("calibration.json", "overlay.yaml"), "clientele calibrate"),
         FolderKind("backtest", ("backtest.json",), "clientele backtest"),
+        FolderKind("optimization", ("optimize.json",), "clientele optimize"),
     )
 }
 

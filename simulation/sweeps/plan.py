@@ -97,8 +97,12 @@ def point_id(base_hash: str, values: dict[str, Any], seed: int, replications: in
 def load_plan(sweep_path: str | Path) -> SweepPlan:
     """Read a sweep file and validate every point; a ScenarioError lists every invalid one."""
     sweep_path = Path(sweep_path)
-    spec = parse_sweep(sweep_path)
-    folder = sweep_path.parent
+    return plan_from_spec(parse_sweep(sweep_path), sweep_path.parent, str(sweep_path))
+
+
+def plan_from_spec(spec: SweepSpec, folder: Path, source_name: str) -> SweepPlan:
+    """The plan of a sweep spec whose scenario and data paths are relative to ``folder`` (a sweep file's, or an
+    optimisation's batch of trials); the data read, checked and fitted before any point runs."""
     scenario_path = folder / spec.scenario
     raw = parse_yaml(read_text(scenario_path), str(scenario_path)) or {}
     if not isinstance(raw, dict):
@@ -107,7 +111,7 @@ def load_plan(sweep_path: str | Path) -> SweepPlan:
     population = PopulationSource.from_paths((folder / spec.customers).resolve() if spec.customers else None,
                                              (folder / spec.transactions).resolve() if spec.transactions else None,
                                              spec.columns)
-    plan = make_plan(spec, raw, f"{sweep_path}", f"{scenario_path}", population)
+    plan = make_plan(spec, raw, source_name, f"{scenario_path}", population)
     if population.kind != "synthetic":  # read, checked and fitted here, as --customers is, before any point runs
         start_run(plan.base, population, spec.seed, plan.points[0].explicit if plan.points else ())
     return plan

@@ -1,0 +1,307 @@
+"""Which settings of a strategy are best? A seeded search over its levers, every trial stored like a sweep point.
+
+An optimisation file names a scenario, the strategy to tune, its levers (paths into its steps,
+``strategies.ladder.steps.1.surcharge``, each a range or a list of values), the number of trials
+and, optionally, constraints on outcomes at the horizon (market share at least x, customers let go
+at most y). Optuna's TPE sampler (Bergstra, Bardenet, Bengio & Kégl, "Algorithms for
+hyper-parameter optimization", 2011), seeded, proposes the settings ``BATCH`` at a time; each
+batch is planned and run as a sweep of a list design into ``OUT/trials``, so a trial is a point:
+validated before it runs, keyed by everything it depends on, resumable after a kill, on the pool
+or Dask. Every trial runs the same replications on the same seed — common random numbers — so a
+difference between two settings is the settings. A re-run replays the sampler from the same seed:
+the same trials, the done ones read back, not run again.
+
+The best feasible trial is then re-run on fresh replications (another seed) beside the declared
+options it is compared with: a setting picked as the best of many looks better on the replications
+it was picked on than it is, and the interval against the options is the fresh one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import Field, model_validator
+
+from .errors import ScenarioError
+from .outcomes import OUTCOMES
+from .parameter_paths import set_path
+from .results import write_atomically
+from .scenario_file import parse_yaml, read_text
+from .schema import Name, Real, StrictModel, Text, Whole
+from .summary import mean_interval, strategy_summary, summary_column
+from .sweeps.plan import SweepPlan, plan_from_spec
+from .sweeps.runner import run_sweep
+from .sweeps.spec import MAX_REPLICATIONS, AnalysedOutcome, ParameterSpec, SweepSpec
+
+BATCH = 2  # trials asked together and run side by side; fixed, so the same seed gives the same trials anywhere
+FRESH_SEED_OFFSET = 1  # the best is re-evaluated on seed + this: replications it was not chosen on
+TRIALS_FOLDER = "trials"
+RESULT_FILE = "optimize.json"
+BEST_FILE = "best_strategy.yaml"
+
+
+class ConstraintSpec(StrictModel):
+    """An outcome's mean at the horizon (a level) or over it (a flow) kept at least or at most a bound."""
+
+    outcome: str = Field(description="A declared outcome (`clientele outcomes`), e.g. market_share, divested")
+    at_least: Real | None = Field(None, description="Its mean must be at least this")
+    at_most: Real | None = Field(None, description="Its mean must be at most this")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> "ConstraintSpec":
+        if self.outcome not in {declared.name for declared in OUTCOMES}:
+            raise ValueError(f"unknown outcome {self.outcome!r}; `clientele outcomes` lists them")
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give one bound: at_least or at_most")
+        return self
+
+    def excess(self, value: float) -> float:
+        """How far ``value`` breaks the bound (≤ 0: kept), as Optuna's constraints read it."""
+        return self.at_least - value if self.at_least is not None else value - float(self.at_most)  # type: ignore[arg-type]
+
+
+class OptimizeSpec(StrictModel):
+    """An optimisation file, as written."""
+
+    name: Text = Field(description="The search's title (up to 300 characters)")
+    scenario: str = Field(description="The scenario file, relative to this file")
+    customers: str | None = Field(None, description="A customer ledger, relative to this file")
+    transactions: str | None = Field(None, description="A transaction log, relative to this file")
+    columns: str | None = Field(None, max_length=2000, description="The data file's own column names, as --columns")
+    strategy: Name = Field(description="The strategy whose levers are tuned")
+    compare: tuple[Name, ...] | None = Field(None, description="Declared options the best is compared with (default: "
+                                                              "every other strategy of the scenario)")
+    levers: dict[str, ParameterSpec] = Field(min_length=1, max_length=20,
+                                             description="The strategy's settings searched, by path into its steps")
+    trials: Whole = Field(40, ge=BATCH, le=10_000, description="Settings tried")
+    replications: Whole = Field(8, ge=1, le=MAX_REPLICATIONS, description="Replications per trial, the same for all")
+    seed: Whole = Field(20261001, ge=0, le=2**32 - 1, description="Seeds the sampler and the simulation alike")
+    set: dict[str, Any] = Field(default_factory=dict, description="Fixed overrides of the scenario, by dotted path")
+    objective: AnalysedOutcome | None = Field(None, description="What is maximised (empty: the scenario's "
+                                                                "report.objective)")
+    sampler: Literal["tpe", "random"] = Field("tpe", description="tpe (Optuna's default) or random (a baseline)")
+    constraints: tuple[ConstraintSpec, ...] = Field((), max_length=10, description="Bounds a setting must keep")
+
+    @model_validator(mode="after")
+    def _levers_are_the_strategys(self) -> "OptimizeSpec":
+        prefix = f"strategies.{self.strategy}.steps."
+        stray = [path for path in self.levers if not path.startswith(prefix)]
+        if stray:
+            raise ValueError(f"a lever is a setting of the tuned strategy's steps ({prefix}N.field): {', '.join(stray)}")
+        return self
+
+
+def parse_optimize(path: str | Path) -> OptimizeSpec:
+    path = Path(path)
+    raw = parse_yaml(read_text(path), str(path))
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: expected a mapping of optimisation fields at top level")
+    try:
+        return OptimizeSpec.model_validate(raw)
+    except ValueError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+
+
+@dataclass
+class Trial:
+    number: int
+    values: dict[str, Any]
+    point_id: str | None = None
+    objective: float | None = None  # mean over replications; None: the settings were refused or the run failed
+    outcomes: dict[str, float] = field(default_factory=dict)
+    problem: str = ""
+
+    @property
+    def feasible(self) -> bool:
+        return self.objective is not None and not self.problem
+
+
+class Search:
+    """One optimisation: the file, its folder, and the plan each batch of trials becomes."""
+
+    def __init__(self, path: str | Path, out: str | Path, workers: int | None = None, dask: str | None = None,
+                 progress: bool = False) -> None:
+        self.path = Path(path)
+        self.spec = parse_optimize(self.path)
+        self.out = Path(out)
+        self.workers, self.dask, self.progress = workers, dask, progress
+        probe = self._plan([self._first_values()])  # the scenario, the strategy and each lever checked up front
+        self.objective = self.spec.objective or probe.base.report.objective
+        self.currency = probe.base.currency
+        self.base = probe.base
+        others = [name for name in probe.base.strategies if name != self.spec.strategy]
+        self.compare = list(self.spec.compare) if self.spec.compare is not None else others
+        unknown = [name for name in [self.spec.strategy, *self.compare] if name not in probe.base.strategies]
+        if unknown:
+            raise ScenarioError(f"{self.path}: unknown strategies {', '.join(unknown)}; the scenario has "
+                                f"{', '.join(probe.base.strategies)}")
+
+    def _first_values(self) -> dict[str, Any]:
+        return {path: (spec.values[0] if spec.values is not None else spec.low)
+                for path, spec in self.spec.levers.items()}
+
+    def _sweep_spec(self, batch: list[dict[str, Any]], strategies: list[str], seed: int) -> SweepSpec:
+        spec = self.spec
+        return SweepSpec.model_validate({
+            "name": f"{spec.name} — trials", "scenario": spec.scenario, "customers": spec.customers,
+            "transactions": spec.transactions, "columns": spec.columns, "strategies": strategies,
+            "replications": spec.replications, "seed": seed, "set": spec.set,
+            "design": {"method": "list", "swings": False},
+            "parameters": {path: {"values": [values[path] for values in batch]} for path in spec.levers},
+            "decision_outcome": spec.objective,
+        })
+
+    def _plan(self, batch: list[dict[str, Any]], strategies: list[str] | None = None,
+              seed: int | None = None) -> SweepPlan:
+        return plan_from_spec(self._sweep_spec(batch, strategies or [self.spec.strategy],
+                                               self.spec.seed if seed is None else seed),
+                              self.path.parent, str(self.path))
+
+    def run(self) -> dict[str, Any]:
+        """Run (or resume) every trial and the fresh evaluation; write and return ``optimize.json``'s record."""
+        import optuna
+
+        optuna.logging.set_verbosity(logging.WARNING)
+        constraints = self.spec.constraints
+        sampler = (optuna.samplers.TPESampler(seed=self.spec.seed) if self.spec.sampler == "tpe"
+                   else optuna.samplers.RandomSampler(seed=self.spec.seed))
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        trials: list[Trial] = []
+        while len(trials) < self.spec.trials:
+            asked = [study.ask() for _ in range(min(BATCH, self.spec.trials - len(trials)))]
+            batch = [Trial(trial.number, {path: self._suggest(trial, path, lever)
+                                          for path, lever in self.spec.levers.items()}) for trial in asked]
+            self._evaluate(batch)
+            for trial, done in zip(asked, batch, strict=True):
+                if done.objective is None:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    continue
+                excess = [c.excess(done.outcomes[c.outcome]) for c in constraints]
+                for number, value in enumerate(excess):  # feasible when ≤ 0; TPE then prefers feasible settings
+                    trial.set_constraint(f"{constraints[number].outcome} {number}", value)
+                if any(value > 0 for value in excess):
+                    done.problem = "breaks " + ", ".join(_constraint_text(c) for c, e in zip(constraints, excess,
+                                                                                            strict=True) if e > 0)
+                study.tell(trial, done.objective)
+            trials.extend(batch)
+        record = self._record(trials)
+        write_atomically(self.out / RESULT_FILE, json.dumps(record, indent=2, default=float).encode())
+        if record["best"] is not None:
+            write_atomically(self.out / BEST_FILE, yaml.safe_dump(self._best_block(record["best"]), sort_keys=False,
+                                                                  allow_unicode=True).encode())
+        return record
+
+    @staticmethod
+    def _suggest(trial: Any, path: str, lever: ParameterSpec) -> Any:
+        if lever.values is not None:
+            return trial.suggest_categorical(path, list(lever.values))
+        assert lever.low is not None and lever.high is not None
+        return trial.suggest_float(path, lever.low, lever.high)
+
+    def _evaluate(self, batch: list[Trial]) -> None:
+        """Plan and run a batch as one sweep (settings the schema refuses are marked, the others run)."""
+        planned: list[tuple[SweepPlan | None, int]]
+        try:
+            whole = self._plan([trial.values for trial in batch])
+            planned = [(whole, index) for index in range(len(batch))]
+        except ScenarioError:
+            planned = []
+            for trial in batch:
+                try:
+                    planned.append((self._plan([trial.values]), 0))
+                except ScenarioError as exc:
+                    trial.problem = str(exc).splitlines()[-1].strip()
+                    planned.append((None, 0))
+        for trial, (plan, index) in zip(batch, planned, strict=True):
+            if plan is not None:
+                trial.point_id = plan.row_ids[index]
+        for plan in {id(plan): plan for plan, _ in planned if plan is not None}.values():
+            run_sweep(plan, self.out / TRIALS_FOLDER, workers=self.workers, dask=self.dask, progress=False)
+        rows = self._rows([trial.point_id for trial in batch if trial.point_id])
+        for trial in batch:
+            mine = rows[rows["point_id"] == trial.point_id] if trial.point_id else rows.iloc[0:0]
+            if mine.empty:
+                trial.problem = trial.problem or "the run failed (see `clientele sweep status OUT/trials`)"
+                continue
+            trial.objective = float(_horizon(mine, self.objective).mean())
+            summary = strategy_summary(mine.drop(columns=["point_id"]), baseline=self.spec.strategy).iloc[0]
+            trial.outcomes = {c.outcome: float(summary[summary_column(c.outcome)]) for c in self.spec.constraints}
+
+    def _rows(self, point_ids: list[str]) -> pd.DataFrame:
+        folder = self.out / TRIALS_FOLDER / "results"
+        wanted = set(point_ids)
+        frames = [frame[frame["point_id"].isin(wanted)] for frame in
+                  (pd.read_parquet(path) for path in sorted(folder.glob("*.parquet")))]
+        frames = [frame for frame in frames if not frame.empty]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["point_id"])
+
+    def _record(self, trials: list[Trial]) -> dict[str, Any]:
+        feasible = [trial for trial in trials if trial.feasible]
+        best = max(feasible, key=lambda trial: (trial.objective, -trial.number)) if feasible else None
+        record: dict[str, Any] = {
+            "name": self.spec.name, "strategy": self.spec.strategy, "objective": self.objective,
+            "sampler": self.spec.sampler, "seed": self.spec.seed, "replications": self.spec.replications,
+            "currency": self.currency, "best": best.values if best else None,
+            "best_trial": best.number if best else None,
+            "trials": [{"number": t.number, "values": t.values, "objective": t.objective, "outcomes": t.outcomes,
+                        "feasible": t.feasible, "problem": t.problem, "point_id": t.point_id} for t in trials],
+        }
+        if best is not None:
+            record["fresh"] = self._fresh(best)
+        return record
+
+    def _fresh(self, best: Trial) -> dict[str, Any]:
+        """The best settings on replications they were not chosen on, beside each declared option, paired."""
+        seed = self.spec.seed + FRESH_SEED_OFFSET
+        plan = self._plan([best.values], [self.spec.strategy, *self.compare], seed)
+        run_sweep(plan, self.out / TRIALS_FOLDER, workers=self.workers, dask=self.dask, progress=False)
+        rows = self._rows([plan.row_ids[0]])
+        values = _horizon(rows, self.objective, by_strategy=True)
+        mean, low, high = mean_interval(values[self.spec.strategy].to_numpy(dtype=float))
+        versus = {}
+        for name in self.compare:
+            difference = (values[self.spec.strategy] - values[name]).to_numpy(dtype=float)
+            d_mean, d_low, d_high = mean_interval(difference)
+            versus[name] = {"mean": d_mean, "low": d_low, "high": d_high}
+        return {"seed": seed, "objective": {"mean": mean, "low": low, "high": high},
+                "chosen_on": best.objective, "versus": versus}
+
+    def _best_block(self, best: dict[str, Any]) -> dict[str, Any]:
+        """The tuned strategy as a scenario block, ready to paste under ``strategies:``."""
+        raw = {"strategies": {self.spec.strategy: self.base.strategies[self.spec.strategy].model_dump(
+            mode="json", exclude_defaults=True)}}
+        for path, value in best.items():
+            set_path(raw, path, value)
+        block = raw["strategies"][self.spec.strategy]
+        label = self.base.label(self.spec.strategy)
+        block["label"] = f"{label}, tuned"
+        block["description"] = (f"{label} with settings found by search ({self.spec.sampler}, "
+                                f"{self.spec.trials} trials, seed {self.spec.seed})")[:300]
+        return {f"{self.spec.strategy}_tuned": block}
+
+
+def _horizon(rows: pd.DataFrame, outcome: str, by_strategy: bool = False) -> Any:
+    last = rows[rows["quarter"] == rows["quarter"].max()]
+    if by_strategy:
+        return last.pivot(index="replication", columns="strategy", values=outcome)
+    return last.groupby("replication")[outcome].first()
+
+
+def _constraint_text(constraint: ConstraintSpec) -> str:
+    bound = (f"at least {constraint.at_least:g}" if constraint.at_least is not None
+             else f"at most {constraint.at_most:g}")
+    return f"{constraint.outcome} {bound}"
+
+
+def run_optimization(path: str | Path, out: str | Path, *, workers: int | None = None, dask: str | None = None,
+                     progress: bool = False) -> dict[str, Any]:
+    """Run or resume the optimisation file at ``path`` into ``out``; its record (also in ``out/optimize.json``)."""
+    return Search(path, out, workers, dask, progress).run()
+
+

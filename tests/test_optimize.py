@@ -1,0 +1,102 @@
+"""``clientele optimize``: a seeded search over a strategy's levers that finds a known optimum, gives the same trials
+for the same seed, resumes, keeps its constraints and refuses a lever that does not exist before anything runs.
+
+The known case: every mechanism off, margins spread around zero, one strategy that lets go every customer whose
+lifetime value is at most a threshold. Letting a customer go changes the value of the book by minus their lifetime
+value, so the best threshold is 0 — exactly the customers whose lifetime value is negative (Haenlein, Kaplan &
+Schoder, "Valuing the real option of abandoning unprofitable customers when calculating customer lifetime value",
+2006).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from reports.cli import main
+from simulation.errors import ScenarioError
+from simulation.optimize import run_optimization
+
+from .conftest import TEXTBOOK, merge
+
+LEVER = "strategies.cut.steps.0.target.max_lifetime_value"
+TOLERANCE = 10.0  # currency of lifetime value, in a search range of −300 to 300 (1.7 % of it)
+
+
+def _files(folder, trials=24, **fields):
+    scenario = merge(TEXTBOOK, {
+        "horizon_quarters": 4,
+        "population": {"revenue_sigma": 0.6, "account_management": 10.0},  # a margin of revenue − 10: both signs
+        "strategies": {"retain_all": {}, "cut": {"steps": [
+            {"action": "terminate", "target": {"max_lifetime_value": 0}, "cost_per_customer": 0}]}},
+    })
+    (folder / "textbook.yaml").write_text(yaml.safe_dump(scenario))
+    search = {"name": "Where to cut", "scenario": "textbook.yaml", "strategy": "cut", "trials": trials,
+              "replications": 2, "seed": 7, "levers": {LEVER: {"low": -300, "high": 300}}, **fields}
+    path = folder / "search.yaml"
+    path.write_text(yaml.safe_dump(search))
+    return path
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("search")
+    return folder, run_optimization(_files(folder), folder / "out", workers=1)
+
+
+def test_the_search_finds_the_threshold_that_lets_go_exactly_the_negative_lifetime_values(searched):
+    _, record = searched
+    assert abs(record["best"][LEVER]) <= TOLERANCE, record["best"]
+    best = record["trials"][record["best_trial"]]["objective"]
+    far = [trial["objective"] for trial in record["trials"] if abs(trial["values"][LEVER]) > 100]
+    assert far and max(far) < best  # cutting profitable customers, or keeping loss-makers, is worth less
+    fresh = record["fresh"]  # on replications it was not chosen on: still ahead of keeping everyone
+    assert fresh["seed"] == 8 and fresh["versus"]["retain_all"]["low"] > 0
+
+
+def test_the_same_seed_gives_the_same_trials_and_a_rerun_resumes(searched, tmp_path):
+    folder, record = searched
+    first = run_optimization(_files(tmp_path, trials=8), tmp_path / "out", workers=1)
+    chunks = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "out" / "trials" / "results").iterdir()}
+    resumed = run_optimization(_files(tmp_path, trials=24), tmp_path / "out", workers=1)
+    assert [t["values"] for t in resumed["trials"]] == [t["values"] for t in record["trials"]]
+    assert [t["objective"] for t in resumed["trials"]] == [t["objective"] for t in record["trials"]]
+    assert resumed["trials"][:8] == first["trials"]
+    after = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "out" / "trials" / "results").iterdir()}
+    assert all(after[name] == stamp for name, stamp in chunks.items())  # the first eight were read, not run again
+
+
+def test_a_constraint_is_kept_by_the_best_settings(tmp_path):
+    record = run_optimization(_files(tmp_path, trials=12, constraints=[{"outcome": "divested", "at_most": 150}]),
+                              tmp_path / "out", workers=1)
+    best = record["trials"][record["best_trial"]]
+    assert best["outcomes"]["divested"] <= 150 and best["feasible"]
+    broken = [t for t in record["trials"] if t["outcomes"] and t["outcomes"]["divested"] > 150]
+    assert broken and all(not t["feasible"] and "divested at most 150" in t["problem"] for t in broken)
+
+
+def test_the_command_writes_the_tuned_strategy_ready_to_paste(searched, tmp_path, capsys):
+    path = _files(tmp_path, trials=4)
+    assert main(["optimize", str(path), "--out", str(tmp_path / "out"), "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "best settings:" in out and LEVER in out and "against retain_all" in out
+    block = yaml.safe_load((tmp_path / "out" / "best_strategy.yaml").read_text())
+    record = json.loads((tmp_path / "out" / "optimize.json").read_text())
+    tuned = block["cut_tuned"]
+    assert tuned["steps"][0]["target"]["max_lifetime_value"] == record["best"][LEVER]
+    assert tuned["label"] == "cut, tuned" and "found by search" in tuned["description"]
+
+
+@pytest.mark.parametrize("lever, words", [
+    ("strategies.cut.steps.3.target.max_lifetime_value", "'3' is not a position in strategies.cut.steps"),
+    ("strategies.cut.steps.0.surcharge", "'surcharge' is not a field of strategies.cut.steps.0"),
+    ("strategies.retain_all.steps.0.surcharge", "a lever is a setting of the tuned strategy's steps"),
+])
+def test_a_lever_that_does_not_exist_is_refused_before_anything_runs(tmp_path, lever, words):
+    path = _files(tmp_path, levers={lever: {"low": 0.1, "high": 0.2}})
+    with pytest.raises(ScenarioError) as refused:
+        run_optimization(path, tmp_path / "out", workers=1)
+    assert words in str(refused.value) and lever in str(refused.value)
+    assert not (tmp_path / "out").exists()

@@ -100,3 +100,28 @@ def test_a_lever_that_does_not_exist_is_refused_before_anything_runs(tmp_path, l
         run_optimization(path, tmp_path / "out", workers=1)
     assert words in str(refused.value) and lever in str(refused.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_search_killed_mid_way_resumes_to_the_same_trials(searched, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = _files(tmp_path, trials=16)
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "reports.cli", "optimize", str(path), "--out", str(out),
+                                "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(list((out / "trials" / "results").glob("*.parquet"))) < 2:
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGKILL)  # kill -9, mid-search
+    finally:
+        process.wait(timeout=10)
+    assert not (out / "optimize.json").exists()
+    resumed = run_optimization(path, out, workers=1)
+    assert [t["values"] for t in resumed["trials"]] == [t["values"] for t in searched[1]["trials"][:16]]
+    assert [t["objective"] for t in resumed["trials"]] == [t["objective"] for t in searched[1]["trials"][:16]]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import Field, model_validator
@@ -34,6 +35,7 @@ from .parameter_paths import set_path
 from .results import write_atomically
 from .scenario_file import parse_yaml, read_text
 from .schema import Name, Real, StrictModel, Text, Whole
+from .sources import calibrated_paths, overlaps
 from .summary import mean_interval, strategy_summary, summary_column
 from .sweeps.plan import SweepPlan, plan_from_spec
 from .sweeps.runner import run_sweep
@@ -66,6 +68,16 @@ class ConstraintSpec(StrictModel):
         return self.at_least - value if self.at_least is not None else value - float(self.at_most)  # type: ignore[arg-type]
 
 
+class RobustSpec(StrictModel):
+    """Judge each setting across futures drawn from the scenario's declared uncertainties, not at its values alone."""
+
+    points: Whole = Field(8, ge=2, le=200, description="Futures drawn (a seeded Latin hypercube over the declared "
+                                                        "uncertainties' ranges), the same for every trial")
+    measure: Literal["mean", "p90_regret"] = Field(
+        "mean", description="mean: the objective's mean over the futures; p90_regret: the 90th percentile over them "
+                            "of what the setting gives up against the best of itself and the declared options")
+
+
 class OptimizeSpec(StrictModel):
     """An optimisation file, as written."""
 
@@ -87,6 +99,8 @@ class OptimizeSpec(StrictModel):
                                                                 "report.objective)")
     sampler: Literal["tpe", "random"] = Field("tpe", description="tpe (Optuna's default) or random (a baseline)")
     constraints: tuple[ConstraintSpec, ...] = Field((), max_length=10, description="Bounds a setting must keep")
+    robust: RobustSpec | None = Field(None, description="Judge settings across the declared uncertainties (empty: "
+                                                        "at the scenario as given)")
 
     @model_validator(mode="after")
     def _levers_are_the_strategys(self) -> "OptimizeSpec":
@@ -112,8 +126,8 @@ def parse_optimize(path: str | Path) -> OptimizeSpec:
 class Trial:
     number: int
     values: dict[str, Any]
-    point_id: str | None = None
-    objective: float | None = None  # mean over replications; None: the settings were refused or the run failed
+    point_ids: list[str] = field(default_factory=list)  # one point per future it is judged in
+    objective: float | None = None  # mean over replications (and futures); None: refused, or the run failed
     outcomes: dict[str, float] = field(default_factory=dict)
     problem: str = ""
 
@@ -141,25 +155,49 @@ class Search:
         if unknown:
             raise ScenarioError(f"{self.path}: unknown strategies {', '.join(unknown)}; the scenario has "
                                 f"{', '.join(probe.base.strategies)}")
+        self.sample: list[dict[str, Any]] = [{}]  # the futures each setting is judged in: the scenario as given
+        self._best_other: np.ndarray | None = None  # with p90_regret: the best declared option's value per future
+        if self.spec.robust is not None:
+            self.sample = self._futures(probe)
+
+    def _futures(self, probe: SweepPlan) -> list[dict[str, Any]]:
+        """A seeded Latin hypercube over the declared uncertainties the data do not set (as the robustness check)."""
+        assert self.spec.robust is not None
+        calibrated = calibrated_paths(probe.population, list(self.spec.set))
+        ranges = {path: {"low": spec.low, "high": spec.high} for path, spec in probe.base.uncertainties.items()
+                  if not overlaps(path, calibrated) and not overlaps(path, list(self.spec.levers))}
+        if not ranges:
+            raise ScenarioError(f"{self.path}: robust: the scenario declares no uncertainties the data leave open "
+                                f"(uncertainties: in {self.spec.scenario}); remove robust or declare some")
+        spec = self._sweep_spec([], [self.spec.strategy], self.spec.seed,
+                                design={"method": "lhs", "points": self.spec.robust.points, "swings": False},
+                                parameters=ranges)
+        plan = plan_from_spec(spec, self.path.parent, str(self.path))
+        return [dict(row.values) for row in plan.rows]
 
     def _first_values(self) -> dict[str, Any]:
         return {path: (spec.values[0] if spec.values is not None else spec.low)
                 for path, spec in self.spec.levers.items()}
 
-    def _sweep_spec(self, batch: list[dict[str, Any]], strategies: list[str], seed: int) -> SweepSpec:
+    def _sweep_spec(self, batch: list[dict[str, Any]], strategies: list[str], seed: int,
+                    design: dict[str, Any] | None = None, parameters: dict[str, Any] | None = None) -> SweepSpec:
+        """The sweep a batch is: a list design of its rows (each a setting in a future), or ``design`` over
+        ``parameters``."""
         spec = self.spec
         return SweepSpec.model_validate({
             "name": f"{spec.name} — trials", "scenario": spec.scenario, "customers": spec.customers,
             "transactions": spec.transactions, "columns": spec.columns, "strategies": strategies,
             "replications": spec.replications, "seed": seed, "set": spec.set,
-            "design": {"method": "list", "swings": False},
-            "parameters": {path: {"values": [values[path] for values in batch]} for path in spec.levers},
+            "design": design or {"method": "list", "swings": False},
+            "parameters": parameters or {path: {"values": [values[path] for values in batch]} for path in batch[0]},
             "decision_outcome": spec.objective,
         })
 
     def _plan(self, batch: list[dict[str, Any]], strategies: list[str] | None = None,
               seed: int | None = None) -> SweepPlan:
-        return plan_from_spec(self._sweep_spec(batch, strategies or [self.spec.strategy],
+        """Each setting of ``batch`` in each future of the sample, in that order: one list design."""
+        rows = [{**values, **future} for values in batch for future in getattr(self, "sample", [{}])]
+        return plan_from_spec(self._sweep_spec(rows, strategies or [self.spec.strategy],
                                                self.spec.seed if seed is None else seed),
                               self.path.parent, str(self.path))
 
@@ -205,7 +243,9 @@ class Search:
         return trial.suggest_float(path, lever.low, lever.high)
 
     def _evaluate(self, batch: list[Trial]) -> None:
-        """Plan and run a batch as one sweep (settings the schema refuses are marked, the others run)."""
+        """Plan and run a batch as one sweep (settings the schema refuses are marked, the others run); each setting's
+        value is its objective's mean over the futures, or minus its 90th-percentile regret there."""
+        futures = len(self.sample)
         planned: list[tuple[SweepPlan | None, int]]
         try:
             whole = self._plan([trial.values for trial in batch])
@@ -220,18 +260,41 @@ class Search:
                     planned.append((None, 0))
         for trial, (plan, index) in zip(batch, planned, strict=True):
             if plan is not None:
-                trial.point_id = plan.row_ids[index]
+                trial.point_ids = list(plan.row_ids[index * futures:(index + 1) * futures])
         for plan in {id(plan): plan for plan, _ in planned if plan is not None}.values():
             run_sweep(plan, self.out / TRIALS_FOLDER, workers=self.workers, dask=self.dask, progress=False)
-        rows = self._rows([trial.point_id for trial in batch if trial.point_id])
+        rows = self._rows([point for trial in batch for point in trial.point_ids])
         for trial in batch:
-            mine = rows[rows["point_id"] == trial.point_id] if trial.point_id else rows.iloc[0:0]
-            if mine.empty:
+            per_future = [rows[rows["point_id"] == point] for point in trial.point_ids]
+            if not per_future or any(mine.empty for mine in per_future):
                 trial.problem = trial.problem or "the run failed (see `clientele sweep status OUT/trials`)"
                 continue
-            trial.objective = float(_horizon(mine, self.objective).mean())
-            summary = strategy_summary(mine.drop(columns=["point_id"]), baseline=self.spec.strategy).iloc[0]
-            trial.outcomes = {c.outcome: float(summary[summary_column(c.outcome)]) for c in self.spec.constraints}
+            values = np.array([float(_horizon(mine, self.objective).mean()) for mine in per_future])
+            trial.objective = self._judge(values)
+            summaries = [strategy_summary(mine.drop(columns=["point_id"]), baseline=self.spec.strategy).iloc[0]
+                         for mine in per_future]
+            trial.outcomes = {c.outcome: float(np.mean([summary[summary_column(c.outcome)] for summary in summaries]))
+                              for c in self.spec.constraints}
+
+    def _judge(self, values: np.ndarray) -> float:
+        """A setting's value from its mean objective in each future: their mean, or −(90th-percentile regret)."""
+        if self.spec.robust is None or self.spec.robust.measure == "mean":
+            return float(values.mean())
+        best_other = self._declared_best()
+        regret = np.maximum(best_other, values) - values
+        return -float(np.quantile(regret, 0.9))
+
+    def _declared_best(self) -> np.ndarray:
+        """The best declared option's mean objective in each future (run once; the levers do not touch them)."""
+        if self._best_other is None:
+            plan = plan_from_spec(self._sweep_spec(self.sample, self.compare, self.spec.seed), self.path.parent,
+                                  str(self.path))
+            run_sweep(plan, self.out / TRIALS_FOLDER, workers=self.workers, dask=self.dask, progress=False)
+            rows = self._rows(list(plan.row_ids))
+            self._best_other = np.array([
+                float(_horizon(rows[rows["point_id"] == point], self.objective, by_strategy=True).mean().max())
+                for point in plan.row_ids])
+        return self._best_other
 
     def _rows(self, point_ids: list[str]) -> pd.DataFrame:
         folder = self.out / TRIALS_FOLDER / "results"
@@ -247,10 +310,11 @@ class Search:
         record: dict[str, Any] = {
             "name": self.spec.name, "strategy": self.spec.strategy, "objective": self.objective,
             "sampler": self.spec.sampler, "seed": self.spec.seed, "replications": self.spec.replications,
+            "robust": self.spec.robust.model_dump() if self.spec.robust else None, "futures": self.sample,
             "currency": self.currency, "best": best.values if best else None,
             "best_trial": best.number if best else None,
             "trials": [{"number": t.number, "values": t.values, "objective": t.objective, "outcomes": t.outcomes,
-                        "feasible": t.feasible, "problem": t.problem, "point_id": t.point_id} for t in trials],
+                        "feasible": t.feasible, "problem": t.problem, "point_ids": t.point_ids} for t in trials],
         }
         if best is not None:
             record["fresh"] = self._fresh(best)
@@ -261,15 +325,16 @@ class Search:
         seed = self.spec.seed + FRESH_SEED_OFFSET
         plan = self._plan([best.values], [self.spec.strategy, *self.compare], seed)
         run_sweep(plan, self.out / TRIALS_FOLDER, workers=self.workers, dask=self.dask, progress=False)
-        rows = self._rows([plan.row_ids[0]])
-        values = _horizon(rows, self.objective, by_strategy=True)
+        rows = self._rows(list(plan.row_ids))  # with robust: every future, each replication a pair
+        last = rows[rows["quarter"] == rows["quarter"].max()]
+        values = last.pivot_table(index=["point_id", "replication"], columns="strategy", values=self.objective)
         mean, low, high = mean_interval(values[self.spec.strategy].to_numpy(dtype=float))
         versus = {}
         for name in self.compare:
             difference = (values[self.spec.strategy] - values[name]).to_numpy(dtype=float)
             d_mean, d_low, d_high = mean_interval(difference)
             versus[name] = {"mean": d_mean, "low": d_low, "high": d_high}
-        return {"seed": seed, "objective": {"mean": mean, "low": low, "high": high},
+        return {"seed": seed, "futures": len(self.sample), "objective": {"mean": mean, "low": low, "high": high},
                 "chosen_on": best.objective, "versus": versus}
 
     def _best_block(self, best: dict[str, Any]) -> dict[str, Any]:

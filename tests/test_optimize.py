@@ -125,3 +125,31 @@ def test_a_search_killed_mid_way_resumes_to_the_same_trials(searched, tmp_path):
     resumed = run_optimization(path, out, workers=1)
     assert [t["values"] for t in resumed["trials"]] == [t["values"] for t in searched[1]["trials"][:16]]
     assert [t["objective"] for t in resumed["trials"]] == [t["objective"] for t in searched[1]["trials"][:16]]
+
+
+def _with_uncertainty(folder):
+    path = folder / "textbook.yaml"
+    scenario = yaml.safe_load(path.read_text())
+    scenario["uncertainties"] = {"population.account_management": {
+        "low": 8, "high": 12, "source": "A test's range: what serving an account costs is known to ±20 %"}}
+    path.write_text(yaml.safe_dump(scenario))
+
+
+def test_a_robust_search_judges_each_setting_across_the_same_futures(tmp_path):
+    path = _files(tmp_path, trials=16, robust={"points": 4, "measure": "mean"})
+    _with_uncertainty(tmp_path)
+    record = run_optimization(path, tmp_path / "out", workers=1)
+    assert len(record["futures"]) == 4 and all(8 <= f["population.account_management"] <= 12
+                                               for f in record["futures"])
+    assert all(len(trial["point_ids"]) == 4 for trial in record["trials"])
+    assert abs(record["best"][LEVER]) <= TOLERANCE  # in every future the answer is to let go the negative values
+    assert record["fresh"]["futures"] == 4
+
+
+def test_a_p90_regret_search_finds_settings_that_never_lose_to_the_declared_options(tmp_path):
+    path = _files(tmp_path, trials=8, compare=["retain_all"], robust={"points": 4, "measure": "p90_regret"})
+    _with_uncertainty(tmp_path)
+    record = run_optimization(path, tmp_path / "out", workers=1)
+    assert all(trial["objective"] <= 0 for trial in record["trials"])  # minus a regret
+    assert record["trials"][record["best_trial"]]["objective"] == 0.0  # ahead of keeping everyone in every future
+    assert any(trial["objective"] < 0 for trial in record["trials"])  # cutting the wrong customers is regretted

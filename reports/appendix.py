@@ -172,10 +172,20 @@ def strategy_steps(scenario: Scenario, name: str, money: Callable[[float], str])
 def strategy_rows(scenario: Scenario, compared: Iterable[str], money: Callable[[float], str]) -> list[StrategyRow]:
     """The compared strategies, in the order given, with label, id, description, source and steps."""
     return [
-        StrategyRow(scenario.label(name), name, scenario.strategies[name].description, scenario.strategies[name].source,
+        StrategyRow(scenario.label(name), name, scenario.strategies[name].description, _source(scenario, name),
                     strategy_steps(scenario, name, money), strategy_risks(scenario, name))
         for name in compared
     ]
+
+
+def _source(scenario: Scenario, name: str) -> str:
+    """Where the option comes from; for settings a search chose, the search too."""
+    strategy = scenario.strategies[name]
+    if strategy.tuned is None:
+        return strategy.source
+    found = (f"Settings found by search ({strategy.tuned.search}: the best of {strategy.tuned.trials:,} tried, "
+             f"seed {strategy.tuned.seed})")
+    return f"{strategy.source}. {found}" if strategy.source else found
 
 
 def strategy_risks(scenario: Scenario, name: str) -> list[RiskNote]:

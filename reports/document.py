@@ -205,6 +205,7 @@ class Report:
                 "colour": self.colours[self.label(strategy)],
                 "leader": strategy in self.decision.leaders and not self.gates,
                 "inert": strategy in self.decision.inert,
+                "tuned": self.scenario.strategies[strategy].tuned is not None,
                 "baseline": strategy == self.reference,
                 "value": Shown(self.money.bare(row[f"{self.objective}_mean"]),
                                self.bare_range(*self._value_range(strategy))),
@@ -282,8 +283,15 @@ class Report:
                               if self.scenario.baseline in self.scenario.strategies and
                               self.scenario.baseline not in self.ranking else None),
             description=self.scenario.strategies[leader].description,
-            backtest=self._backtest_record, drawn=self._drawn_from_data(),
+            backtest=self._backtest_record, drawn=self._drawn_from_data(), tuned=self._tuned(),
         )
+
+    def _tuned(self) -> list[dict[str, Any]]:
+        """The options a search tuned, with whether this report's futures are the ones it chose them on."""
+        seed = self.results.provenance.get("seed")
+        return [{"label": self.label(name), "trials": tuned.trials, "search": tuned.search,
+                 "same_futures": seed == tuned.seed, "seed": tuned.seed}
+                for name in self.ranking if (tuned := self.scenario.strategies[name].tuned) is not None]
 
     def _leaders_risks(self) -> list[tuple[str, Any]]:
         """Each leader's highest risk note, leaders with the same note named together ("A and B"), once."""

@@ -348,6 +348,7 @@ class Search:
         block["label"] = f"{label}, tuned"
         block["description"] = (f"{label} with settings found by search ({self.spec.sampler}, "
                                 f"{self.spec.trials} trials, seed {self.spec.seed})")[:300]
+        block["tuned"] = {"search": self.path.name[:300], "trials": self.spec.trials, "seed": self.spec.seed}
         return {f"{self.spec.strategy}_tuned": block}
 
 

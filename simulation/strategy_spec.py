@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Union
 from pydantic import Field
 
 from .actions import ACTIONS
-from .schema import StrictModel, Text
+from .schema import StrictModel, Text, Whole
 from .steps import StepBase
 
 MAX_LADDER_STEPS = 20  # a customer's ladder stage is one byte; no ladder in the literature has more than six
@@ -22,6 +22,14 @@ if TYPE_CHECKING:
     StepSpec = StepBase
 else:
     StepSpec = Annotated[Union[tuple(d.step for d in ACTIONS.values())], Field(discriminator="action")]
+
+
+class TunedSpec(StrictModel):
+    """Where a strategy's settings came from when a search chose them (``clientele optimize`` writes it)."""
+
+    search: Text = Field(description="The optimisation file that searched them")
+    trials: Whole = Field(ge=1, le=10_000, description="Settings tried: the more, the more the best one flatters")
+    seed: Whole = Field(ge=0, le=2**32 - 1, description="The search's seed: its simulated futures")
 
 
 class StrategySpec(StrictModel):
@@ -33,3 +41,5 @@ class StrategySpec(StrictModel):
     source: Text = Field("", description="Where the idea comes from: author, title, year (up to 300 characters)")
     steps: tuple[StepSpec, ...] = Field((), max_length=MAX_LADDER_STEPS,
                                         description=f"The ladder's steps, in order (at most {MAX_LADDER_STEPS})")
+    tuned: TunedSpec | None = Field(None, description="Set when a search chose the steps' settings (clientele "
+                                                      "optimize): the report then says so, and how far to trust it")

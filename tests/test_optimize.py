@@ -153,3 +153,34 @@ def test_a_p90_regret_search_finds_settings_that_never_lose_to_the_declared_opti
     assert all(trial["objective"] <= 0 for trial in record["trials"])  # minus a regret
     assert record["trials"][record["best_trial"]]["objective"] == 0.0  # ahead of keeping everyone in every future
     assert any(trial["objective"] < 0 for trial in record["trials"])  # cutting the wrong customers is regretted
+
+
+def test_a_tuned_strategy_pasted_into_the_scenario_is_shown_to_the_board_as_found_by_search(searched, tmp_path):
+    import re
+
+    from reports.document import Report
+    from simulation.experiment import run_experiment
+
+    folder, _ = searched
+    block = yaml.safe_load((folder / "out" / "best_strategy.yaml").read_text()) if (
+        folder / "out" / "best_strategy.yaml").exists() else None
+    assert block is not None and block["cut_tuned"]["tuned"] == {"search": "search.yaml", "trials": 24, "seed": 7}
+    scenario = yaml.safe_load((folder / "textbook.yaml").read_text())
+    scenario["strategies"].update(block)  # pasted under strategies:, as the command says
+    path = tmp_path / "with_tuned.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+
+    def pages(seed):
+        out = tmp_path / f"seed{seed}"
+        run_experiment(path, out, replications=2, workers=1, seed=seed)
+        report = Report.open(out, kind="board", quarter="2026Q4", output_dir=tmp_path)
+        text = lambda fragment: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", str(fragment)))  # noqa: E731
+        return text(report.decision_section()), text(report.strategies_appendix())
+
+    decision, appendix = pages(seed=3)
+    assert "cut, tuned was found by search, the best of 24 settings tried" in decision
+    assert "re-estimated on this report's own simulated futures, not the ones it was chosen on" in decision
+    assert "found by search" in decision and "Settings found by search (search.yaml: the best of 24 tried, seed 7)" \
+        in appendix
+    decision, _ = pages(seed=7)  # the search's own futures
+    assert "the same simulated futures it was chosen on, so they lean optimistic" in decision

@@ -83,3 +83,19 @@ def test_a_data_file_is_found_beside_the_sweep_file_and_checked_by_content_where
     message = failures["message"].iloc[0]
     assert str(folder / "ledger.csv") in message and "the same path holds other data here" in message
     assert plan.input_data["sha256"] in message
+
+
+def test_a_scheduler_without_workers_stops_the_sweep_with_a_clear_error(tmp_path, monkeypatch):
+    from distributed import LocalCluster
+
+    from simulation.errors import ClienteleError
+    from simulation.sweeps import execution
+
+    monkeypatch.setattr(execution, "NO_WORKER_SECONDS", 3.0)
+    plan = load_plan(write_sweep(tmp_path))
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        with pytest.raises(ClienteleError) as stopped:
+            run_sweep(plan, tmp_path / "store", dask=cluster.scheduler_address)
+    message = str(stopped.value)
+    assert "no worker has been connected to the scheduler for 3 s" in message
+    assert f"dask worker {cluster.scheduler_address}" in message and "run the command again to resume" in message

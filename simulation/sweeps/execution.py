@@ -21,6 +21,8 @@ from ..processes import cores, kill_workers, worker_setup
 from .tasks import ChunkResult, ChunkTask, run_chunk
 
 IN_FLIGHT_PER_WORKER = 2
+NO_WORKER_SECONDS = 120.0  # a Dask scheduler with no worker this long: stop with the finished points kept
+WORKER_CHECK_SECONDS = 2.0
 
 
 class Executor(Protocol):
@@ -145,33 +147,51 @@ class DaskExecutor:
             logging.disable(logging.NOTSET)
 
     def results(self, tasks: Iterable[ChunkTask]) -> Iterator[ChunkResult]:
-        from distributed import as_completed
+        import time
+
+        from distributed import wait as dask_wait
 
         run = os.urandom(6).hex()  # a fresh key per run: never collapse into another client's task
         queued = iter(tasks)
-        pending = as_completed()
-        in_flight: dict[str, ChunkTask] = {}
+        in_flight: dict[str, tuple[ChunkTask, Any]] = {}
 
         def submit() -> bool:
             task = next(queued, None)
             if task is None:
                 return False
             key = f"clientele-chunk-{task.chunk_id}-{run}"
-            in_flight[key] = task
-            pending.add(self._client.submit(run_chunk, task, key=key, pure=False, retries=1))
+            in_flight[key] = (task, self._client.submit(run_chunk, task, key=key, pure=False, retries=1))
             return True
 
         while len(in_flight) < IN_FLIGHT_PER_WORKER * self.workers and submit():
             pass
-        for future in pending:
-            task = in_flight.pop(future.key)
+        alone_since: float | None = None  # since when the scheduler has had no worker
+        while in_flight:
             try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001 — a task the cluster could not finish (its worker lost twice)
-                result = _failed_chunk(task, f"Dask could not run this chunk: {type(exc).__name__}: {exc}")
-            future.release()
-            yield result
-            submit()
+                done = dask_wait([future for _, future in in_flight.values()], timeout=WORKER_CHECK_SECONDS,
+                                 return_when="FIRST_COMPLETED").done
+            except TimeoutError:
+                done = set()
+            if not done:
+                if self._client.scheduler_info().get("workers"):
+                    alone_since = None
+                elif alone_since is None:
+                    alone_since = time.monotonic()
+                elif time.monotonic() - alone_since > NO_WORKER_SECONDS:
+                    raise ClienteleError(
+                        f"--dask {self.address}: no worker has been connected to the scheduler for "
+                        f"{NO_WORKER_SECONDS:.0f} s; the points finished so far are kept. Start workers "
+                        f"(dask worker {self.address}) and run the command again to resume")
+                continue
+            for future in done:
+                task, _ = in_flight.pop(future.key)
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 — a task the cluster could not finish (its worker lost twice)
+                    result = _failed_chunk(task, f"Dask could not run this chunk: {type(exc).__name__}: {exc}")
+                future.release()
+                yield result
+                submit()
 
 
 def make_executor(workers: int | None, dask: str | None) -> Any:

@@ -66,5 +66,8 @@ def _optimize(args: argparse.Namespace) -> int:
     for name, difference in fresh["versus"].items():
         print(f"  against {name}: {money(difference['mean'], True)} "
               f"(95 % CI {money(difference['low'], True)} to {money(difference['high'], True)})")
+    if "pareto" in record:
+        print(f"{len(record['pareto'])} trials on the Pareto front of the objective against the constrained outcomes "
+              f"(optimize.json: pareto)")
     print(f"wrote {out / RESULT_FILE} and {out / BEST_FILE} (paste its block under the scenario's strategies:)")
     return 0

@@ -147,6 +147,7 @@ class Search:
         self.workers, self.dask, self.progress = workers, dask, progress
         probe = self._plan([self._first_values()])  # the scenario, the strategy and each lever checked up front
         self.objective = self.spec.objective or probe.base.report.objective
+        self.kinds = {path: probe.resolved[path].kind for path in self.spec.levers}  # whole numbers drawn as such
         self.currency = probe.base.currency
         self.base = probe.base
         others = [name for name in probe.base.strategies if name != self.spec.strategy]
@@ -213,7 +214,7 @@ class Search:
         trials: list[Trial] = []
         while len(trials) < self.spec.trials:
             asked = [study.ask() for _ in range(min(BATCH, self.spec.trials - len(trials)))]
-            batch = [Trial(trial.number, {path: self._suggest(trial, path, lever)
+            batch = [Trial(trial.number, {path: self._suggest(trial, path, lever, self.kinds[path])
                                           for path, lever in self.spec.levers.items()}) for trial in asked]
             self._evaluate(batch)
             for trial, done in zip(asked, batch, strict=True):
@@ -236,10 +237,12 @@ class Search:
         return record
 
     @staticmethod
-    def _suggest(trial: Any, path: str, lever: ParameterSpec) -> Any:
+    def _suggest(trial: Any, path: str, lever: ParameterSpec, kind: str) -> Any:
         if lever.values is not None:
             return trial.suggest_categorical(path, list(lever.values))
         assert lever.low is not None and lever.high is not None
+        if kind == "integer":
+            return trial.suggest_int(path, int(lever.low), int(lever.high))
         return trial.suggest_float(path, lever.low, lever.high)
 
     def _evaluate(self, batch: list[Trial]) -> None:
@@ -316,9 +319,24 @@ class Search:
             "trials": [{"number": t.number, "values": t.values, "objective": t.objective, "outcomes": t.outcomes,
                         "feasible": t.feasible, "problem": t.problem, "point_ids": t.point_ids} for t in trials],
         }
+        if self.spec.constraints:
+            record["pareto"] = [trial.number for trial in self._pareto(trials)]
         if best is not None:
             record["fresh"] = self._fresh(best)
         return record
+
+    def _pareto(self, trials: list[Trial]) -> list[Trial]:
+        """The trials no other beats on the objective and every constrained outcome at once (each in its direction:
+        at most → lower is better, at least → higher): what the constraints trade against the objective."""
+        def scores(trial: Trial) -> np.ndarray:
+            signs = [-1.0 if c.at_most is not None else 1.0 for c in self.spec.constraints]
+            return np.array([trial.objective, *(sign * trial.outcomes[c.outcome]
+                                                for sign, c in zip(signs, self.spec.constraints, strict=True))])
+
+        ran = [trial for trial in trials if trial.objective is not None and trial.outcomes]
+        points = [scores(trial) for trial in ran]
+        return [trial for trial, mine in zip(ran, points, strict=True)
+                if not any(np.all(other >= mine) and np.any(other > mine) for other in points)]
 
     def _fresh(self, best: Trial) -> dict[str, Any]:
         """The best settings on replications they were not chosen on, beside each declared option, paired."""

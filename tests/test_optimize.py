@@ -75,6 +75,15 @@ def test_a_constraint_is_kept_by_the_best_settings(tmp_path):
     assert best["outcomes"]["divested"] <= 150 and best["feasible"]
     broken = [t for t in record["trials"] if t["outcomes"] and t["outcomes"]["divested"] > 150]
     assert broken and all(not t["feasible"] and "divested at most 150" in t["problem"] for t in broken)
+    # the front: the feasible best and the best regardless of the bound are on it; no trial on it beats another
+    front = [record["trials"][number] for number in record["pareto"]]
+    unconstrained = max(record["trials"], key=lambda t: t["objective"])
+    assert best in front and unconstrained in front
+    for a in front:
+        for b in front:
+            assert not (a["objective"] >= b["objective"] and a["outcomes"]["divested"] <= b["outcomes"]["divested"]
+                        and a is not b and (a["objective"], a["outcomes"]["divested"])
+                        != (b["objective"], b["outcomes"]["divested"]))
 
 
 def test_the_command_writes_the_tuned_strategy_ready_to_paste(searched, tmp_path, capsys):
@@ -184,3 +193,11 @@ def test_a_tuned_strategy_pasted_into_the_scenario_is_shown_to_the_board_as_foun
         in appendix
     decision, _ = pages(seed=7)  # the search's own futures
     assert "the same simulated futures it was chosen on, so they lean optimistic" in decision
+
+
+def test_a_whole_number_lever_is_searched_on_whole_numbers(tmp_path):
+    path = _files(tmp_path, trials=4, levers={"strategies.cut.steps.0.review_months": {"low": 1, "high": 6}})
+    record = run_optimization(path, tmp_path / "out", workers=1)
+    values = [trial["values"]["strategies.cut.steps.0.review_months"] for trial in record["trials"]]
+    assert all(isinstance(value, int) and 1 <= value <= 6 for value in values)
+    assert all(trial["feasible"] for trial in record["trials"])

@@ -531,6 +531,8 @@ class Report:
         manifest = read_manifest(folder)
         screening = read_screening(folder.with_name(SCREENING_FOLDER))
         screened = screening["screened"] if screening else []
+        tested = set(manifest.get("parameters", {}))  # only what the check itself sampled is named as added
+        screened = [{**entry, "added": entry["added"] and entry["path"] in tested} for entry in screened]
         return self._render(
             "robustness.html.j2", declared=len(declared), summary=summary, rows=rows, flips=flips,
             leading=self.label(leading), recommended=self.decision.recommended is not None,

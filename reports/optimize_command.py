@@ -53,7 +53,9 @@ def _optimize(args: argparse.Namespace) -> int:
     print(f"{out}: {len(record['trials'])} trials of {record['strategy']} ({feasible} feasible), judged by "
           f"{record['objective']}")
     if record["best"] is None:
-        print("clientele: no trial kept every constraint; see optimize.json for what each broke", file=sys.stderr)
+        why = ("no trial kept every constraint" if any(trial["objective"] is not None for trial in record["trials"])
+               else "the schema refused every setting tried")
+        print(f"clientele: {why}; see optimize.json for each trial's problem", file=sys.stderr)
         return 1
     fresh = record["fresh"]
     money = MoneyFormat.for_amounts([fresh["objective"]["mean"]], record["currency"])

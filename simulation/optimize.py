@@ -29,7 +29,7 @@ import pandas as pd
 import yaml
 from pydantic import Field, model_validator
 
-from .errors import ScenarioError
+from .errors import ClienteleError, ScenarioError
 from .outcomes import OUTCOMES
 from .parameter_paths import set_path
 from .results import write_atomically
@@ -127,7 +127,8 @@ class Trial:
     number: int
     values: dict[str, Any]
     point_ids: list[str] = field(default_factory=list)  # one point per future it is judged in
-    objective: float | None = None  # mean over replications (and futures); None: refused, or the run failed
+    objective: float | None = None  # what the search maximises; None: refused, or the run failed
+    mean: float | None = None  # the objective's mean over replications and futures (with p90_regret, not the same)
     outcomes: dict[str, float] = field(default_factory=dict)
     problem: str = ""
 
@@ -156,6 +157,9 @@ class Search:
         if unknown:
             raise ScenarioError(f"{self.path}: unknown strategies {', '.join(unknown)}; the scenario has "
                                 f"{', '.join(probe.base.strategies)}")
+        if self.spec.robust is not None and self.spec.robust.measure == "p90_regret" and not self.compare:
+            raise ScenarioError(f"{self.path}: robust: p90_regret measures what a setting gives up against the "
+                                f"declared options, and there are none to compare with (compare: is empty)")
         self.sample: list[dict[str, Any]] = [{}]  # the futures each setting is judged in: the scenario as given
         self._best_other: np.ndarray | None = None  # with p90_regret: the best declared option's value per future
         if self.spec.robust is not None:
@@ -166,7 +170,8 @@ class Search:
         assert self.spec.robust is not None
         calibrated = calibrated_paths(probe.population, list(self.spec.set))
         ranges = {path: {"low": spec.low, "high": spec.high} for path, spec in probe.base.uncertainties.items()
-                  if not overlaps(path, calibrated) and not overlaps(path, list(self.spec.levers))}
+                  if not overlaps(path, calibrated) and not overlaps(path, list(self.spec.levers))
+                  and not overlaps(path, list(self.spec.set))}  # a value the file fixes stays fixed
         if not ranges:
             raise ScenarioError(f"{self.path}: robust: the scenario declares no uncertainties the data leave open "
                                 f"(uncertainties: in {self.spec.scenario}); remove robust or declare some")
@@ -268,12 +273,15 @@ class Search:
             run_sweep(plan, self.out / TRIALS_FOLDER, workers=self.workers, dask=self.dask, progress=False)
         rows = self._rows([point for trial in batch for point in trial.point_ids])
         for trial in batch:
+            if not trial.point_ids:
+                continue  # settings the schema refuses: the same on every replay, told to the sampler as failed
             per_future = [rows[rows["point_id"] == point] for point in trial.point_ids]
-            if not per_future or any(mine.empty for mine in per_future):
-                trial.problem = trial.problem or "the run failed (see `clientele sweep status OUT/trials`)"
-                continue
+            if any(mine.empty for mine in per_future):  # a run that raised: stop, so a replay stays the same search
+                raise ClienteleError(f"trial {trial.number} ({_shown(trial.values)}) failed to run; its error: "
+                                     f"clientele sweep status {self.out / TRIALS_FOLDER}. Running the search again "
+                                     f"retries it")
             values = np.array([float(_horizon(mine, self.objective).mean()) for mine in per_future])
-            trial.objective = self._judge(values)
+            trial.objective, trial.mean = self._judge(values), float(values.mean())
             summaries = [strategy_summary(mine.drop(columns=["point_id"]), baseline=self.spec.strategy).iloc[0]
                          for mine in per_future]
             trial.outcomes = {c.outcome: float(np.mean([summary[summary_column(c.outcome)] for summary in summaries]))
@@ -353,7 +361,7 @@ class Search:
             d_mean, d_low, d_high = mean_interval(difference)
             versus[name] = {"mean": d_mean, "low": d_low, "high": d_high}
         return {"seed": seed, "futures": len(self.sample), "objective": {"mean": mean, "low": low, "high": high},
-                "chosen_on": best.objective, "versus": versus}
+                "chosen_on": best.mean, "versus": versus}
 
     def _best_block(self, best: dict[str, Any]) -> dict[str, Any]:
         """The tuned strategy as a scenario block, ready to paste under ``strategies:``."""
@@ -375,6 +383,11 @@ def _horizon(rows: pd.DataFrame, outcome: str, by_strategy: bool = False) -> Any
     if by_strategy:
         return last.pivot(index="replication", columns="strategy", values=outcome)
     return last.groupby("replication")[outcome].first()
+
+
+def _shown(values: dict[str, Any]) -> str:
+    return ", ".join(f"{path} = {value:.6g}" if isinstance(value, float) else f"{path} = {value}"
+                     for path, value in values.items())
 
 
 def _constraint_text(constraint: ConstraintSpec) -> str:

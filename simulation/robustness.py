@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from .experiment import DEFAULT_SEED
 from .scenario import UncertaintySpec, load_scenario, override_sources
-from .screening import SCREENING_FOLDER, run_screening, screened_source, screening_ranges
+from .screening import SCREENED_FILE, SCREENING_FOLDER, run_screening, screened_source, screening_ranges
 from .sources import PopulationSource, calibrated_paths, overlaps
 from .sweeps.analysis import analyze_sweep
 from .sweeps.designs import ROLE_BASE, ROLE_SWING
@@ -115,6 +115,7 @@ def run_robustness(scenario_path: str | Path, out_dir: str | Path, *, overrides:
     set_paths = list(override_sources(overrides))
     calibrated = calibrated_paths(source, set_paths)  # the data's values: their uncertainty is the fit's
     uncertainties = {path: spec for path, spec in scenario.uncertainties.items() if not overlaps(path, calibrated)}
+    (Path(out_dir).with_name(SCREENING_FOLDER) / SCREENED_FILE).unlink(missing_ok=True)  # no earlier finding stands
     if not uncertainties:
         return None
     if screening is not None:

@@ -26,6 +26,7 @@ from typing import Any, Iterator, Sequence
 
 from pydantic import BaseModel
 
+from .errors import ClienteleError
 from .parameter_paths import resolve_path
 from .results import write_atomically
 from .scenario import Scenario
@@ -98,6 +99,8 @@ def run_screening(scenario_path: str | Path, folder: str | Path, *, ranges: dict
                   source: PopulationSource | None = None, seed: int = 0, workers: int | None = None,
                   progress: bool = False) -> list[Screened]:
     """Run (or resume) the screening into ``folder``, write what it found there and return it, largest μ* first."""
+    record_path = Path(folder) / SCREENED_FILE
+    record_path.unlink(missing_ok=True)  # an earlier screening's finding never stands for this one
     if len(ranges) < 2:  # Morris needs two parameters; one alone is what the swings of the check measure
         return []
     names = list(ranges)
@@ -108,7 +111,10 @@ def run_screening(scenario_path: str | Path, folder: str | Path, *, ranges: dict
         "parameters": {path: {"low": low, "high": high, "why": "screening"} for path, (_, low, high) in ranges.items()},
     })
     plan = plan_from_scenario(spec, scenario_path, source or PopulationSource(), list(overrides))
-    run_sweep(plan, folder, workers=workers, progress=progress, discard_other_code=True)
+    run = run_sweep(plan, folder, workers=workers, progress=progress, discard_other_code=True)
+    if run.failed:
+        raise ClienteleError(f"the robustness screening: {run.failed} of {run.points} points failed; their errors: "
+                             f"clientele sweep status {folder}")
     design = design_table(folder)
     sampled = design[design["role"] == ROLE_DESIGN].sort_values("design_index")
     outcomes = point_outcomes(folder)
@@ -126,7 +132,7 @@ def run_screening(scenario_path: str | Path, folder: str | Path, *, ranges: dict
                               float(row.mu_star), float(row.mu_star_conf), joins))
     record = {"leader": leader, "runner_up": runner_up, "objective": plan.decision_outcome, "threshold": threshold,
               "points": len(sampled), "replications": REPLICATIONS, "screened": [asdict(entry) for entry in found]}
-    write_atomically(Path(folder) / SCREENED_FILE, json.dumps(record, indent=2).encode())
+    write_atomically(record_path, json.dumps(record, indent=2).encode())
     return found
 
 

@@ -130,3 +130,19 @@ def test_what_the_screening_adds_joins_the_robustness_check_with_its_reason(scre
         assert parameters[entry["path"]]["why"].startswith("Not declared in the scenario: the screening found")
         assert parameters[entry["path"]]["label"] == entry["label"]
         assert entry["mu_star"] > entry["mu_star_conf"]  # told apart from the screening's own noise
+
+
+def test_an_earlier_screenings_finding_never_stands_for_a_check_that_did_not_screen(tmp_path):
+    import json
+
+    import yaml
+
+    from .conftest import TEXTBOOK
+
+    scenario = tmp_path / "textbook.yaml"
+    scenario.write_text(yaml.safe_dump(TEXTBOOK))  # declares no uncertainties: no check, no screening
+    stale = tmp_path / "results" / SCREENING_FOLDER / "screened.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text(json.dumps({"screened": [{"path": "market.acquisition_rate", "added": True}]}))
+    assert run_robustness(scenario, tmp_path / "results" / "robustness", strategies=["retain_all"]) is None
+    assert not stale.exists() and read_screening(stale.parent) is None

@@ -188,11 +188,12 @@ def test_a_tuned_strategy_pasted_into_the_scenario_is_shown_to_the_board_as_foun
 
     decision, appendix = pages(seed=3)
     assert "cut, tuned was found by search, the best of 24 settings tried" in decision
-    assert "re-estimated on this report's own simulated futures, not the ones it was chosen on" in decision
+    assert "re-estimated on this report's own simulated futures (another seed than the search's), not the ones it " \
+           "was chosen on" in decision
     assert "found by search" in decision and "Settings found by search (search.yaml: the best of 24 tried, seed 7)" \
         in appendix
     decision, _ = pages(seed=7)  # the search's own futures
-    assert "the same simulated futures it was chosen on, so they lean optimistic" in decision
+    assert "uses the search's seed (7), so its figures may come from the very futures it was chosen on" in decision
 
 
 def test_a_whole_number_lever_is_searched_on_whole_numbers(tmp_path):
@@ -201,3 +202,10 @@ def test_a_whole_number_lever_is_searched_on_whole_numbers(tmp_path):
     values = [trial["values"]["strategies.cut.steps.0.review_months"] for trial in record["trials"]]
     assert all(isinstance(value, int) and 1 <= value <= 6 for value in values)
     assert all(trial["feasible"] for trial in record["trials"])
+
+
+def test_p90_regret_without_declared_options_to_compare_is_refused(tmp_path):
+    path = _files(tmp_path, compare=[], robust={"points": 2, "measure": "p90_regret"})
+    _with_uncertainty(tmp_path)
+    with pytest.raises(ScenarioError, match="there are none to compare with"):
+        run_optimization(path, tmp_path / "out", workers=1)

@@ -20,10 +20,33 @@ from simulation import kernels
 from simulation.sweeps.plan import load_plan
 from simulation.sweeps.runner import run_sweep
 
-from .conftest import PROJECT_ROOT
+from .conftest import PROJECT_ROOT, one_line
 from .sweep_support import write_sweep
 
 LEDGER = PROJECT_ROOT / "examples" / "ledger.csv"
+
+
+def test_editing_a_scenario_or_a_document_is_not_other_code_but_editing_the_engine_is(tmp_path, monkeypatch):
+    from simulation import results
+
+    for folder in (*results.CODE_FOLDERS, "scenarios", "docs"):
+        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(results, "PROJECT_ROOT", tmp_path)
+
+    def fingerprint() -> str:
+        results.code_fingerprint.cache_clear()
+        return results.code_fingerprint()
+
+    try:
+        before = fingerprint()
+        (tmp_path / "scenarios" / "retail_bank.yaml").write_text("# pasted a tuned strategy\n", encoding="utf-8")
+        (tmp_path / "docs" / "index.md").write_text("edited\n", encoding="utf-8")
+        assert fingerprint() == before
+        engine = tmp_path / "simulation" / "engine.py"
+        engine.write_text(engine.read_text() + "\n# a change\n", encoding="utf-8")
+        assert fingerprint() != before
+    finally:
+        results.code_fingerprint.cache_clear()
 
 
 def test_a_points_identity_holds_the_kernels_that_compute_it(tmp_path):
@@ -42,11 +65,11 @@ def test_a_store_written_by_other_code_is_refused_naming_both_versions(tmp_path,
     manifest = store / "sweep.json"
     written = json.loads(manifest.read_text())
     chunks = sorted(path.name for path in (store / "results").iterdir())
-    written["code_version"] = "0.0.9+gabcdef123456"  # as an older release of the engine would have left it
+    written |= {"code_version": "0.0.9+gabcdef123456", "code_fingerprint": "0123456789abcdef"}  # an older engine's
     manifest.write_text(json.dumps(written))
     assert main(["sweep", str(sweep), "--out", str(store), "--workers", "1", "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert "holds points computed by clientele 0.0.9+gabcdef123456 (numba kernels); this is" in err
+    err = one_line(capsys.readouterr().err)
+    assert "holds points computed by other code: clientele 0.0.9+gabcdef123456 (code 0123456789abcdef" in err
     assert "would be credited to code that did not compute them" in err
     assert json.loads(manifest.read_text())["code_version"] == "0.0.9+gabcdef123456"  # not relabelled
     assert sorted(path.name for path in (store / "results").iterdir()) == chunks

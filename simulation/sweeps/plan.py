@@ -20,7 +20,7 @@ from .. import kernels
 from ..errors import ScenarioError
 from ..experiment import check_replications, select_strategies
 from ..parameter_paths import ParameterPath, resolve_path, set_path
-from ..results import code_version, provenance_record
+from ..results import code_fingerprint, provenance_record
 from ..scenario import Scenario, load_scenario, override_sources, scenario_from_dict
 from ..scenario_file import parse_yaml, read_text
 from ..sources import PopulationSource, start_run
@@ -152,7 +152,7 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
     planned_data = provenance_record.input_data(population)
     input_data = {key: value for key, value in planned_data.items()
                   if key != "path"}  # the file's content, not where it was read from
-    code = f"{code_version()} {kernels.selected()} kernels"
+    code = f"{code_fingerprint()} {kernels.selected()} kernels"
     problems: list[str] = []
     row_ids: list[str] = []
     longest = base.horizon_quarters

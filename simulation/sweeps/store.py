@@ -27,7 +27,7 @@ import pandas as pd
 
 from .. import kernels
 from ..errors import ClienteleError
-from ..results import code_version, input_files, remove_stale_temporaries, write_atomically
+from ..results import code_fingerprint, code_version, input_files, remove_stale_temporaries, write_atomically
 from .plan import SweepPlan
 from .tasks import ChunkResult
 
@@ -104,7 +104,8 @@ class SweepStore:
 
     def write_plan(self, plan: SweepPlan) -> None:
         """The design and what the sweep is, written before any point runs (a re-run replaces them)."""
-        record = manifest(plan) | {"code_version": code_version(), "kernels": kernels.selected()}
+        record = manifest(plan) | {"code_version": code_version(), "code_fingerprint": code_fingerprint(),
+                                   "kernels": kernels.selected()}
         write_atomically(self.folder / POINTS_FILE, to_parquet_bytes(points_table(plan)))
         write_atomically(self.folder / MANIFEST_FILE, json.dumps(record, indent=2, sort_keys=True, default=str).encode())
 
@@ -119,17 +120,18 @@ class SweepStore:
             written = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return  # an unreadable manifest is rewritten by the plan; its points' ids hold the code anyway
-        then = (str(written.get("code_version")), str(written.get("kernels", "numba")))
-        now = (code_version(), kernels.selected())
+        then = (str(written.get("code_fingerprint")), str(written.get("kernels", "numba")))
+        now = (code_fingerprint(), kernels.selected())
         if then != now and discard:
             for sub in (RESULTS_FOLDER, FAILURES_FOLDER):
                 for stale in (self.folder / sub).glob("*.parquet"):
                     stale.unlink()
         elif then != now:
             raise ClienteleError(
-                f"{self.folder}: holds points computed by clientele {then[0]} ({then[1]} kernels); this is {now[0]} "
-                f"({now[1]} kernels), and its numbers would be credited to code that did not compute them. Sweep "
-                f"into a new folder, or remove {self.folder} to run the sweep again")
+                f"{self.folder}: holds points computed by other code: clientele {written.get('code_version')} (code "
+                f"{then[0]}, {then[1]} kernels); this is {code_version()} (code {now[0]}, {now[1]} kernels), and its "
+                f"numbers would be credited to code that did not compute them. Sweep into a new folder, or remove "
+                f"{self.folder} to run the sweep again")
 
     def done_ids(self) -> set[str]:
         """Points a results file holds."""

@@ -37,6 +37,7 @@ from .scenario_file import parse_yaml, read_text
 from .schema import Name, Real, StrictModel, Text, Whole
 from .sources import calibrated_paths, overlaps
 from .summary import mean_interval, strategy_summary, summary_column
+from .sweeps.execution import make_executor
 from .sweeps.plan import SweepPlan, plan_from_spec
 from .sweeps.runner import run_sweep
 from .sweeps.spec import MAX_REPLICATIONS, AnalysedOutcome, ParameterSpec, SweepSpec
@@ -146,6 +147,8 @@ class Search:
         self.spec = parse_optimize(self.path)
         self.out = Path(out)
         self.workers, self.dask, self.progress = workers, dask, progress
+        self._executor: Any = None  # started by run(), for every batch
+        self._chunks: dict[str, pd.DataFrame] = {}  # the trial store's chunk files, each read once
         probe = self._plan([self._first_values()])  # the scenario, the strategy and each lever checked up front
         self.objective = self.spec.objective or probe.base.report.objective
         self.kinds = {path: probe.resolved[path].kind for path in self.spec.levers}  # whole numbers drawn as such
@@ -212,10 +215,14 @@ class Search:
         import optuna
 
         optuna.logging.set_verbosity(logging.WARNING)
-        constraints = self.spec.constraints
         sampler = (optuna.samplers.TPESampler(seed=self.spec.seed) if self.spec.sampler == "tpe"
                    else optuna.samplers.RandomSampler(seed=self.spec.seed))
         study = optuna.create_study(direction="maximize", sampler=sampler)
+        with make_executor(self.workers, self.dask) as self._executor:  # one pool (or cluster) for every batch
+            return self._search(study, optuna)
+
+    def _search(self, study: Any, optuna: Any) -> dict[str, Any]:
+        constraints = self.spec.constraints
         trials: list[Trial] = []
         while len(trials) < self.spec.trials:
             asked = [study.ask() for _ in range(min(BATCH, self.spec.trials - len(trials)))]
@@ -270,7 +277,7 @@ class Search:
             if plan is not None:
                 trial.point_ids = list(plan.row_ids[index * futures:(index + 1) * futures])
         for plan in {id(plan): plan for plan, _ in planned if plan is not None}.values():
-            run_sweep(plan, self.out / TRIALS_FOLDER, workers=self.workers, dask=self.dask, progress=False)
+            run_sweep(plan, self.out / TRIALS_FOLDER, progress=False, executor=self._executor)
         rows = self._rows([point for trial in batch for point in trial.point_ids])
         for trial in batch:
             if not trial.point_ids:
@@ -300,7 +307,7 @@ class Search:
         if self._best_other is None:
             plan = plan_from_spec(self._sweep_spec(self.sample, self.compare, self.spec.seed), self.path.parent,
                                   str(self.path))
-            run_sweep(plan, self.out / TRIALS_FOLDER, workers=self.workers, dask=self.dask, progress=False)
+            run_sweep(plan, self.out / TRIALS_FOLDER, progress=False, executor=self._executor)
             rows = self._rows(list(plan.row_ids))
             self._best_other = np.array([
                 float(_horizon(rows[rows["point_id"] == point], self.objective, by_strategy=True).mean().max())
@@ -308,10 +315,13 @@ class Search:
         return self._best_other
 
     def _rows(self, point_ids: list[str]) -> pd.DataFrame:
+        """The trials' rows; each chunk file read once (a chunk is written whole, once, under its final name)."""
         folder = self.out / TRIALS_FOLDER / "results"
         wanted = set(point_ids)
-        frames = [frame[frame["point_id"].isin(wanted)] for frame in
-                  (pd.read_parquet(path) for path in sorted(folder.glob("*.parquet")))]
+        for path in sorted(folder.glob("*.parquet")):
+            if path.name not in self._chunks:
+                self._chunks[path.name] = pd.read_parquet(path)
+        frames = [frame[frame["point_id"].isin(wanted)] for frame in self._chunks.values()]
         frames = [frame for frame in frames if not frame.empty]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["point_id"])
 
@@ -350,7 +360,7 @@ class Search:
         """The best settings on replications they were not chosen on, beside each declared option, paired."""
         seed = self.spec.seed + FRESH_SEED_OFFSET
         plan = self._plan([best.values], [self.spec.strategy, *self.compare], seed)
-        run_sweep(plan, self.out / TRIALS_FOLDER, workers=self.workers, dask=self.dask, progress=False)
+        run_sweep(plan, self.out / TRIALS_FOLDER, progress=False, executor=self._executor)
         rows = self._rows(list(plan.row_ids))  # with robust: every future, each replication a pair
         last = rows[rows["quarter"] == rows["quarter"].max()]
         values = last.pivot_table(index=["point_id", "replication"], columns="strategy", values=self.objective)

@@ -122,3 +122,33 @@ def test_a_scheduler_without_workers_stops_the_sweep_with_a_clear_error(tmp_path
     message = str(stopped.value)
     assert "no worker has been connected to the scheduler for 3 s" in message
     assert f"dask worker {cluster.scheduler_address}" in message and "run the command again to resume" in message
+
+
+def test_a_second_command_writing_the_same_store_is_refused_and_a_kept_pool_holds_no_store(tmp_path, capsys):
+    import subprocess
+    import sys
+    import time
+
+    sweep = write_sweep(tmp_path)
+    store = tmp_path / "store"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from simulation.sweeps.store import open_store\n"
+        f"with open_store({str(store)!r}):\n    print('held', flush=True); time.sleep(30)")],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert main(["sweep", str(sweep), "--out", str(store), "--workers", "1", "--quiet"]) == 2
+        assert f"another sweep is writing this folder (pid {holder.pid})" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    # one pool kept across stores (as `optimize` keeps it): its forked workers never keep a store locked
+    from simulation.sweeps.execution import make_executor
+
+    with make_executor(2, None) as executor:
+        for name in ("first", "second", "first"):
+            run = run_sweep(load_plan(sweep), tmp_path / name, executor=executor)
+            assert run.failed == 0
+    started = time.monotonic()
+    assert main(["sweep", str(sweep), "--out", str(tmp_path / "first"), "--workers", "1", "--quiet"]) == 0
+    assert time.monotonic() - started < 60

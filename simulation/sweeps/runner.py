@@ -8,13 +8,14 @@ Dask write the same files.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import socket
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from tqdm import tqdm
 
@@ -71,11 +72,12 @@ def chunk_tasks(plan: SweepPlan, points: list[PlannedPoint], size: int) -> Itera
 
 
 def run_sweep(plan: SweepPlan, out: str | Path, *, workers: int | None = None, dask: str | None = None,
-              progress: bool = False, discard_other_code: bool = False) -> SweepRun:
+              progress: bool = False, discard_other_code: bool = False, executor: Any = None) -> SweepRun:
     """Run the plan's points not yet done into the store at ``out``; failures are recorded, not raised.
 
     A store another version of the code wrote is refused, or (``discard_other_code``: a store the tool keeps inside a
-    report's results) emptied and run again."""
+    report's results) emptied and run again. ``executor``: one already started (``make_executor``), for a caller
+    that runs many small plans — an optimisation's batches — without starting a pool or cluster for each."""
     started = time.perf_counter()
     folder = check_output_folder(out)
     with open_store(folder) as store:
@@ -88,17 +90,17 @@ def run_sweep(plan: SweepPlan, out: str | Path, *, workers: int | None = None, d
         bar = tqdm(total=len(plan.points), initial=len(plan.points) - len(remaining), desc="points", unit="pt",
                    disable=not progress, file=sys.stderr, dynamic_ncols=True)
         try:
-            with make_executor(workers, dask) as executor:
+            with (contextlib.nullcontext(executor) if executor is not None else make_executor(workers, dask)) as running:
                 store.log({"run": "start", "host": socket.gethostname(), "executor": dask or "pool",
-                           "workers": executor.workers, "chunk_points": size, "to_run": len(remaining),
+                           "workers": running.workers, "chunk_points": size, "to_run": len(remaining),
                            "code_version": code_version(), "started": time.time()})
-                for result in executor.results(chunk_tasks(plan, remaining, size)):
+                for result in running.results(chunk_tasks(plan, remaining, size)):
                     store.write_chunk(result)
                     ran += len(result.timing.get("point_seconds", ())) or len(result.failures)
                     failed += len(result.failures)
                     bar.update(result.timing.get("points", len(result.failures)))
                     bar.set_postfix(failed=failed, refresh=False)
-                worker_count = executor.workers
+                worker_count = running.workers
         finally:
             bar.close()
         store.log({"run": "end", "ran": ran, "failed": failed, "wall_seconds": time.perf_counter() - started})

@@ -8,14 +8,17 @@
 
 Every file is written under a temporary name and renamed into place; a point is done when a
 results file holds it. A chunk is named by its points, so a chunk run twice (Dask may) writes
-the same file again. A lock (``flock``, released by the kernel even on SIGKILL) keeps a second
-command out while one writes.
+the same file again. A lock (a POSIX ``lockf``, released by the kernel even on SIGKILL, and not
+inherited by a worker process forked while it is held — a pool kept across several stores, as an
+optimisation keeps one, would otherwise hold every store it ran in) keeps a second command out
+while one writes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import io
 import json
@@ -159,7 +162,7 @@ class SweepStore:
     def close(self) -> None:
         if self._log is not None:
             self._log.close()
-        self._lock.close()  # releases the flock
+        self._lock.close()  # releases the lock
 
 
 @contextlib.contextmanager
@@ -173,8 +176,10 @@ def open_store(folder: str | Path) -> Iterator[SweepStore]:
             raise ClienteleError(f"--out {folder}: cannot make the sweep folder: {exc.strerror}") from None
     lock = open(folder / LOCK_FILE, "a+", encoding="utf-8")
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EAGAIN):
+            raise
         lock.seek(0)
         holder = lock.read().strip() or "another process"
         lock.close()

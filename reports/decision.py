@@ -30,7 +30,7 @@ import pandas as pd
 
 from simulation.calibration.book import LOSS_MAKING_WARNING
 from simulation.scenario import Scenario
-from simulation.summary import mean_interval
+from simulation.summary import horizon_values, mean_interval
 
 CONFIDENCE = 0.95
 
@@ -74,12 +74,6 @@ class Difference:
     def beyond_noise(self) -> bool:
         """The interval excludes zero (never true with one replication)."""
         return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
-
-
-def horizon_values(quarters: pd.DataFrame, column: str) -> pd.DataFrame:
-    """``column`` at the last quarter: replications down, strategies across."""
-    last = quarters[quarters["quarter"] == quarters["quarter"].max()]
-    return last.pivot(index="replication", columns="strategy", values=column)
 
 
 def horizon_totals(quarters: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -126,19 +120,19 @@ def decide(quarters: pd.DataFrame, materiality: float, materiality_amount: float
     """Rank by the expected ``objective`` (an outcome: ``npv`` or ``npv_plus_book``); the leaders are the top one
     that acts and every acting strategy not clearly and materially behind it. ``inert`` strategies (steps that
     reached no one) are ranked but never lead."""
-    npv = horizon_values(quarters, objective)
-    ranking = [str(name) for name in npv.mean().sort_values(ascending=False, kind="stable").index]
-    replications = len(npv)
+    values = horizon_values(quarters, objective)
+    ranking = [str(name) for name in values.mean().sort_values(ascending=False, kind="stable").index]
+    replications = len(values)
     candidates = [name for name in ranking if name not in inert] or ranking
     ranking = [*candidates, *(name for name in ranking if name not in candidates)]  # options that act first
     leader = candidates[0]
     if len(ranking) == 1:
         return Decision(ranking, [leader], None, None, materiality, replications, {}, frozenset(inert), objective)
-    scale = abs(float(npv[leader].mean()))
+    scale = abs(float(values[leader].mean()))
     threshold = max(materiality * scale, materiality_amount)
     leaders, why = [leader], {}
     for other in candidates[1:]:
-        difference = paired(npv, leader, other)
+        difference = paired(values, leader, other)
         if difference.has_interval and not difference.beyond_noise:
             leaders.append(other)
             why[other] = "noise"
@@ -147,9 +141,9 @@ def decide(quarters: pd.DataFrame, materiality: float, materiality_amount: float
             why[other] = "materiality"
     # The margin that matters: to the closest co-leader when it is a choice, else to the runner-up.
     closest = leaders[1] if len(leaders) > 1 else ranking[1]
-    margin = paired(npv, leader, closest)
+    margin = paired(values, leader, closest)
     # A share of a value at or near zero (or below it) means nothing: no share then.
-    meaningful = scale > 0 and float(npv[leader].mean()) > 0 and abs(margin.mean) <= 10 * scale
+    meaningful = scale > 0 and float(values[leader].mean()) > 0 and abs(margin.mean) <= 10 * scale
     return Decision(ranking, leaders, margin, margin.mean / scale if meaningful else None, materiality, replications,
                     why, frozenset(name for name in inert if name in ranking), objective)
 

@@ -36,7 +36,7 @@ from .results import write_atomically
 from .scenario_file import parse_yaml, read_text
 from .schema import Name, Real, StrictModel, Text, Whole
 from .sources import calibrated_paths, overlaps
-from .summary import mean_interval, strategy_summary, summary_column
+from .summary import horizon_values, mean_interval, strategy_summary, summary_column
 from .sweeps.execution import make_executor
 from .sweeps.plan import SweepPlan, plan_from_spec
 from .sweeps.runner import run_sweep
@@ -149,6 +149,7 @@ class Search:
         self.workers, self.dask, self.progress = workers, dask, progress
         self._executor: Any = None  # started by run(), for every batch
         self._chunks: dict[str, pd.DataFrame] = {}  # the trial store's chunk files, each read once
+        self.sample: list[dict[str, Any]] = [{}]  # the futures each setting is judged in: the scenario as given
         probe = self._plan([self._first_values()])  # the scenario, the strategy and each lever checked up front
         self.objective = self.spec.objective or probe.base.report.objective
         self.kinds = {path: probe.resolved[path].kind for path in self.spec.levers}  # whole numbers drawn as such
@@ -163,7 +164,6 @@ class Search:
         if self.spec.robust is not None and self.spec.robust.measure == "p90_regret" and not self.compare:
             raise ScenarioError(f"{self.path}: robust: p90_regret measures what a setting gives up against the "
                                 f"declared options, and there are none to compare with (compare: is empty)")
-        self.sample: list[dict[str, Any]] = [{}]  # the futures each setting is judged in: the scenario as given
         self._best_other: np.ndarray | None = None  # with p90_regret: the best declared option's value per future
         if self.spec.robust is not None:
             self.sample = self._futures(probe)
@@ -205,7 +205,7 @@ class Search:
     def _plan(self, batch: list[dict[str, Any]], strategies: list[str] | None = None,
               seed: int | None = None) -> SweepPlan:
         """Each setting of ``batch`` in each future of the sample, in that order: one list design."""
-        rows = [{**values, **future} for values in batch for future in getattr(self, "sample", [{}])]
+        rows = [{**values, **future} for values in batch for future in self.sample]
         return plan_from_spec(self._sweep_spec(rows, strategies or [self.spec.strategy],
                                                self.spec.seed if seed is None else seed),
                               self.path.parent, str(self.path))
@@ -287,7 +287,7 @@ class Search:
                 raise ClienteleError(f"trial {trial.number} ({_shown(trial.values)}) failed to run; its error: "
                                      f"clientele sweep status {self.out / TRIALS_FOLDER}. Running the search again "
                                      f"retries it")
-            values = np.array([float(_horizon(mine, self.objective).mean()) for mine in per_future])
+            values = np.array([float(horizon_values(mine, self.objective)[self.spec.strategy].mean()) for mine in per_future])
             trial.objective, trial.mean = self._judge(values), float(values.mean())
             summaries = [strategy_summary(mine.drop(columns=["point_id"]), baseline=self.spec.strategy).iloc[0]
                          for mine in per_future]
@@ -310,7 +310,7 @@ class Search:
             run_sweep(plan, self.out / TRIALS_FOLDER, progress=False, executor=self._executor)
             rows = self._rows(list(plan.row_ids))
             self._best_other = np.array([
-                float(_horizon(rows[rows["point_id"] == point], self.objective, by_strategy=True).mean().max())
+                float(horizon_values(rows[rows["point_id"] == point], self.objective).mean().max())
                 for point in plan.row_ids])
         return self._best_other
 
@@ -386,13 +386,6 @@ class Search:
                                 f"{self.spec.trials} trials, seed {self.spec.seed})")[:300]
         block["tuned"] = {"search": self.path.name[:300], "trials": self.spec.trials, "seed": self.spec.seed}
         return {f"{self.spec.strategy}_tuned": block}
-
-
-def _horizon(rows: pd.DataFrame, outcome: str, by_strategy: bool = False) -> Any:
-    last = rows[rows["quarter"] == rows["quarter"].max()]
-    if by_strategy:
-        return last.pivot(index="replication", columns="strategy", values=outcome)
-    return last.groupby("replication")[outcome].first()
 
 
 def _shown(values: dict[str, Any]) -> str:

@@ -233,8 +233,10 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """Package version plus the git commit (and '-dirty' for uncommitted changes) when known."""
+    """Package version plus the git commit (and '-dirty' for uncommitted changes) when known; asked of git once per
+    process (a sweep asks at every run, an optimisation at every batch)."""
     try:
         commit = subprocess.run(
             ["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short=12", "HEAD"],

@@ -25,6 +25,12 @@ def summary_column(name: str) -> str:
     raise KeyError(f"unknown outcome {name!r}; known outcomes: {', '.join(o.name for o in OUTCOMES)}")
 
 
+def horizon_values(quarters: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` at the last quarter: replications down, strategies across."""
+    last = quarters[quarters["quarter"] == quarters["quarter"].max()]
+    return last.pivot(index="replication", columns="strategy", values=column)
+
+
 def mean_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t confidence interval; a single value has a zero-width interval."""
     values = np.asarray(values, dtype=float)

@@ -9,12 +9,14 @@ Timings and the host go back beside the rows, never in them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import socket
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -111,10 +113,17 @@ def _different_data(task: ChunkTask) -> str | None:
     if path is None or task.data_sha256 is None:
         return None
     try:
-        seen = file_sha256(path)
+        status = os.stat(path)
+        seen = _content_hash(str(path), status.st_size, status.st_mtime_ns)
     except OSError as exc:
         return f"{path}: this worker ({socket.gethostname()}) cannot read the sweep's data file: {exc.strerror}"
     if seen != task.data_sha256:
         return (f"{path}: this worker ({socket.gethostname()}) reads a file with SHA-256 {seen}, the sweep was "
                 f"planned on {task.data_sha256}: the same path holds other data here")
     return None
+
+
+@functools.lru_cache(maxsize=8)
+def _content_hash(path: str, size: int, modified: int) -> str:
+    """A data file's SHA-256, once per worker while its size and modification time stay the same."""
+    return file_sha256(Path(path))

@@ -536,6 +536,7 @@ class Report:
         return self._render(
             "robustness.html.j2", declared=len(declared), summary=summary, rows=rows, flips=flips,
             leading=self.label(leading), recommended=self.decision.recommended is not None,
+            gated=bool(self.gates),  # no recommendation was given: there is none to hold
             leaders=[self.label(s) for s in self.decision.leaders], holds=holds,
             holds_text="—" if np.isnan(holds) else share(holds, 0), futures=summary.futures,
             replications=manifest.get("replications"), points=manifest.get("design", {}).get("points"),

@@ -230,7 +230,7 @@ class WordOfMouthSpec(Section):
     first_hand: Real = Field(9.0, ge=0, le=1000, description="People a badly treated leaver tells, people",
             json_schema_extra=in_plain_words("People a badly treated leaver tells", (0.5, 2.0)))
     second_hand: Real = Field(4.0, ge=0, le=1000, description="People each first-hand listener tells, people",
-            json_schema_extra=in_plain_words("People each of them tells in turn", (0.5, 2.0)))
+            json_schema_extra=in_plain_words("People each listener to a bad story tells in turn", (0.5, 2.0)))
     first_wave_months: Real = Field(1.0, ge=0, le=24, description="Delay of the first wave, months")
     second_wave_months: Real = Field(2.0, ge=0, le=24, description="Delay of the second wave, months")
     graceful_fraction: Real = Field(
@@ -265,7 +265,7 @@ class DistrustSpec(Section):
         json_schema_extra=in_plain_words("How strongly letting customers go unsettles the rest", (0.5, 2.0)),
     )
     decay: Real = Field(0.3, ge=0, le=1, description="Share of distrust that fades each month, fraction",
-            json_schema_extra=in_plain_words("How fast that unease fades", (0.5, 2.0)))
+            json_schema_extra=in_plain_words("How fast unease after customers are let go fades", (0.5, 2.0)))
     near_threshold_profit: Real = Field(
         5.0, ge=-1e9, le=1e9, description="Customers below this profit feel at risk, currency per month"
     )

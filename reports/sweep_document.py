@@ -441,6 +441,35 @@ class SweepReport:
         return self._render("sweep_regret.html.j2", rows=rows, satisficing=satisficing, least=least, most=most,
                             points=self.design_points)
 
+    # ---- levers
+
+    def levers_section(self) -> Fragment:
+        """With levers: which settings of the tuned strategy do best, over every future and in each region of them."""
+        regions = self.analysis.regions
+        if regions.empty:
+            return Fragment("")
+        manifest = self.manifest
+        money = self.formatter(self.analysis.decision_outcome)
+        signed = self.formatter(self.analysis.decision_outcome, signed=True)
+        levers = list(manifest["lever_order"])
+        rows = []
+        for row in regions.itertuples():
+            where = (f"{self.parameter_title(str(row.parameter))} {row.region}" if row.parameter
+                     else "Every sampled future")
+            rows.append({"where": where, "futures": count(row.futures),
+                         "settings": [plain(row.settings[path]) for path in levers], "value": money(row.value),
+                         "declared": self.label(str(row.declared)) if row.declared else "none",
+                         "lead": signed(row.lead) if row.declared else ""})
+        overall = regions.iloc[0]
+        changes = regions[regions["option"] != overall["option"]]
+        tuned = str(manifest["lever_strategy"])
+        return self._render("sweep_levers.html.j2", rows=rows, levers=[self.parameter_title(p) for p in levers],
+                            tuned=self.label(tuned), policies=len(manifest.get("policies", [])),
+                            best=self.label(str(overall["option"])), lead=signed(float(overall["lead"]))
+                            if overall["declared"] else "", declared=self.label(str(overall["declared"]))
+                            if overall["declared"] else "", same=changes.empty,
+                            points=self.design_points)
+
     # ---- appendix
 
     def provenance_appendix(self) -> Fragment:

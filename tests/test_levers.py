@@ -61,3 +61,89 @@ def test_a_lever_can_be_set_like_any_other_path():
     assert scenario.strategies["ladder"].steps[1].surcharge == 0.3
     with pytest.raises(ScenarioError, match="'7' is not a position in strategies.ladder.steps"):
         load_scenario(BUNDLED_SCENARIO, ["strategies.ladder.steps.7.surcharge=0.3"])
+
+
+THRESHOLD = "strategies.ladder.steps.0.target.max_monthly_profit"
+FUTURES = {"word_of_mouth.first_hand": {"low": 3, "high": 15}, "churn.price_elasticity": {"low": 0.5, "high": 4}}
+
+
+def _horizon_means(store) -> pd.DataFrame:
+    rows = pd.concat(pd.read_parquet(path) for path in sorted((store / "results").iterdir()))
+    final = rows[rows["quarter"] == rows["quarter"].max()]
+    return final.groupby(["point_id", "strategy"])["npv_plus_book"].mean()
+
+
+def test_levers_cross_every_policy_with_every_future_and_each_policy_is_an_option_there(tmp_path):
+    """Policies × futures (EMA's design): a policy's point is the very run a sweep setting that policy would make,
+    the declared options are the same under every policy (common random numbers), and the analysis reads each
+    policy as an option in each future; the region table's best settings are the ones with the highest mean."""
+    from simulation.sweeps.analysis import analyze_sweep
+    from simulation.sweeps.designs import ROLE_DESIGN
+
+    levers = {SURCHARGE: {"values": [0.05, 0.4]}, THRESHOLD: {"values": [-10, 0]}}
+    crossed = write_sweep(tmp_path, strategies=["retain_all", "ladder"], replications=1,
+                          design={"method": "lhs", "points": 3, "swings": False}, parameters=FUTURES, levers=levers)
+    plan = load_plan(crossed)
+    assert len(plan.rows) == 3 * 4 and len(plan.points) == 12
+    run_sweep(plan, tmp_path / "crossed", workers=2)
+    means = _horizon_means(tmp_path / "crossed")
+
+    # One policy swept alone, set: in a sweep of its own, in the same three futures, gives the same numbers.
+    alone_dir = tmp_path / "alone"
+    alone_dir.mkdir()
+    alone = write_sweep(alone_dir, strategies=["retain_all", "ladder"], replications=1,
+                        design={"method": "lhs", "points": 3, "swings": False}, parameters=FUTURES,
+                        set={"population.customers": 300, "market.size": 20000, "horizon_quarters": 4,
+                             SURCHARGE: 0.4, THRESHOLD: -10})
+    alone_plan = load_plan(alone)
+    run_sweep(alone_plan, tmp_path / "alone_store", workers=2)
+    alone_means = _horizon_means(tmp_path / "alone_store")
+    policy = next(number for number, row in enumerate(plan.rows) if row.values[SURCHARGE] == 0.4
+                  and row.values[THRESHOLD] == -10)  # the first row of that policy
+    policy = plan.rows[policy].policy
+    crossed_ids = [identity for row, identity in zip(plan.rows, plan.row_ids, strict=True) if row.policy == policy]
+    for mine, theirs in zip(crossed_ids, alone_plan.row_ids, strict=True):
+        assert means.loc[(mine, "ladder")] == alone_means.loc[(theirs, "ladder")]
+        assert means.loc[(mine, "retain_all")] == alone_means.loc[(theirs, "retain_all")]
+
+    analysis = analyze_sweep(tmp_path / "crossed")
+    options = [f"ladder@{k}" for k in range(4)]
+    assert analysis.strategies == ["retain_all", *options]
+    assert len(analysis.design[analysis.design["role"] == ROLE_DESIGN]) == 3  # three futures, not twelve points
+    keep = [means.loc[(identity, "retain_all")] for row, identity in zip(plan.rows, plan.row_ids, strict=True)
+            if row.policy == 3]
+    assert list(analysis.point_outcomes.set_index("strategy").loc["retain_all", "npv_plus_book"]) == keep
+    by_policy = {k: sum(means.loc[(identity, "ladder")] for row, identity in zip(plan.rows, plan.row_ids, strict=True)
+                        if row.policy == k) / 3 for k in range(4)}
+    best = max(by_policy, key=lambda k: by_policy[k])
+    overall = analysis.regions.iloc[0]
+    assert overall["region"] == "every future" and overall["option"] == f"ladder@{best}"
+    assert overall["value"] == pytest.approx(by_policy[best], rel=1e-12)
+    assert overall["lead"] == pytest.approx(by_policy[best] - sum(keep) / 3, rel=1e-12)
+    assert overall["settings"] == {SURCHARGE: plan.rows[best * 3].values[SURCHARGE],
+                                   THRESHOLD: plan.rows[best * 3].values[THRESHOLD]}
+    halves = analysis.regions[analysis.regions["parameter"] == "churn.price_elasticity"]
+    assert list(halves["region"]) == ["below 2.25", "2.25 or above"] and halves["futures"].sum() == 3
+
+
+@pytest.mark.parametrize("levers, expected", [
+    ({"churn.price_elasticity": {"values": [1, 2]}}, "a lever is a setting of a strategy's step"),
+    ({SURCHARGE: {"low": 0.0, "high": 0.5}}, "each needs values or low, high and levels"),
+    ({SURCHARGE: {"values": [0.1]}, "strategies.divest_abrupt.steps.0.style": {"values": ["graceful"]}},
+     "levers tune one strategy at a time"),
+    ({SURCHARGE: {"values": [0.1, 9.0]}}, "surcharge' input should be less than or equal to 5: got 9.0"),
+    ({"strategies.ladder.steps.9.surcharge": {"values": [0.1]}}, "steps.9"),
+])
+def test_a_lever_that_cannot_be_set_is_refused_before_anything_runs(tmp_path, levers, expected):
+    sweep = write_sweep(tmp_path, strategies=["retain_all", "ladder", "divest_abrupt"],
+                        design={"method": "lhs", "points": 2, "swings": False}, levers=levers)
+    with pytest.raises(ScenarioError) as error:
+        load_plan(sweep)
+    assert expected in str(error.value) and not (tmp_path / "store").exists()
+
+
+def test_levers_tune_a_strategy_the_sweep_compares(tmp_path):
+    sweep = write_sweep(tmp_path, strategies=["retain_all", "divest_abrupt"],
+                        design={"method": "lhs", "points": 2, "swings": False}, levers={SURCHARGE: {"values": [0.1]}})
+    with pytest.raises(ScenarioError, match="levers: tune 'ladder', which is not among the strategies compared"):
+        load_plan(sweep)

@@ -26,10 +26,10 @@ from .sweep_support import write_sweep
 LEDGER = PROJECT_ROOT / "examples" / "ledger.csv"
 
 
-def test_editing_a_scenario_or_a_document_is_not_other_code_but_editing_the_engine_is(tmp_path, monkeypatch):
+def test_editing_a_scenario_a_document_or_a_reports_words_is_not_other_code_but_editing_the_engine_is(tmp_path, monkeypatch):
     from simulation import results
 
-    for folder in (*results.CODE_FOLDERS, "scenarios", "docs"):
+    for folder in (*results.CODE_FOLDERS, "scenarios", "docs", "templates"):
         shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(results, "PROJECT_ROOT", tmp_path)
 
@@ -41,6 +41,7 @@ def test_editing_a_scenario_or_a_document_is_not_other_code_but_editing_the_engi
         before = fingerprint()
         (tmp_path / "scenarios" / "retail_bank.yaml").write_text("# pasted a tuned strategy\n", encoding="utf-8")
         (tmp_path / "docs" / "index.md").write_text("edited\n", encoding="utf-8")
+        (tmp_path / "templates" / "sections" / "sweep_regret.html.j2").write_text("reworded\n", encoding="utf-8")
         assert fingerprint() == before
         engine = tmp_path / "simulation" / "engine.py"
         engine.write_text(engine.read_text() + "\n# a change\n", encoding="utf-8")

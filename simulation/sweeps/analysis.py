@@ -20,6 +20,7 @@ import pandas as pd
 
 from .designs import ROLE_BASE, ROLE_DESIGN, ROLE_SWING
 from .discovery import FlipBox, flip_boxes
+from .policies import best_by_region, policies_as_options
 from .queries import design_table, parameter_names, read_manifest, sweep_rows
 from .regret import best_strategies, point_regret, strategy_robustness
 from .sensitivity import interaction_share, morris_indices, sobol_indices, swings
@@ -52,6 +53,8 @@ class SweepAnalysis:
     # (total Sobol index, else Morris mu*, else the one-at-a-time swing) — parameter, method, index, low, high, zero
     decision_sensitivity: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["parameter", "method", "index", "low", "high", "zero"]))
+    # with levers: per region of the futures, the best settings and their lead (sweeps.policies.best_by_region)
+    regions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def point_outcomes(folder: str | Path) -> pd.DataFrame:
@@ -80,6 +83,8 @@ def analyze_sweep(folder: str | Path, seed: int = 0, discover: bool = True) -> S
     described = read_manifest(folder)
     design = design_table(folder)
     outcomes = point_outcomes(folder)
+    if described.get("levers"):  # each policy an option, each future a point (simulation.sweeps.policies)
+        design, outcomes, described = policies_as_options(design, outcomes, described)
     parameters = parameter_names(described)
     strategies = list(described["strategies"])
     decision = described.get("decision_outcome", "npv")
@@ -137,6 +142,8 @@ def analyze_sweep(folder: str | Path, seed: int = 0, discover: bool = True) -> S
         flips = flip_boxes(best[parameters].reset_index(drop=True), flipped, winners, kinds, seed)
 
     tied = _tied_with(outcomes, recommended, strategies, decision) if recommended else []
+    regions = (best_by_region(design, outcomes, described, parameters, decision) if described.get("levers")
+               else pd.DataFrame())
     decision_sensitivity = _decision_sensitivity(design, sampled, outcomes, parameters, recommended, tied, decision,
                                                  method if not missing else "", described, seed)
 
@@ -154,7 +161,7 @@ def analyze_sweep(folder: str | Path, seed: int = 0, discover: bool = True) -> S
         morris=frame(morris_parts, ["outcome", "strategy", "parameter"]),
         swings=frame(swing_parts, ["outcome", "strategy", "parameter"]),
         regret=regrets, best=best, robustness=robustness, flips=flips, flip_share=flip_share, notes=notes,
-        tied=tied, decision_sensitivity=decision_sensitivity,
+        tied=tied, decision_sensitivity=decision_sensitivity, regions=regions,
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..parameter_paths import ParameterPath
-from .spec import SweepSpec
+from .spec import ParameterSpec, SweepSpec
 
 ROLE_DESIGN, ROLE_BASE, ROLE_SWING = "design", "base", "swing"
 
@@ -32,6 +32,7 @@ class DesignPoint:
     values: dict[str, Any]
     unit: tuple[float, ...] = ()  # the sampled coordinates in [0, 1] (lhs, sobol, morris)
     swing: str = ""  # for a swing point: "<path> low" or "<path> high"
+    policy: int = 0  # with levers: which combination of the levers' values (``policies``) the point runs
 
 
 def problem(spec: SweepSpec) -> dict[str, Any]:
@@ -67,13 +68,30 @@ def from_unit(u: float, resolved: ParameterPath, low: float | None, high: float 
     return float(low + u * (high - low))
 
 
+def policies(spec: SweepSpec, resolved: dict[str, ParameterPath]) -> list[dict[str, Any]]:
+    """Every combination of the levers' values, the first lever slowest (one empty policy without levers)."""
+    names = list(spec.levers)
+    columns = [_listed_values(spec.levers[name], resolved[name]) for name in names]
+    return [dict(zip(names, row, strict=True)) for row in itertools.product(*columns)]
+
+
 def design_points(spec: SweepSpec, resolved: dict[str, ParameterPath], base: dict[str, Any] | None) -> list[DesignPoint]:
-    """Every point of the design in order, then (with ``design.swings`` and a base) the base and its swings."""
+    """The futures — every point of the design in order, then (with ``design.swings`` and a base) the base and its
+    swings — once for each policy of the levers (EMA's policies × scenarios), policy by policy."""
+    futures = future_points(spec, resolved, base)
+    return [DesignPoint(point.index, point.role, {**point.values, **policy}, point.unit, point.swing, number)
+            for number, policy in enumerate(policies(spec, resolved)) for point in futures]
+
+
+def future_points(spec: SweepSpec, resolved: dict[str, ParameterPath], base: dict[str, Any] | None) -> list[DesignPoint]:
+    """The design over the parameters alone: one future, the scenario as it is, when only levers vary."""
     names = list(spec.parameters)
     method = spec.design.method
     points: list[DesignPoint] = []
+    if not names:
+        return [DesignPoint(0, ROLE_DESIGN, {})]
     if method in ("grid", "list"):
-        columns = [_listed_values(spec, name, resolved[name]) for name in names]
+        columns = [_listed_values(spec.parameters[name], resolved[name]) for name in names]
         rows = itertools.product(*columns) if method == "grid" else zip(*columns, strict=True)
         points = [DesignPoint(i, ROLE_DESIGN, dict(zip(names, row, strict=True))) for i, row in enumerate(rows)]
     else:
@@ -87,8 +105,7 @@ def design_points(spec: SweepSpec, resolved: dict[str, ParameterPath], base: dic
     return points
 
 
-def _listed_values(spec: SweepSpec, name: str, resolved: ParameterPath) -> list[Any]:
-    parameter = spec.parameters[name]
+def _listed_values(parameter: ParameterSpec, resolved: ParameterPath) -> list[Any]:
     if parameter.values is not None:
         return list(parameter.values)
     assert parameter.low is not None and parameter.high is not None and parameter.levels is not None

@@ -133,20 +133,24 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
         set_path(base_raw, dotted, value)
     base = scenario_from_dict(base_raw, source=f"{source_name}: scenario {scenario_name} with set")
     strategies = tuple(select_strategies(base, spec.strategies))
+    if spec.lever_strategy is not None and spec.lever_strategy not in strategies:
+        raise ScenarioError(f"{source_name}: levers: tune {spec.lever_strategy!r}, which is not among the strategies "
+                            f"compared ({', '.join(strategies)})")
     resolved = {}
-    for path in spec.parameters:  # against the scenario itself: a lever's step decides which fields it has
-        try:
-            resolved[path] = resolve_path(Scenario, path, base)
-        except ValueError as exc:
-            raise ScenarioError(f"{source_name}: parameters: '{path}' {exc}") from None
-        problem = kind_problem(resolved[path], spec.parameters[path])
-        if problem:
-            raise ScenarioError(f"{source_name}: parameters: '{path}' {problem}")
+    for section, varied in (("parameters", spec.parameters), ("levers", spec.levers)):
+        for path in varied:  # against the scenario itself: a lever's step decides which fields it has
+            try:
+                resolved[path] = resolve_path(Scenario, path, base)
+            except ValueError as exc:
+                raise ScenarioError(f"{source_name}: {section}: '{path}' {exc}") from None
+            problem = kind_problem(resolved[path], varied[path])
+            if problem:
+                raise ScenarioError(f"{source_name}: {section}: '{path}' {problem}")
     dump = base.model_dump(mode="json")
     base_values = {path: get_path(dump, path) for path in spec.parameters}
     # Paths the analyst set at every point — --set, the sweep's set: and every swept parameter, at each of its
     # values, the base included — are never overwritten by a company's data (sources.start_run).
-    explicit = tuple(dict.fromkeys((*overridden, *spec.set, *spec.parameters)))
+    explicit = tuple(dict.fromkeys((*overridden, *spec.set, *spec.parameters, *spec.levers)))
     rows = design_points(spec, resolved, base_values if None not in base_values.values() else None)
     base_hash = base.content_hash()
     planned_data = provenance_record.input_data(population)

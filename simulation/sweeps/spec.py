@@ -107,7 +107,13 @@ class SweepSpec(StrictModel):
     seed: Whole = Field(20261001, ge=0, le=2**63 - 1, description="Root seed: replication r of every point uses it")
     set: dict[str, Any] = Field(default_factory=dict, description="Fixed overrides for every point, by dotted path")
     design: DesignSpec
-    parameters: dict[str, ParameterSpec] = Field(min_length=1, max_length=100, description="Varied parameters by dotted path")
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict, max_length=100,
+                                                 description="Varied parameters (the futures) by dotted path")
+    levers: dict[str, ParameterSpec] = Field(
+        default_factory=dict, max_length=10,
+        description="Settings of one strategy's steps to try, by path (strategies.NAME.steps.N.field), each a list of "
+                    "values or a range with levels: every combination (a policy) is run in every future of the design, "
+                    "and the report shows which settings are best in each region of the parameters")
     decision_outcome: AnalysedOutcome | None = Field(
         None, description="The outcome a strategy is judged by: best, regret, scenario discovery (empty: the "
                           "scenario's report.objective, as its board report judges)")
@@ -133,10 +139,38 @@ class SweepSpec(StrictModel):
             raise ValueError("; ".join(problems))
         return parameters
 
+    @field_validator("levers")
+    @classmethod
+    def _levers_are_one_strategys_settings(cls, levers: dict[str, ParameterSpec]) -> dict[str, ParameterSpec]:
+        owners = {path.split(".")[1] for path in levers if len(path.split(".")) >= 5 and path.startswith("strategies.")
+                  and path.split(".")[2] == "steps" and path.split(".")[3].isdigit()}
+        stray = [path for path in levers if not (path.startswith("strategies.") and len(path.split(".")) >= 5
+                                                 and path.split(".")[2] == "steps" and path.split(".")[3].isdigit())]
+        if stray:
+            raise ValueError(f"a lever is a setting of a strategy's step, strategies.NAME.steps.N.field: got "
+                             f"{', '.join(map(repr, stray))}")
+        if len(owners) > 1:
+            raise ValueError(f"levers tune one strategy at a time: got settings of {', '.join(sorted(owners))}")
+        unspaced = [path for path, spec in levers.items() if spec.values is None and spec.levels is None]
+        if unspaced:
+            raise ValueError(f"every combination of the levers is tried, so each needs values or low, high and levels: "
+                             f"missing for {', '.join(unspaced)}")
+        return levers
+
+    @property
+    def lever_strategy(self) -> str | None:
+        """The strategy the levers tune, or None without levers."""
+        return next(iter(self.levers)).split(".")[1] if self.levers else None
+
     @model_validator(mode="after")
     def _design_fits_parameters(self) -> "SweepSpec":
-        both = [f"'{fixed}' (set) and '{varied}' (parameters)" for fixed in self.set for varied in self.parameters
-                if fixed == varied or varied.startswith(f"{fixed}.") or fixed.startswith(f"{varied}.")]
+        if not self.parameters and not self.levers:
+            raise ValueError("'parameters' must name at least one varied parameter (or give levers to try)")
+        varied = {**self.parameters, **self.levers}
+        both = [f"'{fixed}' (set) and '{path}' (parameters)" for fixed in self.set for path in varied
+                if fixed == path or path.startswith(f"{fixed}.") or fixed.startswith(f"{path}.")]
+        both += [f"'{lever}' (levers) and '{path}' (parameters)" for lever in self.levers for path in self.parameters
+                 if lever == path or path.startswith(f"{lever}.") or lever.startswith(f"{path}.")]
         if both:
             raise ValueError(f"a path is either fixed or varied, not both: {', '.join(both)}; remove it from one")
         method = self.design.method
@@ -155,7 +189,10 @@ class SweepSpec(StrictModel):
             spaced = [path for path, spec in self.parameters.items() if spec.levels is not None]
             if spaced:
                 raise ValueError(f"levels is for a grid design; remove it from {', '.join(spaced)}")
-        runs = design_runs(self)
+        if not self.parameters and method not in ("grid", "list"):
+            raise ValueError(f"a {method} design samples parameters, and there are none: give parameters, or use "
+                             f"method: grid to try the levers in the scenario as it is")
+        runs = design_runs(self) * policy_count(self)
         if runs > MAX_DESIGN_POINTS:
             raise ValueError(f"the design has {runs:,} points; at most {MAX_DESIGN_POINTS:,} (a sweep's points are listed "
                              "and validated before anything runs)")
@@ -186,10 +223,17 @@ def kind_problem(resolved: ParameterPath, spec: ParameterSpec) -> str | None:
     return None
 
 
+def policy_count(spec: SweepSpec) -> int:
+    """Combinations of the levers' values (1 without levers)."""
+    return math.prod(len(p.values) if p.values is not None else (p.levels or 1) for p in spec.levers.values())
+
+
 def design_runs(spec: SweepSpec) -> int:
-    """Points the design draws (without the base and swing points)."""
+    """Points the design draws for one policy (without the base and swing points); one future without parameters."""
     dimensions = len(spec.parameters)
     method = spec.design.method
+    if not spec.parameters:
+        return 1
     if method == "grid":
         return math.prod(len(p.values) if p.values is not None else (p.levels or 1) for p in spec.parameters.values())
     if method == "list":
@@ -243,7 +287,7 @@ def _owner(loc: list[Any]) -> type[StrictModel] | None:
     """The sweep model holding the field at ``loc`` (a parameter's entry is a ParameterSpec)."""
     model: type[StrictModel] = SweepSpec
     for depth, part in enumerate(loc):
-        if model is SweepSpec and part == "parameters":
+        if model is SweepSpec and part in ("parameters", "levers"):
             if depth + 1 == len(loc):
                 return None
             model = ParameterSpec

@@ -68,6 +68,10 @@ def manifest(plan: SweepPlan) -> dict[str, Any]:
         "parameters": {path: {**spec.parameters[path].model_dump(mode="json"), "kind": plan.resolved[path].kind,
                               "description": plan.resolved[path].description, "label": plan.resolved[path].label}
                        for path in spec.parameters},
+        "levers": {path: {**spec.levers[path].model_dump(mode="json"), "kind": plan.resolved[path].kind,
+                          "description": plan.resolved[path].description} for path in spec.levers},
+        "lever_order": list(spec.levers),
+        "lever_strategy": spec.lever_strategy,
         "decision_outcome": plan.decision_outcome,
         "satisficing": spec.satisficing.model_dump(mode="json") if spec.satisficing else None,
         "points": len(plan.points),
@@ -80,12 +84,13 @@ def points_table(plan: SweepPlan) -> pd.DataFrame:
     records = []
     names = list(plan.spec.parameters)
     for row, identity in zip(plan.rows, plan.row_ids, strict=True):
-        record: dict[str, Any] = {"design_index": row.index, "role": row.role, "swing": row.swing, "point_id": identity}
-        record |= {name: row.values[name] for name in names}
+        record: dict[str, Any] = {"design_index": row.index, "role": row.role, "swing": row.swing, "point_id": identity,
+                                  "policy": row.policy}
+        record |= {name: row.values[name] for name in [*names, *plan.spec.levers]}
         record |= {f"unit:{name}": (row.unit[i] if row.unit else float("nan")) for i, name in enumerate(names)}
         records.append(record)
     frame = pd.DataFrame.from_records(records)
-    for name in names:  # a choice's values as text when they are not all numbers of one kind
+    for name in [*names, *plan.spec.levers]:  # a choice's values as text when they are not all numbers of one kind
         if frame[name].map(type).nunique() > 1:
             frame[name] = frame[name].map(str)
     return frame

@@ -311,7 +311,8 @@ def sweep_page() -> str:
     design_rows = [(m, methods[m]) for m in DESIGN_METHODS]
     return (GENERATED + "# Sweep files\n\n"
             "Every field of a sweep file. Paths are relative to the sweep file; `set:` and `parameters:` take "
-            "scenario field paths (see [Scenario fields](scenario.md)).\n\n"
+            "scenario field paths (see [Scenario fields](scenario.md)); `levers:` take paths into one strategy's "
+            "steps, and every combination of their values runs in every future of the design.\n\n"
             + table(field_rows(SweepSpec), FIELD_HEADER)
             + "\n## Designs\n\n"
             + "| `design.method` | points run |\n|---|---|\n"
@@ -330,7 +331,8 @@ def optimize_section() -> str:
     return ("\n## Optimisation files\n\n"
             "`clientele optimize FILE` reads an optimisation file: the strategy to tune, its `levers` (paths into "
             "its steps, `strategies.NAME.steps.N.field`, each a `low`/`high` range or a list of `values`, as a sweep "
-            "parameter) and the search. Paths are relative to the file.\n\n"
+            "parameter; left out, the scenario's own `levers:` of that strategy) and the search. Paths are relative "
+            "to the file.\n\n"
             + table(field_rows(OptimizeSpec), FIELD_HEADER)
             + "\nEach entry of `constraints`:\n\n" + table(field_rows(ConstraintSpec), FIELD_HEADER))
 

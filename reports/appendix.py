@@ -125,7 +125,7 @@ def assumption_sections(scenario: Scenario, sources: ParameterSources) -> list[A
     sections = [general]
     citations = scenario.citations
     for name, info in Scenario.model_fields.items():
-        if name in ("strategies", "citations", "uncertainties"):  # shown with the options and in Robustness
+        if name in ("strategies", "citations", "uncertainties", "levers"):  # with the options and in Robustness
             continue
         value = getattr(scenario, name)
         if isinstance(value, BaseModel):
@@ -179,13 +179,22 @@ def strategy_rows(scenario: Scenario, compared: Iterable[str], money: Callable[[
 
 
 def _source(scenario: Scenario, name: str) -> str:
-    """Where the option comes from; for settings a search chose, the search too."""
+    """Where the option comes from; for settings a search chose, the search too; the settings the scenario declares
+    open to choice (its ``levers:``)."""
     strategy = scenario.strategies[name]
-    if strategy.tuned is None:
-        return strategy.source
-    found = (f"Settings found by search ({strategy.tuned.search}: the best of {strategy.tuned.trials:,} tried, "
-             f"seed {strategy.tuned.seed})")
-    return f"{strategy.source}. {found}" if strategy.source else found
+    parts = [strategy.source] if strategy.source else []
+    if strategy.tuned is not None:
+        parts.append(f"Settings found by search ({strategy.tuned.search}: the best of {strategy.tuned.trials:,} tried, "
+                     f"seed {strategy.tuned.seed})")
+    prefix = f"strategies.{name}.steps."
+    levers = [(path.removeprefix(prefix).split("."), lever) for path, lever in scenario.levers.items()
+              if path.startswith(prefix)]
+    if levers:
+        parts.append("Settings open to choice: " + "; ".join(
+            f"step {int(where[0]) + 1} {' '.join(where[1:]).replace('_', ' ')}, "
+            + (", ".join(plain(value) for value in lever.values) if lever.values is not None
+               else f"{plain(lever.low)} to {plain(lever.high)}") for where, lever in levers))
+    return ". ".join(parts)
 
 
 def strategy_risks(scenario: Scenario, name: str) -> list[RiskNote]:

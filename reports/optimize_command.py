@@ -71,5 +71,6 @@ def _optimize(args: argparse.Namespace) -> int:
     if "pareto" in record:
         print(f"{len(record['pareto'])} trials on the Pareto front of the objective against the constrained outcomes "
               f"(optimize.json: pareto)")
-    print(f"wrote {out / RESULT_FILE} and {out / BEST_FILE} (paste its block under the scenario's strategies:)")
+    print(f"wrote {out / RESULT_FILE} and {out / BEST_FILE} (a board report takes it with --tuned {out / BEST_FILE}, "
+          f"or report.tuned: in the scenario; or paste its block under the scenario's strategies:)")
     return 0

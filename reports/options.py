@@ -11,8 +11,10 @@ the option's name, the value and the range, exit code 2, before anything runs.
 from __future__ import annotations
 
 import argparse
+import json
 import os
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 from simulation.processes import cores
 
@@ -65,6 +67,18 @@ seed_type = bounded_int(0, lambda: MAX_SEED, "a non-negative 63-bit integer")
 workers_type = bounded_int(1, cores, "the cores this machine gives the command; more processes only queue")
 
 
+class TunedStrategyFile(argparse.Action):
+    """``--tuned FILE``: the scenario's ``report.tuned``, set as a ``--set`` is (the path made absolute, since the
+    scenario reads it relative to its own folder)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        if not str(values).strip():
+            parser.error("--tuned: expected a strategy file (best_strategy.yaml), got ''")
+        overrides = list(getattr(namespace, "overrides", None) or [])
+        namespace.overrides = [*overrides, f"report.tuned={json.dumps(str(Path(values).resolve()))}"]
+
+
 def add_run_options(parser: argparse.ArgumentParser, default_replications: int) -> None:
     """The scenario and the options ``simulate`` and ``report`` share."""
     parser.add_argument("scenario", help="scenario YAML file")
@@ -73,6 +87,9 @@ def add_run_options(parser: argparse.ArgumentParser, default_replications: int) 
     add_columns_option(parser)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                         help="override a scenario parameter, e.g. --set market.size=500000 (repeatable)")
+    parser.add_argument("--tuned", action=TunedStrategyFile, metavar="YAML",
+                        help="a best_strategy.yaml from `clientele optimize`: its tuned strategy joins the options "
+                             "(as report.tuned in the scenario)")
     parser.add_argument("--strategies", type=strategy_names,
                         help="comma-separated strategy names (default: all in the scenario)")
     parser.add_argument("--replications", type=replications_type,

@@ -90,8 +90,9 @@ class OptimizeSpec(StrictModel):
     strategy: Name = Field(description="The strategy whose levers are tuned")
     compare: tuple[Name, ...] | None = Field(None, description="Declared options the best is compared with (default: "
                                                               "every other strategy of the scenario)")
-    levers: dict[str, ParameterSpec] = Field(min_length=1, max_length=20,
-                                             description="The strategy's settings searched, by path into its steps")
+    levers: dict[str, ParameterSpec] = Field(
+        default_factory=dict, max_length=20,
+        description="The strategy's settings searched, by path into its steps (empty: the scenario's levers: of it)")
     trials: Whole = Field(40, ge=BATCH, le=10_000, description="Settings tried")
     replications: Whole = Field(8, ge=1, le=MAX_REPLICATIONS, description="Replications per trial, the same for all")
     seed: Whole = Field(20261001, ge=0, le=2**32 - 1, description="Seeds the sampler and the simulation alike")
@@ -150,9 +151,10 @@ class Search:
         self._executor: Any = None  # started by run(), for every batch
         self._chunks: dict[str, pd.DataFrame] = {}  # the trial store's chunk files, each read once
         self.sample: list[dict[str, Any]] = [{}]  # the futures each setting is judged in: the scenario as given
+        self.levers = dict(self.spec.levers) or self._declared_levers()
         probe = self._plan([self._first_values()])  # the scenario, the strategy and each lever checked up front
         self.objective = self.spec.objective or probe.base.report.objective
-        self.kinds = {path: probe.resolved[path].kind for path in self.spec.levers}  # whole numbers drawn as such
+        self.kinds = {path: probe.resolved[path].kind for path in self.levers}  # whole numbers drawn as such
         self.currency = probe.base.currency
         self.base = probe.base
         others = [name for name in probe.base.strategies if name != self.spec.strategy]
@@ -168,12 +170,25 @@ class Search:
         if self.spec.robust is not None:
             self.sample = self._futures(probe)
 
+    def _declared_levers(self) -> dict[str, ParameterSpec]:
+        """The scenario's own ``levers:`` of the tuned strategy, when the file names none."""
+        from .scenario import load_scenario
+
+        scenario = load_scenario(self.path.parent / self.spec.scenario)
+        prefix = f"strategies.{self.spec.strategy}.steps."
+        declared = {path: ParameterSpec(low=lever.low, high=lever.high, values=lever.values, why=lever.why)
+                    for path, lever in scenario.levers.items() if path.startswith(prefix)}
+        if not declared:
+            raise ScenarioError(f"{self.path}: levers: none given, and the scenario {self.spec.scenario} declares no "
+                                f"levers of {self.spec.strategy!r} (levers: {prefix}N.field: {{low: …, high: …}})")
+        return declared
+
     def _futures(self, probe: SweepPlan) -> list[dict[str, Any]]:
         """A seeded Latin hypercube over the declared uncertainties the data do not set (as the robustness check)."""
         assert self.spec.robust is not None
         calibrated = calibrated_paths(probe.population, list(self.spec.set))
         ranges = {path: {"low": spec.low, "high": spec.high} for path, spec in probe.base.uncertainties.items()
-                  if not overlaps(path, calibrated) and not overlaps(path, list(self.spec.levers))
+                  if not overlaps(path, calibrated) and not overlaps(path, list(self.levers))
                   and not overlaps(path, list(self.spec.set))}  # a value the file fixes stays fixed
         if not ranges:
             raise ScenarioError(f"{self.path}: robust: the scenario declares no uncertainties the data leave open "
@@ -186,7 +201,7 @@ class Search:
 
     def _first_values(self) -> dict[str, Any]:
         return {path: (spec.values[0] if spec.values is not None else spec.low)
-                for path, spec in self.spec.levers.items()}
+                for path, spec in self.levers.items()}
 
     def _sweep_spec(self, batch: list[dict[str, Any]], strategies: list[str], seed: int,
                     design: dict[str, Any] | None = None, parameters: dict[str, Any] | None = None) -> SweepSpec:
@@ -227,7 +242,7 @@ class Search:
         while len(trials) < self.spec.trials:
             asked = [study.ask() for _ in range(min(BATCH, self.spec.trials - len(trials)))]
             batch = [Trial(trial.number, {path: self._suggest(trial, path, lever, self.kinds[path])
-                                          for path, lever in self.spec.levers.items()}) for trial in asked]
+                                          for path, lever in self.levers.items()}) for trial in asked]
             self._evaluate(batch)
             for trial, done in zip(asked, batch, strict=True):
                 if done.objective is None:

@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Iterable, Literal, Mapping
@@ -313,6 +314,24 @@ class UncertaintySpec(Section):
         return self
 
 
+class LeverSpec(Section):
+    """A setting of a strategy's step the company may choose, and the values worth trying: a range or a list."""
+
+    low: Real | None = Field(None, description="Lowest value worth trying")
+    high: Real | None = Field(None, description="Highest value worth trying")
+    values: tuple[Any, ...] | None = Field(None, min_length=1, max_length=100,
+                                           description="The values worth trying (a choice's, or a few numbers)")
+    why: Text = Field("", description="Why the company may choose it, and why in this range")
+
+    @model_validator(mode="after")
+    def _range_or_values(self) -> "LeverSpec":
+        if (self.values is None) == (self.low is None and self.high is None):
+            raise ValueError("give low and high (a range) or values (a list), not both")
+        if self.values is None and (self.low is None or self.high is None or not self.low < self.high):
+            raise ValueError(f"a range needs low below high: got low {self.low}, high {self.high}")
+        return self
+
+
 Objective = Literal["npv_plus_book", "npv"]  # each the name of an outcome (simulation/outcomes.py)
 
 
@@ -341,6 +360,12 @@ class ReportSpec(Section):
         0.01, ge=0, le=0.5,
         description="Smallest lead in the objective, as a share of the leader's value, the board treats as a real difference; "
                     "leaders closer than this (or within the simulation's noise) are a choice, not a winner",
+    )
+    tuned: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = Field(
+        None,
+        description="A strategy file written by `clientele optimize` (best_strategy.yaml), relative to the scenario: "
+                    "its tuned strategy joins the options, marked on the board's pages as found by search "
+                    "(--tuned FILE on the command line)",
     )
     materiality_amount: Real = Field(
         0.0, ge=0, le=1e12,
@@ -393,6 +418,11 @@ class Scenario(Section):
         description="Parameters whose values are uncertain, by dotted path, each with a plausible range and its "
                     "source: the board report tests whether the recommendation holds across them",
     )
+    levers: dict[Annotated[str, StringConstraints(min_length=1, max_length=200)], LeverSpec] = Field(
+        default_factory=dict, max_length=20,
+        description="Settings of a strategy's steps the company may choose, by path (strategies.NAME.steps.N.field), "
+                    "each with the values worth trying: what `clientele optimize` searches when its file names none",
+    )
     strategies: dict[Name, StrategySpec] = Field(
         default_factory=lambda: {"retain_all": StrategySpec(description="Keep everyone, serve everyone alike")},
         description="Strategies to compare, by name",
@@ -416,6 +446,10 @@ class Scenario(Section):
             else:
                 return False
         return True
+
+    def tuned_file(self, scenario_path: str | Path) -> Path | None:
+        """The strategy file ``report.tuned`` names, where it lies (relative to the scenario file), or None."""
+        return Path(scenario_path).parent / self.report.tuned if self.report.tuned else None
 
     def label(self, strategy: str) -> str:
         """The strategy's plain-English name for the board (its id when it has no label)."""
@@ -475,6 +509,10 @@ class Scenario(Section):
             problem = _uncertainty_problem(path, uncertainty)
             if problem:
                 raise ValueError(f"uncertainties.{path}: {problem}")
+        for path, lever in self.levers.items():
+            problem = _lever_problem(self, path, lever)
+            if problem:
+                raise ValueError(f"levers.{path}: {problem}")
         if self.report.baseline is not None and self.report.baseline not in self.strategies:
             raise ValueError(f"report.baseline names {self.report.baseline!r}, which is not a strategy "
                              f"(known: {', '.join(self.strategies)})")
@@ -538,6 +576,32 @@ def _uncertainty_problem(path: str, uncertainty: UncertaintySpec) -> str | None:
     return None
 
 
+def _lever_problem(scenario: "Scenario", path: str, lever: LeverSpec) -> str | None:
+    """Why a declared lever cannot be searched: not a setting of a strategy's step, or values its type refuses."""
+    parts = path.split(".")
+    if not (len(parts) >= 5 and parts[0] == "strategies" and parts[2] == "steps" and parts[3].isdigit()):
+        return f"'{path}' is not a setting of a strategy's step (expected strategies.NAME.steps.N.field)"
+    try:
+        resolved = resolve_path(Scenario, path, scenario)
+    except ValueError as exc:
+        return f"'{path}' {exc}"
+    tried = list(lever.values) if lever.values is not None else [lever.low, lever.high]
+    if resolved.kind == "choice":
+        if lever.values is None:
+            return f"'{path}' is a choice: give values ({', '.join(map(repr, resolved.choices))}), not low and high"
+        bad = [value for value in tried if resolved.choices and value not in resolved.choices]
+        return f"'{path}' takes {', '.join(map(repr, resolved.choices))}: got {', '.join(map(repr, bad))}" if bad else None
+    for value in tried:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"'{path}' takes numbers: got {value!r}"
+        if resolved.kind == "integer" and value != int(value):
+            return f"'{path}' takes whole numbers: got {value:g}"
+        rule = resolved.out_of_bounds(value)
+        if rule:
+            return f"'{path}' {rule}: got {value:g}"
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # Loading, overrides and error messages
 
@@ -553,7 +617,33 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         raise ScenarioError(f"{path}: expected a mapping of scenario fields at top level, got {type(raw).__name__}")
     overrides = list(overrides)
     raw = apply_overrides(raw, overrides, source=str(path))
-    return scenario_from_dict(raw, source=str(path), overrides=overrides)
+    return scenario_from_dict(with_tuned(raw, path), source=str(path), overrides=overrides)
+
+
+def with_tuned(raw: dict[str, Any], scenario_path: str | Path) -> dict[str, Any]:
+    """The scenario with the strategy file ``report.tuned`` names joined to its strategies (a path relative to the
+    scenario file); unchanged when it names none, or when its strategies are in already (a scenario read back)."""
+    report = raw.get("report")
+    named = report.get("tuned") if isinstance(report, dict) else None
+    if named is None:
+        return raw
+    if not isinstance(named, str) or not named.strip():
+        raise ScenarioError(f"{scenario_path}: 'report.tuned' must name a strategy file (best_strategy.yaml), got "
+                            f"{named!r}")
+    path = Path(scenario_path).parent / named
+    found = parse_yaml(read_text(path, "tuned strategy file"), str(path))
+    if not isinstance(found, dict) or not found or not all(isinstance(block, dict) and "tuned" in block
+                                                          for block in found.values()):
+        raise ScenarioError(f"{path}: 'report.tuned' expected the strategy file `clientele optimize` writes "
+                            f"(best_strategy.yaml: a strategy name, then its steps and a tuned: entry)")
+    strategies = dict(raw.get("strategies") or {})
+    for name, block in found.items():
+        if name in strategies and strategies[name] != block and not (isinstance(strategies[name], dict)
+                                                                     and strategies[name].get("tuned")):
+            raise ScenarioError(f"{path}: 'report.tuned' adds the strategy {name!r}, but the scenario defines one of "
+                                f"that name already; rename one of them")
+        strategies.setdefault(name, block)
+    return {**raw, "strategies": strategies}
 
 
 def scenario_from_dict(raw: Mapping[str, Any], source: str = "<scenario>", overrides: Iterable[str] = ()) -> Scenario:

@@ -113,6 +113,9 @@ def test_levers_cross_every_policy_with_every_future_and_each_policy_is_an_optio
     keep = [means.loc[(identity, "retain_all")] for row, identity in zip(plan.rows, plan.row_ids, strict=True)
             if row.policy == 3]
     assert list(analysis.point_outcomes.set_index("strategy").loc["retain_all", "npv_plus_book"]) == keep
+    for k in range(3):  # the declared option is the same under every policy: common random numbers
+        assert [means.loc[(identity, "retain_all")] for row, identity in zip(plan.rows, plan.row_ids, strict=True)
+                if row.policy == k] == keep
     by_policy = {k: sum(means.loc[(identity, "ladder")] for row, identity in zip(plan.rows, plan.row_ids, strict=True)
                         if row.policy == k) / 3 for k in range(4)}
     best = max(by_policy, key=lambda k: by_policy[k])
@@ -147,3 +150,17 @@ def test_levers_tune_a_strategy_the_sweep_compares(tmp_path):
                         design={"method": "lhs", "points": 2, "swings": False}, levers={SURCHARGE: {"values": [0.1]}})
     with pytest.raises(ScenarioError, match="levers: tune 'ladder', which is not among the strategies compared"):
         load_plan(sweep)
+
+
+@pytest.mark.parametrize("lever, words", [
+    ({"churn.price_elasticity": {"low": 1, "high": 2}}, "is not a setting of a strategy's step"),
+    ({SURCHARGE: {"low": 0.1, "high": 9}}, "must be <= 5: got 9"),
+    ({"strategies.ladder.steps.4.style": {"low": 0, "high": 1}}, "is a choice: give values ('graceful', 'abrupt')"),
+    ({"strategies.ladder.steps.4.style": {"values": ["gently"]}}, "takes 'graceful', 'abrupt': got 'gently'"),
+    ({"strategies.ladder.steps.1.fee_share": {"values": [0.1]}}, "fee_share"),
+    ({SURCHARGE: {"low": 0.3, "high": 0.1}}, "a range needs low below high"),
+])
+def test_a_scenarios_levers_are_checked_against_its_strategies(lever, words):
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(BUNDLED_SCENARIO, [f"levers={__import__('json').dumps(lever)}"])
+    assert words in str(error.value) and "levers" in str(error.value)

@@ -209,3 +209,59 @@ def test_p90_regret_without_declared_options_to_compare_is_refused(tmp_path):
     _with_uncertainty(tmp_path)
     with pytest.raises(ScenarioError, match="there are none to compare with"):
         run_optimization(path, tmp_path / "out", workers=1)
+
+
+def test_a_search_that_names_no_levers_searches_the_scenarios_own(searched, tmp_path):
+    """The scenario declares what the company may choose (``levers:`` beside ``uncertainties:``); a search file that
+    names no levers searches those, the same trials as when it names them itself."""
+    _, record = searched
+    path = _files(tmp_path, trials=4)
+    scenario = yaml.safe_load((tmp_path / "textbook.yaml").read_text())
+    scenario["levers"] = {LEVER: {"low": -300, "high": 300, "why": "how deep the cut may go"}}
+    (tmp_path / "textbook.yaml").write_text(yaml.safe_dump(scenario))
+    search = yaml.safe_load(path.read_text())
+    del search["levers"]
+    path.write_text(yaml.safe_dump(search))
+    mine = run_optimization(path, tmp_path / "out", workers=1)
+    assert [trial["values"] for trial in mine["trials"]] == [trial["values"] for trial in record["trials"][:4]]
+    scenario["levers"] = {}
+    (tmp_path / "textbook.yaml").write_text(yaml.safe_dump(scenario))
+    with pytest.raises(ScenarioError, match="levers: none given, and the scenario textbook.yaml declares no levers of"):
+        run_optimization(path, tmp_path / "out2", workers=1)
+
+
+def test_a_board_report_takes_the_searchs_strategy_file_by_name(searched, tmp_path, capsys):
+    """``--tuned FILE`` (or ``report.tuned:`` in the scenario) joins the search's strategy to the options without
+    pasting; the file's fingerprint is in the run's inputs; a file that is not a search's, or a name the scenario
+    already uses, is refused with the file named."""
+    import shutil
+
+    from simulation.results import load_results
+
+    folder, _ = searched
+    best = folder / "out" / "best_strategy.yaml"
+    assert main(["simulate", str(folder / "textbook.yaml"), "--tuned", str(best), "--replications", "2",
+                 "--workers", "1", "--quiet", "--out", str(tmp_path / "by_option")]) == 0
+    results = load_results(tmp_path / "by_option")
+    assert "cut_tuned" in results.scenario.strategies and results.scenario.strategies["cut_tuned"].tuned is not None
+    assert "tuned strategy file" in [entry["role"] for entry in results.provenance["input_files"]]
+
+    shutil.copy(best, tmp_path / "best_strategy.yaml")  # named in the scenario, relative to it
+    scenario = yaml.safe_load((folder / "textbook.yaml").read_text())
+    (tmp_path / "named.yaml").write_text(yaml.safe_dump({**scenario, "report": {"tuned": "best_strategy.yaml"}}))
+    assert main(["simulate", str(tmp_path / "named.yaml"), "--replications", "2", "--workers", "1", "--quiet",
+                 "--out", str(tmp_path / "by_name")]) == 0
+    named = load_results(tmp_path / "by_name")
+    by_option = results.quarters[results.quarters["strategy"] == "cut_tuned"]["npv"].to_numpy()
+    assert (named.quarters[named.quarters["strategy"] == "cut_tuned"]["npv"].to_numpy() == by_option).all()
+
+    (tmp_path / "not_a_search.yaml").write_text(yaml.safe_dump({"cut": {"steps": []}}))
+    (tmp_path / "clash.yaml").write_text(yaml.safe_dump({"cut": {"steps": [], "tuned": {"search": "x", "trials": 2,
+                                                                                        "seed": 1}}}))
+    for file, words in (("not_a_search.yaml", "expected the strategy file `clientele optimize` writes"),
+                        ("clash.yaml", "adds the strategy 'cut', but the scenario defines one of that name already"),
+                        ("missing.yaml", "missing.yaml")):
+        capsys.readouterr()
+        assert main(["validate", str(folder / "textbook.yaml"), "--tuned", str(tmp_path / file)]) != 0
+        error = capsys.readouterr().err
+        assert words in error and file in error, error

@@ -21,7 +21,7 @@ from ..errors import ScenarioError
 from ..experiment import check_replications, select_strategies
 from ..parameter_paths import ParameterPath, resolve_path, set_path
 from ..results import code_fingerprint, provenance_record
-from ..scenario import Scenario, load_scenario, override_sources, scenario_from_dict
+from ..scenario import Scenario, load_scenario, override_sources, scenario_from_dict, with_tuned
 from ..scenario_file import parse_yaml, read_text
 from ..sources import PopulationSource, start_run
 from .designs import ROLE_DESIGN, DesignPoint, design_points
@@ -107,6 +107,7 @@ def plan_from_spec(spec: SweepSpec, folder: Path, source_name: str) -> SweepPlan
     raw = parse_yaml(read_text(scenario_path), str(scenario_path)) or {}
     if not isinstance(raw, dict):
         raise ScenarioError(f"{scenario_path}: expected a mapping of scenario fields at top level, got {type(raw).__name__}")
+    raw = with_tuned(raw, scenario_path)
     # Resolved here, on the client: a worker elsewhere must not read a file of the same name in its own folder.
     population = PopulationSource.from_paths((folder / spec.customers).resolve() if spec.customers else None,
                                              (folder / spec.transactions).resolve() if spec.transactions else None,
@@ -188,7 +189,9 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
         check_replications(spec.replications, len(strategies), longest)
     except ScenarioError as exc:
         raise ScenarioError(f"{source_name}: 'replications' {str(exc).removeprefix('--replications ')}") from None
+    tuned = base.tuned_file(scenario_name)
     files = [("sweep file", source_name), ("scenario file", scenario_name),
+             *([("tuned strategy file", str(tuned))] if tuned else []),
              *([(population.kind_label, str(population.path))] if population.path else [])]
     return SweepPlan(spec, source_name, base, base_hash, strategies, population, resolved, tuple(rows), tuple(row_ids),
                      tuple(unique.values()), tuple(files), planned_data)

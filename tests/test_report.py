@@ -69,9 +69,14 @@ def scenario_with_twin(tmp_path_factory) -> Path:
     return path
 
 
+# The robustness section (a sweep of the scenario's uncertainties and a screening) is read in its own tests
+# (test_sweep_report, test_objective_and_screening); here it would only add a minute a report.
+NO_ROBUSTNESS = ["--set", "uncertainties={}"]
+
+
 def _report_args(scenario: Path, out: Path, *extra: str) -> list[str]:
-    return ["report", str(scenario), *SMALL_REPORT, "--set", f"company={COMPANY}", "--quarter", "2026Q4",
-            "--out", str(out), *extra]
+    return ["report", str(scenario), *SMALL_REPORT, *NO_ROBUSTNESS, "--set", f"company={COMPANY}", "--quarter",
+            "2026Q4", "--out", str(out), *extra]
 
 
 PLANTED = """from pathlib import Path
@@ -279,7 +284,7 @@ def test_a_second_run_reuses_the_results_and_gives_the_same_report(board, text, 
     charts = {path.name: path.read_bytes() for path in (again / "charts").iterdir()}
     outcome = build_report(ReportRequest(
         scenario_with_twin, quarter="2026Q4", replications=3, workers=1, out=again,
-        overrides=["population.customers=600", "market.size=12000", "horizon_quarters=4", f"company={COMPANY}"],
+        overrides=["population.customers=600", "market.size=12000", "horizon_quarters=4", "uncertainties={}", f"company={COMPANY}"],
     ))
     assert outcome.results_reused
     assert (again / "results" / "provenance.json").read_text() == provenance
@@ -296,7 +301,7 @@ def test_a_tampered_results_file_is_not_reused(board, tmp_path, scenario_with_tw
         handle.write(b"tampered")
     outcome = build_report(ReportRequest(
         scenario_with_twin, quarter="2026Q4", replications=3, workers=1, out=again,
-        overrides=["population.customers=600", "market.size=12000", "horizon_quarters=4", f"company={COMPANY}"],
+        overrides=["population.customers=600", "market.size=12000", "horizon_quarters=4", "uncertainties={}", f"company={COMPANY}"],
     ))
     assert not outcome.results_reused and "results.parquet" in outcome.simulated_because
     assert (again / "results" / "results.parquet").read_bytes() == (board / "results" / "results.parquet").read_bytes()
@@ -330,7 +335,7 @@ def one_replication(tmp_path_factory):
     out = tmp_path_factory.mktemp("one")
     run_experiment(BUNDLED_SCENARIO, out / "results", replications=1, workers=1,
                    strategies=["retain_all", "ladder", "migrate"],
-                   overrides=["population.customers=600", "market.size=12000", "horizon_quarters=4"])
+                   overrides=["population.customers=600", "market.size=12000", "horizon_quarters=4", "uncertainties={}"])
     return out
 
 
@@ -400,7 +405,7 @@ def test_the_kernel_gets_one_blas_thread_per_process_unless_the_user_chose(monke
 def test_a_failing_cell_raises_report_error(tmp_path, notebook_copy):
     with pytest.raises(ReportError, match=r"failed in cell 2 .*ValueError: deliberately broken cell"):
         build_report(ReportRequest(BUNDLED_SCENARIO, notebook=notebook_copy(_raise_in_first_cell), out=tmp_path / "o",
-                                   replications=2, workers=1, overrides=["population.customers=300"]))
+                                   replications=2, workers=1, overrides=["population.customers=300", "uncertainties={}"]))
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ An optimisation file names a scenario, the strategy to tune, its levers (paths i
 ``strategies.ladder.steps.1.surcharge``, each a range or a list of values), the number of trials
 and, optionally, constraints on outcomes at the horizon (market share at least x, customers let go
 at most y). Optuna's TPE sampler (Bergstra, Bardenet, Bengio & Kégl, "Algorithms for
-hyper-parameter optimization", 2011), seeded, proposes the settings ``BATCH`` at a time; each
+hyper-parameter optimization", 2011) or its CMA-ES, seeded, proposes the settings ``BATCH`` at a time; each
 batch is planned and run as a sweep of a list design into ``OUT/trials``, so a trial is a point:
 validated before it runs, keyed by everything it depends on, resumable after a kill, on the pool
 or Dask. Every trial runs the same replications on the same seed — common random numbers — so a
@@ -99,7 +99,9 @@ class OptimizeSpec(StrictModel):
     set: dict[str, Any] = Field(default_factory=dict, description="Fixed overrides of the scenario, by dotted path")
     objective: AnalysedOutcome | None = Field(None, description="What is maximised (empty: the scenario's "
                                                                 "report.objective)")
-    sampler: Literal["tpe", "random"] = Field("tpe", description="tpe (Optuna's default) or random (a baseline)")
+    sampler: Literal["tpe", "cmaes", "random"] = Field(
+        "tpe", description="tpe (Optuna's default), cmaes (CMA-ES, for two or more levers that are numbers) or random "
+                           "(a baseline)")
     constraints: tuple[ConstraintSpec, ...] = Field((), max_length=10, description="Bounds a setting must keep")
     robust: RobustSpec | None = Field(None, description="Judge settings across the declared uncertainties (empty: "
                                                         "at the scenario as given)")
@@ -155,6 +157,11 @@ class Search:
         probe = self._plan([self._first_values()])  # the scenario, the strategy and each lever checked up front
         self.objective = self.spec.objective or probe.base.report.objective
         self.kinds = {path: probe.resolved[path].kind for path in self.levers}  # whole numbers drawn as such
+        numeric = [path for path, lever in self.levers.items() if lever.values is None]
+        if self.spec.sampler == "cmaes" and (len(numeric) < 2 or len(numeric) < len(self.levers)):
+            raise ScenarioError(f"{self.path}: 'sampler' cmaes adapts a search over two or more levers that are ranges "
+                                f"of numbers; got {len(numeric)} of {len(self.levers)} ({', '.join(self.levers)}): use "
+                                f"tpe, which takes any levers")
         self.currency = probe.base.currency
         self.base = probe.base
         others = [name for name in probe.base.strategies if name != self.spec.strategy]
@@ -230,11 +237,22 @@ class Search:
         import optuna
 
         optuna.logging.set_verbosity(logging.WARNING)
-        sampler = (optuna.samplers.TPESampler(seed=self.spec.seed) if self.spec.sampler == "tpe"
-                   else optuna.samplers.RandomSampler(seed=self.spec.seed))
-        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study = optuna.create_study(direction="maximize", sampler=self._sampler(optuna))
         with make_executor(self.workers, self.dask) as self._executor:  # one pool (or cluster) for every batch
             return self._search(study, optuna)
+
+    def _sampler(self, optuna: Any) -> Any:
+        """The seeded sampler the file names: the same seed proposes the same settings, whatever runs the trials."""
+        seed = self.spec.seed
+        if self.spec.sampler == "tpe":
+            return optuna.samplers.TPESampler(seed=seed)
+        if self.spec.sampler == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        # CMA-ES (Hansen, "The CMA Evolution Strategy: A Tutorial", 2016) through Optuna, with the margin that keeps
+        # whole-number levers from collapsing onto one value (Hamano et al., 2022).
+        return optuna.samplers.CmaEsSampler(seed=seed, independent_sampler=optuna.samplers.RandomSampler(seed=seed),
+                                            warn_independent_sampling=False,
+                                            with_margin="integer" in self.kinds.values())
 
     def _search(self, study: Any, optuna: Any) -> dict[str, Any]:
         constraints = self.spec.constraints

@@ -265,3 +265,18 @@ def test_a_board_report_takes_the_searchs_strategy_file_by_name(searched, tmp_pa
         assert main(["validate", str(folder / "textbook.yaml"), "--tuned", str(tmp_path / file)]) != 0
         error = capsys.readouterr().err
         assert words in error and file in error, error
+
+
+def test_cma_es_finds_the_threshold_and_the_cost_with_the_same_trials_for_the_same_seed(tmp_path):
+    """CMA-ES (``sampler: cmaes``) over two levers: the threshold (best at 0) and the cost of letting a customer go
+    (best at its lowest, 0), in 60 trials; and it refuses a search it cannot adapt (one lever, or a list of values)."""
+    cost = "strategies.cut.steps.0.cost_per_customer"
+    levers = {LEVER: {"low": -300, "high": 300}, cost: {"low": 0, "high": 200}}
+    path = _files(tmp_path, trials=60, sampler="cmaes", levers=levers)
+    record = run_optimization(path, tmp_path / "out", workers=1)
+    assert abs(record["best"][LEVER]) <= 2 * TOLERANCE and record["best"][cost] <= 10, record["best"]  # 9.8 and 2.0
+    again = run_optimization(path, tmp_path / "out", workers=1)  # the sampler replayed: its trials read back
+    assert [t["values"] for t in again["trials"]] == [t["values"] for t in record["trials"]]
+    for lonely in ({LEVER: {"low": -300, "high": 300}}, {LEVER: {"low": -300, "high": 300}, cost: {"values": [0, 5]}}):
+        with pytest.raises(ScenarioError, match="'sampler' cmaes adapts a search over two or more levers"):
+            run_optimization(_files(tmp_path, trials=4, sampler="cmaes", levers=lonely), tmp_path / "x", workers=1)

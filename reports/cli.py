@@ -205,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     from reports.optimize_command import add_optimize_command
 
     add_optimize_command(commands)
+
+    from reports.targets_command import add_targets_command
+
+    add_targets_command(commands)
     return parser
 
 

@@ -37,7 +37,7 @@ from .steps import StepBase
 from .strategy_spec import StrategySpec
 from .streams import RandomStreams, Stream
 from .targeting import matches
-from .trace import MonthTrace, Trace, WaveTrace
+from .trace import MonthTrace, Trace, TreatmentTrace, WaveTrace
 from .valuation import LIFETIME_MONTHS
 
 
@@ -64,6 +64,7 @@ class CustomerModel:
         replication: int,
         trace_columns: Sequence[str] = (),
         trace_sales: bool = False,
+        trace_treatments: bool = False,
     ) -> None:
         self.scenario = scenario
         self.population = population
@@ -81,6 +82,7 @@ class CustomerModel:
         self.market_mean_revenue = float(population.revenue.mean()) if len(population) else 0.0
         self.counts_purchases = population.purchases_per_month is not None
         self.trace_sales = trace_sales  # draw each month's purchasers and sales into the trace (a backtest's)
+        self.trace_treatments = trace_treatments  # record whom each step acts on (clientele targets)
         self._month_buying = (0.0, 0.0)  # Σ and variance of the month's purchasers, at its start
         self._month_purchasers, self._month_sales = 0, 0.0  # the month's, from a log's purchase rates
 
@@ -554,6 +556,8 @@ class CustomerModel:
         c.ladder_stage[rows] = index + 1
         c.stage_since[rows] = month
         self.flows.treated += len(rows)
+        if self.trace_treatments:
+            self.trace.treatments.append(TreatmentTrace(month, index + 1, rows.copy()))
         self._apply_effect(effect, month)
         if index + 1 < len(steps):
             self.schedule(step.review_months, self._follow_up, index + 1, rows, month)

@@ -51,6 +51,15 @@ class WaveTrace:
     prospects_reached: int
 
 
+@dataclass(frozen=True)
+class TreatmentTrace:
+    """A step of the strategy acting: when, which step (1 = the first) and on which customer rows."""
+
+    month: int
+    step: int
+    rows: np.ndarray  # rows of the customer columns (today's customers are the book's first rows)
+
+
 @dataclass
 class Trace:
     """Monthly scalars and waves always; per-customer snapshots of ``columns`` at each churn draw."""
@@ -59,6 +68,7 @@ class Trace:
     months: list[MonthTrace] = field(default_factory=list)
     waves: list[WaveTrace] = field(default_factory=list)
     snapshots: list[dict[str, np.ndarray]] = field(default_factory=list)  # per month with churn on: copies of ``columns``
+    treatments: list[TreatmentTrace] = field(default_factory=list)  # with ``trace_treatments``: each step's action
 
     def series(self, name: str) -> np.ndarray:
         """One monthly field as an array, month 0 first."""

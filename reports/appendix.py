@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from pydantic import BaseModel
 
@@ -21,6 +21,9 @@ from simulation.scenario import ChannelSpec, Scenario
 from simulation.steps import RiskNote
 
 from .numbers import number, plain
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SOURCE_FILE = "scenario file"
 SOURCE_OVERRIDE = "--set"
@@ -154,6 +157,7 @@ class StrategyRow:
     source: str
     steps: list[str]
     risks: list[RiskNote]  # one per kind of action the option takes, in step order
+    reach: list[str] = field(default_factory=list)  # per step: today's customers it reaches in the first future
 
 
 def strategy_steps(scenario: Scenario, name: str, money: Callable[[float], str]) -> list[str]:
@@ -169,13 +173,24 @@ def strategy_steps(scenario: Scenario, name: str, money: Callable[[float], str])
     return lines
 
 
-def strategy_rows(scenario: Scenario, compared: Iterable[str], money: Callable[[float], str]) -> list[StrategyRow]:
-    """The compared strategies, in the order given, with label, id, description, source and steps."""
+def strategy_rows(scenario: Scenario, compared: Iterable[str], money: Callable[[float], str],
+                  reach: pd.DataFrame | None = None) -> list[StrategyRow]:
+    """The compared strategies, in the order given, with label, id, description, source and steps; with ``reach``
+    (the results' table), how many of today's customers each step reaches in the first simulated future."""
     return [
         StrategyRow(scenario.label(name), name, scenario.strategies[name].description, _source(scenario, name),
-                    strategy_steps(scenario, name, money), strategy_risks(scenario, name))
+                    strategy_steps(scenario, name, money), strategy_risks(scenario, name), _reach(reach, name))
         for name in compared
     ]
+
+
+def _reach(reach: pd.DataFrame | None, name: str) -> list[str]:
+    """Each step's count of today's customers in replication 0, as ``clientele targets`` lists them."""
+    if reach is None or reach.empty:
+        return []
+    mine = reach[(reach["strategy"] == name) & (reach["replication"] == 0)].sort_values("step")
+    return [f"Reaches {row.within_horizon:,} of today's customers by the horizon" +
+            (f", {row.first_review:,} at the first review" if row.first_review else "") for row in mine.itertuples()]
 
 
 def _source(scenario: Scenario, name: str) -> str:

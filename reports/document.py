@@ -580,7 +580,8 @@ class Report:
     def strategies_appendix(self) -> Fragment:
         currency = self.scenario.currency
         return self._render("strategies.html.j2",  # amounts per customer: whole units, not the book's millions
-                            rows=strategy_rows(self.scenario, self.ranking, lambda v: f"{currency}{NBSP}{number(v)}"))
+                            rows=strategy_rows(self.scenario, self.ranking, lambda v: f"{currency}{NBSP}{number(v)}",
+                                               self.results.reach))
 
     def assumptions_appendix(self) -> Fragment:
         sources = parameter_sources(self.results.provenance)

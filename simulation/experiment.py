@@ -46,7 +46,7 @@ __all__ = ["PopulationSource", "RunRecord", "run_experiment", "run_or_reuse", "s
 # the bundled scenario's NPV interval within about ±0.5 % and its report under a minute on 2 cores.
 DEFAULT_REPLICATIONS = 30
 DEFAULT_SEED = 20261001
-TABLE_KINDS = ("quarters", "segments", "start_segments", "lorenz")
+TABLE_KINDS = ("quarters", "segments", "start_segments", "lorenz", "reach")
 # Results held in memory until written, per strategy × quarter × replication: measured 0.18 MB per
 # replication of the bundled scenario (7 strategies × 12 quarters) as frames, about 2.2 KB each.
 RESULT_BYTES_PER_STRATEGY_QUARTER = 2_200
@@ -176,7 +176,7 @@ def _tables(outputs: dict[int, dict[str, pd.DataFrame]], strategy_order: list[st
         frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         if not frame.empty:
             frame["strategy"] = pd.Categorical(frame["strategy"], categories=strategy_order)
-            keys = [k for k in ("strategy", "replication", "quarter", "segment", "start_segment", "customer_share")
+            keys = [k for k in ("strategy", "replication", "quarter", "segment", "start_segment", "customer_share", "step")
                     if k in frame]
             frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
             frame["strategy"] = frame["strategy"].astype(str)

@@ -29,7 +29,7 @@ from .sources import PopulationSource
 
 TABLE_FILES = {"quarters": "results.parquet", "segments": "segments.parquet",
                "start_segments": "start_segments.parquet", "lorenz": "lorenz.parquet",
-               "starting_position": "starting_position.parquet"}
+               "starting_position": "starting_position.parquet", "reach": "reach.parquet"}
 PROVENANCE_FILE = "provenance.json"
 SCENARIO_FILE = "scenario.json"
 RESULT_FILES = (*TABLE_FILES.values(), SCENARIO_FILE, PROVENANCE_FILE)  # what a results folder holds
@@ -52,6 +52,7 @@ class Results:
     start_segments: pd.DataFrame
     lorenz: pd.DataFrame
     starting_position: pd.DataFrame
+    reach: pd.DataFrame  # strategy, replication, step, first_review, within_horizon: today's customers each step reaches
     provenance: dict[str, Any]
     scenario: Scenario
 

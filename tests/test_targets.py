@@ -8,6 +8,7 @@ in the first quarter), the ledger's ids and profits, and each step's target.
 from __future__ import annotations
 
 import csv
+import html
 
 import pandas as pd
 
@@ -33,7 +34,8 @@ def test_the_list_is_the_customers_the_first_review_treats_and_adds_up_to_the_co
     # (later steps wait three months; no newcomers join).
     assert main(["simulate", *args, "--replications", "1", "--workers", "1", "--quiet", "--strategies", "ladder",
                  "--out", str(tmp_path / "run")]) == 0
-    quarters = load_results(tmp_path / "run").quarters
+    results = load_results(tmp_path / "run")
+    quarters = results.quarters
     first = quarters[(quarters["replication"] == 0) & (quarters["quarter"] == 1)]["treated"].iloc[0]
     at_first_review = listed[listed["first_month"] == 0]
     assert len(at_first_review) == first > 0
@@ -49,6 +51,15 @@ def test_the_list_is_the_customers_the_first_review_treats_and_adds_up_to_the_co
     steps = [int(line.split("reaches ")[1].replace(",", "")) for line in printed.splitlines() if "reaches" in line]
     assert steps[0] == len(listed) and steps == sorted(steps, reverse=True)
     assert [(listed["last_step"] >= number).sum() for number in range(1, 6)] == steps
+
+    # The board report's options appendix gives the same counts, from the run's results.
+    from reports.document import Report
+
+    report = Report.open(tmp_path / "run", kind="board", quarter="2026Q4", output_dir=tmp_path)
+    appendix = " ".join(html.unescape(str(report.strategies_appendix())).split())
+    assert f"Reaches {steps[0]:,} of today's customers by the horizon, {int(first):,} at the first review" in appendix
+    for count in steps[1:]:
+        assert f"Reaches {count:,} of today's customers by the horizon." in appendix
 
 
 def test_a_cell_a_spreadsheet_would_run_is_written_as_text(tmp_path):

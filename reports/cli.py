@@ -57,7 +57,7 @@ def _simulate(args: argparse.Namespace) -> int:
     results = run_experiment(
         args.scenario, args.out, strategies=args.strategies, replications=args.replications,
         seed=args.seed, customers=args.customers, transactions=args.transactions, columns=args.columns,
-        overrides=args.overrides, workers=args.workers, progress=not args.quiet,
+        overrides=args.overrides, workers=args.workers, progress=not args.quiet, dask=args.dask,
     )
     for warning in results.provenance.get("unreached", []):
         print(terminal_text(f"clientele: warning: {warning}"), file=sys.stderr)

@@ -79,6 +79,13 @@ class TunedStrategyFile(argparse.Action):
         namespace.overrides = [*overrides, f"report.tuned={json.dumps(str(Path(values).resolve()))}"]
 
 
+def dask_address(text: str) -> str:
+    """An argparse type: ``local`` or a scheduler address; an empty one is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected `local` or a scheduler address such as tcp://scheduler:8786, got ''")
+    return text
+
+
 def add_run_options(parser: argparse.ArgumentParser, default_replications: int) -> None:
     """The scenario and the options ``simulate`` and ``report`` share."""
     parser.add_argument("scenario", help="scenario YAML file")
@@ -96,6 +103,9 @@ def add_run_options(parser: argparse.ArgumentParser, default_replications: int) 
                         help=f"replications per strategy (default {default_replications})")
     parser.add_argument("--seed", type=seed_type, help="root random seed, 0 to 2^63 − 1 (default 20261001)")
     parser.add_argument("--workers", type=workers_type, help=f"worker processes, 1 to {cores()} (default: all cores)")
+    parser.add_argument("--dask", type=dask_address, metavar="local|ADDRESS",
+                        help="run the replications on Dask: `local` starts a cluster of --workers processes here, an "
+                             "address (tcp://scheduler:8786) uses a running one; the numbers are the pool's, bit for bit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_debug_option(parser)
 

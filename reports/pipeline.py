@@ -84,6 +84,7 @@ class ReportRequest:
     replications: int | None = None
     seed: int | None = None
     workers: int | None = None
+    dask: str | None = None  # run the replications (and the robustness sweep) on Dask: local or an address
     customers: Path | None = None
     transactions: Path | None = None
     columns: str | None = None  # the data file's own column names (--columns)
@@ -300,7 +301,7 @@ def simulate_or_reuse(request: ReportRequest, checked: CheckedRequest) -> tuple[
         request.scenario, checked.results_dir, strategies=checked.strategies, replications=checked.replications,
         seed=checked.seed, customers=request.customers, transactions=request.transactions, columns=request.columns,
         overrides=list(request.overrides), workers=request.workers, progress=request.progress,
-        scenario=checked.scenario,
+        scenario=checked.scenario, dask=request.dask,
     )
     return record.reused, record.reason
 
@@ -308,7 +309,8 @@ def simulate_or_reuse(request: ReportRequest, checked: CheckedRequest) -> tuple[
 def run_or_resume_sweep(request: ReportRequest, checked: CheckedRequest) -> tuple[bool, str]:
     """A sweep's store: points already done are kept, the rest run; a report on a sweep with failed points is refused."""
     assert checked.plan is not None  # check_request loads the plan of every sweep kind
-    run = run_sweep(checked.plan, checked.results_dir, workers=request.workers, dask=None, progress=request.progress)
+    run = run_sweep(checked.plan, checked.results_dir, workers=request.workers, dask=request.dask,
+                    progress=request.progress)
     if run.failed:
         raise ReportError(
             f"{request.scenario}: {run.failed:,} of {run.points:,} sweep points failed, so the analysis would leave them "
@@ -349,7 +351,7 @@ def run_report_robustness(request: ReportRequest, checked: CheckedRequest) -> st
                    customers=request.customers, transactions=request.transactions, columns=request.columns,
                    points=ROBUSTNESS_POINTS,
                    replications=ROBUSTNESS_REPLICATIONS, seed=checked.seed, workers=request.workers,
-                   progress=request.progress, screening=screening)
+                   progress=request.progress, screening=screening, dask=request.dask)
     screened = read_screening(folder.with_name(SCREENING_FOLDER)) or {"screened": []}
     added = sum(entry["added"] for entry in screened["screened"])
     return (f"robustness: screened {len(screened['screened'])} undeclared assumptions ({added} added); "

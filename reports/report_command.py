@@ -46,6 +46,7 @@ def _report(args: argparse.Namespace) -> int:
         replications=args.replications,
         seed=args.seed,
         workers=args.workers,
+        dask=args.dask,
         customers=Path(args.customers) if args.customers else None,
         transactions=Path(args.transactions) if args.transactions else None,
         columns=args.columns,

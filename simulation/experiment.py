@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from . import kernels
 from .engine import CustomerModel, RunOutput
-from .errors import ScenarioError
+from .errors import ClienteleError, ScenarioError
 from .population import Population
 from .processes import cores, kill_workers, worker_setup
 from .reach import unreached, why_unreached
@@ -95,6 +95,13 @@ def _run_in_worker(replication: int) -> tuple[int, dict[str, pd.DataFrame]]:
     return replication, _frames(run_replication(w["scenario"], w["population"], w["strategies"], w["seed"], replication))
 
 
+def _run_on_cluster(replication: int, shared: tuple[Scenario, Any, dict[str, StrategySpec], int]
+                    ) -> tuple[int, dict[str, pd.DataFrame]]:
+    """One replication on a Dask worker, from what the client sent every worker once."""
+    scenario, population, strategies, seed = shared
+    return replication, _frames(run_replication(scenario, population, strategies, seed, replication))
+
+
 def _frames(runs: list[RunOutput]) -> dict[str, pd.DataFrame]:
     """One replication's records as frames: a quarter of the memory of the records (measured: 0.18 MB
     against 0.74 MB for the bundled scenario's 7 strategies × 12 quarters)."""
@@ -110,14 +117,33 @@ def simulate(
     seed: int,
     workers: int | None = None,
     progress: bool = False,
+    dask: str | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Run all replications; returns the tidy tables ``quarters``, ``segments``, ``start_segments`` and ``lorenz``."""
+    """Run all replications; returns the tidy tables (``TABLE_KINDS``), the same whatever runs them.
+
+    ``dask`` (``local`` or a scheduler's address) runs each replication as a task on a Dask cluster: the scenario,
+    today's book and the strategies are sent to every worker once, so a worker never reads a data file of its own.
+    """
     check_replications(replications, len(strategies), scenario.horizon_quarters)
     workers = worker_count(workers, replications)
     outputs: dict[int, dict[str, pd.DataFrame]] = {}
     bar = tqdm(total=replications, desc="replications", unit="rep", disable=not progress, file=sys.stderr)
     try:
-        if workers == 1:
+        if dask:
+            from .sweeps.execution import DaskExecutor
+
+            with DaskExecutor(dask, workers) as cluster:
+                for _, future in cluster.completed(range(replications), _run_on_cluster, "replication",
+                                                   (scenario, population, strategies, seed)):
+                    try:
+                        replication, frames = future.result()
+                    except Exception as exc:  # a replication the cluster could not run (its worker lost twice)
+                        raise ClienteleError(f"--dask {dask}: a replication failed on the cluster: "
+                                             f"{type(exc).__name__}: {exc}") from None
+                    future.release()
+                    outputs[replication] = frames
+                    bar.update()
+        elif workers == 1:
             for replication in range(replications):
                 outputs[replication] = _frames(run_replication(scenario, population, strategies, seed, replication))
                 bar.update()
@@ -236,6 +262,7 @@ def run_experiment(
     workers: int | None = None,
     progress: bool = False,
     scenario: Scenario | None = None,
+    dask: str | None = None,
 ) -> Results:
     """Validate, simulate and write the results folder under ``out_dir``.
 
@@ -250,7 +277,7 @@ def run_experiment(
                       scenario=scenario)
     start, chosen, replications, seed = run.start, run.strategies, run.replications, run.seed
     run_scenario, population = start.scenario, start.today
-    tables = simulate(run_scenario, start.book, chosen, replications, seed, workers, progress)
+    tables = simulate(run_scenario, start.book, chosen, replications, seed, workers, progress, dask)
     tables["starting_position"] = starting_position(run_scenario, population, seed)
     provenance = provenance_record(
         scenario=run.scenario,
@@ -264,6 +291,8 @@ def run_experiment(
         workers=worker_count(workers, replications),
         wall_time_seconds=time.perf_counter() - started,
     )
+    if dask:
+        provenance["dask"] = dask  # where the replications ran; the numbers are the pool's, bit for bit
     if start.starting_book is not None:  # the hash above is the scenario as given; the data's changes are here
         provenance["starting_book"] = start.starting_book
     idle = unreached(tables["quarters"], run_scenario)  # options that reached no one: said once, with why
@@ -295,6 +324,7 @@ def run_or_reuse(
     workers: int | None = None,
     progress: bool = False,
     scenario: Scenario | None = None,
+    dask: str | None = None,
 ) -> RunRecord:
     """Reuse ``out_dir`` if it holds this very run's results, unchanged since written; else simulate.
 
@@ -339,6 +369,6 @@ def run_or_reuse(
         scenario_path, folder, strategies=chosen, replications=replications, seed=seed,
         customers=customers, transactions=transactions, columns=columns, overrides=overrides, workers=workers,
         progress=progress,
-        scenario=scenario,
+        scenario=scenario, dask=dask,
     )
     return RunRecord(folder, False, reason, time.perf_counter() - started)

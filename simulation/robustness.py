@@ -104,7 +104,8 @@ def run_robustness(scenario_path: str | Path, out_dir: str | Path, *, overrides:
                    strategies: Sequence[str] | None = None, customers: str | Path | None = None,
                    transactions: str | Path | None = None, columns: str | None = None, points: int = DEFAULT_POINTS,
                    replications: int = DEFAULT_REPLICATIONS, seed: int = DEFAULT_SEED, workers: int | None = None,
-                   progress: bool = False, screening: ScreeningRequest | None = None) -> Path | None:
+                   progress: bool = False, screening: ScreeningRequest | None = None,
+                   dask: str | None = None) -> Path | None:
     """Run or resume the robustness sweep into ``out_dir``; None (nothing run) when the scenario declares no uncertainties.
 
     With ``screening``, the parameters the scenario left alone are screened first (``simulation.screening``, into
@@ -122,13 +123,14 @@ def run_robustness(scenario_path: str | Path, out_dir: str | Path, *, overrides:
         ranges = screening_ranges(scenario, [*scenario.uncertainties, *calibrated, *set_paths])
         found = run_screening(scenario_path, Path(out_dir).with_name(SCREENING_FOLDER), ranges=ranges,
                               leader=screening.leader, runner_up=screening.runner_up, threshold=screening.threshold,
-                              overrides=overrides, source=source, seed=seed, workers=workers, progress=progress)
+                              overrides=overrides, source=source, seed=seed, workers=workers, progress=progress,
+                              dask=dask)
         uncertainties |= {entry.path: UncertaintySpec(low=entry.low, high=entry.high,
                                                       source=screened_source(entry))
                           for entry in found if entry.added}
     spec = robustness_spec(uncertainties, scenario_path, strategies, points, replications, seed, scenario.name)
     plan = plan_from_scenario(spec, scenario_path, source, list(overrides))
-    run_sweep(plan, out_dir, workers=workers, progress=progress, discard_other_code=True)
+    run_sweep(plan, out_dir, workers=workers, dask=dask, progress=progress, discard_other_code=True)
     return Path(out_dir)
 
 

@@ -97,6 +97,7 @@ def screening_ranges(scenario: Scenario, excluded: Sequence[str]) -> dict[str, t
 def run_screening(scenario_path: str | Path, folder: str | Path, *, ranges: dict[str, tuple[float, float, float]],
                   leader: str, runner_up: str, threshold: float, overrides: Sequence[str] = (),
                   source: PopulationSource | None = None, seed: int = 0, workers: int | None = None,
+                  dask: str | None = None,
                   progress: bool = False) -> list[Screened]:
     """Run (or resume) the screening into ``folder``, write what it found there and return it, largest μ* first."""
     record_path = Path(folder) / SCREENED_FILE
@@ -111,7 +112,7 @@ def run_screening(scenario_path: str | Path, folder: str | Path, *, ranges: dict
         "parameters": {path: {"low": low, "high": high, "why": "screening"} for path, (_, low, high) in ranges.items()},
     })
     plan = plan_from_scenario(spec, scenario_path, source or PopulationSource(), list(overrides))
-    run = run_sweep(plan, folder, workers=workers, progress=progress, discard_other_code=True)
+    run = run_sweep(plan, folder, workers=workers, dask=dask, progress=progress, discard_other_code=True)
     if run.failed:
         raise ClienteleError(f"the robustness screening: {run.failed} of {run.points} points failed; their errors: "
                              f"clientele sweep status {folder}")

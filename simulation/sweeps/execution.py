@@ -147,20 +147,32 @@ class DaskExecutor:
             logging.disable(logging.NOTSET)
 
     def results(self, tasks: Iterable[ChunkTask]) -> Iterator[ChunkResult]:
+        for task, future in self.completed(tasks, run_chunk, "chunk"):
+            try:
+                result = future.result()
+            except Exception as exc:  # noqa: BLE001 — a task the cluster could not finish (its worker lost twice)
+                result = _failed_chunk(task, f"Dask could not run this chunk: {type(exc).__name__}: {exc}")
+            future.release()
+            yield result
+
+    def completed(self, items: Iterable[Any], call: Any, what: str, *shared: Any) -> Iterator[tuple[Any, Any]]:
+        """``call(item, *shared)`` for every item on the cluster, a few per worker in flight; each (item, future) as it
+        finishes. ``shared`` values are sent to every worker once (scattered), not with every task."""
         import time
 
         from distributed import wait as dask_wait
 
+        sent = [self._client.scatter(value, broadcast=True) for value in shared]
         run = os.urandom(6).hex()  # a fresh key per run: never collapse into another client's task
-        queued = iter(tasks)
-        in_flight: dict[str, tuple[ChunkTask, Any]] = {}
+        queued = iter(items)
+        in_flight: dict[str, tuple[Any, Any]] = {}
 
         def submit() -> bool:
-            task = next(queued, None)
-            if task is None:
+            item = next(queued, _END)
+            if item is _END:
                 return False
-            key = f"clientele-chunk-{task.chunk_id}-{run}"
-            in_flight[key] = (task, self._client.submit(run_chunk, task, key=key, pure=False, retries=1))
+            key = f"clientele-{what}-{getattr(item, 'chunk_id', item)}-{run}"
+            in_flight[key] = (item, self._client.submit(call, item, *sent, key=key, pure=False, retries=1))
             return True
 
         while len(in_flight) < IN_FLIGHT_PER_WORKER * self.workers and submit():
@@ -180,18 +192,16 @@ class DaskExecutor:
                 elif time.monotonic() - alone_since > NO_WORKER_SECONDS:
                     raise ClienteleError(
                         f"--dask {self.address}: no worker has been connected to the scheduler for "
-                        f"{NO_WORKER_SECONDS:.0f} s; the points finished so far are kept. Start workers "
-                        f"(dask worker {self.address}) and run the command again to resume")
+                        f"{NO_WORKER_SECONDS:.0f} s; what finished so far is kept. Start workers "
+                        f"(dask worker {self.address}) and run the command again")
                 continue
             for future in done:
-                task, _ = in_flight.pop(future.key)
-                try:
-                    result = future.result()
-                except Exception as exc:  # noqa: BLE001 — a task the cluster could not finish (its worker lost twice)
-                    result = _failed_chunk(task, f"Dask could not run this chunk: {type(exc).__name__}: {exc}")
-                future.release()
-                yield result
+                item, _ = in_flight.pop(future.key)
+                yield item, future
                 submit()
+
+
+_END = object()
 
 
 def make_executor(workers: int | None, dask: str | None) -> Any:

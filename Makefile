@@ -23,8 +23,10 @@ $(STAMP): requirements.txt pyproject.toml
 report: setup
 	$(BIN)/clientele report $(SCENARIO) --kind board --out $(OUT)
 
+# Two test processes, each taking whole files (a file's shared fixtures are built once): the suite's slow tests
+# mostly wait on a notebook kernel or a PDF renderer, so two at a time fit a 2-core machine.
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .

@@ -44,6 +44,12 @@ class ParameterPath:
         return None
 
 
+def is_step_setting(path: str) -> bool:
+    """Whether ``path`` names a setting of a strategy's step, ``strategies.NAME.steps.N.field``: a lever."""
+    parts = path.split(".")
+    return len(parts) >= 5 and parts[0] == "strategies" and parts[2] == "steps" and parts[3].isdigit()
+
+
 def _unwrap(annotation: Any) -> Any:
     """``Annotated[float, …]`` → ``float``; ``X | None`` → ``X`` (a path sets a value, never None)."""
     while True:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationError, field
 
 from .errors import ScenarioError
 from .mechanisms import churn_per_month
-from .parameter_paths import resolve_path, set_path
+from .parameter_paths import is_step_setting, resolve_path, set_path
 from .scenario_file import parse_yaml, read_text
 from .schema import Name, Real, StrictModel, Switch, Text, Whole, in_plain_words
 from .segments import SEGMENT_COUNT
@@ -578,8 +578,7 @@ def _uncertainty_problem(path: str, uncertainty: UncertaintySpec) -> str | None:
 
 def _lever_problem(scenario: "Scenario", path: str, lever: LeverSpec) -> str | None:
     """Why a declared lever cannot be searched: not a setting of a strategy's step, or values its type refuses."""
-    parts = path.split(".")
-    if not (len(parts) >= 5 and parts[0] == "strategies" and parts[2] == "steps" and parts[3].isdigit()):
+    if not is_step_setting(path):
         return f"'{path}' is not a setting of a strategy's step (expected strategies.NAME.steps.N.field)"
     try:
         resolved = resolve_path(Scenario, path, scenario)

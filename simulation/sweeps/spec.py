@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import ScenarioError
-from ..parameter_paths import ParameterPath, resolve_path
+from ..parameter_paths import ParameterPath, is_step_setting, resolve_path
 from ..scenario import Scenario
 from ..scenario_file import parse_yaml, read_text
 from ..schema import Name, Real, StrictModel, Switch, Text, Whole
@@ -142,10 +142,8 @@ class SweepSpec(StrictModel):
     @field_validator("levers")
     @classmethod
     def _levers_are_one_strategys_settings(cls, levers: dict[str, ParameterSpec]) -> dict[str, ParameterSpec]:
-        owners = {path.split(".")[1] for path in levers if len(path.split(".")) >= 5 and path.startswith("strategies.")
-                  and path.split(".")[2] == "steps" and path.split(".")[3].isdigit()}
-        stray = [path for path in levers if not (path.startswith("strategies.") and len(path.split(".")) >= 5
-                                                 and path.split(".")[2] == "steps" and path.split(".")[3].isdigit())]
+        owners = {path.split(".")[1] for path in levers if is_step_setting(path)}
+        stray = [path for path in levers if not is_step_setting(path)]
         if stray:
             raise ValueError(f"a lever is a setting of a strategy's step, strategies.NAME.steps.N.field: got "
                              f"{', '.join(map(repr, stray))}")

@@ -39,6 +39,9 @@ class PlannedPoint:
     scenario: dict[str, Any] = field(repr=False)
     # Paths the analyst set (--set, the sweep's set:, every swept parameter): a company's data never overwrites them.
     explicit: tuple[str, ...] = ()
+    # The strategies it runs (empty: the plan's). A lever sweep's later policies run the tuned strategy alone: the
+    # declared ones do not depend on the levers, and run once, under the first policy.
+    strategies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,8 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
     longest = base.horizon_quarters
     unique: dict[str, PlannedPoint] = {}
     for row in rows:
-        identity = point_id(base_hash, row.values, spec.seed, spec.replications, strategies, input_data, explicit, code)
+        running = (spec.lever_strategy,) if row.policy > 0 and spec.lever_strategy else strategies
+        identity = point_id(base_hash, row.values, spec.seed, spec.replications, running, input_data, explicit, code)
         row_ids.append(identity)
         if identity in unique:
             continue
@@ -179,7 +183,7 @@ def make_plan(spec: SweepSpec, raw: dict[str, Any], source_name: str, scenario_n
             rules = "; ".join(line.removeprefix(f"{what}: ") for line in str(exc).splitlines())
             problems.append(f"{what} ({_shown(row.values)}): {rules}")
             continue
-        unique[identity] = PlannedPoint(identity, row.values, point_raw, explicit)
+        unique[identity] = PlannedPoint(identity, row.values, point_raw, explicit, running)
     if problems:
         listed = "\n  ".join(problems[:MAX_LISTED_PROBLEMS])
         more = f"\n  … and {len(problems) - MAX_LISTED_PROBLEMS} more" if len(problems) > MAX_LISTED_PROBLEMS else ""

@@ -9,6 +9,7 @@ Dask write the same files.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import socket
 import sys
@@ -48,7 +49,8 @@ class SweepRun:
 
 def point_work(plan: SweepPlan, point: PlannedPoint) -> float:
     scenario = scenario_from_dict(point.scenario, source="sweep point")
-    return float(scenario.reserved_rows() * scenario.horizon_months * len(plan.strategies) * plan.spec.replications)
+    return float(scenario.reserved_rows() * scenario.horizon_months * len(point.strategies or plan.strategies)
+                 * plan.spec.replications)
 
 
 def chunk_size(plan: SweepPlan) -> int:
@@ -63,12 +65,15 @@ def chunk_size(plan: SweepPlan) -> int:
 
 
 def chunk_tasks(plan: SweepPlan, points: list[PlannedPoint], size: int) -> Iterator[ChunkTask]:
-    for start in range(0, len(points), size):
-        group = points[start:start + size]
-        yield ChunkTask(chunk_id([point.point_id for point in group]),
-                        tuple((point.point_id, point.scenario, point.explicit) for point in group),
-                        plan.strategies, plan.spec.seed, plan.spec.replications, plan.population,
-                        plan.input_data.get("sha256"))
+    """Tasks of ``size`` points in design order, a task's points all running the same strategies."""
+    for strategies, same in itertools.groupby(points, key=lambda point: point.strategies or plan.strategies):
+        grouped = list(same)
+        for start in range(0, len(grouped), size):
+            group = grouped[start:start + size]
+            yield ChunkTask(chunk_id([point.point_id for point in group]),
+                            tuple((point.point_id, point.scenario, point.explicit) for point in group),
+                            strategies, plan.spec.seed, plan.spec.replications, plan.population,
+                            plan.input_data.get("sha256"))
 
 
 def run_sweep(plan: SweepPlan, out: str | Path, *, workers: int | None = None, dask: str | None = None,

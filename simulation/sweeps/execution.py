@@ -193,7 +193,7 @@ class DaskExecutor:
                     raise ClienteleError(
                         f"--dask {self.address}: no worker has been connected to the scheduler for "
                         f"{NO_WORKER_SECONDS:.0f} s; what finished so far is kept. Start workers "
-                        f"(dask worker {self.address}) and run the command again")
+                        f"(dask worker {self.address}) and run the command again to resume")
                 continue
             for future in done:
                 item, _ = in_flight.pop(future.key)

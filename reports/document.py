@@ -558,6 +558,45 @@ class Report:
         path = self.results.folder / BACKTEST_FOLDER / "backtest.json"
         return json.loads(path.read_text()) if path.is_file() else None
 
+    def since_last_quarter_section(self) -> Fragment:
+        """With ``--previous``: the recommendation then and now, and the bridge of the option's value from last
+        quarter to this one, each part a run that changes one thing (``reports.bridge``); nothing without."""
+        from .bridge import read_bridge
+
+        record = read_bridge(self.results.folder)
+        if record is None:
+            return Fragment("")
+
+        def said(found: dict[str, Any]) -> str:
+            labels = found["labels"]
+            return labels[0] if len(labels) == 1 else "a choice between " + " and ".join(labels)
+
+        parts = []
+        for part in record.get("parts", []):
+            changes = [f"{self._assumption_name(change['path'])}: {plain(change['then'])} → {plain(change['now'])}"
+                       for change in part.get("changes", [])]
+            parts.append({"part": part["part"], "value": self.money(part["value"], True), "changes": changes})
+        return self._render(
+            "since_last_quarter.html.j2", record=record, then=said(record["then_recommended"]),
+            now=said(record["now_recommended"]), same=set(record["then_recommended"]["leaders"]) ==
+            set(record["now_recommended"]["leaders"]), parts=parts,
+            option=self.label(record["option"]) if record.get("option") else "",
+            value_then=self.money(record["value_then"]) if record.get("comparable") else "",
+            value_now=self.money(record["value_now"]) if record.get("comparable") else "",
+            change=self.money(record["value_now"] - record["value_then"], True) if record.get("comparable") else "",
+        )
+
+    def _assumption_name(self, path: str) -> str:
+        """A scenario path in plain words where the schema declares them (``schema.in_plain_words``), else the path."""
+        from simulation.parameter_paths import resolve_path
+        from simulation.scenario import Scenario
+
+        try:
+            label = resolve_path(Scenario, path, self.scenario).label
+        except ValueError:
+            label = ""
+        return f"{label} ({path})" if label else path
+
     def backtest_section(self) -> Fragment:
         """The backtest the command ran on the log's last months: totals, coverage, the tracking and
         conditional-expectations charts; nothing when the report has no backtest."""

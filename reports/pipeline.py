@@ -85,6 +85,7 @@ class ReportRequest:
     seed: int | None = None
     workers: int | None = None
     dask: str | None = None  # run the replications (and the robustness sweep) on Dask: local or an address
+    previous: Path | None = None  # last quarter's report folder: a page of what changed since (reports.bridge)
     customers: Path | None = None
     transactions: Path | None = None
     columns: str | None = None  # the data file's own column names (--columns)
@@ -109,6 +110,7 @@ class ReportOutcome:
     robustness: str = ""  # what the robustness stage did, for the summary line ("" when it did not run)
     backtest: str = ""  # what the backtest stage did ("" when it did not run)
     unreached: list[str] = field(default_factory=list)  # options that reached no one, and why (from the results)
+    since_last_quarter: str = ""  # what the --previous stage did ("" when not asked)
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,12 @@ def check_request(request: ReportRequest) -> CheckedRequest:
     out = Path(request.out) if request.out else kind.default_folder(quarter, Path(request.scenario))
     check_output_folder(out)
     _check_folder_kind(out, kind)
+    if request.previous is not None:  # read now: a folder that is no report is refused before anything runs
+        if not kind.robustness:
+            raise ScenarioError(f"--previous: last quarter beside this one is a board report's page, not a {kind.name}'s")
+        if Path(request.previous).resolve() == out.resolve():
+            raise ScenarioError(f"--previous {request.previous}: is this report's own --out; give last quarter's folder")
+        load_results(Path(request.previous) / kind.results_folder)
     notebook = Path(request.notebook) if request.notebook else kind.notebook
     written = [out / f"{kind.name}_report{suffix}" for suffix in (".pdf", ".html", ".ipynb")]
     refuse_overwriting_inputs([*written, *(out / part for part in REPORT_PARTS)],
@@ -248,6 +256,11 @@ def build_report(request: ReportRequest) -> ReportOutcome:
             robustness = run_report_robustness(request, checked)
             timings["robustness"] = time.perf_counter() - stage
 
+        bridged = ""
+        if KINDS[checked.kind].robustness:  # the board report: last quarter beside this one, when asked
+            stage = time.perf_counter()
+            bridged = run_report_bridge(request, checked)
+            timings["since_last_quarter"] = time.perf_counter() - stage
         backtest = ""
         if not checked.scenario.report.backtest_months:  # no backtest asked: no earlier one's page either
             shutil.rmtree(checked.results_dir / BACKTEST_FOLDER, ignore_errors=True)
@@ -289,7 +302,8 @@ def build_report(request: ReportRequest) -> ReportOutcome:
     timings["total"] = time.perf_counter() - started
     recorded = read_provenance(checked.results_dir) or {} if KINDS[checked.kind].reads == "scenario" else {}
     return ReportOutcome(pdf, html, executed, result.pages, reused, timings, result.refused, result.messages,
-                         reason, checked.results_dir, robustness, backtest, list(recorded.get("unreached", [])))
+                         reason, checked.results_dir, robustness, backtest, list(recorded.get("unreached", [])),
+                         bridged)
 
 
 # ---- the stage that prepares what the notebook reads, one per kind of input (ReportKind.reads)
@@ -331,6 +345,21 @@ def robustness_strategies(decision: Decision, reference: str) -> list[str]:
     ``ROBUSTNESS_LEADERS``) and the baseline; the others are behind on the central scenario already."""
     leading = list(decision.leaders) if len(decision.leaders) >= 2 else list(decision.ranking[:2])
     return list(dict.fromkeys([*leading[:ROBUSTNESS_LEADERS], reference]))
+
+
+def run_report_bridge(request: ReportRequest, checked: CheckedRequest) -> str:
+    """With ``--previous``: the recommendation then and now and the bridge of its value, into ``results/bridge.json``
+    (runs that change one thing at a time); without, no earlier bridge stands."""
+    from .bridge import BRIDGE_FILE, value_bridge, write_bridge
+
+    (checked.results_dir / BRIDGE_FILE).unlink(missing_ok=True)
+    if request.previous is None:
+        return ""
+    source = PopulationSource.from_paths(request.customers, request.transactions, request.columns)
+    record = value_bridge(request.previous / KINDS[checked.kind].results_folder, load_results(checked.results_dir), source,
+                          workers=request.workers)
+    write_bridge(checked.results_dir, record)
+    return ("since last quarter: " + ("bridged" if record["comparable"] else f"not compared ({record['why_not']})"))
 
 
 def run_report_robustness(request: ReportRequest, checked: CheckedRequest) -> str:

@@ -33,6 +33,9 @@ def add_report_command(subparsers: argparse._SubParsersAction) -> None:
                                           "scenario's quarters (default: the first, that of its start_date)")
     report.add_argument("--out", type=output_folder,
                         help="output folder (default out/<quarter>, out/<quarter>-comparison for comparisons)")
+    report.add_argument("--previous", metavar="DIR",
+                        help="last quarter's board report folder: adds a page of what changed since — the "
+                             "recommendation then and now, and a bridge of the option's value split into its causes")
     report.add_argument("--notebook", help=argparse.SUPPRESS)  # a draft or test notebook of the same kind
     report.set_defaults(func=_report)
 
@@ -53,6 +56,7 @@ def _report(args: argparse.Namespace) -> int:
         overrides=list(args.overrides),
         out=Path(args.out) if args.out else None,
         notebook=Path(args.notebook) if args.notebook else None,
+        previous=Path(args.previous) if args.previous else None,
         progress=not args.quiet,
     )
     outcome = build_report(request)
@@ -91,4 +95,6 @@ def _print_outcome(outcome: ReportOutcome) -> None:
         print(f"  {outcome.robustness}")
     if outcome.backtest:
         print(f"  {outcome.backtest}")
+    if outcome.since_last_quarter:
+        print(f"  {outcome.since_last_quarter}")
     print(f"  {timing_line(outcome.timings)}")

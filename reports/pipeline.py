@@ -49,6 +49,7 @@ from simulation.robustness import ROBUSTNESS_FOLDER, ScreeningRequest, run_robus
 from simulation.scenario import Scenario, load_scenario
 from simulation.screening import SCREENING_FOLDER, read_screening
 from simulation.sweeps import SweepPlan, load_plan, run_sweep
+from simulation.sweeps.spec import policy_count
 
 from . import notebook_run, render
 from .decision import Decision, board_decision, horizon_values
@@ -156,6 +157,8 @@ def check_request(request: ReportRequest) -> CheckedRequest:
     plan = None
     if kind.reads == "sweep":
         given = [flag for name, flag in SCENARIO_OPTIONS if getattr(request, name) not in (None, [], (), "")]
+        if given == ["--set"] and all(o.startswith("report.tuned=") for o in request.overrides):
+            given = ["--tuned"]  # a tuned strategy for a sweep is named in its file: set: {report.tuned: FILE}
         if given:
             raise ReportError(f"{', '.join(given)}: a sweep report takes its strategies, replications, seed, input "
                               f"data and fixed values from the sweep file {request.scenario}; remove "
@@ -179,7 +182,8 @@ def check_request(request: ReportRequest) -> CheckedRequest:
 
             assert request.transactions is not None
             backtest_window(request.transactions, scenario.report.backtest_months, source.columns)  # refused now
-    if len(chosen) < kind.min_strategies:
+    options = len(chosen) + (policy_count(plan.spec) - 1 if plan is not None and plan.spec.levers else 0)
+    if options < kind.min_strategies:  # a lever sweep's policies are options of their own
         raise ScenarioError(f"a {kind.name} report needs at least {kind.min_strategies} strategies: "
                             f"got {', '.join(chosen)}")
     quarters = horizon_quarters(scenario)

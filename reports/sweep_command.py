@@ -68,8 +68,12 @@ def _run(args: argparse.Namespace) -> int:
     refuse_overwriting_inputs([out / name for name in STORE_PARTS], [sweep_file])
     plan = load_plan(sweep_file)  # every point validated: nothing is written if one is not
     if not args.quiet:
-        print(f"{plan.spec.name}: {len(plan.rows):,} design rows, {len(plan.points):,} points × "
-              f"{len(plan.strategies)} strategies × {plan.spec.replications} replications → {out}", file=sys.stderr)
+        alone = sum(1 for point in plan.points if point.strategies and point.strategies != plan.strategies)
+        runs = (f"{len(plan.points) - alone:,} points × {len(plan.strategies)} strategies and {alone:,} × "
+                f"{plan.spec.lever_strategy} alone (the levers' later policies)" if alone
+                else f"{len(plan.points):,} points × {len(plan.strategies)} strategies")
+        print(f"{plan.spec.name}: {len(plan.rows):,} design rows, {runs} × {plan.spec.replications} replications "
+              f"→ {out}", file=sys.stderr)
     run = run_sweep(plan, out, workers=args.workers, dask=args.dask, progress=not args.quiet)
     resumed = f", {run.done_before:,} already done" if run.done_before else ""
     print(f"{out}: {run.points - run.failed:,} of {run.points:,} points done{resumed}; ran {run.ran:,} in "

@@ -356,7 +356,7 @@ class SweepReport:
 
     def wins_section(self) -> Fragment:
         analysis = self.analysis
-        if analysis.best.empty or not self.recommended:
+        if analysis.best.empty or not self.recommended or not self.ranked_parameters:  # levers alone: no map
             return self._render("sweep_wins.html.j2", charts=[], pair=None, heat=None)
         charts = []
         shown = self.ranked_parameters[:2] if len(self.ranked_parameters) >= 2 else self.ranked_parameters * 2
@@ -464,7 +464,8 @@ class SweepReport:
         changes = regions[regions["option"] != overall["option"]]
         tuned = str(manifest["lever_strategy"])
         return self._render("sweep_levers.html.j2", rows=rows, levers=[self.parameter_title(p) for p in levers],
-                            tuned=self.label(tuned), policies=len(manifest.get("policies", [])),
+                            tuned=str(manifest.get("strategy_labels", {}).get(tuned, tuned)),
+                            policies=len(manifest.get("policies", [])),
                             best=self.label(str(overall["option"])), lead=signed(float(overall["lead"]))
                             if overall["declared"] else "", declared=self.label(str(overall["declared"]))
                             if overall["declared"] else "", same=changes.empty,

@@ -250,9 +250,14 @@ class Search:
             return optuna.samplers.RandomSampler(seed=seed)
         # CMA-ES (Hansen, "The CMA Evolution Strategy: A Tutorial", 2016) through Optuna, with the margin that keeps
         # whole-number levers from collapsing onto one value (Hamano et al., 2022).
-        return optuna.samplers.CmaEsSampler(seed=seed, independent_sampler=optuna.samplers.RandomSampler(seed=seed),
-                                            warn_independent_sampling=False,
-                                            with_margin="integer" in self.kinds.values())
+        import warnings
+
+        with warnings.catch_warnings():  # with_margin is marked experimental: a note for Optuna's users, not ours
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.CmaEsSampler(seed=seed,
+                                                independent_sampler=optuna.samplers.RandomSampler(seed=seed),
+                                                warn_independent_sampling=False,
+                                                with_margin="integer" in self.kinds.values())
 
     def _search(self, study: Any, optuna: Any) -> dict[str, Any]:
         constraints = self.spec.constraints

@@ -326,7 +326,7 @@ class LeverSpec(Section):
     @model_validator(mode="after")
     def _range_or_values(self) -> "LeverSpec":
         if (self.values is None) == (self.low is None and self.high is None):
-            raise ValueError("give low and high (a range) or values (a list), not both")
+            raise ValueError("give low and high (a range) or values (a list), one of the two")
         if self.values is None and (self.low is None or self.high is None or not self.low < self.high):
             raise ValueError(f"a range needs low below high: got low {self.low}, high {self.high}")
         return self
@@ -641,7 +641,14 @@ def with_tuned(raw: dict[str, Any], scenario_path: str | Path) -> dict[str, Any]
                                                                      and strategies[name].get("tuned")):
             raise ScenarioError(f"{path}: 'report.tuned' adds the strategy {name!r}, but the scenario defines one of "
                                 f"that name already; rename one of them")
-        strategies.setdefault(name, block)
+        try:
+            StrategySpec.model_validate(block)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ScenarioError(f"{path}: '{name}.{where}' {first['msg'].removeprefix('Value error, ')}: got "
+                                f"{first.get('input')!r}") from None
+        strategies[name] = block  # the file named wins over an earlier search's block pasted under the same name
     return {**raw, "strategies": strategies}
 
 

@@ -21,7 +21,7 @@ def write_sweep(folder: Path, design: dict[str, Any] | None = None, parameters: 
         "seed": 11,
         "set": {"population.customers": 300, "market.size": 20000, "horizon_quarters": 4},
         "design": design or {"method": "lhs", "points": 6},
-        "parameters": parameters or {"word_of_mouth.first_hand": {"low": 3, "high": 15},
+        "parameters": parameters if parameters is not None else {"word_of_mouth.first_hand": {"low": 3, "high": 15},
                                      "churn.price_elasticity": {"low": 0.5, "high": 4}},
         **fields,
     }

@@ -163,3 +163,42 @@ def test_a_scenarios_levers_are_checked_against_its_strategies(lever, words):
     with pytest.raises(ScenarioError) as error:
         load_scenario(BUNDLED_SCENARIO, [f"levers={__import__('json').dumps(lever)}"])
     assert words in str(error.value) and "levers" in str(error.value)
+
+
+def test_a_sweep_of_levers_alone_for_one_strategy_is_reported_and_exported(tmp_path):
+    """No parameters (the scenario as it is) and one strategy: its policies are the options the report compares;
+    the export carries each row's policy and lever values."""
+    from pypdf import PdfReader
+
+    from reports.cli import main
+
+    from .conftest import pdf_text
+
+    sweep = write_sweep(tmp_path, strategies=["ladder"], replications=1, design={"method": "grid", "swings": False},
+                        parameters={}, levers={SURCHARGE: {"low": 0.05, "high": 0.45, "levels": 3}})
+    out = tmp_path / "store"
+    assert main(["report", str(sweep), "--kind", "sweep", "--workers", "1", "--quiet", "--out", str(out)]) == 0
+    text = " ".join(pdf_text(PdfReader(out / "sweep_report.pdf")).split())
+    assert "Which settings do best, and where" in text and "3 combinations of the Divestment ladder's settings" in text
+    assert main(["sweep", "export", str(out), "--to", str(tmp_path / "rows.parquet")]) == 0
+    rows = pd.read_parquet(tmp_path / "rows.parquet")
+    assert sorted(rows[SURCHARGE].unique()) == [0.05, 0.25, 0.45] and sorted(rows["policy"].unique()) == [0, 1, 2]
+
+
+def test_a_future_one_policy_lacks_is_left_out_for_every_option_and_said_so(tmp_path):
+    """An interrupted store: a future missing for one policy is missing for the comparison, not filled by the others."""
+    from simulation.sweeps.analysis import analyze_sweep
+    from simulation.sweeps.designs import ROLE_DESIGN
+    from simulation.sweeps.tasks import chunk_id
+
+    plan = load_plan(write_sweep(tmp_path, strategies=["retain_all", "ladder"], replications=1, chunk_points=1,
+                                 design={"method": "lhs", "points": 3, "swings": False}, parameters=FUTURES,
+                                 levers={SURCHARGE: {"values": [0.05, 0.4]}}))
+    run_sweep(plan, tmp_path / "store", workers=2)
+    lost = next(identity for row, identity in zip(plan.rows, plan.row_ids, strict=True) if row.policy == 1)
+    (tmp_path / "store" / "results" / f"{chunk_id([lost])}.parquet").unlink()
+    analysis = analyze_sweep(tmp_path / "store")
+    assert any("1 of 3 design points have no results yet" in note for note in analysis.notes), analysis.notes
+    futures = set(analysis.design.loc[analysis.design["role"] == ROLE_DESIGN, "point_id"])
+    compared = set(analysis.point_outcomes["point_id"])
+    assert len(compared & futures) == 2 and analysis.regions.iloc[0]["futures"] == 2

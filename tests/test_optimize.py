@@ -280,3 +280,24 @@ def test_cma_es_finds_the_threshold_and_the_cost_with_the_same_trials_for_the_sa
     for lonely in ({LEVER: {"low": -300, "high": 300}}, {LEVER: {"low": -300, "high": 300}, cost: {"values": [0, 5]}}):
         with pytest.raises(ScenarioError, match="'sampler' cmaes adapts a search over two or more levers"):
             run_optimization(_files(tmp_path, trials=4, sampler="cmaes", levers=lonely), tmp_path / "x", workers=1)
+
+
+def test_the_tuned_file_named_wins_over_an_earlier_block_and_its_errors_name_it(searched, tmp_path):
+    from simulation.scenario import load_scenario
+
+    folder, _ = searched
+    best = folder / "out" / "best_strategy.yaml"
+    block = yaml.safe_load(best.read_text())
+    scenario = yaml.safe_load((folder / "textbook.yaml").read_text())
+    earlier = {**block["cut_tuned"], "steps": [{**block["cut_tuned"]["steps"][0], "target": {"max_lifetime_value": -250}}]}
+    scenario["strategies"]["cut_tuned"] = earlier  # an earlier search's block, pasted
+    path = tmp_path / "pasted.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    newer = load_scenario(path, [f"report.tuned={json.dumps(str(best))}"]).strategies["cut_tuned"]
+    assert newer.steps[0].target.max_lifetime_value == block["cut_tuned"]["steps"][0]["target"]["max_lifetime_value"]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump({"cut_tuned": {**block["cut_tuned"], "steps": [
+        {**block["cut_tuned"]["steps"][0], "cost_per_customer": -5}]}}))
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(folder / "textbook.yaml", [f"report.tuned={json.dumps(str(broken))}"])
+    assert str(error.value).startswith(f"{broken}: 'cut_tuned.steps.0") and "-5" in str(error.value)

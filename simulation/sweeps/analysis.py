@@ -91,7 +91,11 @@ def analyze_sweep(folder: str | Path, seed: int = 0, discover: bool = True) -> S
     method = described["design"]["method"]
     notes: list[str] = []
     sampled = design[design["role"] == ROLE_DESIGN].sort_values("design_index")
-    done = set(outcomes["point_id"])
+    # A future counts only with every option's results: with levers, each policy's point fills one option, and a
+    # future one of them lacks would compare means over different futures.
+    counts = outcomes.groupby("point_id")["strategy"].nunique()
+    done = set(counts[counts == len(strategies)].index)
+    outcomes = outcomes[outcomes["point_id"].isin(done)]
     missing = int((~sampled["point_id"].isin(done)).sum())
     if missing:
         notes.append(f"{missing} of {len(sampled)} design points have no results yet (not run, or failed); "

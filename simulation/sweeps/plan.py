@@ -110,6 +110,10 @@ def plan_from_spec(spec: SweepSpec, folder: Path, source_name: str) -> SweepPlan
     raw = parse_yaml(read_text(scenario_path), str(scenario_path)) or {}
     if not isinstance(raw, dict):
         raise ScenarioError(f"{scenario_path}: expected a mapping of scenario fields at top level, got {type(raw).__name__}")
+    if spec.set.get("report.tuned"):  # named in the sweep file: relative to it, joined before the points are made
+        tuned = str((folder / str(spec.set["report.tuned"])).resolve())
+        spec = spec.model_copy(update={"set": {**spec.set, "report.tuned": tuned}})
+        raw = {**raw, "report": {**(raw.get("report") or {}), "tuned": tuned}}
     raw = with_tuned(raw, scenario_path)
     # Resolved here, on the client: a worker elsewhere must not read a file of the same name in its own folder.
     population = PopulationSource.from_paths((folder / spec.customers).resolve() if spec.customers else None,

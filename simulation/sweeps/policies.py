@@ -104,6 +104,7 @@ def best_by_region(futures: pd.DataFrame, outcomes: pd.DataFrame, described: dic
     settings = {p["option"]: p["values"] for p in described["policies"]}
     declared = [name for name in described["strategies"] if name not in options and name != tuned]
     sampled = futures[futures["role"] == ROLE_DESIGN].drop_duplicates("point_id")
+    sampled = sampled[sampled["point_id"].isin(set(outcomes["point_id"]))]  # futures with every option's results
     table = outcomes.pivot_table(index="point_id", columns="strategy", values=decision, aggfunc="first")
     table = table.reindex(sampled["point_id"])
     regions: list[tuple[str, str, np.ndarray]] = [("", "every future", np.ones(len(sampled), dtype=bool))]
@@ -111,6 +112,8 @@ def best_by_region(futures: pd.DataFrame, outcomes: pd.DataFrame, described: dic
         values = sampled[path]
         spec = described["parameters"][path]
         listed = spec.get("values")
+        if listed is None and spec.get("levels") and described["design"]["method"] == "grid":
+            listed = sorted(values.dropna().unique())  # a grid's evenly spaced levels: its values, as listed
         if listed is not None and (len(listed) <= MAX_REGION_VALUES or spec.get("kind") == "choice"):
             regions.extend((path, f"= {_written(v)}", (values == v).to_numpy()) for v in listed)
         else:

@@ -179,7 +179,9 @@ def export_rows(folder: str | Path, to: str | Path) -> int:
     if to.resolve().is_relative_to(folder.resolve()):
         raise ClienteleError(f"--to {to}: is inside the sweep's folder {folder}, whose files it could replace; "
                              "expected a path outside it")
-    names = parameter_names(described)
+    names = [*parameter_names(described), *described.get("lever_order", [])]
+    if described.get("levers"):
+        names.append("policy")  # which combination of the levers' values the row ran
     columns = ", ".join('"' + name.replace('"', '""') + '"' for name in names)
     values = ", ".join('design."' + name.replace('"', '""') + '"' for name in names)
     temporary = to.with_name(f".{to.name}.tmp-{os.getpid()}")

@@ -34,9 +34,11 @@ class ParameterSpec(StrictModel):
 
     low: Real | None = Field(None, description="Lowest value of the range")
     high: Real | None = Field(None, description="Highest value of the range")
-    levels: Whole | None = Field(None, ge=2, le=1000, description="Grid only: evenly spaced values from low to high")
+    levels: Whole | None = Field(None, ge=2, le=1000, description="Evenly spaced values from low to high: a parameter's "
+                                                                 "in a grid design, a lever's in any design")
     values: tuple[Any, ...] | None = Field(None, min_length=1, max_length=10_000,
-                                           description="The values to take (grid, list; any design for a choice)")
+                                           description="The values to take (a parameter's in a grid or list design, or "
+                                                       "drawn as equally likely in any; a lever's in any design)")
     why: Text = Field("", description="Why this parameter is varied and where its range comes from")
 
     @model_validator(mode="after")
@@ -165,7 +167,8 @@ class SweepSpec(StrictModel):
         if not self.parameters and not self.levers:
             raise ValueError("'parameters' must name at least one varied parameter (or give levers to try)")
         varied = {**self.parameters, **self.levers}
-        both = [f"'{fixed}' (set) and '{path}' (parameters)" for fixed in self.set for path in varied
+        both = [f"'{fixed}' (set) and '{path}' ({'levers' if path in self.levers else 'parameters'})"
+                for fixed in self.set for path in varied
                 if fixed == path or path.startswith(f"{fixed}.") or fixed.startswith(f"{path}.")]
         both += [f"'{lever}' (levers) and '{path}' (parameters)" for lever in self.levers for path in self.parameters
                  if lever == path or path.startswith(f"{lever}.") or lever.startswith(f"{path}.")]

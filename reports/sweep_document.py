@@ -279,8 +279,13 @@ class SweepReport:
                          "rank": (self.influential.index(path) + 1) if path in self.influential else None})
         design = manifest["design"]
         fixed = [(path, self.value_text(path, value)) for path, value in (manifest.get("set") or {}).items()]
+        levers = [{"title": self.parameter_title(path), "meaning": str(spec.get("description") or ""),
+                   "tried": ", ".join(self.value_text(path, value) for value in dict.fromkeys(
+                       policy["values"][path] for policy in manifest.get("policies", []))),
+                   "why": spec.get("why") or ""}
+                  for path, spec in ((path, manifest["levers"][path]) for path in manifest.get("lever_order", []))]
         return self._render(
-            "sweep_design.html.j2", rows=rows, method=design["method"], design=design, fixed=fixed,
+            "sweep_design.html.j2", rows=rows, method=design["method"], design=design, fixed=fixed, levers=levers,
             strategies=[(self.label(s), self.colours[self.label(s)]) for s in self.analysis.strategies],
             points=self.design_points, replications=manifest.get("replications"),
             satisficing=manifest.get("satisficing"), satisficing_text=self._satisficing_text(),

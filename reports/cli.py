@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     from reports.targets_command import add_targets_command
 
     add_targets_command(commands)
+
+    from reports.history_command import add_history_command
+
+    add_history_command(commands)
     return parser
 
 

@@ -1,0 +1,59 @@
+"""``clientele history DIR``: one row per quarter's report, oldest first — the recommendation, its forecast for the
+quarter after, and the customers the next report started from — as a table, a CSV and a chart."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from reports.cli import main
+from simulation.results import load_results
+
+from .conftest import BUNDLED_SCENARIO, SMALL_RUN
+
+RUN = [*SMALL_RUN, "--replications", "2", "--workers", "1", "--quiet", "--strategies", "retain_all,migrate"]
+
+
+@pytest.fixture(scope="module")
+def quarters(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("history")
+    for start, name in (("2027-01-01", "a"), ("2026-07-01", "b"), ("2026-10-01", "c")):  # names not in date order
+        assert main(["simulate", str(BUNDLED_SCENARIO), *RUN, "--set", f"start_date={start}",
+                     "--out", str(folder / name / "results")]) == 0
+    return folder
+
+
+def test_each_quarter_in_date_order_with_its_forecast_and_what_the_next_report_found(quarters, capsys):
+    assert main(["history", str(quarters)]) == 0
+    printed = capsys.readouterr().out
+    table = pd.read_csv(quarters / "history.csv")
+    assert list(table["quarter"]) == ["2026Q3", "2026Q4", "2027Q1"] and list(table["folder"]) == ["b", "c", "a"]
+    first = load_results(quarters / "b" / "results")
+    ladder = first.quarters[(first.quarters["strategy"] == table.loc[0, "option"]) & (first.quarters["quarter"] == 1)]
+    assert table.loc[0, "forecast_customers"] == pytest.approx(ladder["active_customers"].mean(), rel=1e-12)
+    following = load_results(quarters / "c" / "results")
+    assert table.loc[0, "customers_next_quarter"] == following.provenance["customers_at_start"]
+    assert table.loc[0, "within_forecast"] == (table.loc[0, "forecast_low"] <= table.loc[0, "customers_next_quarter"]
+                                               <= table.loc[0, "forecast_high"])
+    assert pd.isna(table.loc[2, "customers_next_quarter"])  # the latest quarter has no next report yet
+    assert "2026Q3 (b):" in printed and "at the next report" in printed
+    assert (quarters / "history.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_a_quarter_of_another_scenario_or_after_a_gap_is_marked_not_compared(quarters, tmp_path, capsys):
+    import shutil
+
+    for name in ("b", "a"):  # 2026Q3 and 2027Q1: six months apart
+        shutil.copytree(quarters / name, tmp_path / name)
+    assert main(["simulate", str(BUNDLED_SCENARIO), *RUN, "--set", "start_date=2026-04-01", "--set", "name=Other",
+                 "--out", str(tmp_path / "z" / "results")]) == 0
+    assert main(["history", str(tmp_path)]) == 0
+    table = pd.read_csv(tmp_path / "history.csv").set_index("folder")
+    assert table.loc["z", "note"] == "another scenario: not compared"
+    assert table.loc["b", "note"] == "the next report starts 6 months later, not one quarter"
+    assert pd.isna(table.loc["b", "customers_next_quarter"])
+
+
+def test_a_folder_without_reports_is_refused(tmp_path, capsys):
+    assert main(["history", str(tmp_path)]) == 2
+    assert "holds no report folder" in capsys.readouterr().err

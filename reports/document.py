@@ -566,6 +566,15 @@ class Report:
         record = read_bridge(self.results.folder)
         if record is None:
             return Fragment("")
+        history = [{"quarter": row["quarter"], "recommendation": row["recommendation"],
+                    "value": self.money(row["expected_value"]) if row.get("expected_value") is not None else "—",
+                    "forecast": (f"{count(row['forecast_customers'])} ({count(row['forecast_low'])} to "
+                                 f"{count(row['forecast_high'])})") if row.get("forecast_customers") is not None else "—",
+                    "happened": count(row["customers_next_quarter"])
+                    if row.get("customers_next_quarter") is not None else "not yet"}
+                   for row in record.get("history", [])]
+        if "then_recommended" not in record:
+            return self._render("since_last_quarter.html.j2", record=record, history=history, parts=[])
 
         def said(found: dict[str, Any]) -> str:
             labels = found["labels"]
@@ -577,7 +586,7 @@ class Report:
                        for change in part.get("changes", [])]
             parts.append({"part": part["part"], "value": self.money(part["value"], True), "changes": changes})
         return self._render(
-            "since_last_quarter.html.j2", record=record, then=said(record["then_recommended"]),
+            "since_last_quarter.html.j2", record=record, history=history, then=said(record["then_recommended"]),
             now=said(record["now_recommended"]), same=set(record["then_recommended"]["leaders"]) ==
             set(record["now_recommended"]["leaders"]), parts=parts,
             option=self.label(record["option"]) if record.get("option") else "",

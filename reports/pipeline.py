@@ -16,6 +16,7 @@ placed there can be imported.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -357,13 +358,37 @@ def run_report_bridge(request: ReportRequest, checked: CheckedRequest) -> str:
     from .bridge import BRIDGE_FILE, value_bridge, write_bridge
 
     (checked.results_dir / BRIDGE_FILE).unlink(missing_ok=True)
+    record: dict[str, Any] = {}
+    history = _history_rows(checked)
     if request.previous is None:
+        if history:  # three quarters of this scenario beside this report: the page shows them, without a bridge
+            write_bridge(checked.results_dir, {"history": history})
+            return f"quarter by quarter: {len(history)} quarters"
         return ""
     source = PopulationSource.from_paths(request.customers, request.transactions, request.columns)
     record = value_bridge(request.previous / KINDS[checked.kind].results_folder, load_results(checked.results_dir), source,
                           workers=request.workers)
-    write_bridge(checked.results_dir, record)
+    write_bridge(checked.results_dir, {**record, "history": history})
     return ("since last quarter: " + ("bridged" if record["comparable"] else f"not compared ({record['why_not']})"))
+
+
+HISTORY_PAGE_QUARTERS = 3  # the board sees its quarters side by side once this many reports of the scenario exist
+
+
+def _history_rows(checked: CheckedRequest) -> list[dict[str, Any]]:
+    """The quarters of this scenario in the folder beside this report's (``clientele history``), when there are enough."""
+    from simulation.errors import ClienteleError
+
+    from .history import quarter_history
+
+    try:
+        table = quarter_history(checked.out.resolve().parent).table
+    except ClienteleError:
+        return []
+    table = table[table["scenario"] == checked.scenario.name]
+    if len(table) < HISTORY_PAGE_QUARTERS:
+        return []
+    return json.loads(table.to_json(orient="records"))
 
 
 def run_report_robustness(request: ReportRequest, checked: CheckedRequest) -> str:

@@ -57,3 +57,23 @@ def test_a_quarter_of_another_scenario_or_after_a_gap_is_marked_not_compared(qua
 def test_a_folder_without_reports_is_refused(tmp_path, capsys):
     assert main(["history", str(tmp_path)]) == 2
     assert "holds no report folder" in capsys.readouterr().err
+
+
+def test_the_board_report_shows_the_quarters_once_three_exist(quarters, tmp_path):
+    import html
+    import shutil
+
+    from pypdf import PdfReader
+
+    from .conftest import pdf_text
+
+    for name in ("a", "b", "c"):
+        shutil.copytree(quarters / name, tmp_path / name)
+    out = tmp_path / "d"
+    assert main(["report", str(BUNDLED_SCENARIO), *RUN, "--set", "start_date=2027-04-01", "--set", "uncertainties={}",
+                 "--previous", str(tmp_path / "a"), "--out", str(out)]) == 0
+    text = " ".join(html.unescape(pdf_text(PdfReader(out / "board_report.pdf"))).split())
+    assert "What changed since last quarter" in text and "Last quarter's report (2027Q1) advised" in text
+    page = text[text.index("Quarter by quarter"):]
+    assert [quarter for quarter in ("2026Q3", "2026Q4", "2027Q1", "2027Q2") if quarter in page.replace(" ", "")] == \
+        ["2026Q3", "2026Q4", "2027Q1", "2027Q2"] and "not yet" in page

@@ -156,9 +156,47 @@ def value_bridge(previous_folder: str | Path, current: Results, current_source: 
         {"part": "new data", "value": value_now - a_quarter_later},
     ]
     code_then, code_now = previous.provenance.get("code_version"), current.provenance.get("code_version")
+    record["forecast"] = forecast_against_actual(previous, now.start_date, current_source)
     return {**record, "comparable": True, "option": option, "value_then": value_then, "value_now": value_now,
             "parts": parts, "code_then": code_then, "code_now": code_now,
             "seed_then": previous.provenance.get("seed"), "seed_now": seed}
+
+
+FORECAST_MEASURES = (("revenue", "Revenue", "money"), ("purchases", "Purchases (days a customer bought)", "count"))
+
+
+def forecast_against_actual(previous: Results, now_start: Any, current_source: PopulationSource) -> list[dict[str, Any]]:
+    """Last quarter's forecast for the quarter just ended — its baseline's, the business as it ran while the board
+    decided — against what this quarter's log shows for those three months; empty without a log that covers them."""
+    import datetime as dt
+
+    import numpy as np
+
+    from simulation.ingest import read_transactions
+
+    if current_source.kind != "transactions" or current_source.path is None:
+        return []
+    then = previous.scenario
+    start = then.start_date
+    end_month = start.month + 3
+    end = dt.date(start.year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1)
+    log = read_transactions(current_source.path, current_source.columns)
+    dates = pd.to_datetime(log["date"]).dt.date
+    if dates.max() < end - dt.timedelta(days=1) or end > now_start:
+        return []
+    window = log[(dates >= start) & (dates < end)]
+    days = window.groupby(["customer_id", dates[window.index]])["amount"].sum()
+    actual = {"revenue": float(window["amount"].sum()), "purchases": float((days >= 0).sum())}
+    baseline = then.baseline
+    first = previous.quarters[(previous.quarters["strategy"] == baseline) & (previous.quarters["quarter"] == 1)]
+    rows = []
+    for name, label, unit in FORECAST_MEASURES:
+        values = first[name].to_numpy(dtype=float)
+        low, high = (float(v) for v in np.quantile(values, [0.05, 0.95]))
+        rows.append({"measure": name, "label": label, "unit": unit, "forecast": float(values.mean()), "low": low,
+                     "high": high, "actual": actual[name], "inside": bool(low <= actual[name] <= high),
+                     "strategy": baseline, "from": start.isoformat(), "to": (end - dt.timedelta(days=1)).isoformat()})
+    return rows
 
 
 def _quarter(day: Any) -> str:

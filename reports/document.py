@@ -574,7 +574,18 @@ class Report:
                     if row.get("customers_next_quarter") is not None else "not yet"}
                    for row in record.get("history", [])]
         if "then_recommended" not in record:
-            return self._render("since_last_quarter.html.j2", record=record, history=history, parts=[])
+            return self._render("since_last_quarter.html.j2", record=record, history=history, parts=[], forecast=[])
+
+        def shown(row: dict[str, Any], value: float) -> str:
+            if row["unit"] != "money":
+                return count(value)
+            sized = MoneyFormat.for_amounts([row["forecast"], row["low"], row["high"], row["actual"]],
+                                            self.scenario.currency)  # a quarter's revenue, not the book's millions
+            return sized(value)
+
+        forecast = [{"label": row["label"], "forecast": shown(row, row["forecast"]),
+                     "range": f"{shown(row, row['low'])} to {shown(row, row['high'])}", "actual": shown(row, row["actual"]),
+                     "inside": row["inside"]} for row in record.get("forecast", [])]
 
         def said(found: dict[str, Any]) -> str:
             labels = found["labels"]
@@ -586,7 +597,9 @@ class Report:
                        for change in part.get("changes", [])]
             parts.append({"part": part["part"], "value": self.money(part["value"], True), "changes": changes})
         return self._render(
-            "since_last_quarter.html.j2", record=record, history=history, then=said(record["then_recommended"]),
+            "since_last_quarter.html.j2", record=record, history=history, forecast=forecast,
+            baseline=self.label(record["forecast"][0]["strategy"]) if record.get("forecast") else "",
+            then=said(record["then_recommended"]),
             now=said(record["now_recommended"]), same=set(record["then_recommended"]["leaders"]) ==
             set(record["now_recommended"]["leaders"]), parts=parts,
             option=self.label(record["option"]) if record.get("option") else "",

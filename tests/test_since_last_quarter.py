@@ -56,13 +56,31 @@ def test_the_bridge_adds_up_and_names_the_changed_assumption(quarters, tmp_path)
     then = previous.quarters[previous.quarters["quarter"] == previous.quarters["quarter"].max()]
     assert record["value_then"] == pytest.approx(then[then["strategy"] == option]["npv_plus_book"].mean(), rel=1e-12)
 
+    # Last quarter's forecast for July to September against what the whole log shows for those months.
+    log = pd.read_csv(quarters / "september.csv")
+    window = log[(log["date"] >= "2026-07-01") & (log["date"] <= "2026-09-30")]
+    days = window.groupby(["customer_id", "date"])["amount"].sum()
+    first = previous.quarters[(previous.quarters["strategy"] == then_baseline(previous))
+                              & (previous.quarters["quarter"] == 1)]
+    rows = {row["measure"]: row for row in record["forecast"]}
+    assert rows["revenue"]["actual"] == pytest.approx(window["amount"].sum(), rel=1e-12)
+    assert rows["purchases"]["actual"] == (days >= 0).sum()
+    assert rows["revenue"]["forecast"] == pytest.approx(first["revenue"].mean(), rel=1e-12)
+    assert rows["purchases"]["inside"] == (rows["purchases"]["low"] <= rows["purchases"]["actual"]
+                                           <= rows["purchases"]["high"])
+
     write_bridge(quarters / "q4", record)
     page = html.unescape(" ".join(str(Report.open(quarters / "q4", kind="board", quarter="2026Q4",
                                                   output_dir=tmp_path).since_last_quarter_section()).split()))
     assert "What changed since last quarter" in page and "Last quarter's report (2026Q3) advised" in page
     assert "word_of_mouth.first_hand): 9 → 12" in page and "Change in the expected value" in page
+    assert "Last quarter's forecast against what happened" in page and "What the log shows" in page
     (quarters / "q4" / "bridge.json").unlink()
     assert read_bridge(quarters / "q4") is None
+
+
+def then_baseline(results):
+    return results.scenario.baseline
 
 
 def test_another_seed_shows_in_the_rest_and_other_data_or_scenarios_are_not_compared(quarters, tmp_path):

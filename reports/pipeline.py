@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import nbformat
 
-from simulation.errors import ReportError, ScenarioError
+from simulation.errors import ClienteleError, ReportError, ScenarioError
 from simulation.experiment import (
     DEFAULT_REPLICATIONS,
     DEFAULT_SEED,
@@ -360,16 +360,37 @@ def run_report_bridge(request: ReportRequest, checked: CheckedRequest) -> str:
     (checked.results_dir / BRIDGE_FILE).unlink(missing_ok=True)
     record: dict[str, Any] = {}
     history = _history_rows(checked)
-    if request.previous is None:
+    previous = request.previous if request.previous is not None else _previous_quarter(checked)
+    if previous is None:
         if history:  # three quarters of this scenario beside this report: the page shows them, without a bridge
             write_bridge(checked.results_dir, {"history": history})
             return f"quarter by quarter: {len(history)} quarters"
         return ""
     source = PopulationSource.from_paths(request.customers, request.transactions, request.columns)
-    record = value_bridge(request.previous / KINDS[checked.kind].results_folder, load_results(checked.results_dir), source,
+    record = value_bridge(previous / KINDS[checked.kind].results_folder, load_results(checked.results_dir), source,
                           workers=request.workers)
     write_bridge(checked.results_dir, {**record, "history": history})
     return ("since last quarter: " + ("bridged" if record["comparable"] else f"not compared ({record['why_not']})"))
+
+
+def _previous_quarter(checked: CheckedRequest) -> Path | None:
+    """The report folder beside this one of the same scenario starting exactly a quarter earlier, when there is one:
+    last quarter's report, compared by default."""
+    from .history import report_folders
+
+    start = checked.scenario.start_date
+    index = start.year * 12 + start.month - 1 - 3
+    wanted = (index // 12, index % 12 + 1)
+    for folder in report_folders(checked.out.resolve().parent):
+        if folder == checked.out.resolve():
+            continue
+        try:
+            scenario = load_results(folder / KINDS[checked.kind].results_folder).scenario
+        except ClienteleError:
+            continue
+        if scenario.name == checked.scenario.name and (scenario.start_date.year, scenario.start_date.month) == wanted:
+            return folder
+    return None
 
 
 HISTORY_PAGE_QUARTERS = 3  # the board sees its quarters side by side once this many reports of the scenario exist
@@ -377,8 +398,6 @@ HISTORY_PAGE_QUARTERS = 3  # the board sees its quarters side by side once this 
 
 def _history_rows(checked: CheckedRequest) -> list[dict[str, Any]]:
     """The quarters of this scenario in the folder beside this report's (``clientele history``), when there are enough."""
-    from simulation.errors import ClienteleError
-
     from .history import quarter_history
 
     try:

@@ -77,3 +77,15 @@ def test_the_board_report_shows_the_quarters_once_three_exist(quarters, tmp_path
     page = text[text.index("Quarter by quarter"):]
     assert [quarter for quarter in ("2026Q3", "2026Q4", "2027Q1", "2027Q2") if quarter in page.replace(" ", "")] == \
         ["2026Q3", "2026Q4", "2027Q1", "2027Q2"] and "not yet" in page
+
+
+def test_last_quarters_report_beside_this_one_is_compared_by_default(quarters, tmp_path):
+    import json
+    import shutil
+
+    shutil.copytree(quarters / "a", tmp_path / "2027Q1")  # starts 2027-01-01: a quarter before the report below
+    out = tmp_path / "2027Q2"
+    assert main(["report", str(BUNDLED_SCENARIO), *RUN, "--set", "start_date=2027-04-01", "--set", "uncertainties={}",
+                 "--out", str(out)]) == 0
+    record = json.loads((out / "results" / "bridge.json").read_text())
+    assert record["previous"].endswith("2027Q1/results") and record["then_quarter"] == "2027Q1"

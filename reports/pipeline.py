@@ -405,7 +405,7 @@ def _history_rows(checked: CheckedRequest) -> list[dict[str, Any]]:
     except ClienteleError:
         return []
     table = table[table["scenario"] == checked.scenario.name]
-    if len(table) < HISTORY_PAGE_QUARTERS:
+    if table["quarter"].nunique() < HISTORY_PAGE_QUARTERS:  # three quarters, not three reports of one quarter
         return []
     return json.loads(table.to_json(orient="records"))
 

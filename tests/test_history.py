@@ -89,3 +89,20 @@ def test_last_quarters_report_beside_this_one_is_compared_by_default(quarters, t
                  "--out", str(out)]) == 0
     record = json.loads((out / "results" / "bridge.json").read_text())
     assert record["previous"].endswith("2027Q1/results") and record["then_quarter"] == "2027Q1"
+
+
+def test_the_quarters_page_stands_without_a_bridge_when_last_quarter_is_missing(quarters, tmp_path):
+    import html
+    import shutil
+
+    from pypdf import PdfReader
+
+    from .conftest import pdf_text
+
+    for name in ("a", "b", "c"):
+        shutil.copytree(quarters / name, tmp_path / name)
+    out = tmp_path / "d"  # 2027Q3: the quarter before it (2027Q2) has no report, so nothing is bridged
+    assert main(["report", str(BUNDLED_SCENARIO), *RUN, "--set", "start_date=2027-07-01", "--set", "uncertainties={}",
+                 "--out", str(out)]) == 0
+    text = " ".join(html.unescape(pdf_text(PdfReader(out / "board_report.pdf"))).split())
+    assert "Quarter by quarter" in text and "Last quarter's report" not in text

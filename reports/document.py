@@ -591,21 +591,38 @@ class Report:
             labels = found["labels"]
             return labels[0] if len(labels) == 1 else "a choice between " + " and ".join(labels)
 
+        amounts = [part["value"] for part in record.get("parts", [])]
+        if record.get("comparable"):
+            amounts.append(record["value_now"] - record["value_then"])
+        # sized to the changes, not to the book: a step of a few thousand reads as such, not as "EUR 0.01 m"
+        money = MoneyFormat.for_amounts([abs(a) for a in amounts] or [0.0], self.scenario.currency)
         parts = []
         for part in record.get("parts", []):
             changes = [f"{self._assumption_name(change['path'])}: {plain(change['then'])} → {plain(change['now'])}"
                        for change in part.get("changes", [])]
-            parts.append({"part": part["part"], "value": self.money(part["value"], True), "changes": changes})
+            parts.append({"part": part["part"], "value": money(part["value"], True), "changes": changes})
+        chart = None
+        if record.get("comparable"):
+            chart = self._figure(
+                "bridge", figures.bridge_chart(
+                    f"{record['then_quarter']}", record["value_then"],
+                    [(part["part"].split(":")[0], part["value"]) for part in record["parts"]],
+                    f"{record['now_quarter']}", record["value_now"], money.axis, money.unit),
+                f"The expected value of {self.label(record['option'])}, last quarter's ({record['then_quarter']}) to "
+                f"this quarter's ({record['now_quarter']}): each step one run that changes one thing; green up, "
+                f"orange down. The axis starts near the lowest step, not at zero.",
+                "Waterfall of the option's expected value from last quarter to this one")
         return self._render(
-            "since_last_quarter.html.j2", record=record, history=history, forecast=forecast,
+            "since_last_quarter.html.j2", record=record, history=history, forecast=forecast, chart=chart,
             baseline=self.label(record["forecast"][0]["strategy"]) if record.get("forecast") else "",
             then=said(record["then_recommended"]),
             now=said(record["now_recommended"]), same=set(record["then_recommended"]["leaders"]) ==
             set(record["now_recommended"]["leaders"]), parts=parts,
             option=self.label(record["option"]) if record.get("option") else "",
-            value_then=self.money(record["value_then"]) if record.get("comparable") else "",
-            value_now=self.money(record["value_now"]) if record.get("comparable") else "",
-            change=self.money(record["value_now"] - record["value_then"], True) if record.get("comparable") else "",
+            value_then=money(record["value_then"]) if record.get("comparable") else "",
+            value_now=money(record["value_now"]) if record.get("comparable") else "",
+            change=money(record["value_now"] - record["value_then"], True) if record.get("comparable") else "",
+            bridge_money=money,
         )
 
     def _assumption_name(self, path: str) -> str:

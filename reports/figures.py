@@ -11,6 +11,7 @@ rest light grey, the same in every chart of a report.
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -546,6 +547,36 @@ def backtest_figure(record: Mapping[str, Any]) -> Figure:
         backtest_conditional_chart(record, conditional)
         for axes in (tracking, conditional):
             axes.title.set_fontsize(8)
+    return figure
+
+
+def bridge_chart(then_label: str, value_then: float, parts: Sequence[tuple[str, float]], now_label: str,
+                 value_now: float, value_format: Callable[..., str], unit: str) -> Figure:
+    """A waterfall: last quarter's value, each part's step up or down from where the one before ended, this quarter's.
+
+    The bars start at the smallest value any step reaches, not at zero, so steps a fraction of the value stay
+    visible; the value axis says where it starts.
+    """
+    with matplotlib.rc_context(STYLE):
+        figure, (axes,) = _new_figure(2.6)
+        names = [then_label, *(name for name, _ in parts), now_label]
+        level, bottoms, heights, colours = value_then, [], [], []
+        for _, change in parts:
+            bottoms.append(min(level, level + change))
+            heights.append(abs(change))
+            colours.append(HIGHLIGHTS[2] if change >= 0 else HIGHLIGHTS[1])
+            level += change
+        floor = min(value_then, value_now, *bottoms)
+        ceiling = max(value_then, value_now, *(b + h for b, h in zip(bottoms, heights, strict=True)))
+        margin = (ceiling - floor) * 0.15 or abs(value_then) * 0.01 or 1.0
+        base = floor - margin
+        axes.bar(0, value_then - base, bottom=base, color=BASELINE_COLOUR)
+        axes.bar(range(1, len(parts) + 1), heights, bottom=bottoms, color=colours)
+        axes.bar(len(parts) + 1, value_now - base, bottom=base, color=HIGHLIGHTS[0])
+        axes.set_ylim(base, ceiling + margin)
+        axes.set_xticks(range(len(names)), [textwrap.fill(name, 16) for name in names], fontsize=7)
+        _value_axis(axes.yaxis, value_format)
+        axes.set_ylabel(f"expected value, {unit}")
     return figure
 
 

@@ -75,6 +75,8 @@ def test_the_bridge_adds_up_and_names_the_changed_assumption(quarters, tmp_path)
     assert "What changed since last quarter" in page and "Last quarter's report (2026Q3) advised" in page
     assert "word_of_mouth.first_hand): 9 → 12" in page and "Change in the expected value" in page
     assert "Last quarter's forecast against what happened" in page and "What the log shows" in page
+    chart = (tmp_path / "charts" / "bridge.svg").read_text()
+    assert chart.lstrip().startswith("<?xml") and "expected value, EUR" in chart  # the waterfall, its axis in units
     (quarters / "q4" / "bridge.json").unlink()
     assert read_bridge(quarters / "q4") is None
 

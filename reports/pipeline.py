@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import nbformat
+import pandas as pd
 
 from simulation.errors import ClienteleError, ReportError, ScenarioError
 from simulation.experiment import (
@@ -353,14 +354,16 @@ def robustness_strategies(decision: Decision, reference: str) -> list[str]:
 
 
 def run_report_bridge(request: ReportRequest, checked: CheckedRequest) -> str:
-    """With ``--previous``: the recommendation then and now and the bridge of its value, into ``results/bridge.json``
-    (runs that change one thing at a time); without, no earlier bridge stands."""
+    """Last quarter beside this one, into ``results/bridge.json``: the bridge of the option's value from ``--previous``
+    (by default the report folder beside this one starting a quarter earlier) and, once three quarters of the
+    scenario sit beside this report, their table; with neither, no earlier record stands."""
     from .bridge import BRIDGE_FILE, value_bridge, write_bridge
 
     (checked.results_dir / BRIDGE_FILE).unlink(missing_ok=True)
-    record: dict[str, Any] = {}
-    history = _history_rows(checked)
-    previous = request.previous if request.previous is not None else _previous_quarter(checked)
+    siblings = _sibling_quarters(checked)  # the folder beside this report's, read once for both
+    history = (json.loads(siblings.to_json(orient="records"))
+               if siblings["quarter"].nunique() >= HISTORY_PAGE_QUARTERS else [])  # three quarters, not three reports
+    previous = request.previous if request.previous is not None else _previous_quarter(checked, siblings)
     if previous is None:
         if history:  # three quarters of this scenario beside this report: the page shows them, without a bridge
             write_bridge(checked.results_dir, {"history": history})
@@ -373,41 +376,28 @@ def run_report_bridge(request: ReportRequest, checked: CheckedRequest) -> str:
     return ("since last quarter: " + ("bridged" if record["comparable"] else f"not compared ({record['why_not']})"))
 
 
-def _previous_quarter(checked: CheckedRequest) -> Path | None:
-    """The report folder beside this one of the same scenario starting exactly a quarter earlier, when there is one:
-    last quarter's report, compared by default."""
-    from .history import report_folders
-
-    start = checked.scenario.start_date
-    index = start.year * 12 + start.month - 1 - 3
-    wanted = (index // 12, index % 12 + 1)
-    for folder in report_folders(checked.out.resolve().parent):
-        if folder == checked.out.resolve():
-            continue
-        try:
-            scenario = load_results(folder / KINDS[checked.kind].results_folder).scenario
-        except ClienteleError:
-            continue
-        if scenario.name == checked.scenario.name and (scenario.start_date.year, scenario.start_date.month) == wanted:
-            return folder
-    return None
+HISTORY_PAGE_QUARTERS = 3  # the board sees its quarters side by side once this many quarters of the scenario exist
 
 
-HISTORY_PAGE_QUARTERS = 3  # the board sees its quarters side by side once this many reports of the scenario exist
-
-
-def _history_rows(checked: CheckedRequest) -> list[dict[str, Any]]:
-    """The quarters of this scenario in the folder beside this report's (``clientele history``), when there are enough."""
-    from .history import quarter_history
+def _sibling_quarters(checked: CheckedRequest) -> pd.DataFrame:
+    """This scenario's reports in the folder beside this report's (``clientele history``'s table), this one included."""
+    from .history import COLUMNS, quarter_history
 
     try:
         table = quarter_history(checked.out.resolve().parent).table
     except ClienteleError:
-        return []
-    table = table[table["scenario"] == checked.scenario.name]
-    if table["quarter"].nunique() < HISTORY_PAGE_QUARTERS:  # three quarters, not three reports of one quarter
-        return []
-    return json.loads(table.to_json(orient="records"))
+        return pd.DataFrame(columns=list(COLUMNS))
+    return table[table["scenario"] == checked.scenario.name]
+
+
+def _previous_quarter(checked: CheckedRequest, siblings: pd.DataFrame) -> Path | None:
+    """The report folder among ``siblings`` starting exactly a quarter before this one: last quarter's, compared by
+    default."""
+    start = checked.scenario.start_date
+    index = start.year * 12 + start.month - 1 - 3
+    wanted = f"{index // 12}Q{(index % 12) // 3 + 1}"
+    found = siblings[(siblings["quarter"] == wanted) & (siblings["folder"] != checked.out.resolve().name)]
+    return checked.out.resolve().parent / str(found["folder"].iloc[0]) if not found.empty else None
 
 
 def run_report_robustness(request: ReportRequest, checked: CheckedRequest) -> str:

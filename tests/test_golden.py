@@ -1,0 +1,60 @@
+"""A fixed-seed small run's tables, kept in files: every change to the engine's structure reproduces them exactly.
+
+Two runs cover every mechanism: the bundled bank (synthetic book; capacity, morale, word of mouth,
+distrust, reputation, acquisition and referrals, every strategy including the ladder and the
+partner migration) and the retailer calibrated from the example transaction log (a posterior book
+drawn per replication, purchases counted). A change that moves a number by one bit fails here;
+a change meant to move numbers regenerates the files on purpose:
+
+    CLIENTELE_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
+
+and says in its commit message why the numbers moved.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simulation.experiment import TABLE_KINDS, simulate
+from simulation.scenario import load_scenario
+from simulation.sources import PopulationSource, start_run
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+REGENERATE = os.environ.get("CLIENTELE_REGENERATE_GOLDEN") == "1"
+
+RUNS = {
+    "bank": (ROOT / "scenarios" / "retail_bank.yaml",
+             ["population.customers=2000", "market.size=40000", "capacity.agents=2", "horizon_quarters=8"],
+             PopulationSource()),
+    "retailer_log": (ROOT / "scenarios" / "retailer.yaml", ["horizon_quarters=6"],
+                     PopulationSource.from_paths(None, ROOT / "examples" / "transactions.csv")),
+}
+
+
+def run_tables(name: str) -> dict[str, pd.DataFrame]:
+    path, overrides, source = RUNS[name]
+    scenario = load_scenario(path, overrides)
+    start = start_run(scenario, source, 7, explicit=[o.split("=")[0] for o in overrides])
+    return simulate(start.scenario, start.book, dict(start.scenario.strategies), 2, 7, workers=1)
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_the_small_runs_reproduce_their_golden_tables_exactly(name: str) -> None:
+    tables = run_tables(name)
+    for kind in TABLE_KINDS:
+        file = GOLDEN / f"{name}_{kind}.csv"
+        table = tables[kind].reset_index(drop=True)
+        if REGENERATE:
+            GOLDEN.mkdir(exist_ok=True)
+            table.to_csv(file, index=False, float_format="%.17g")
+            continue
+        expected = pd.read_csv(file, keep_default_na=False, na_values=[""])
+        got = pd.read_csv(pd.io.common.StringIO(table.to_csv(index=False, float_format="%.17g")),
+                          keep_default_na=False, na_values=[""])
+        assert list(got.columns) == list(expected.columns), f"{file.name}: the table's columns changed"
+        pd.testing.assert_frame_equal(got, expected, check_exact=True, obj=file.name)

@@ -26,7 +26,15 @@ from . import mechanisms as mech
 from .actions import get_action
 from .breakdowns import lorenz_records, segment_records, start_segment_records
 from .effects import ActionContext, Effect
-from .kernels import MonthSettings, MonthTotals, month_step, purchase_sums, quarter_scan
+from .kernels import (
+    MonthSettings,
+    MonthTotals,
+    contracts_due,
+    month_step,
+    purchase_sums,
+    quarter_scan,
+    resegment,
+)
 from .outcomes import QuarterEnd, QuarterFlows, quarter_record, record_keys
 from .periods import Calendar
 from .population import Population
@@ -123,6 +131,7 @@ class CustomerModel:
         self._month_start_flows = QuarterFlows()
         self._due_at_month_start: dict[int, list[tuple[Callable[..., None], tuple[Any, ...]]]] = {}
         self._action_draws: tuple[int, np.ndarray] | None = None
+        self._active_rows: np.ndarray | None = None  # rows on the books, until someone leaves or joins
         self._month_acquisition: dict[str, float] = {}
 
         self.state.refresh_profit()
@@ -157,6 +166,13 @@ class CustomerModel:
         if cached is None or cached[0] != month or len(cached[1]) != self.state.size:
             cached = self._action_draws = (month, self.uniforms(Stream.ACTIONS, month))
         return cached[1]
+
+    def active_rows(self) -> np.ndarray:
+        """Rows of the customers on the books, ascending (kept until someone leaves or joins: a month's waves of
+        stories each pick their listeners among them)."""
+        if self._active_rows is None:
+            self._active_rows = np.flatnonzero(self.customers.status == ACTIVE)
+        return self._active_rows
 
     def _latent_churn(self, rng: np.random.Generator, count: int) -> np.ndarray:
         churn = self.scenario.churn
@@ -288,6 +304,8 @@ class CustomerModel:
             trust_sensitivity=spec.churn.trust_sensitivity,
             distrust=self.distrust if spec.distrust.enabled else 0.0,
             distrust_threshold=spec.distrust.near_threshold_profit,
+            # Trust's monthly recovery (part of the month's drift) rides on the month's pass over the book.
+            trust_recovery=spec.reputation.recovery_rate if self.trust_gap > 0 else 0.0,
         )
 
     def _churn(self, leaving: np.ndarray, draws: np.ndarray, month: int) -> None:
@@ -318,6 +336,7 @@ class CustomerModel:
         if len(rows) == 0:
             return
         self.state.leave_books(rows, status, month)
+        self._active_rows = None
         self.active_count -= len(rows)
         if status == PARTNER:
             self.partner_rows = np.concatenate([self.partner_rows, rows])
@@ -408,13 +427,13 @@ class CustomerModel:
         self._month_purchasers, self._month_sales = min(max(purchasers, 0), purchases), sales
 
     def _drift(self) -> None:
-        """Slow variables drift back: trust recovers, stories are forgotten, distrust fades."""
+        """Slow variables drift back: trust recovers (each customer's, in the month's pass), stories are forgotten,
+        distrust fades."""
         spec = self.scenario
         recovery = spec.reputation.recovery_rate
         if recovery:
             if self.trust_gap > 0:
                 c = self.customers
-                np.add(c.trust, recovery * (1.0 - c.trust), out=c.trust)
                 self.trust_gap *= 1.0 - recovery
                 if self.trust_gap < 1e-9:
                     c.trust[:] = 1.0
@@ -459,6 +478,7 @@ class CustomerModel:
             newcomers, latent, month, month + 1, spec.economics.cost_of_capital,
             contract_term=spec.population.contract_term_months,
         )
+        self._active_rows = None
         c = self.customers
         c.reference_satisfaction[added] = self._satisfaction_target(added, self.reference_penalty,
                                                                     self.reference_quality)
@@ -476,8 +496,7 @@ class CustomerModel:
     def _renew_contracts(self, month: int) -> None:
         """Contracts ending this month: those told to go leave (divested), the rest renew for another term."""
         c = self.customers
-        due = np.flatnonzero(c.contract_end == month)
-        due = due[c.status[due] == ACTIVE]
+        due = contracts_due(c, month, ACTIVE)
         exiting = c.pending_exit[due]
         self._divest(due[exiting], month)
         c.contract_end[due[~exiting]] += self.scenario.population.contract_term_months
@@ -497,10 +516,7 @@ class CustomerModel:
 
     def _resegment(self) -> None:
         """Eight value segments by profit rank among active customers (Goonan, Inforte, undated), from the latest ranking."""
-        c = self.customers
-        c.segment[:] = segment_of(c.last_profit, self.ranking.cut_points)
-        np.take(self.segment_multiplier, c.segment - 1, out=c.segment_hazard)
-        self.state.refresh_hazards()
+        resegment(self.customers, self.ranking.cut_points, self.segment_multiplier, ACTIVE)
 
     def _set_segments(self, rows: slice | np.ndarray, segment: np.ndarray) -> None:
         c = self.customers
@@ -521,7 +537,8 @@ class CustomerModel:
         if not steps:
             return
         c = self.customers
-        candidates = np.flatnonzero((c.status == ACTIVE) & ~c.pending_exit)
+        active = self.active_rows()
+        candidates = active[~c.pending_exit[active]]
         stage, since = c.ladder_stage[candidates], c.stage_since[candidates]
         context = self._action_context(month)
         for index in reversed(range(len(steps))):
@@ -630,7 +647,7 @@ class CustomerModel:
             return
         c = self.customers
         if customers and self.active_count:
-            hit = self.streams.generator(Stream.TRUST_TARGETS, wave).choice(np.flatnonzero(c.status == ACTIVE),
+            hit = self.streams.generator(Stream.TRUST_TARGETS, wave).choice(self.active_rows(),
                                                                              size=customers)
             np.subtract.at(c.trust, hit, spec.word_of_mouth.trust_loss)
             np.maximum(c.trust, 0.0, out=c.trust)

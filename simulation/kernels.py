@@ -66,6 +66,7 @@ class MonthSettings(NamedTuple):
     trust_sensitivity: float
     distrust: float  # hazard uplift for customers below the threshold (0: none)
     distrust_threshold: float  # profit per month below which customers feel at risk
+    trust_recovery: float  # share of each customer's lost trust regained after the draw (0: none)
 
 
 class MonthTotals(NamedTuple):
@@ -83,17 +84,13 @@ def month_step(columns, draws: np.ndarray, settings: MonthSettings) -> MonthTota
     """
     c = columns
     if selected() == "numba":
-        # Two compiled passes around one vectorised exp: numpy's SIMD exp costs a tenth of a scalar
-        # exp per customer inside the loop (3.1 ms against 0.9 ms a month for 110,000 customers).
-        _month_exponents(c.satisfaction, c.reference_satisfaction, c.exposure, c.treatment_penalty, c.base_hazard,
-                         c.trust, c.hazard, *settings)
-        if settings.churn:
-            np.exp(c.hazard, out=c.hazard)
-        count, billed, profit, leaving = _month_books(
-            c.base_hazard, c.last_profit, c.hazard, draws, c.revenue, c.growth_factor, c.billing_rate, c.profit_rate,
-            c.fixed_cost, c.quarter_revenue, c.quarter_profit, settings.churn, settings.distrust,
-            settings.distrust_threshold,
-        )
+        count, billed, profit, leaving = _month_pass(
+            c.satisfaction, c.reference_satisfaction, c.exposure, c.treatment_penalty, c.base_hazard, c.trust,
+            c.last_profit, c.hazard, draws, c.revenue, c.growth_factor, c.billing_rate, c.profit_rate, c.fixed_cost,
+            c.quarter_revenue, c.quarter_profit, settings.update_satisfaction, settings.recovery_rate,
+            settings.target_base, settings.penalty, settings.bad_service, settings.churn,
+            settings.satisfaction_sensitivity, settings.trust_on, settings.trust_sensitivity, settings.distrust,
+            settings.distrust_threshold, settings.trust_recovery)
         return MonthTotals(leaving[:count], billed, profit)
     return _month_numpy(c, draws, settings)
 
@@ -127,51 +124,54 @@ def _month_numpy(c, draws: np.ndarray, s: MonthSettings) -> MonthTotals:
     c.last_profit[leaving] = 0.0
     np.add(c.quarter_revenue, billed, out=c.quarter_revenue)
     np.add(c.quarter_profit, c.last_profit, out=c.quarter_profit)
+    if s.trust_recovery > 0.0:
+        np.add(c.trust, s.trust_recovery * (1.0 - c.trust), out=c.trust)
     return MonthTotals(leaving, float(billed.sum()), float(c.last_profit.sum()))
 
 
-def _month_exponents_python(satisfaction, reference_satisfaction, exposure, treatment_penalty, base_hazard, trust,
-                            hazard, update_satisfaction, recovery_rate, target_base, penalty, bad_service, churn,
-                            satisfaction_sensitivity, trust_on, trust_sensitivity, distrust,
-                            distrust_threshold):  # pragma: no cover - compiled by numba; _month_numpy is the reference
-    """Pass 1: satisfaction drifts to its target; the exponent of each hazard multiplier goes into ``hazard``."""
-    for i in range(len(satisfaction)):
-        if update_satisfaction:
-            target = target_base - exposure[i] * penalty
-            if bad_service:
-                target -= treatment_penalty[i]
-            target = min(max(target, 0.0), 1.0)
-            satisfaction[i] += recovery_rate * (target - satisfaction[i])
-        if churn:
-            exponent = 0.0
-            if base_hazard[i] > 0.0:
-                exponent = satisfaction_sensitivity * (reference_satisfaction[i] - satisfaction[i])
-                if trust_on:
-                    exponent += trust_sensitivity * (1.0 - trust[i])
-            hazard[i] = exponent
+def _month_pass_python(satisfaction, reference_satisfaction, exposure, treatment_penalty, base_hazard, trust,
+                       last_profit, hazard, draws, revenue, growth_factor, billing_rate, profit_rate, fixed_cost,
+                       quarter_revenue, quarter_profit, update_satisfaction, recovery_rate, target_base, penalty,
+                       bad_service, churn, satisfaction_sensitivity, trust_on, trust_sensitivity, distrust,
+                       distrust_threshold, trust_recovery):  # pragma: no cover - compiled; _month_numpy is the reference
+    """The month in one pass over the book: satisfaction drifts to its target, the hazard is set and drawn
+    against, and the stayers' month is booked.
 
-
-def _month_books_python(base_hazard, last_profit, hazard, draws, revenue, growth_factor, billing_rate, profit_rate,
-                        fixed_cost, quarter_revenue, quarter_profit, churn, distrust,
-                        distrust_threshold):  # pragma: no cover - compiled by numba; _month_numpy is the reference
-    """Pass 2: hazards (``hazard`` holds the exponentiated multipliers), the churn draw, the stayers' accounts."""
+    One pass instead of three (the multipliers' exponents, a vectorised exp, the draw and the books):
+    the book is larger than the cache, so each pass is a trip through memory. The exp is taken only
+    for customers with a hazard (not for those who left), in the order and with the operations of
+    the numpy reference. Trust recovers after the draw (the month's slow drift), in the same pass.
+    """
     n = len(revenue)
     leaving = np.empty(n, dtype=np.int64)
     count = 0
     billed_total = 0.0
     profit_total = 0.0
     for i in range(n):
+        if update_satisfaction:
+            target = target_base - exposure[i] * penalty
+            if bad_service:
+                target -= treatment_penalty[i]
+            target = min(max(target, 0.0), 1.0)
+            satisfaction[i] += recovery_rate * (target - satisfaction[i])
         left = False
         if churn:
-            rate = base_hazard[i] * hazard[i]
-            if distrust > 0.0 and last_profit[i] < distrust_threshold:
-                rate *= 1.0 + distrust
-            rate = min(rate, 1.0)
+            rate = 0.0
+            if base_hazard[i] > 0.0:
+                exponent = satisfaction_sensitivity * (reference_satisfaction[i] - satisfaction[i])
+                if trust_on:
+                    exponent += trust_sensitivity * (1.0 - trust[i])
+                rate = base_hazard[i] * math.exp(exponent)
+                if distrust > 0.0 and last_profit[i] < distrust_threshold:
+                    rate *= 1.0 + distrust
+                rate = min(rate, 1.0)
             hazard[i] = rate
             if draws[i] < rate:
                 left = True
                 leaving[count] = i
                 count += 1
+        if trust_recovery > 0.0:
+            trust[i] += trust_recovery * (1.0 - trust[i])
         revenue[i] *= growth_factor[i]
         if left:
             last_profit[i] = 0.0
@@ -184,6 +184,69 @@ def _month_books_python(base_hazard, last_profit, hazard, draws, revenue, growth
         billed_total += billed
         profit_total += profit
     return count, billed_total, profit_total, leaving
+
+
+# ---------------------------------------------------------------------------- the review's bookkeeping
+def resegment(columns, cut_points: np.ndarray, segment_multiplier: np.ndarray, active_status: int) -> None:
+    """Every customer's value segment from the ranking's cut points, its churn multiplier and the base hazard.
+
+    One pass (numba) instead of a pass per cut point and three for the hazard; the numpy reference is
+    ``segments.segment_of`` and ``CustomerState.refresh_hazards``, with the same operations in the same order.
+    """
+    c = columns
+    if selected() == "numba":
+        _resegment(c.last_profit, np.asarray(cut_points, dtype=np.float64), segment_multiplier, c.churn_probability,
+                   c.price_hazard, c.status, active_status, c.segment, c.segment_hazard, c.base_hazard)
+        return
+    from .segments import segment_of
+
+    c.segment[:] = segment_of(c.last_profit, cut_points)
+    np.take(segment_multiplier, c.segment - 1, out=c.segment_hazard)
+    hazard = c.churn_probability * c.segment_hazard
+    hazard *= c.price_hazard
+    hazard *= c.status == active_status
+    c.base_hazard[:] = hazard
+
+
+def _resegment_python(profit, cut_points, segment_multiplier, churn_probability, price_hazard, status, active_status,
+                      segment, segment_hazard, base_hazard):  # pragma: no cover - compiled by numba
+    cuts = len(cut_points)
+    for i in range(len(profit)):
+        position = 1 if cuts else SEGMENT_COUNT
+        for k in range(cuts):
+            if profit[i] <= cut_points[k]:
+                position += 1
+        segment[i] = position
+        multiplier = segment_multiplier[position - 1]
+        segment_hazard[i] = multiplier
+        hazard = churn_probability[i] * multiplier
+        hazard *= price_hazard[i]
+        hazard *= 1.0 if status[i] == active_status else 0.0
+        base_hazard[i] = hazard
+
+
+def contracts_due(columns, month: int, active_status: int) -> np.ndarray:
+    """Rows of customers on the books whose contract ends in ``month``, ascending."""
+    c = columns
+    if selected() == "numba":
+        rows, count = _contracts_due(c.contract_end, c.status, month, active_status)
+        return rows[:count]
+    due = np.flatnonzero(c.contract_end == month)
+    return due[c.status[due] == active_status]
+
+
+def _contracts_due_python(contract_end, status, month, active_status):  # pragma: no cover - compiled by numba
+    count = 0
+    for i in range(len(contract_end)):
+        if contract_end[i] == month and status[i] == active_status:
+            count += 1
+    rows = np.empty(count, dtype=np.intp)
+    found = 0
+    for i in range(len(contract_end)):
+        if contract_end[i] == month and status[i] == active_status:
+            rows[found] = i
+            found += 1
+    return rows, count
 
 
 # ---------------------------------------------------------------------------- a log's purchases
@@ -424,9 +487,10 @@ def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fix
 if njit is not None:
     _whole_power_compiled = njit(cache=True, nogil=True, error_model="numpy")(_whole_power)
     _geometric_sum_compiled = njit(cache=True, nogil=True, error_model="numpy")(_geometric_sum)
-    _month_exponents = njit(cache=True, nogil=True, error_model="numpy")(_month_exponents_python)
-    _month_books = njit(cache=True, nogil=True, error_model="numpy")(_month_books_python)
+    _month_pass = njit(cache=True, nogil=True, error_model="numpy")(_month_pass_python)
     _lifetime_power_compiled = njit(cache=True, nogil=True, error_model="numpy", inline="always")(_lifetime_power)
     _plain_values = njit(cache=True, nogil=True, error_model="numpy")(_plain_values_python)
     _scan_loop = njit(cache=True, nogil=True, error_model="numpy")(_scan_loop_python)
+    _resegment = njit(cache=True, nogil=True, error_model="numpy")(_resegment_python)
+    _contracts_due = njit(cache=True, nogil=True, error_model="numpy")(_contracts_due_python)
     _purchase_sums = njit(cache=True, nogil=True, error_model="numpy")(_purchase_sums_python)

@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from simulation.outcomes import outcome
 from simulation.parameter_paths import set_path
 from simulation.results import Results, file_sha256, load_results, write_atomically
 from simulation.scenario import Scenario, scenario_from_dict
@@ -162,7 +163,7 @@ def value_bridge(previous_folder: str | Path, current: Results, current_source: 
             "seed_then": previous.provenance.get("seed"), "seed_now": seed}
 
 
-FORECAST_MEASURES = (("revenue", "Revenue", "money"), ("purchases", "Purchases (days a customer bought)", "count"))
+FORECAST_MEASURES = (("revenue", "Revenue"), ("purchases", "Purchases (days a customer bought)"))
 
 
 def forecast_against_actual(previous: Results, now_start: Any, current_source: PopulationSource) -> list[dict[str, Any]]:
@@ -190,7 +191,8 @@ def forecast_against_actual(previous: Results, now_start: Any, current_source: P
     baseline = then.baseline
     first = previous.quarters[(previous.quarters["strategy"] == baseline) & (previous.quarters["quarter"] == 1)]
     rows = []
-    for name, label, unit in FORECAST_MEASURES:
+    for name, label in FORECAST_MEASURES:
+        unit = outcome(name).unit
         values = first[name].to_numpy(dtype=float)
         low, high = (float(v) for v in np.quantile(values, [0.05, 0.95]))
         rows.append({"measure": name, "label": label, "unit": unit, "forecast": float(values.mean()), "low": low,

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.calibration.book import LOSS_MAKING_WARNING
+from simulation.outcomes import DERIVED_OUTCOMES, DerivedOutcome, Outcome, board_outcomes
 from simulation.scenario import Scenario
 from simulation.summary import horizon_values, mean_interval
 
@@ -209,37 +210,14 @@ def gates(*, loss_making_share: float, npv_means: pd.Series, leader_range: tuple
     return found
 
 
-# Trade-offs: what a board weighs beside NPV, each strategy against the baseline.
-@dataclass(frozen=True)
-class Measure:
-    """One row of the trade-offs table: an outcome, how it is read and how it is shown."""
-
-    name: str  # the outcome (results column)
-    label: str  # what the board reads
-    how: str  # "end" (at the horizon) or "total" (over the horizon)
-    unit: str  # "money", "count", "share", "index", "minutes"
-    better: str  # "higher", "lower" or "" (neither: a fact, not a score)
-    separates: bool = True  # among what separates co-leaders on the decision page (not when its options table has it)
+# Trade-offs: what a board weighs beside NPV, each strategy against the baseline; the rows are the outcomes declared
+# with a ``Board`` (simulation/outcomes.py), a flow totalled over the horizon, the rest read at its end.
+Measure = Outcome | DerivedOutcome
 
 
-TRADE_OFFS = (
-    Measure("npv", "Net present value", "end", "money", "higher", separates=False),  # the page's own table has it
-    Measure("book_left", "Value of the book left, today's money", "end", "money", "higher", separates=False),
-    Measure("revenue", "Revenue over the horizon", "total", "money", "higher"),
-    Measure("active_customers", "Customers at the horizon", "end", "count", "higher", separates=False),
-    Measure("market_share", "Market share at the horizon", "end", "share", "higher"),
-    Measure("newcomer_share", "Share of them who joined during the horizon", "end", "share", "", separates=False),
-    Measure("treated", "Customers its steps reached (each step counted)", "total", "count", "", separates=False),
-    Measure("divested", "Customers let go", "total", "count", ""),
-    Measure("migrated_channel", "Customers moved online", "total", "count", ""),
-    Measure("migrated_partner", "Customers handed to partners", "total", "count", ""),
-    Measure("wom_reach", "People hearing bad stories", "total", "count", "lower"),
-    Measure("wom_lost_value", "What bad stories cost", "total", "money", "lower"),
-    Measure("satisfaction", "Customer satisfaction (0–1)", "end", "index", "higher"),
-    Measure("wait_minutes", "Call-centre wait, minutes", "end", "minutes", "lower"),
-    Measure("morale", "Staff morale (0–1)", "end", "index", "higher"),
-    Measure("action_cost", "Cost of carrying it out", "total", "money", "lower"),
-)
+def trade_off_measures() -> list[Measure]:
+    """The trade-offs table's rows, in order, from the declarations as they stand."""
+    return board_outcomes()
 
 
 @dataclass(frozen=True)
@@ -252,16 +230,10 @@ class TradeOff:
 
 
 def with_derived_outcomes(quarters: pd.DataFrame) -> pd.DataFrame:
-    """The results with what the board asks of them in money: ``wom_lost_value``, the acquisitions word of mouth
-    cost each quarter valued at that quarter's average customer value (the book's value ÷ its customers); and
-    ``book_left``, the book's value in today's money (the part of ``npv_plus_book`` that is not NPV)."""
-    if {"npv_plus_book", "npv"} <= set(quarters.columns):
-        quarters = quarters.assign(book_left=quarters["npv_plus_book"] - quarters["npv"])
-    needed = {"lost_acquisitions", "customer_equity", "active_customers"}
-    if not needed <= set(quarters.columns):
-        return quarters
-    per_customer = quarters["customer_equity"] / quarters["active_customers"].where(quarters["active_customers"] > 0)
-    return quarters.assign(wom_lost_value=(quarters["lost_acquisitions"] * per_customer).fillna(0.0))
+    """The results with what the board asks of them in money (``DERIVED_OUTCOMES``: ``book_left``, the book's value in
+    today's money; ``wom_lost_value``, what bad stories cost), each when the results hold what it needs."""
+    derived = {o.name: o.derive(quarters) for o in DERIVED_OUTCOMES if set(o.needs) <= set(quarters.columns)}
+    return quarters.assign(**derived) if derived else quarters
 
 
 def survivorship(table: dict[str, dict[str, TradeOff]], measures: tuple[str, ...] = ("satisfaction", "morale")
@@ -281,13 +253,13 @@ def survivorship(table: dict[str, dict[str, TradeOff]], measures: tuple[str, ...
 
 
 def measure_values(quarters: pd.DataFrame, measure: Measure) -> pd.DataFrame:
-    return (horizon_values if measure.how == "end" else horizon_totals)(quarters, measure.name)
+    return (horizon_values if measure.over_horizon == "end" else horizon_totals)(quarters, measure.name)
 
 
 def trade_offs(quarters: pd.DataFrame, strategies: list[str], baseline: str) -> dict[str, dict[str, TradeOff]]:
     """Every trade-off measure (by name) for every strategy, with the paired difference from the baseline."""
     table: dict[str, dict[str, TradeOff]] = {strategy: {} for strategy in strategies}
-    for measure in TRADE_OFFS:
+    for measure in trade_off_measures():
         if measure.name not in quarters:
             continue
         values = measure_values(quarters, measure)

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from simulation.outcomes import COUNTED_UNITS
 from simulation.results import Results, load_results
 from simulation.segments import JOINED_LATER_LABEL
 from simulation.starting_position import COST_DRIVERS
@@ -36,7 +37,6 @@ from .decision import (
     CONFIDENCE,
     MOST_OF_THE_BOOK,
     OBJECTIVES,
-    TRADE_OFFS,
     Decision,
     Difference,
     Gate,
@@ -49,6 +49,7 @@ from .decision import (
     paired,
     survivorship,
     timing,
+    trade_off_measures,
     trade_offs,
     with_derived_outcomes,
 )
@@ -119,7 +120,7 @@ class Report:
             return "one replication: no interval"
         return f"{self.money.bare(low, signed)}{NBSP}to{NBSP}{self.money.bare(high, signed)}"
 
-    def difference(self, difference: Difference | None, unit: str = "money") -> Shown:
+    def difference(self, difference: Difference | None, unit: str = "currency") -> Shown:
         """A paired difference with its sign, and its interval (or why there is none)."""
         if difference is None:
             return Shown("—", "baseline")
@@ -222,8 +223,8 @@ class Report:
         """For a choice: each measure on which the leaders differ as printed, with each leader's value."""
         table = trade_offs(self.quarters, self.decision.leaders, self.reference)
         rows = []
-        for measure in TRADE_OFFS:
-            if measure.name not in self.quarters or not measure.separates:
+        for measure in trade_off_measures():
+            if measure.name not in self.quarters or not measure.board or not measure.board.separates:
                 continue
             shown = [self._table_value(measure.unit, table[s][measure.name].mean) for s in self.decision.leaders]
             if len(set(shown)) > 1:  # the same as printed: nothing separates them here
@@ -232,17 +233,18 @@ class Report:
 
     def _table_value(self, unit: str, value: float, signed: bool = False) -> str:
         """A table cell: money bare in the report's unit (named in the row's label), the rest as ``_format``."""
-        return self.money.bare(value, signed) if unit == "money" else self._format(unit, value, signed)
+        return self.money.bare(value, signed) if unit == "currency" else self._format(unit, value, signed)
 
     def _table_label(self, measure: Measure) -> str:
-        return measure.label + (f", {self.money.unit}" if measure.unit == "money" else "")
+        label = measure.board.label if measure.board else measure.name
+        return label + (f", {self.money.unit}" if measure.unit == "currency" else "")
 
     def _format(self, unit: str, value: float, signed: bool = False) -> str:
-        if unit == "money":
+        if unit == "currency":
             return self.money(value, signed)
         if unit == "share":
             return points(value * 100) if signed else share(value, 2)
-        if unit == "count":
+        if unit in COUNTED_UNITS:
             return count(value, signed)
         if unit == "minutes":
             return number(value, 1, signed)
@@ -400,7 +402,7 @@ class Report:
         table = trade_offs(self.quarters, self.ranking, self.reference)
         constant = constant_measures(table)
         rows = []
-        for measure in TRADE_OFFS:
+        for measure in trade_off_measures():
             if measure.name not in self.quarters or measure.name in constant:
                 continue
             cells = []
@@ -417,13 +419,13 @@ class Report:
         others = [s for s in self.ranking if s != self.reference]
         panels = []
         money_unit = self.money.unit
-        for name, title in (("npv", f"NPV\n{money_unit}"), ("book_left", f"Value of the book left\n{money_unit}"),
-                            ("active_customers", "Customers at the horizon\ncustomers"),
-                            ("market_share", "Market share\npercentage points"),
-                            ("wom_reach", "People hearing bad stories\npeople"), ("satisfaction", "Satisfaction\nscore 0–1")):
-            if name in constant or name not in self.quarters:
+        panel_units = {"currency": money_unit, "share": "percentage points", "index": "score 0–1"}
+        for measure in trade_off_measures():  # a small multiple for each declared with a panel
+            name = measure.name
+            if not measure.board or not measure.board.panel or name in constant or name not in self.quarters:
                 continue
-            unit = table[self.reference][name].measure.unit
+            unit = measure.unit
+            title = f"{measure.board.panel}\n{panel_units.get(unit, unit)}"
             scale = 100.0 if unit == "share" else 1.0  # shares in points
             differences = [table[s][name].versus_baseline.mean * scale for s in others]  # type: ignore[union-attr]
             panels.append((title, pd.DataFrame({"strategy": [self.label(s) for s in others],
@@ -454,7 +456,7 @@ class Report:
         return self._render(
             "trade_offs.html.j2", parts=parts, per_table=TABLE_COLUMNS,
             charts=charts, baseline=self.label(self.reference),
-            dropped=[m.label for m in TRADE_OFFS if m.name in constant],
+            dropped=[m.board.label for m in trade_off_measures() if m.board and m.name in constant],
             survivors={name: [self.label(s) for s in names] for name, names in survivorship(table).items()},
         )
 
@@ -577,7 +579,7 @@ class Report:
             return self._render("since_last_quarter.html.j2", record=record, history=history, parts=[], forecast=[])
 
         def shown(row: dict[str, Any], value: float) -> str:
-            if row["unit"] != "money":
+            if row["unit"] != "currency":
                 return count(value)
             sized = MoneyFormat.for_amounts([row["forecast"], row["low"], row["high"], row["actual"]],
                                             self.scenario.currency)  # a quarter's revenue, not the book's millions

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from simulation.outcomes import COUNTED_UNITS, sweep_outcomes
 from simulation.sweeps.analysis import SweepAnalysis, analyze_sweep
 from simulation.sweeps.designs import ROLE_BASE
 from simulation.sweeps.discovery import Condition, FlipBox
@@ -28,15 +29,10 @@ from .fragments import Fragment, ReportInfo, render_fragment
 from .kinds import KINDS, ReportKind
 from .numbers import NBSP, MoneyFormat, count, date_text, number, plain, points, share
 
-# The analysed outcomes as the board reads them, and how each is written (sweeps.spec.ANALYSED_OUTCOMES).
-OUTCOME_TITLES = {"npv_plus_book": "Expected value (NPV plus the book left)", "npv": "Expected NPV",
-                  "cumulative_profit": "Cumulative profit", "market_share": "Market share",
-                  "active_customers": "Customers at the horizon", "effective_customers": "Effective number of customers"}
-OUTCOME_NAMES = {"npv_plus_book": "expected value", "npv": "expected NPV", "cumulative_profit": "cumulative profit",
-                 "market_share": "market share", "active_customers": "customers at the horizon",
-                 "effective_customers": "effective number of customers"}
-OUTCOME_UNITS = {"npv_plus_book": "money", "npv": "money", "cumulative_profit": "money", "market_share": "share",
-                 "active_customers": "count", "effective_customers": "count"}
+# The analysed outcomes as the board reads them, and how each is written (their ``Sweep`` declarations).
+OUTCOME_TITLES = {o.name: o.sweep.title for o in sweep_outcomes() if o.sweep}
+OUTCOME_NAMES = {o.name: o.sweep.in_words for o in sweep_outcomes() if o.sweep}
+OUTCOME_UNITS = {o.name: o.unit for o in sweep_outcomes()}
 HEAT_MAP_CELLS = 5  # cells per range axis at most; fewer when the sweep has few points
 
 
@@ -114,17 +110,17 @@ class SweepReport:
 
     def formatter(self, outcome: str, signed: bool = False) -> Callable[[float], str]:
         unit = OUTCOME_UNITS.get(outcome, "number")
-        if unit == "money":
+        if unit == "currency":
             return lambda value: self.money(value, signed)
         if unit == "share":
             return lambda value: points(value * 100) if signed else share(value, 2)
-        if unit == "count":
+        if unit in COUNTED_UNITS:
             return lambda value: count(value, signed)
         return lambda value: number(value, 2, signed)
 
     def axis_format(self, outcome: str) -> Callable[[float], str]:
         unit = OUTCOME_UNITS.get(outcome, "number")
-        if unit == "money":
+        if unit == "currency":
             return self.money.axis
         if unit == "share":
             def in_points(value: float, decimals: int | None = None) -> str:
@@ -138,9 +134,9 @@ class SweepReport:
         return plain
 
     def _axis_unit(self, outcome: str) -> str:
-        """The unit of an outcome's chart axis: the report's money unit, percentage points or people."""
-        return {"money": self.money.unit, "share": "percentage points", "count": "people"}.get(
-            OUTCOME_UNITS.get(outcome, "number"), "")
+        """The unit of an outcome's chart axis: the report's money unit, percentage points or what is counted."""
+        unit = OUTCOME_UNITS.get(outcome, "")
+        return {"currency": self.money.unit, "share": "percentage points"}.get(unit, unit if unit in COUNTED_UNITS else "")
 
     def _render(self, template: str, **context: Any) -> Fragment:
         return render_fragment(template, report=self, money=self.money, share=share, count=count, number=number,

@@ -7,7 +7,8 @@ import pytest
 
 from reports.cli import available_columns, main
 from simulation.experiment import PopulationSource, simulate
-from simulation.outcomes import OUTCOMES, Outcome
+from reports.decision import trade_off_measures, trade_offs
+from simulation.outcomes import OUTCOMES, Board, Outcome, board_outcomes, sweep_outcomes
 from simulation.scenario import load_scenario
 from simulation.summary import strategy_summary
 
@@ -20,7 +21,8 @@ SMALL = ["population.customers=500", "market.size=10000", "horizon_quarters=2"]
 def loss_makers_outcome():
     """A new outcome, added the way a developer would: one declaration."""
     declared = Outcome("loss_makers", "level", "customers", "customers on the books who lose us money",
-                       lambda end: int(((end.customers.last_profit < 0) & end.active).sum()))
+                       lambda end: int(((end.customers.last_profit < 0) & end.active).sum()), better="lower",
+                       board=Board(17, "Customers who lose us money"))
     OUTCOMES.append(declared)
     yield declared
     OUTCOMES.remove(declared)
@@ -64,3 +66,26 @@ def test_results_columns_are_the_keys_then_the_declared_outcomes_in_order():
     assert not quarters.drop(columns=["top1_profit_at_risk"]).isna().any().any()
     assert isinstance(quarters, pd.DataFrame)
 
+
+
+def test_the_same_declaration_puts_the_outcome_in_the_boards_trade_offs(loss_makers_outcome):
+    scenario = load_scenario(BUNDLED_SCENARIO, SMALL)
+    population = PopulationSource().load(scenario, 3)
+    strategies = {name: scenario.strategies[name] for name in ("retain_all", "divest_abrupt")}
+    quarters = simulate(scenario, population, strategies, 2, 3, workers=1)["quarters"]
+    assert [m.name for m in trade_off_measures()][-1] == "loss_makers"  # row 17: after the sixteen the board has
+    table = trade_offs(quarters, list(strategies), "retain_all")
+    row = table["divest_abrupt"]["loss_makers"]
+    at_end = quarters[quarters["quarter"] == 2].groupby("strategy")["loss_makers"].mean()
+    assert row.mean == pytest.approx(at_end["divest_abrupt"])  # a level: read at the horizon, not summed
+    assert row.versus_baseline.mean == pytest.approx(at_end["divest_abrupt"] - at_end["retain_all"])
+    assert row.versus_baseline.mean < 0  # letting loss-makers go leaves fewer of them
+
+
+def test_every_shown_outcome_is_declared_with_a_unit_of_the_one_vocabulary_and_a_place_of_its_own():
+    shown = board_outcomes()
+    assert [o.board.row for o in shown] == list(range(1, len(shown) + 1))  # no two rows claim one place
+    analysed = sweep_outcomes()
+    assert [o.sweep.order for o in analysed] == list(range(1, len(analysed) + 1))
+    flows = {o.name for o in shown if o.over_horizon == "total"}
+    assert {"revenue", "wom_reach", "wom_lost_value", "action_cost"} <= flows and "satisfaction" not in flows

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import ScenarioError
+from ..outcomes import sweep_outcomes
 from ..parameter_paths import ParameterPath, is_step_setting, resolve_path
 from ..scenario import Scenario
 from ..scenario_file import parse_yaml, read_text
@@ -24,9 +25,9 @@ from ..schema import Name, Real, StrictModel, Switch, Text, Whole
 MAX_DESIGN_POINTS = 100_000  # runs a sweep may ask for; a 10,000-point Sobol study is the largest use in sight
 MAX_REPLICATIONS = 10_000
 DESIGN_METHODS = ("grid", "list", "lhs", "sobol", "morris")
-AnalysedOutcome = Literal["npv_plus_book", "npv", "cumulative_profit", "market_share", "active_customers",
-                          "effective_customers"]
-ANALYSED_OUTCOMES: tuple[str, ...] = get_args(AnalysedOutcome)
+# The outcomes declared with a ``Sweep`` (simulation/outcomes.py), as the type a sweep file's outcome names must meet.
+ANALYSED_OUTCOMES: tuple[str, ...] = tuple(o.name for o in sweep_outcomes())
+AnalysedOutcome = Literal[ANALYSED_OUTCOMES]  # type: ignore[valid-type]
 
 
 class ParameterSpec(StrictModel):

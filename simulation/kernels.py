@@ -494,3 +494,25 @@ if njit is not None:
     _resegment = njit(cache=True, nogil=True, error_model="numpy")(_resegment_python)
     _contracts_due = njit(cache=True, nogil=True, error_model="numpy")(_contracts_due_python)
     _purchase_sums = njit(cache=True, nogil=True, error_model="numpy")(_purchase_sums_python)
+
+
+def warm_up() -> None:
+    """Load every compiled kernel into this process now (from numba's cache on disk, compiling only the first time).
+
+    A process's first use of numba loads its typing and lowering registries (scipy.linalg among them): about
+    1.5 s on an idle core, measured at 3–5 s on a busy one, paid by the first replication of every process.
+    Called in the parent before a process pool starts, every worker forked from it inherits the loaded
+    kernels; a Dask worker calls it when it starts, before its first task.
+    """
+    if selected() != "numba":
+        return
+    one, flag, whole = np.ones(1), np.zeros(1, dtype=np.bool_), np.zeros(1, dtype=np.int32)
+    small, segment = np.zeros(1, dtype=np.int8), np.ones(1, dtype=np.int8)
+    _month_pass(one.copy(), one, one, one, one, one.copy(), one.copy(), one.copy(), one, one.copy(), one, one, one, one,
+                one.copy(), one.copy(), True, 0.1, 0.5, 0.0, True, True, 1.0, True, 1.0, 0.1, 0.0, 0.1)
+    _purchase_sums(small, one, one, one, 0, True)
+    _plain_values(one, one, one, one, one * 0.01, small, 0.001, one.copy())
+    _scan_loop(small, whole - 1, one, one, one, one * 0.5, one * 0.99, np.log(one * 0.99), one * 0.01, one, segment,
+               segment, one.copy(), one.copy(), flag, whole + 5, one.copy(), 2, 0.001, SEGMENT_COUNT + 1)
+    _resegment(one, np.zeros(7), np.ones(SEGMENT_COUNT), one, one, small, 0, segment.copy(), one.copy(), one.copy())
+    _contracts_due(whole, small, 0, 0)

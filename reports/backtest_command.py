@@ -27,6 +27,7 @@ from .options import (
     output_folder,
     replications_type,
     seed_type,
+    set_command,
 )
 
 BACKTEST_FILE, CHART_FILE = "backtest.json", "backtest.pdf"
@@ -49,7 +50,7 @@ def add_backtest_command(commands: Any) -> None:
     parser.add_argument("--out", type=output_folder, default="out/backtest", help="folder for backtest.json and backtest.pdf")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_debug_option(parser)
-    parser.set_defaults(func=run_backtest_command)
+    set_command(parser, run_backtest_command, "simulation.backtest", "reports.figures")
 
 
 def run_backtest_command(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 
 from simulation.errors import ClienteleError, terminal_text
 
-from .options import add_columns_option, add_debug_option, add_scenario_option, output_folder, seed_type
+from .options import add_columns_option, add_debug_option, add_scenario_option, output_folder, seed_type, set_command
 
 TIME_UNITS = ("day", "week", "month")
 PERIODS = ("month", "quarter", "year")
@@ -58,7 +58,7 @@ def add_calibrate_command(commands: Any) -> None:
                         help="folder for calibration.json, overlay.yaml, customers.csv")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_debug_option(parser)
-    parser.set_defaults(func=run_calibrate)
+    set_command(parser, run_calibrate, "simulation.calibration.fits", "simulation.calibration.artifacts", "simulation.sources")
 
 
 def _parameter_lines(fit: dict[str, Any]) -> list[str]:

@@ -2,12 +2,17 @@
 
 Errors Clientele raises on purpose (bad scenario, bad CSV row, failed report) become one clear
 message and exit code 2; a traceback is shown only with ``--debug``.
+
+Building the parser loads argparse and the commands' option modules, nothing else: each command
+imports its libraries when it runs, so ``clientele --help`` answers at once and ``validate`` loads
+the scenario schema and numpy, not the engine (``tests/test_startup.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import importlib
 import io
 import os
 import signal
@@ -21,14 +26,15 @@ if TYPE_CHECKING:  # pandas is loaded by the commands that print tables, inside 
 
 from simulation import __version__
 from simulation.errors import ClienteleError, terminal_text
+from simulation.preparation import DEFAULT_REPLICATIONS
 from simulation.processes import unwind_on_interrupt
 
-from .options import add_debug_option, add_run_options, output_folder
+from .options import add_debug_option, add_run_options, output_folder, set_command
 
 
 def _validate(args: argparse.Namespace) -> int:
     """Every check ``simulate`` makes with the same options — data read, fitted and scaled — short of simulating."""
-    from simulation.experiment import prepare_run
+    from simulation.preparation import prepare_run
 
     run = prepare_run(args.scenario, strategies=args.strategies, replications=args.replications, seed=args.seed,
                       customers=args.customers, transactions=args.transactions, columns=args.columns,
@@ -163,24 +169,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--version", action="version", version=f"clientele {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-
-    from simulation.experiment import DEFAULT_REPLICATIONS
-
     validate = commands.add_parser("validate", help="every check simulate makes, with the same options, without "
                                                     "running: the scenario, the data files, the run's size")
     add_run_options(validate, DEFAULT_REPLICATIONS)
-    validate.set_defaults(func=_validate)
+    set_command(validate, _validate, "simulation.sources")
 
     simulate = commands.add_parser("simulate", help="run the scenario's strategies and write the results table")
     add_run_options(simulate, DEFAULT_REPLICATIONS)
     simulate.add_argument("--out", type=output_folder, default="out/latest", help="results folder (default out/latest)")
     simulate.add_argument("--show", metavar="OUTCOMES",
                           help="also print these outcomes, comma-separated (see `clientele outcomes`)")
-    simulate.set_defaults(func=_simulate)
+    set_command(simulate, _simulate, "simulation.experiment", "simulation.summary")
 
     outcomes = commands.add_parser("outcomes", help="list the outcomes a run reports, with kind, unit and meaning")
     add_debug_option(outcomes)
-    outcomes.set_defaults(func=_outcomes)
+    set_command(outcomes, _outcomes, "simulation.outcomes")
 
     try:
         from reports.report_command import add_report_command
@@ -244,8 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    parser = build_parser()  # imports the libraries: seconds, in which a Ctrl-C leaves at once
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)  # argparse alone: --help and a refused option leave here, quickly
+    for module in args.modules:  # the command's libraries: seconds, in which a Ctrl-C leaves at once
+        importlib.import_module(module)
     try:
         with unwind_on_interrupt():  # Ctrl-C and SIGTERM: workers killed, nothing half-written, one line
             code = int(args.func(args))

@@ -14,7 +14,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from .options import add_debug_option
+from .options import add_debug_option, set_command
 
 
 def add_history_command(commands: Any) -> None:
@@ -26,7 +26,7 @@ def add_history_command(commands: Any) -> None:
                                              "what the next report found; writes DIR/history.csv and DIR/history.svg.")
     parser.add_argument("folder", metavar="DIR", help="the folder holding one board report folder per quarter")
     add_debug_option(parser)
-    parser.set_defaults(func=run_history_command)
+    set_command(parser, run_history_command, "reports.history", "simulation.targets")
 
 
 def run_history_command(args: argparse.Namespace) -> int:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Sequence
+from typing import TYPE_CHECKING, Callable, Literal, Sequence
 
-from simulation.scenario import Scenario
+if TYPE_CHECKING:  # `--kind`'s help reads this table: it loads no scenario schema
+    from simulation.scenario import Scenario
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 

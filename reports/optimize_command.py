@@ -17,7 +17,7 @@ from simulation.errors import ClienteleError
 from simulation.processes import cores
 
 from .numbers import MoneyFormat
-from .options import output_folder, workers_type
+from .options import output_folder, set_command, workers_type
 
 
 def add_optimize_command(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def add_optimize_command(subparsers: argparse._SubParsersAction) -> None:
     command.add_argument("--dask", metavar="local|ADDRESS", help="run the trials on Dask, as `sweep` does")
     command.add_argument("--workers", type=workers_type, help=f"worker processes, 1 to {cores()} (default: all cores)")
     command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    command.set_defaults(func=_optimize)
+    set_command(command, _optimize, "simulation.optimize")
 
 
 def _optimize(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ Each numeric option has a range and says why: ``--workers`` at most the machine'
 processes on 2 cores only queue for them), ``--seed`` a non-negative 63-bit integer (what
 NumPy's SeedSequence and the JSON provenance both hold), ``--replications`` at least 1 (the
 upper bound depends on the scenario's strategies and quarters: see
-``simulation.experiment.check_replications``). A value out of range is refused by argparse with
+``simulation.preparation.check_replications``). A value out of range is refused by argparse with
 the option's name, the value and the range, exit code 2, before anything runs.
 """
 
@@ -122,6 +122,14 @@ def add_columns_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--columns", metavar="NAME=THEIRS,…",
                         help="which of the file's columns holds each column the tool reads, e.g. "
                              "customer_id=cust,date=order_date,amount=total (the file may be CSV or Parquet)")
+
+
+def set_command(parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], int], *modules: str) -> None:
+    """The function that runs the command, and the modules it loads (each command imports its libraries itself,
+    so ``--help`` loads none of them). ``main`` imports ``modules`` before the command begins, while a Ctrl-C
+    still leaves at once: a KeyboardInterrupt raised inside a library's import can be swallowed by its own
+    bare ``except:``."""
+    parser.set_defaults(func=run, modules=modules)
 
 
 def add_debug_option(parser: argparse.ArgumentParser) -> None:

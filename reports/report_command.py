@@ -9,12 +9,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from simulation.errors import terminal_text
+from simulation.preparation import DEFAULT_REPLICATIONS
 
 from .kinds import KINDS
-from .options import add_run_options, output_folder
-from .pipeline import DEFAULT_REPORT_REPLICATIONS, ReportOutcome, ReportRequest, build_report
+from .options import add_run_options, output_folder, set_command
+
+if TYPE_CHECKING:  # the pipeline (pandas, papermill, the engine) loads when a report is made, not for --help
+    from .pipeline import ReportOutcome
 
 
 def add_report_command(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +29,7 @@ def add_report_command(subparsers: argparse._SubParsersAction) -> None:
         description="Simulate (or reuse the results already in --out for the very same run), execute the report "
                     "notebook on those results with papermill, and render it to HTML and PDF in the --out folder.",
     )
-    add_run_options(report, DEFAULT_REPORT_REPLICATIONS)
+    add_run_options(report, DEFAULT_REPLICATIONS)  # the pipeline's DEFAULT_REPORT_REPLICATIONS: simulate's
     report.add_argument("--kind", choices=list(KINDS), default="board",
                         help="; ".join(f"{kind.name}: {kind.description}" for kind in KINDS.values())
                         + " (default board)")
@@ -37,10 +41,12 @@ def add_report_command(subparsers: argparse._SubParsersAction) -> None:
                         help="last quarter's board report folder: adds a page of what changed since — the "
                              "recommendation then and now, and a bridge of the option's value split into its causes")
     report.add_argument("--notebook", help=argparse.SUPPRESS)  # a draft or test notebook of the same kind
-    report.set_defaults(func=_report)
+    set_command(report, _report, "reports.pipeline")
 
 
 def _report(args: argparse.Namespace) -> int:
+    from .pipeline import ReportRequest, build_report
+
     request = ReportRequest(
         scenario=Path(args.scenario),
         kind=args.kind,

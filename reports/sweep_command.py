@@ -16,7 +16,7 @@ from pathlib import Path
 from simulation.errors import ClienteleError
 from simulation.processes import cores
 
-from .options import output_folder, workers_type
+from .options import output_folder, set_command, workers_type
 
 ACTIONS = ("status", "export")
 
@@ -39,7 +39,7 @@ def add_sweep_command(subparsers: argparse._SubParsersAction) -> None:
     sweep.add_argument("--to", metavar="FILE", help="with export: the Parquet file to write")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
-    sweep.set_defaults(func=_sweep)
+    set_command(sweep, _sweep, "simulation.sweeps.plan", "simulation.sweeps.runner", "simulation.sweeps.queries")
 
 
 def _sweep(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 
 from simulation.errors import ClienteleError
 
-from .options import add_columns_option, add_debug_option, output_folder, seed_type
+from .options import add_columns_option, add_debug_option, output_folder, seed_type, set_command
 
 
 def add_targets_command(commands: Any) -> None:
@@ -38,12 +38,12 @@ def add_targets_command(commands: Any) -> None:
     parser.add_argument("--out", type=output_folder, default="targets.csv",
                         help="the CSV to write (default targets.csv); the Parquet copy goes beside it")
     add_debug_option(parser)
-    parser.set_defaults(func=run_targets_command)
+    set_command(parser, run_targets_command, "simulation.targets", "simulation.sources")
 
 
 def run_targets_command(args: argparse.Namespace) -> int:
-    from simulation.experiment import DEFAULT_SEED
     from simulation.files import refuse_overwriting_inputs
+    from simulation.preparation import DEFAULT_SEED
     from simulation.results import write_atomically
     from simulation.scenario import load_scenario, override_sources
     from simulation.sources import PopulationSource

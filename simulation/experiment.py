@@ -22,8 +22,15 @@ from tqdm import tqdm
 
 from . import kernels
 from .engine import CustomerModel, RunOutput
-from .errors import ClienteleError, ScenarioError
+from .errors import ClienteleError
 from .population import Population
+from .preparation import (
+    DEFAULT_REPLICATIONS,
+    DEFAULT_SEED,
+    check_replications,
+    prepare_run,
+    select_strategies,
+)
 from .processes import cores, kill_workers, worker_setup
 from .reach import unreached, why_unreached
 from .results import (
@@ -36,34 +43,13 @@ from .results import (
     write_results,
 )
 from .scenario import Scenario, load_scenario, override_sources
-from .sources import PopulationSource, RunStart, start_run
+from .sources import PopulationSource
 from .starting_position import starting_position
 from .strategy_spec import StrategySpec
 
 __all__ = ["PopulationSource", "RunRecord", "run_experiment", "run_or_reuse", "select_strategies", "simulate"]
 
-# One default for `simulate` and `report`, so the two give the same numbers. 30 replications put
-# the bundled scenario's NPV interval within about ±0.5 % and its report under a minute on 2 cores.
-DEFAULT_REPLICATIONS = 30
-DEFAULT_SEED = 20261001
 TABLE_KINDS = ("quarters", "segments", "start_segments", "lorenz", "reach")
-# Results held in memory until written, per strategy × quarter × replication: measured 0.18 MB per
-# replication of the bundled scenario (7 strategies × 12 quarters) as frames, about 2.2 KB each.
-RESULT_BYTES_PER_STRATEGY_QUARTER = 2_200
-RESULTS_MEMORY_BUDGET = 4 << 30  # 4 GiB: a second run and the workers still fit a 24 GiB machine
-
-
-def select_strategies(scenario: Scenario, names: Sequence[str] | None) -> dict[str, StrategySpec]:
-    """The named strategies in the order given; an unknown name lists the known ones."""
-    if not names:
-        return dict(scenario.strategies)
-    unknown = [name for name in names if name not in scenario.strategies]
-    if unknown:
-        raise ScenarioError(
-            f"unknown strategy {', '.join(repr(n) for n in unknown)}; "
-            f"the scenario defines: {', '.join(scenario.strategies)}"
-        )
-    return {name: scenario.strategies[name] for name in dict.fromkeys(names)}
 
 
 def run_replication(
@@ -181,20 +167,6 @@ def worker_count(workers: int | None, replications: int) -> int:
     return max(1, min(workers or cores(), replications))
 
 
-def check_replications(replications: int, strategies: int, quarters: int) -> None:
-    """Refuse replication counts whose results would not fit in memory before they are written."""
-    if replications < 1:
-        raise ScenarioError(f"--replications must be at least 1: got {replications}")
-    needed = replications * strategies * quarters * RESULT_BYTES_PER_STRATEGY_QUARTER
-    if needed > RESULTS_MEMORY_BUDGET:
-        most = RESULTS_MEMORY_BUDGET // (strategies * quarters * RESULT_BYTES_PER_STRATEGY_QUARTER)
-        raise ScenarioError(
-            f"--replications {replications:,}: {strategies} strategies × {quarters} quarters × {replications:,} "
-            f"replications would hold about {needed / 2**30:,.1f} GiB of results in memory before they are written; "
-            f"at most {most:,} replications fit ({RESULTS_MEMORY_BUDGET / 2**30:.0f} GiB)"
-        )
-
-
 def _tables(outputs: dict[int, dict[str, pd.DataFrame]], strategy_order: list[str]) -> dict[str, pd.DataFrame]:
     tables = {}
     for kind in TABLE_KINDS:
@@ -208,44 +180,6 @@ def _tables(outputs: dict[int, dict[str, pd.DataFrame]], strategy_order: list[st
             frame["strategy"] = frame["strategy"].astype(str)
         tables[kind] = frame
     return tables
-
-
-@dataclass(frozen=True)
-class PreparedRun:
-    """Everything ``simulate`` checks before it simulates: what ``validate`` reports and ``run_experiment`` runs."""
-
-    scenario: Scenario  # as given (its hash is the run's identity)
-    start: RunStart  # the scenario as run (the data's changes applied), today's book and the book drawn from
-    source: PopulationSource
-    strategies: dict[str, StrategySpec]  # the chosen ones, by name, in order
-    replications: int
-    seed: int
-
-
-def prepare_run(
-    scenario_path: str | Path,
-    *,
-    strategies: Sequence[str] | None = None,
-    replications: int | None = None,
-    seed: int | None = None,
-    customers: str | Path | None = None,
-    transactions: str | Path | None = None,
-    columns: str | None = None,
-    overrides: Iterable[str] = (),
-    progress: bool = False,
-    scenario: Scenario | None = None,
-) -> PreparedRun:
-    """Read and check every input of a run — the scenario, the strategies, the replications against memory,
-    the data files read, fitted and scaled — without simulating; a ClienteleError names the first culprit."""
-    overrides = list(overrides)
-    scenario = scenario if scenario is not None else load_scenario(scenario_path, overrides)
-    chosen = select_strategies(scenario, strategies)
-    source = PopulationSource.from_paths(customers, transactions, columns)
-    seed = DEFAULT_SEED if seed is None else seed
-    replications = DEFAULT_REPLICATIONS if replications is None else replications
-    check_replications(replications, len(chosen), scenario.horizon_quarters)
-    start = start_run(scenario, source, seed, override_sources(overrides), announce=progress)  # data: calibrated, scaled
-    return PreparedRun(scenario, start, source, chosen, replications, seed)
 
 
 def run_experiment(

@@ -11,14 +11,13 @@ waiting for their replications to finish.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
-import logging
 import os
 import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:  # ctypes, logging and the pool load where they are used: `clientele --help` imports this module
+    from concurrent.futures import ProcessPoolExecutor
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -31,6 +30,9 @@ def cores() -> int:
 def die_with_parent(parent_pid: int) -> None:
     """In a child process: be killed when ``parent_pid`` exits, however it exits."""
     if sys.platform.startswith("linux"):
+        import ctypes
+        import ctypes.util
+
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:  # the parent died before the request was made
@@ -74,7 +76,9 @@ def _unwind(signum: int, frame: object) -> None:
     _interrupted = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.disable(logging.CRITICAL)
+    logging = sys.modules.get("logging")  # a library that has not imported logging has logged nothing
+    if logging is not None:
+        logging.disable(logging.CRITICAL)
     raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Iterable
 
 from .errors import DataError
+
+if TYPE_CHECKING:  # pyarrow loads when a Parquet file is read: a run on the synthetic book never needs it
+    import pyarrow as pa
 
 PARQUET_MAGIC = b"PAR1"
 
@@ -83,6 +83,7 @@ def is_parquet(path: Path) -> bool:
 
 
 def parquet_column_names(path: Path) -> list[str]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
@@ -94,6 +95,8 @@ def parquet_column_names(path: Path) -> list[str]:
 def parquet_as_text(path: Path, names: list[str] | None = None) -> pa.Table:
     """The Parquet table's ``names`` columns (all by default) as text, as a CSV would hold them: dates as
     YYYY-MM-DD, timestamps with their time, numbers as written by pyarrow, nulls empty."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:

@@ -1,0 +1,67 @@
+"""What each road loads (issue 19): ``--help`` only argparse and the parser, ``validate`` the scenario schema and
+numpy, not the engine.
+
+Each check runs in a fresh interpreter and reads the modules it imported (``-X importtime`` lists every one
+as it is first imported), so no other test's imports count; none measures a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
+
+COMMANDS = ("validate", "simulate", "outcomes", "report", "sweep", "calibrate", "backtest", "optimize", "targets",
+            "history")
+# The libraries that make a start slow: none of them builds a parser.
+HEAVY = ("numpy", "pandas", "scipy", "numba", "llvmlite", "matplotlib", "simpy", "pydantic", "yaml", "pyarrow",
+         "duckdb", "papermill", "nbconvert", "nbformat", "jinja2", "weasyprint", "dask", "distributed", "optuna",
+         "tqdm", "simulation.engine", "simulation.kernels", "simulation.experiment", "reports.pipeline")
+# What validating a synthetic scenario needs is the schema (pydantic, YAML) and numpy's draw of the book.
+NOT_FOR_VALIDATE = tuple(name for name in HEAVY if name not in ("numpy", "pydantic", "yaml"))
+
+ENTRY_POINT = "import sys; from reports.cli import main; sys.exit(main())"  # what the installed `clientele` runs
+
+
+def imported(arguments: list[str]) -> set[str]:
+    """Every module a fresh ``clientele`` imported, by its dotted name."""
+    command = [sys.executable, "-X", "importtime", "-c", ENTRY_POINT, *arguments]
+    finished = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return {line.rsplit("|", 1)[1].strip() for line in finished.stderr.splitlines() if line.startswith("import time:")
+            and "|" in line and not line.rstrip().endswith("| imported package")}
+
+
+def loaded(names: set[str], forbidden: tuple[str, ...]) -> list[str]:
+    """Which of ``forbidden`` (a package counts with its submodules) are among ``names``."""
+    return sorted(name for name in forbidden if any(found == name or found.startswith(name + ".") for found in names))
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_loads_only_the_parser(command):
+    names = imported([command, "--help"] if command else ["--help"])
+    assert "argparse" in names and "reports.cli" in names  # what was read is what was run
+    assert loaded(names, HEAVY) == []
+
+
+def test_every_command_names_the_modules_it_loads_and_they_exist():
+    """``main`` imports them before the command begins (where a Ctrl-C leaves at once): a misspelt one would fail."""
+    from reports.cli import build_parser
+
+    commands = next(action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction))
+    assert set(commands.choices) == set(COMMANDS)
+    for name, parser in commands.choices.items():
+        modules = parser.get_default("modules")
+        assert modules, name
+        assert [module for module in modules if importlib.util.find_spec(module) is None] == [], name
+
+
+def test_validate_loads_the_schema_not_the_engine():
+    names = imported(["validate", str(BUNDLED_SCENARIO)])
+    assert {"simulation.scenario", "pydantic", "numpy"} <= names
+    assert loaded(names, NOT_FOR_VALIDATE) == []

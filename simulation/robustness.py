@@ -5,7 +5,9 @@ nobody has measured. ``run_robustness`` runs (or resumes: the sweep store skips 
 small Latin hypercube over those ranges, plus the base scenario and each range's two ends, into
 a sweep store; ``robustness_summary`` reads that store and says, per leading strategy, in what
 share of the sampled futures it is best and its worst regret, and which one or two assumptions,
-pushed to an end of their range, would flip the choice. The notebook reads; it never runs.
+pushed to an end of their range, would flip the choice. The notebook reads; it never runs, so the
+modules that run (the sweep's plan and runner, the screening's run: the engine and numba) are imported
+inside ``run_robustness``.
 """
 
 from __future__ import annotations
@@ -14,15 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .experiment import DEFAULT_SEED
+from .preparation import DEFAULT_SEED
 from .scenario import UncertaintySpec, load_scenario, override_sources
 from .screening import SCREENED_FILE, SCREENING_FOLDER, run_screening, screened_source, screening_ranges
 from .sources import PopulationSource, calibrated_paths, overlaps
 from .sweeps.analysis import analyze_sweep
 from .sweeps.designs import ROLE_BASE, ROLE_SWING
 from .sweeps.discovery import FlipBox
-from .sweeps.plan import plan_from_scenario
-from .sweeps.runner import run_sweep
 from .sweeps.spec import SweepSpec
 
 DEFAULT_POINTS = 24  # Latin-hypercube futures: shares to about ±10 points, in a minute or two on 2 cores
@@ -111,6 +111,9 @@ def run_robustness(scenario_path: str | Path, out_dir: str | Path, *, overrides:
     With ``screening``, the parameters the scenario left alone are screened first (``simulation.screening``, into
     the folder ``screening`` beside ``out_dir``) and those that move the lead materially join the declared ones.
     """
+    from .sweeps.plan import plan_from_scenario
+    from .sweeps.runner import run_sweep
+
     scenario = load_scenario(scenario_path, overrides)
     source = PopulationSource.from_paths(customers, transactions, columns)
     set_paths = list(override_sources(overrides))

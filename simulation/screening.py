@@ -33,9 +33,7 @@ from .scenario import Scenario
 from .sources import PopulationSource, overlaps
 from .sweeps.analysis import by_design_row, point_outcomes
 from .sweeps.designs import ROLE_DESIGN
-from .sweeps.plan import get_path, plan_from_scenario
 from .sweeps.queries import design_table
-from .sweeps.runner import run_sweep
 from .sweeps.sensitivity import morris_indices
 from .sweeps.spec import SweepSpec
 
@@ -74,6 +72,8 @@ def screenable_paths(model: type[BaseModel] = Scenario, prefix: str = "") -> Ite
 def screening_ranges(scenario: Scenario, excluded: Sequence[str]) -> dict[str, tuple[float, float, float]]:
     """path → (value, low, high): each screenable parameter's range around the scenario's value, within the
     schema's bounds; ``excluded`` paths (declared, set or calibrated) and parameters at zero left out."""
+    from .sweeps.plan import get_path
+
     dump = scenario.model_dump(mode="json")
     ranges = {}
     for path in screenable_paths():
@@ -100,6 +100,9 @@ def run_screening(scenario_path: str | Path, folder: str | Path, *, ranges: dict
                   dask: str | None = None,
                   progress: bool = False) -> list[Screened]:
     """Run (or resume) the screening into ``folder``, write what it found there and return it, largest μ* first."""
+    from .sweeps.plan import plan_from_scenario  # the plan and the runner load the engine: reading a screening never does
+    from .sweeps.runner import run_sweep
+
     record_path = Path(folder) / SCREENED_FILE
     record_path.unlink(missing_ok=True)  # an earlier screening's finding never stands for this one
     if len(ranges) < 2:  # Morris needs two parameters; one alone is what the swings of the check measure

@@ -1,5 +1,5 @@
 """What each road loads (issue 19): ``--help`` only argparse and the parser, ``validate`` the scenario schema and
-numpy, not the engine.
+numpy, not the engine, and a report's notebook, which only reads results, never numba or the engine.
 
 Each check runs in a fresh interpreter and reads the modules it imported (``-X importtime`` lists every one
 as it is first imported), so no other test's imports count; none measures a time.
@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import subprocess
 import sys
+from pathlib import Path
 
+import nbformat
 import pytest
+
+from reports.kinds import KINDS
+from simulation.experiment import run_experiment
+from simulation.robustness import ROBUSTNESS_FOLDER, run_robustness
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
 
@@ -24,6 +31,12 @@ HEAVY = ("numpy", "pandas", "scipy", "numba", "llvmlite", "matplotlib", "simpy",
          "tqdm", "simulation.engine", "simulation.kernels", "simulation.experiment", "reports.pipeline")
 # What validating a synthetic scenario needs is the schema (pydantic, YAML) and numpy's draw of the book.
 NOT_FOR_VALIDATE = tuple(name for name in HEAVY if name not in ("numpy", "pydantic", "yaml"))
+# Reading results never runs the simulation (simulation.outcomes: "a reader of results never needs numba").
+NOT_FOR_READING = ("numba", "llvmlite", "simpy", "simulation.engine", "simulation.kernels", "simulation.experiment",
+                   "simulation.sweeps.plan", "simulation.sweeps.runner", "simulation.sweeps.tasks")
+SMALL = ["population.customers=300", "market.size=20000", "horizon_quarters=4"]
+STRATEGIES = ["retain_all", "migrate", "divest_abrupt"]
+
 
 ENTRY_POINT = "import sys; from reports.cli import main; sys.exit(main())"  # what the installed `clientele` runs
 
@@ -65,3 +78,35 @@ def test_validate_loads_the_schema_not_the_engine():
     names = imported(["validate", str(BUNDLED_SCENARIO)])
     assert {"simulation.scenario", "pydantic", "numpy"} <= names
     assert loaded(names, NOT_FOR_VALIDATE) == []
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    """A board report's results folder, as `clientele report` leaves it: the run, and its robustness store."""
+    folder = tmp_path_factory.mktemp("report") / "results"
+    run_experiment(BUNDLED_SCENARIO, folder, replications=2, workers=1, strategies=STRATEGIES, overrides=SMALL)
+    run_robustness(BUNDLED_SCENARIO, folder / ROBUSTNESS_FOLDER, overrides=SMALL, strategies=STRATEGIES[:2], points=3,
+                   replications=1, workers=1)
+    return folder
+
+
+def notebook_code(kind: str, results_dir: Path, output_dir: Path) -> str:
+    """The report notebook of ``kind`` as one script: its parameters set as `clientele report` sets them, then every
+    cell, as the kernel runs them; it prints the modules it ended with."""
+    notebook = nbformat.read(KINDS[kind].notebook, as_version=4)
+    cells = [cell.source for cell in notebook.cells
+             if cell.cell_type == "code" and "parameters" not in cell.metadata.get("tags", [])]
+    parameters = (f"results_dir = {str(results_dir)!r}\noutput_dir = {str(output_dir)!r}\nkind = {kind!r}\n"
+                  "quarter = '2026Q4'\n")
+    return "\n".join([parameters, *cells, "import json, sys\nprint(json.dumps(sorted(sys.modules)))"])
+
+
+@pytest.mark.parametrize("kind", ["board", "comparison", "sweep"])
+def test_a_report_notebook_reads_results_without_the_engine(kind, results, tmp_path):
+    results_dir = results / ROBUSTNESS_FOLDER if KINDS[kind].reads == "sweep" else results
+    code = notebook_code(kind, results_dir, tmp_path / "notebook")
+    finished = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    names = set(json.loads(finished.stdout.strip().splitlines()[-1]))
+    assert "reports.document" in names or "reports.sweep_document" in names
+    assert loaded(names, NOT_FOR_READING) == []

@@ -24,15 +24,16 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, TYPE_CHECKING, Any, Iterator
 
 import pandas as pd
 
-from .. import kernels
 from ..errors import ClienteleError
 from ..results import code_fingerprint, code_version, input_files, remove_stale_temporaries, write_atomically
-from .plan import SweepPlan
-from .tasks import ChunkResult
+
+if TYPE_CHECKING:  # the plan and the tasks run the engine: a reader of the store (a report, `sweep status`) never loads them
+    from .plan import SweepPlan
+    from .tasks import ChunkResult
 
 MANIFEST_FILE = "sweep.json"
 POINTS_FILE = "points.parquet"
@@ -112,6 +113,8 @@ class SweepStore:
 
     def write_plan(self, plan: SweepPlan) -> None:
         """The design and what the sweep is, written before any point runs (a re-run replaces them)."""
+        from .. import kernels  # here only: reading a store never loads numba
+
         record = manifest(plan) | {"code_version": code_version(), "code_fingerprint": code_fingerprint(),
                                    "kernels": kernels.selected()}
         write_atomically(self.folder / POINTS_FILE, to_parquet_bytes(points_table(plan)))
@@ -128,6 +131,8 @@ class SweepStore:
             written = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return  # an unreadable manifest is rewritten by the plan; its points' ids hold the code anyway
+        from .. import kernels
+
         then = (str(written.get("code_fingerprint")), str(written.get("kernels", "numba")))
         now = (code_fingerprint(), kernels.selected())
         if then != now and discard:

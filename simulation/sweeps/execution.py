@@ -60,6 +60,9 @@ class PoolExecutor:
         self._pool: ProcessPoolExecutor | None = None
 
     def _start(self) -> ProcessPoolExecutor:
+        from ..kernels import warm_up
+
+        warm_up()  # once here: the forked workers inherit the loaded kernels instead of each loading them
         self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=worker_setup, initargs=(os.getpid(),))
         return self._pool
 
@@ -132,6 +135,9 @@ class DaskExecutor:
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ClienteleError(f"--dask {self.address}: cannot reach the scheduler: {exc}") from None
             self.workers = max(1, sum(self._client.nthreads().values()))
+        from .dask_plugin import WarmKernels
+
+        self._client.register_plugin(WarmKernels())
         return self
 
     def __exit__(self, kind: Any, value: Any, trace: Any) -> None:

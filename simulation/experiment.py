@@ -134,6 +134,7 @@ def simulate(
                 outputs[replication] = _frames(run_replication(scenario, population, strategies, seed, replication))
                 bar.update()
         else:
+            kernels.warm_up()  # once here: the forked workers inherit the loaded kernels instead of each loading them
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
                                        initargs=(os.getpid(), scenario, population, strategies, seed))
             try:

@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 OUT    ?= out/default
 SCENARIO ?= scenarios/retail_bank.yaml
 
-.PHONY: setup report test bench lint clean
+.PHONY: setup report test test-fast bench lint clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ report: setup
 # mostly wait on a notebook kernel or a PDF renderer, so two at a time fit a 2-core machine.
 test: setup
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# The fast tier, for the edit-test loop: the tests not marked slow (no report rendering, no sweeps), about a minute.
+test-fast: setup
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check .

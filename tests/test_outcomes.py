@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from reports.cli import available_columns, main
-from simulation.experiment import PopulationSource, simulate
 from reports.decision import trade_off_measures, trade_offs
+from simulation.experiment import PopulationSource, simulate
 from simulation.outcomes import OUTCOMES, Board, Outcome, board_outcomes, sweep_outcomes
 from simulation.scenario import load_scenario
 from simulation.summary import strategy_summary

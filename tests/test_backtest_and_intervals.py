@@ -71,6 +71,7 @@ def backtest(tmp_path: Path, log: pd.DataFrame, capsys) -> dict:
     return json.loads((out / "backtest.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_log_drawn_from_known_parameters_lands_inside_the_simulations_interval(tmp_path, capsys):
     record = backtest(tmp_path, changing_log(2500, 11, 1.0), capsys)
     for key in ("actual_repeat_purchases", "predicted_repeat_purchases", "actual_revenue", "predicted_revenue", "coverage"):
@@ -97,6 +98,7 @@ def test_a_log_drawn_from_known_parameters_lands_inside_the_simulations_interval
     assert "Conditional expectations" in text and "7+" in text
 
 
+@pytest.mark.slow
 def test_a_log_whose_customers_leave_twice_as_fast_afterwards_is_reported_as_a_miss(tmp_path, capsys):
     record = backtest(tmp_path, changing_log(2500, 11, 2.0), capsys)
     low, high = record["predicted_repeat_purchases_interval"]
@@ -115,6 +117,7 @@ def test_a_backtest_needs_a_whole_month_after_the_calibration_end(tmp_path, caps
     assert not (tmp_path / "out" / "backtest.json").exists()
 
 
+@pytest.mark.slow
 def test_the_90_percent_forecast_interval_of_the_next_26_weeks_covers_the_truth_about_90_percent_of_the_time():
     scenario = scenario_from_dict(merge(TEXTBOOK, {"horizon_quarters": 2, "market": {"size": 10_000_000}}))
     inside, logs = 0, 40
@@ -173,6 +176,7 @@ def test_a_dated_ledger_backtests_its_churn_against_the_leavers_it_records(churn
         assert low <= record["actual_leavers"] <= high and abs(record["leavers_error"]) < 0.1
 
 
+@pytest.mark.slow
 def test_the_board_report_carries_the_backtest_page_and_a_line_on_the_decision_page(tmp_path, capsys):
     from .conftest import PROJECT_ROOT
 

@@ -313,6 +313,7 @@ def run_main(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+@pytest.mark.slow
 def test_bad_input_gets_one_clear_message_and_nothing_is_written(case: Case, tmp_path: Path, capsys):
     before = set(tmp_path.rglob("*"))
     arguments = case.command(tmp_path)
@@ -356,6 +357,7 @@ VALIDATED = [as_validate(case) for case in CASES if _simulates(case)]
 
 
 @pytest.mark.parametrize("case", VALIDATED, ids=[case.name for case in VALIDATED])
+@pytest.mark.slow
 def test_validate_refuses_what_simulate_refuses_with_the_same_words(case: Case, tmp_path: Path, capsys):
     test_bad_input_gets_one_clear_message_and_nothing_is_written(case, tmp_path, capsys)
 
@@ -410,6 +412,7 @@ BILLION_LAUGHS = "name: laughs\n" + "\n".join(
     (lambda f: "/dev/zero", "is not a regular file"),
     (lambda f: scenario_file(BILLION_LAUGHS)(f), "expands to more than 100,000 values"),
 ], ids=["fifo", "dev-zero", "billion-laughs"])
+@pytest.mark.slow
 def test_inputs_that_could_hang_or_exhaust_memory_get_a_message_in_seconds(make, words, tmp_path):
     assert len(BILLION_LAUGHS) < 600  # 9^10 = 3.5 billion values once expanded
     scenario = make(tmp_path)
@@ -440,6 +443,7 @@ def _clientele(*arguments: str, stdout=subprocess.PIPE, env: dict[str, str] | No
 
 @pytest.mark.parametrize("command", [["outcomes"], ["validate", BANK], ["simulate", BANK, *SMALL]],
                          ids=["outcomes", "validate", "simulate"])
+@pytest.mark.slow
 def test_output_to_a_reader_that_stops_ends_quietly_as_git_does(command, tmp_path):
     out = ["--out", str(tmp_path / "out")] if command[0] == "simulate" else []
     process = _clientele(*command, *out)
@@ -458,6 +462,7 @@ def test_output_to_a_full_device_is_one_clear_message():
     assert process.returncode == 2 and err.decode().strip() == "clientele: error: cannot write the output: No space left on device"
 
 
+@pytest.mark.slow
 def test_an_ascii_terminal_gets_the_message_with_its_dashes_escaped(tmp_path):
     bad = csv_file("customer_id,revenue\nA,x\n")(tmp_path)
     process = _clientele("simulate", BANK, *SMALL, "--customers", bad, "--out", str(tmp_path / "out"),

@@ -64,6 +64,7 @@ def leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
     return paths
 
 
+@pytest.mark.slow
 def test_the_site_builds_strictly_with_every_reference_page(site: Path) -> None:
     for page in ("reference/cli", "reference/scenario", "reference/outcomes", "reference/report-kinds",
                  "reference/sweep-files", "reference/speed", "simulate", "reports", "sweeps"):
@@ -123,6 +124,7 @@ def test_the_speed_page_renders_every_stored_benchmark(site: Path) -> None:
         assert f"benchmarks/{stored.stem}.py" in text
 
 
+@pytest.mark.slow
 def test_a_broken_link_fails_the_strict_build(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     subprocess.run(["cp", "-r", str(PROJECT_ROOT / "docs"), str(docs)], check=True)

@@ -11,6 +11,8 @@ from simulation.results import load_results
 
 from .conftest import BUNDLED_SCENARIO, SMALL_RUN
 
+pytestmark = pytest.mark.slow  # the whole file renders reports: the full suite's, not the fast tier's
+
 RUN = [*SMALL_RUN, "--replications", "2", "--workers", "1", "--quiet", "--strategies", "retain_all,migrate"]
 
 

@@ -165,6 +165,7 @@ def test_a_scenarios_levers_are_checked_against_its_strategies(lever, words):
     assert words in str(error.value) and "levers" in str(error.value)
 
 
+@pytest.mark.slow
 def test_a_sweep_of_levers_alone_for_one_strategy_is_reported_and_exported(tmp_path):
     """No parameters (the scenario as it is) and one strategy: its policies are the options the report compares;
     the export carries each row's policy and lever values."""

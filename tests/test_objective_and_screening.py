@@ -104,6 +104,7 @@ def screened_bank(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_the_screening_measures_each_parameters_effect_on_the_lead(screened_bank):
     record = read_screening(screened_bank.with_name(SCREENING_FOLDER))
     found = {entry["path"]: entry for entry in record["screened"]}

@@ -46,6 +46,7 @@ def searched(tmp_path_factory):
     return folder, run_optimization(_files(folder), folder / "out", workers=1)
 
 
+@pytest.mark.slow
 def test_the_search_finds_the_threshold_that_lets_go_exactly_the_negative_lifetime_values(searched):
     _, record = searched
     assert abs(record["best"][LEVER]) <= TOLERANCE, record["best"]
@@ -56,6 +57,7 @@ def test_the_search_finds_the_threshold_that_lets_go_exactly_the_negative_lifeti
     assert fresh["seed"] == 8 and fresh["versus"]["retain_all"]["low"] > 0
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_trials_and_a_rerun_resumes(searched, tmp_path):
     folder, record = searched
     first = run_optimization(_files(tmp_path, trials=8), tmp_path / "out", workers=1)
@@ -144,6 +146,7 @@ def _with_uncertainty(folder):
     path.write_text(yaml.safe_dump(scenario))
 
 
+@pytest.mark.slow
 def test_a_robust_search_judges_each_setting_across_the_same_futures(tmp_path):
     path = _files(tmp_path, trials=16, robust={"points": 4, "measure": "mean"})
     _with_uncertainty(tmp_path)
@@ -155,6 +158,7 @@ def test_a_robust_search_judges_each_setting_across_the_same_futures(tmp_path):
     assert record["fresh"]["futures"] == 4
 
 
+@pytest.mark.slow
 def test_a_p90_regret_search_finds_settings_that_never_lose_to_the_declared_options(tmp_path):
     path = _files(tmp_path, trials=8, compare=["retain_all"], robust={"points": 4, "measure": "p90_regret"})
     _with_uncertainty(tmp_path)
@@ -267,6 +271,7 @@ def test_a_board_report_takes_the_searchs_strategy_file_by_name(searched, tmp_pa
         assert words in error and file in error, error
 
 
+@pytest.mark.slow
 def test_cma_es_finds_the_threshold_and_the_cost_with_the_same_trials_for_the_same_seed(tmp_path):
     """CMA-ES (``sampler: cmaes``) over two levers: the threshold (best at 0) and the cost of letting a customer go
     (best at its lowest, 0), in 60 trials; and it refuses a search it cannot adapt (one lever, or a list of values)."""

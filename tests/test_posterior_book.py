@@ -58,6 +58,7 @@ def closed_forms(fit, scenario, months):
     return float(alive @ surviving), float(purchases.sum()), float(purchases @ spend)
 
 
+@pytest.mark.slow
 def test_todays_book_follows_bgnbd_and_gamma_gamma_at_12_24_and_36_months(log_run):
     fit, start, mean = log_run
     cumulative = mean[["purchases", "revenue"]].cumsum()
@@ -93,6 +94,7 @@ def test_every_replication_draws_its_own_book_common_to_every_strategy(log_run, 
     assert np.mean(sizes) == pytest.approx(alive.sum(), abs=4 * np.sqrt(np.sum(alive * (1 - alive)) / 200))
 
 
+@pytest.mark.slow
 def test_a_dated_ledgers_stayers_survive_as_the_sbg_model_says(tmp_path):
     rng = np.random.default_rng(5)
     customers, alpha, beta = 10_000, 0.9, 4.0

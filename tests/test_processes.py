@@ -193,6 +193,7 @@ def test_report_leaves_no_simulation_worker_behind(how, tmp_path):
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigkill"])
+@pytest.mark.slow
 def test_report_leaves_no_kernel_behind(how, tmp_path):
     small = ["--set", "population.customers=600", "--set", "market.size=12000", "--set", "horizon_quarters=4",
              "--replications", "2", "--workers", "1"]

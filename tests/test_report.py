@@ -47,6 +47,8 @@ from .conftest import (
     pdf_text,
 )
 
+pytestmark = pytest.mark.slow  # the whole file renders reports: the full suite's, not the fast tier's
+
 SCRIPT = "<script>alert(1)</script>"
 COMPANY = f"{SCRIPT} Bank $x$"  # a '$' pair is TeX to matplotlib unless the charts turn its parser off
 STRATEGIES = ["retain_all", "educate", "reprice", "migrate", "divest_graceful", "divest_abrupt", "ladder", "twin"]

@@ -26,6 +26,8 @@ from reports.numbers import MoneyFormat, number, plain, points, share
 
 from .conftest import BUNDLED_SCENARIO, SMALL_RUN, pdf_text
 
+pytestmark = pytest.mark.slow  # the whole file renders reports: the full suite's, not the fast tier's
+
 LONG_LABEL = ("A very long option name that a scenario author wrote as a whole paragraph, saying what the option "
               "does for each segment of the book, which customers it contacts first, in which channel, at what cost, "
               "and why the board should care about any of it before the next quarterly review of the plan")[:300]

@@ -11,6 +11,7 @@ from simulation.results import TABLE_FILES, load_results
 from .conftest import BUNDLED_SCENARIO, SMALL_RUN
 
 
+@pytest.mark.slow
 def test_simulate_on_a_local_dask_cluster_gives_the_pools_results(tmp_path):
     common = ["simulate", str(BUNDLED_SCENARIO), *SMALL_RUN, "--replications", "3", "--workers", "2", "--quiet"]
     assert main([*common, "--out", str(tmp_path / "pool")]) == 0

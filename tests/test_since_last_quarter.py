@@ -40,6 +40,7 @@ def quarters(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_the_bridge_adds_up_and_names_the_changed_assumption(quarters, tmp_path):
     current = load_results(quarters / "q4")
     record = value_bridge(quarters / "q3", current, PopulationSource.from_paths(None, quarters / "september.csv"),
@@ -85,6 +86,7 @@ def then_baseline(results):
     return results.scenario.baseline
 
 
+@pytest.mark.slow
 def test_another_seed_shows_in_the_rest_and_other_data_or_scenarios_are_not_compared(quarters, tmp_path):
     source = PopulationSource.from_paths(None, quarters / "september.csv")
     assert main(["simulate", str(BUNDLED_SCENARIO), "--transactions", str(quarters / "september.csv"), *RUN,

@@ -102,6 +102,7 @@ def notebook_code(kind: str, results_dir: Path, output_dir: Path) -> str:
 
 
 @pytest.mark.parametrize("kind", ["board", "comparison", "sweep"])
+@pytest.mark.slow
 def test_a_report_notebook_reads_results_without_the_engine(kind, results, tmp_path):
     results_dir = results / ROBUSTNESS_FOLDER if KINDS[kind].reads == "sweep" else results
     code = notebook_code(kind, results_dir, tmp_path / "notebook")

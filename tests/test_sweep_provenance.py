@@ -59,6 +59,7 @@ def test_a_points_identity_holds_the_kernels_that_compute_it(tmp_path):
     assert len(numba) == len(numpy) and not set(numba) & set(numpy)
 
 
+@pytest.mark.slow
 def test_a_store_written_by_other_code_is_refused_naming_both_versions(tmp_path, capsys):
     sweep = write_sweep(tmp_path)
     store = tmp_path / "store"
@@ -76,6 +77,7 @@ def test_a_store_written_by_other_code_is_refused_naming_both_versions(tmp_path,
     assert sorted(path.name for path in (store / "results").iterdir()) == chunks
 
 
+@pytest.mark.slow
 def test_the_other_kernels_are_other_code_for_a_store(tmp_path, capsys):
     sweep = write_sweep(tmp_path)
     store = tmp_path / "store"
@@ -109,6 +111,7 @@ def test_a_data_file_is_found_beside_the_sweep_file_and_checked_by_content_where
     assert plan.input_data["sha256"] in message
 
 
+@pytest.mark.slow
 def test_a_scheduler_without_workers_stops_the_sweep_with_a_clear_error(tmp_path, monkeypatch):
     from distributed import LocalCluster
 
@@ -125,6 +128,7 @@ def test_a_scheduler_without_workers_stops_the_sweep_with_a_clear_error(tmp_path
     assert f"dask worker {cluster.scheduler_address}" in message and "run the command again to resume" in message
 
 
+@pytest.mark.slow
 def test_a_second_command_writing_the_same_store_is_refused_and_a_kept_pool_holds_no_store(tmp_path, capsys):
     import subprocess
     import sys

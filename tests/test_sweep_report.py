@@ -29,6 +29,8 @@ from simulation.sweeps.analysis import analyze_sweep
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT, SMALL_REPORT, one_line, pdf_text
 
+pytestmark = pytest.mark.slow  # the whole file renders reports: the full suite's, not the fast tier's
+
 STRATEGIES = ["retain_all", "ladder", "divest_abrupt"]
 SWEEP_SECTIONS = ["Cover", "What the sweep found", "What the sweep varied and why", "Which assumption moves the answer",
                   "Which strategy wins where", "Regret: what each choice could cost", "Appendix: Provenance"]

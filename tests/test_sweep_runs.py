@@ -27,6 +27,7 @@ def store_files(folder: Path) -> dict[str, str]:
     return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted((folder / "results").iterdir())}
 
 
+@pytest.mark.slow
 def test_one_worker_two_workers_and_dask_write_identical_stores(tmp_path):
     plan = load_plan(write_sweep(tmp_path))
     serial = run_sweep(plan, tmp_path / "one", workers=1)
@@ -64,6 +65,7 @@ def test_a_point_that_raises_is_recorded_and_the_others_finish(tmp_path, monkeyp
 
 
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.slow
 def test_a_sweep_killed_half_way_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path, stop):
     sweep = write_sweep(tmp_path, {"method": "lhs", "points": 40, "swings": False}, chunk_points=1, replications=3)
     out = tmp_path / "killed"
@@ -109,6 +111,7 @@ def test_status_and_export_read_the_store(tmp_path, capsys):
     assert "not a sweep folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_sobol_sweep_of_the_model_names_the_parameter_that_moves_npv(tmp_path):
     # Listed out of alphabetical order: the indices must stay with their parameters.
     sweep = write_sweep(tmp_path, {"method": "sobol", "points": 8},
@@ -127,6 +130,7 @@ def test_sobol_sweep_of_the_model_names_the_parameter_that_moves_npv(tmp_path):
     assert analysis.robustness["share_best"].sum() >= 1.0 and len(analysis.regret) == 32 * 2
 
 
+@pytest.mark.slow
 def test_robustness_runs_over_the_scenarios_uncertainties_and_reuses_its_store(tmp_path):
     small = ["population.customers=300", "market.size=20000", "horizon_quarters=4"]
     folder = run_robustness(BUNDLED_SCENARIO, tmp_path / "robustness", overrides=small, points=6, replications=2,

@@ -44,6 +44,7 @@ def discounted_value(margin: float, retention: float, monthly_discount: float, m
     return float(np.sum(margin * retention ** (t + survival_shift) / (1.0 + monthly_discount) ** (t + shift)))
 
 
+@pytest.mark.slow
 def test_discounted_value_per_customer_matches_the_closed_form_with_costs_on(textbook):
     settings = merge(textbook, COSTS_ON)
     scenario, quarters = run_textbook(settings, replications=100)
@@ -64,6 +65,7 @@ def test_discounted_value_per_customer_matches_the_closed_form_with_costs_on(tex
         assert abs(simulated - shifted) > Z * standard_error, (simulated, shifted, standard_error)
 
 
+@pytest.mark.slow
 def test_npv_plus_book_is_the_closed_form_over_the_horizon_and_the_lifetime_after_it(textbook):
     """The board's default objective: NPV plus the book left, discounted to today, is Σ_{t=1..T+L} m·(r/(1+i))^t
     per starting customer (no acquisitions)."""
@@ -83,6 +85,7 @@ def test_npv_plus_book_is_the_closed_form_over_the_horizon_and_the_lifetime_afte
     np.testing.assert_allclose(final["npv_plus_book"] - final["npv"], book_today, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_survival_matches_constant_retention_power_and_not_a_month_off(textbook):
     scenario, quarters = run_textbook(merge(textbook, COSTS_ON), replications=100)
     customers = scenario.population.customers

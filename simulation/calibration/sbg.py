@@ -9,7 +9,7 @@ they left (1 = did not renew after the first) or, for those still here, the peri
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln
+from scipy.special import betaln, digamma
 
 from ..errors import DataError
 from .mle import Fit, fit_maximum_likelihood
@@ -19,13 +19,25 @@ MODEL = "shifted-beta-geometric"
 
 
 def log_likelihood(parameters: np.ndarray, lost_in: np.ndarray, lost_count: np.ndarray, survived: np.ndarray,
-                   survived_count: np.ndarray) -> float:
-    """Σ counts × log P(lost in period t) + Σ counts × log S(n) (survived n periods, still active)."""
+                   survived_count: np.ndarray) -> tuple[float, np.ndarray]:
+    """Σ counts × log P(lost in period t) + Σ counts × log S(n) (survived n periods, still active), and its
+    gradient in (α, β): with ∂ log B(x, y)/∂x = ψ(x) − ψ(x + y), a sum of digammas."""
     alpha, beta = parameters
     base = betaln(alpha, beta)
     lost = betaln(alpha + 1.0, beta + lost_in - 1.0) - base  # P(T = t) = B(α + 1, β + t − 1) / B(α, β)
     still = betaln(alpha, beta + survived) - base  # S(n) = B(α, β + n) / B(α, β)
-    return float(lost_count @ lost + survived_count @ still)
+    value = float(lost_count @ lost + survived_count @ still)
+    total = lost_count.sum() + survived_count.sum()
+    base_alpha = digamma(alpha) - digamma(alpha + beta)  # ∂ log B(α, β)/∂α
+    base_beta = digamma(beta) - digamma(alpha + beta)
+    lost_sum, still_sum = digamma(alpha + beta + lost_in), digamma(alpha + beta + survived)
+    gradient = np.array([
+        lost_count.sum() * digamma(alpha + 1.0) + survived_count.sum() * digamma(alpha)
+        - lost_count @ lost_sum - survived_count @ still_sum - total * base_alpha,
+        lost_count @ digamma(beta + lost_in - 1.0) + survived_count @ digamma(beta + survived)
+        - lost_count @ lost_sum - survived_count @ still_sum - total * base_beta,
+    ])
+    return value, gradient
 
 
 def fit(lost_in: np.ndarray, survived: np.ndarray, source: str) -> Fit:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from simulation.calibration.book import LOSS_MAKING_WARNING
+from simulation.calibration.notes import LOSS_MAKING_WARNING
 from simulation.outcomes import DERIVED_OUTCOMES, DerivedOutcome, Outcome, board_outcomes
 from simulation.scenario import Scenario
 from simulation.summary import horizon_values, mean_interval

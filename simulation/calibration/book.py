@@ -29,13 +29,13 @@ from ..scenario import Scenario
 from ..segments import SEGMENT_COUNT
 from ..tables import AS_NAMED, ColumnMap
 from .fits import ContractFit, LogFit
+from .notes import LOSS_MAKING_WARNING
 from .posterior import ContractPosterior, LogPosterior
 
 # The scenario paths the data set (what ``StartingBook.changes`` holds), by what the data are.
 MARKET_PATHS = ("market.size",)  # every source: the market keeps the scenario's share
 ACQUISITION_PATHS = ("market.acquisition_rate",)  # a log: its new customers a month
 CHURN_PATHS = ("churn.beta_alpha", "churn.beta_beta", "churn.period", "churn.segment_multipliers")  # a log, a dated ledger
-LOSS_MAKING_WARNING = 0.8  # more than this share of the book losing money reads as a cost assumption gone wrong
 COST_COLUMNS = ("cost_of_goods", "account_management", "contacts", "channel", "days_late")
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+LOSS_MAKING_WARNING = 0.8  # more than this share of the book losing money reads as a cost assumption gone wrong
+
 
 def _counted(count: int, one: str, many: str) -> str:
     return f"{count:,} {one if count == 1 else many}"

@@ -1,4 +1,4 @@
-"""The fits' analytic gradients against numerical ones.
+"""The fits' analytic gradients against numerical ones, and the faster roads against the plain ones.
 
 The search and the standard errors use the BG/NBD, Gamma-Gamma and sBG log-likelihoods' analytic
 gradients (Fader, Hardie & Lee 2005; Fader & Hardie 2007). Each is checked here against central
@@ -15,9 +15,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from simulation.calibration import bgnbd, gamma_gamma, sbg
-from simulation.calibration.log import read_log
-from simulation.calibration.summary import summarise
+from simulation.calibration import bgnbd, gamma_gamma, log, sbg
+from simulation.calibration.log import _from_reference, read_log
+from simulation.calibration.summary import sum_by_key, summarise
 from simulation.calibration.synthetic import draw_log
 
 PURCHASING = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # CDNOW's, per week (Fader, Hardie & Lee 2005)
@@ -130,6 +130,36 @@ def test_every_start_reaches_the_published_cdnow_shape_optimum(summary):
     assert fit.starts_at_optimum == fit.starts == 4
     for name, truth in PURCHASING.items():
         assert abs(fit[name] - truth) < 3 * fit.standard_errors[name], (name, fit[name])
+
+
+# ---------------------------------------------------------------------------- the faster roads
+@pytest.mark.parametrize("rows, customers", [(1, 1), (500, 7), (5000, 2000)])
+def test_summing_by_key_gives_what_unique_and_bincount_give_bit_for_bit(rows, customers):
+    rng = np.random.default_rng(rows)
+    key = rng.integers(0, customers, rows) * 400 + rng.integers(0, 3, rows)
+    amount = np.round(rng.normal(20.0, 30.0, rows), 2)
+    amount[: rows // 10] = -0.0
+    distinct, inverse = np.unique(key, return_inverse=True)
+    expected = np.bincount(inverse, weights=amount, minlength=len(distinct))
+    for keys in (key, key + (1 << 61)):  # the second too large to share 63 bits with a row number: argsort
+        got_keys, got = sum_by_key(keys, amount)
+        np.testing.assert_array_equal(got_keys, distinct + (keys[0] - key[0]))
+        assert got.tobytes() == expected.tobytes()  # the same bits, signs of zero included
+
+
+def test_the_fast_reader_merges_identifiers_written_with_spaces_as_the_reference_does(tmp_path, monkeypatch):
+    path = tmp_path / "log.csv"
+    path.write_text("customer_id,date,amount\n"
+                    "C1,2025-01-03,10\n C2,2025-01-04, 12.5\nC2 ,2025-01-05,7\nC3,2025-01-05T10:00,1e2\n"
+                    "C1,2025-02-01,  3\n C2,2025-02-01 ,4\n")
+    reference = _from_reference(path)
+    monkeypatch.setattr(log, "_from_reference", lambda *args: pytest.fail("the fast reader gave up"))
+    fast = read_log(path)
+    np.testing.assert_array_equal(fast.ids, reference.ids)
+    np.testing.assert_array_equal(fast.ids, ["C1", "C2", "C3"])
+    np.testing.assert_array_equal(fast.customer, reference.customer)
+    np.testing.assert_array_equal(fast.day, reference.day)
+    np.testing.assert_array_equal(fast.amount, reference.amount)
 
 
 def test_per_distinct_history_results_are_the_per_customer_ones(summary):

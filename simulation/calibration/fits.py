@@ -118,7 +118,9 @@ def fit_log(path: str | Path, calibration_end: dt.date | None, time_unit: str, p
     sample = summary.spend_sample
     spending = gamma_gamma.fit(summary.frequency[sample], summary.mean_repeat_spend[sample], str(path))
     seconds["fit"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     holdout = holdout_check(summary, purchasing)
+    seconds["holdout"] = time.perf_counter() - clock
     return LogFit(summary, purchasing, spending, holdout, path, seconds, columns)
 
 

@@ -326,13 +326,16 @@ def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: 
         plain = np.empty(len(c.status))
         _plain_values(c.revenue, c.profit_rate, c.fixed_cost, c.growth_factor, c.hazard, c.status,
                       monthly_discount, plain)
-        scan = _scan_loop(c.status, c.exit_month, c.last_profit, c.revenue, c.profit_rate, c.fixed_cost,
-                          c.growth_factor, c.log_growth, c.hazard, c.satisfaction, c.segment, c.start_segment,
-                          c.quarter_revenue, c.quarter_profit, c.pending_exit, c.contract_end, plain, month,
-                          monthly_discount, SEGMENT_COUNT + 1)
-        active, option_value, turns, satisfaction, profitable, n_profitable, unprofitable, n_unprofitable = scan[:8]
-        return QuarterScan(active, float(plain.sum()), option_value, turns, satisfaction, profitable[:n_profitable],
-                           unprofitable[:n_unprofitable], *scan[8:])
+        (active, option_value, turns, satisfaction, profitable, n_profitable, unprofitable, n_unprofitable,
+         segment_customers, segment_revenue, segment_profit, start_active, start_revenue, start_profit) = _scan_loop(
+            c.status, c.exit_month, c.last_profit, c.revenue, c.profit_rate, c.fixed_cost, c.growth_factor,
+            c.log_growth, c.hazard, c.satisfaction, c.segment, c.start_segment, c.quarter_revenue, c.quarter_profit,
+            c.pending_exit, c.contract_end, plain, month, monthly_discount, SEGMENT_COUNT + 1)
+        return QuarterScan(
+            active=active, equity=float(plain.sum()), option_value=option_value, turns_positive=turns,
+            satisfaction=satisfaction, profitable=profitable[:n_profitable], unprofitable=unprofitable[:n_unprofitable],
+            segment_customers=segment_customers, segment_revenue=segment_revenue, segment_profit=segment_profit,
+            start_active=start_active, start_revenue=start_revenue, start_profit=start_profit)
     return _scan_numpy(c, month, monthly_discount, lifetime_months)
 
 

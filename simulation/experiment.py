@@ -130,6 +130,7 @@ def simulate(
                     outputs[replication] = frames
                     bar.update()
         elif workers == 1:
+            kernels.warm_up()  # numba's start-up before the first replication: the progress bar's estimate is honest
             for replication in range(replications):
                 outputs[replication] = _frames(run_replication(scenario, population, strategies, seed, replication))
                 bar.update()

@@ -37,6 +37,9 @@ class SerialExecutor:
     workers = 1
 
     def results(self, tasks: Iterable[ChunkTask]) -> Iterator[ChunkResult]:
+        from ..kernels import warm_up
+
+        warm_up()  # numba's start-up before the first chunk, so the progress bar's estimate is the chunks' own
         for task in tasks:
             yield run_chunk(task)
 

@@ -128,19 +128,24 @@ class DaskExecutor:
         if self.address == "local":
             self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                          dashboard_address=None, silence_logs=logging.ERROR)
-            self._client = Client(self._cluster)
-            from .dask_plugin import DieWithCommand
+            try:
+                self._client = Client(self._cluster)
+                from .dask_plugin import DieWithCommand, WarmKernels
 
-            self._client.register_plugin(DieWithCommand(os.getpid()))
+                self._client.register_plugin(DieWithCommand(os.getpid()))
+                # Only on a cluster of our own: a scheduler keeps a plugin after its client leaves and sends it to
+                # every worker that joins later, which fails to start if it lacks this code. A remote cluster's
+                # workers load the kernels in their first task.
+                self._client.register_plugin(WarmKernels())
+            except BaseException:  # interrupted or failed while the cluster starts: none of it outlives the command
+                self.__exit__(None, None, None)
+                raise
         else:
             try:
                 self._client = Client(self.address, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ClienteleError(f"--dask {self.address}: cannot reach the scheduler: {exc}") from None
             self.workers = max(1, sum(self._client.nthreads().values()))
-        from .dask_plugin import WarmKernels
-
-        self._client.register_plugin(WarmKernels())
         return self
 
     def __exit__(self, kind: Any, value: Any, trace: Any) -> None:

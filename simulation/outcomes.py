@@ -152,8 +152,7 @@ class DerivedOutcome(_Read):
     needs: tuple[str, ...]
     derive: Callable[[Any], Any]  # columns (a frame) → the outcome's column
     better: Better = ""
-    board: Board | None = None
-    sweep: Sweep | None = None
+    board: Board | None = None  # (no ``sweep``: a sweep's store holds the recorded outcomes only)
 
 
 
@@ -334,10 +333,9 @@ def board_outcomes() -> list[Outcome | DerivedOutcome]:
     return sorted(shown, key=lambda o: o.board.row if o.board else 0)
 
 
-def sweep_outcomes() -> list[Outcome | DerivedOutcome]:
-    """The outcomes every sweep analyses, in order."""
-    declared: list[Outcome | DerivedOutcome] = [*OUTCOMES, *DERIVED_OUTCOMES]
-    analysed = [o for o in declared if o.sweep is not None]
+def sweep_outcomes() -> list[Outcome]:
+    """The outcomes every sweep analyses, in order (recorded ones: a sweep's store holds the results' columns)."""
+    analysed = [o for o in OUTCOMES if o.sweep is not None]
     return sorted(analysed, key=lambda o: o.sweep.order if o.sweep else 0)
 
 

@@ -487,6 +487,9 @@ def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fix
             start_profit)
 
 
+# The kernels a run calls (``warm_up`` loads each; helpers inlined or called from them are not listed).
+COMPILED = ("_month_pass", "_purchase_sums", "_plain_values", "_scan_loop", "_resegment", "_contracts_due")
+
 if njit is not None:
     _whole_power_compiled = njit(cache=True, nogil=True, error_model="numpy")(_whole_power)
     _geometric_sum_compiled = njit(cache=True, nogil=True, error_model="numpy")(_geometric_sum)

@@ -106,3 +106,32 @@ def test_the_simulation_package_has_no_import_cycles():
 
     cyclic = sorted(module for module in imports if reaches(module, module, {module}))
     assert cyclic == []
+
+
+@pytest.mark.skipif(kernels.selected() != "numba", reason="the compiled kernels are not in use")
+def test_the_warm_up_loads_the_very_kernels_the_runs_use_so_no_process_compiles_twice():
+    """``kernels.warm_up`` runs in a parent before its workers fork: if its argument types differed from a run's, each
+    worker would compile (or load) a second version in its first replication, which is what the warm-up removes."""
+    import subprocess
+    import sys
+
+    code = """
+from simulation import kernels
+from simulation.experiment import run_replication
+from simulation.scenario import load_scenario
+from simulation.sources import PopulationSource, start_run
+kernels.warm_up()
+warmed = {name: len(getattr(kernels, name).signatures) for name in kernels.COMPILED}
+for path, overrides, source in (
+        ("scenarios/retail_bank.yaml", ["population.customers=600", "market.size=12000", "horizon_quarters=4"],
+         PopulationSource()),
+        ("scenarios/retailer.yaml", ["horizon_quarters=2"], PopulationSource.from_paths(None, "examples/transactions.csv"))):
+    start = start_run(load_scenario(path, overrides), source, 3)
+    run_replication(start.scenario, start.book, dict(start.scenario.strategies), 3, 0)
+after = {name: len(getattr(kernels, name).signatures) for name in kernels.COMPILED}
+print(warmed, after)
+assert warmed == after == {name: 1 for name in kernels.COMPILED}, (warmed, after)
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=BUNDLED_SCENARIO.parent.parent, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

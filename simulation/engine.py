@@ -433,10 +433,9 @@ class CustomerModel:
         recovery = spec.reputation.recovery_rate
         if recovery:
             if self.trust_gap > 0:
-                c = self.customers
                 self.trust_gap *= 1.0 - recovery
                 if self.trust_gap < 1e-9:
-                    c.trust[:] = 1.0
+                    self.customers.trust[:] = 1.0
                     self.trust_gap = 0.0
             self.heard_share *= 1.0 - recovery
         self.distrust *= 1.0 - spec.distrust.decay

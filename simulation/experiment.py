@@ -115,6 +115,8 @@ def simulate(
     outputs: dict[int, dict[str, pd.DataFrame]] = {}
     bar = tqdm(total=replications, desc="replications", unit="rep", disable=not progress, file=sys.stderr)
     try:
+        if not dask:  # here, once: the first replication is not numba's start-up, and forked workers inherit it
+            kernels.warm_up()
         if dask:
             from .sweeps.execution import DaskExecutor
 
@@ -130,12 +132,10 @@ def simulate(
                     outputs[replication] = frames
                     bar.update()
         elif workers == 1:
-            kernels.warm_up()  # numba's start-up before the first replication: the progress bar's estimate is honest
             for replication in range(replications):
                 outputs[replication] = _frames(run_replication(scenario, population, strategies, seed, replication))
                 bar.update()
         else:
-            kernels.warm_up()  # once here: the forked workers inherit the loaded kernels instead of each loading them
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
                                        initargs=(os.getpid(), scenario, population, strategies, seed))
             try:

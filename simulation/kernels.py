@@ -19,7 +19,8 @@ from typing import Iterator, NamedTuple
 import numpy as np
 
 from . import mechanisms as mech
-from .segments import SEGMENT_COUNT
+from .segments import SEGMENT_COUNT, segment_of
+from .state import refresh_base_hazards
 from .valuation import LIFETIME_MONTHS, discounted_margin_sum, lifetime_values
 
 _LIFETIME_BITS = LIFETIME_MONTHS.bit_length()
@@ -191,21 +192,16 @@ def resegment(columns, cut_points: np.ndarray, segment_multiplier: np.ndarray, a
     """Every customer's value segment from the ranking's cut points, its churn multiplier and the base hazard.
 
     One pass (numba) instead of a pass per cut point and three for the hazard; the numpy reference is
-    ``segments.segment_of`` and ``CustomerState.refresh_hazards``, with the same operations in the same order.
+    ``segments.segment_of`` and ``state.refresh_base_hazards``, with the same operations in the same order.
     """
     c = columns
     if selected() == "numba":
         _resegment(c.last_profit, np.asarray(cut_points, dtype=np.float64), segment_multiplier, c.churn_probability,
                    c.price_hazard, c.status, active_status, c.segment, c.segment_hazard, c.base_hazard)
         return
-    from .segments import segment_of
-
     c.segment[:] = segment_of(c.last_profit, cut_points)
     np.take(segment_multiplier, c.segment - 1, out=c.segment_hazard)
-    hazard = c.churn_probability * c.segment_hazard
-    hazard *= c.price_hazard
-    hazard *= c.status == active_status
-    c.base_hazard[:] = hazard
+    refresh_base_hazards(c)
 
 
 def _resegment_python(profit, cut_points, segment_multiplier, churn_probability, price_hazard, status, active_status,

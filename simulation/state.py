@@ -96,6 +96,14 @@ OFF_BOOKS_ZERO = ("profit_rate", "fixed_cost", "billing_rate", "base_hazard", "h
                   "referral_rate", "last_profit")
 
 
+def refresh_base_hazards(c: CustomerColumns, rows: np.ndarray | slice = slice(None)) -> None:
+    """The base hazard of ``rows``: latent churn × segment multiplier × price effect, 0 off the books."""
+    hazard = c.churn_probability[rows] * c.segment_hazard[rows]
+    hazard *= c.price_hazard[rows]
+    hazard *= c.status[rows] == ACTIVE  # arithmetic on the mask: faster than indexing by it
+    c.base_hazard[rows] = hazard
+
+
 class CustomerState:
     """Growable storage behind ``columns``; the engine's only way to change a customer."""
 
@@ -186,11 +194,7 @@ class CustomerState:
 
     def refresh_hazards(self, rows: np.ndarray | slice = slice(None)) -> None:
         """Recompute the base hazard of ``rows`` after their segment or price changed (0 off the books)."""
-        c = self.columns
-        hazard = c.churn_probability[rows] * c.segment_hazard[rows]
-        hazard *= c.price_hazard[rows]
-        hazard *= c.status[rows] == ACTIVE  # arithmetic on the mask: faster than indexing by it
-        c.base_hazard[rows] = hazard
+        refresh_base_hazards(self.columns, rows)
 
     def refresh_profit(self, rows: slice = slice(None)) -> None:
         """This month's profit of ``rows`` into ``last_profit``: revenue × profit rate − fixed cost."""

@@ -128,10 +128,19 @@ def _outcomes(args: argparse.Namespace) -> int:
 def _interval(row: pd.Series, name: str, mean_name: str | None = None, percent: bool = False,
               decimals: int = 0) -> str:
     def show(value: float) -> str:
-        return f"{value:.2%}" if percent else f"{value:,.{decimals}f}"
+        return _or_dash(value, "{:.2%}" if percent else f"{{:,.{decimals}f}}")
 
     mean = row[mean_name or name]
     return f"{show(mean)} ({show(row[f'{name}_ci_low'])}–{show(row[f'{name}_ci_high'])})"
+
+
+def _or_dash(value: float, form: str) -> str:
+    """``value`` formatted, or a dash where it is undefined (no profitable customer has no profit concentration)."""
+    return "—" if value != value else form.format(value)
+
+
+def _column(summary: pd.DataFrame, name: str, form: str) -> list[str]:
+    return [_or_dash(value, form) for value in summary[name]]
 
 
 def summary_tables(summary: pd.DataFrame) -> str:
@@ -142,19 +151,19 @@ def summary_tables(summary: pd.DataFrame) -> str:
         "cumulative profit": [_interval(r, "cumulative_profit", "cumulative_profit_mean") for _, r in summary.iterrows()],
         "NPV": [_interval(r, "npv", "npv_mean") for _, r in summary.iterrows()],
         "NPV + book left": [_interval(r, "npv_plus_book", "npv_plus_book_mean") for _, r in summary.iterrows()],
-        "5th pct profit": summary["cumulative_profit_p5"].map("{:,.0f}".format).to_list(),
-        "P(loss qtr)": summary["prob_loss_quarter"].map("{:.0%}".format).to_list(),
-        "top-1% stress": summary["top1_loss_end"].map("{:,.0f}".format).to_list(),
-        "option value Q1": summary["option_value_start"].map("{:,.0f}".format).to_list(),
+        "5th pct profit": _column(summary, "cumulative_profit_p5", "{:,.0f}"),
+        "P(loss qtr)": _column(summary, "prob_loss_quarter", "{:.0%}"),
+        "top-1% stress": _column(summary, "top1_loss_end", "{:,.0f}"),
+        "option value Q1": _column(summary, "option_value_start", "{:,.0f}"),
     }, index=summary["strategy"])
     market = pd.DataFrame({
         "market share": [_interval(r, "market_share_end", percent=True) for _, r in summary.iterrows()],
-        "reputation": summary["reputation_end"].map("{:.3f}".format).to_list(),
+        "reputation": _column(summary, "reputation_end", "{:.3f}"),
         "WoM reach": [_interval(r, "wom_reach_total") for _, r in summary.iterrows()],
-        "divested": summary["divested_total"].map("{:,.0f}".format).to_list(),
-        "migrated": summary["migrated_total"].map("{:,.0f}".format).to_list(),
-        "top-10% share": summary["top10_positive_profit_share_end"].map("{:.0%}".format).to_list(),
-        "eff. customers": summary["effective_customers_end"].map("{:,.0f}".format).to_list(),
+        "divested": _column(summary, "divested_total", "{:,.0f}"),
+        "migrated": _column(summary, "migrated_total", "{:,.0f}"),
+        "top-10% share": _column(summary, "top10_positive_profit_share_end", "{:.0%}"),
+        "eff. customers": _column(summary, "effective_customers_end", "{:,.0f}"),
     }, index=summary["strategy"])
     for table in (profit, market):
         table.index.name = None

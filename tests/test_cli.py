@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -68,3 +69,14 @@ def test_missing_input_file_is_named(tmp_path, capsys, flag):
     missing = tmp_path / "nope.csv"
     assert main(["simulate", str(BUNDLED_SCENARIO), *SMALL, flag, str(missing), "--out", str(tmp_path / "o")]) == 2
     assert "nope.csv" in capsys.readouterr().err
+
+
+def test_a_book_where_every_customer_loses_money_prints_a_dash_not_nan(tmp_path, capsys):
+    """No profitable customer: profit concentration is undefined, and the summary says so with a dash."""
+    code = main(["simulate", str(BUNDLED_SCENARIO), "--set", "population.customers=300", "--set", "market.size=6000",
+                 "--set", "horizon_quarters=2", "--set", "population.account_management=10000", "--strategies",
+                 "retain_all", "--replications", "2", "--workers", "1", "--quiet", "--out", str(tmp_path / "run")])
+    assert code == 0
+    printed = capsys.readouterr().out
+    row = next(line for line in printed.splitlines() if line.startswith("retain_all") and "%" in line and "—" in line)
+    assert not re.search(r"\bnan", printed, re.IGNORECASE) and row.split()[-2:] == ["—", "—"]

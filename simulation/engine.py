@@ -6,10 +6,16 @@ prospects coming back to the market — and each event calls vectorized function
 population. No customer has a process of its own: that tops out near 0.4 M customer-months per
 second, a numpy step over the arrays runs far faster (see benchmarks/).
 
-The engine is the only writer of the state (``state.py``). Strategy actions return effects
+The engine runs the month in fixed phases and owns the core: churn, acquisition, the strategy's
+reviews and contracts, the accounts. Everything else that shapes a month — queueing, morale,
+word of mouth, reputation, distrust, a price war — is a mechanism (``mechanisms/``), one declared
+unit each, whose hooks the engine calls at each phase and whose contributions reach the month's
+pass through typed slots; the engine never names one. Strategy actions return effects
 (``actions.py``, ``effects.py``) that the engine applies; outcomes are declared in
-``outcomes.py`` and computed from a ``QuarterEnd``; what happened is recorded in a public
-``Trace``. Random numbers come from ``streams.py`` (common random numbers across strategies).
+``outcomes.py`` and the mechanisms, computed from a ``QuarterEnd``; what happened is recorded in
+a public ``Trace``. Random numbers come from ``streams.py`` (common random numbers across
+strategies). There is one scheduler, SimPy's queue: what falls due at a month's start is an
+``URGENT`` event there, before the month itself (a ``NORMAL`` one).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import numpy as np
 import simpy
 from threadpoolctl import threadpool_limits
 
-from . import mechanisms as mech
+from . import formulas as mech
 from .actions import get_action
 from .breakdowns import lorenz_records, segment_records, start_segment_records
 from .effects import ActionContext, Effect
@@ -35,7 +41,10 @@ from .kernels import (
     quarter_scan,
     resegment,
 )
-from .outcomes import QuarterEnd, QuarterFlows, quarter_record, record_keys
+from .mechanisms import MECHANISMS, Mechanism
+from .mechanisms.base import Acquisition, Market, MonthShape
+from .outcome_types import QuarterEnd, QuarterFlows
+from .outcomes import quarter_record, record_keys
 from .periods import Calendar
 from .population import Population
 from .scenario import Scenario
@@ -45,7 +54,7 @@ from .steps import StepBase
 from .strategy_spec import StrategySpec
 from .streams import RandomStreams, Stream
 from .targeting import matches
-from .trace import MonthTrace, Trace, TreatmentTrace, WaveTrace
+from .trace import MonthTrace, Trace, TreatmentTrace
 from .valuation import LIFETIME_MONTHS
 
 
@@ -113,26 +122,17 @@ class CustomerModel:
         # Scalars that evolve month by month.
         self.active_count = len(population)
         self.partner_rows = np.empty(0, dtype=np.intp)
-        self.morale = 1.0
-        self.wait_minutes = 0.0
-        self.penalty = 0.0  # satisfaction lost per month by a customer fully exposed to the queue
-        self.quality = 1.0  # service quality (morale), scales the satisfaction baseline
-        self.heard_share = 0.0  # share of the market that has heard a bad story (and not forgotten it)
-        self.distrust = 0.0
-        self.blocked_prospects = 0.0
+        self.market = Market()
         self.cumulative_profit = 0.0
         self.npv = 0.0
         self.pending_cost = 0.0  # one-off costs, booked with the accounts of the month they are incurred in
-        self.wave_count = 0
-        self.telling_count = 0
         self.bad_service_in_use = False  # set once an abrupt divestment degrades someone's service
-        self.trust_gap = 0.0  # the largest 1 − trust of any customer; 0 once trust has recovered
         self.flows = QuarterFlows()
         self._month_start_flows = QuarterFlows()
-        self._due_at_month_start: dict[int, list[tuple[Callable[..., None], tuple[Any, ...]]]] = {}
         self._action_draws: tuple[int, np.ndarray] | None = None
         self._active_rows: np.ndarray | None = None  # rows on the books, until someone leaves or joins
         self._month_acquisition: dict[str, float] = {}
+        self.mechanisms: tuple[Mechanism, ...] = tuple(declared(self) for declared in MECHANISMS)
 
         self.state.refresh_profit()
         self.ranking = BookRanking.of(self.customers.last_profit)
@@ -147,12 +147,15 @@ class CustomerModel:
         return self.state.columns
 
     @property
-    def reputation(self) -> float:
-        """Reputation index: falls smoothly with the share of the market that has heard a bad story."""
-        spec = self.scenario
-        return spec.reputation.initial * math.exp(-spec.word_of_mouth.reputation_loss * self.heard_share)
+    def partner_count(self) -> int:
+        """Customers served by partners."""
+        return len(self.partner_rows)
 
     # ------------------------------------------------------------------ randomness
+    def generator(self, stream: Stream, key: int) -> np.random.Generator:
+        """The generator of ``stream`` for one month or event ``key`` (common to every strategy of the replication)."""
+        return self.streams.generator(stream, key)
+
     def uniforms(self, stream: Stream, key: int) -> np.ndarray:
         """One uniform per customer row from ``stream`` (common to every strategy of the replication)."""
         return self.streams.uniforms(stream, key, self.state.cohorts, self.state.size)
@@ -200,11 +203,10 @@ class CustomerModel:
 
     def _months(self):
         """Each month's start, in a fixed order: what fell due (waves, follow-ups, returning prospects,
-        in the order they were set), the quarterly review, contract renewals, then the month itself."""
+        in the order they were set: ``URGENT`` events at this time), the quarterly review, contract
+        renewals, then the month itself."""
         for month in range(self.months):
-            yield self.env.timeout(max(0.0, self.calendar.days_until(month) - self.env.now))
-            for callback, args in self._due_at_month_start.pop(month, []):
-                callback(*args)
+            yield self.env.timeout(self._delay_until(self.calendar.days_until(month)))
             if month % 3 == 0:
                 self._review(month)
             self._renew_contracts(month)
@@ -215,52 +217,61 @@ class CustomerModel:
 
         Whole months fall due at that month's start, before its review and its churn draw, whatever
         set them off (a wave after an exit at a renewal and one after an exit at the churn draw land
-        alike); fractions of a month are their own SimPy events inside the month.
+        alike): an ``URGENT`` event at the month's first moment, before the month's own (``NORMAL``)
+        timeout; fractions of a month are ``NORMAL`` events inside the month. Events at one time and
+        priority run in the order they were set (SimPy's queue).
         """
         target_month = self.current_month + delay_months
-        if delay_months > 0 and float(target_month).is_integer():
-            if target_month < self.months:
-                self._due_at_month_start.setdefault(int(target_month), []).append((callback, args))
-            return
+        whole = delay_months > 0 and float(target_month).is_integer()
+        if whole and target_month >= self.months:
+            return  # after the horizon
         target = self.calendar.days_until(target_month) if delay_months > 0 else self.env.now
+        event = simpy.Event(self.env)
+        event.callbacks.append(lambda _: callback(*args))
+        event._ok, event._value = True, None  # triggered by being scheduled, as a Timeout is
+        self.env.schedule(event, simpy.events.URGENT if whole else simpy.events.NORMAL, self._delay_until(target))
 
-        def delayed():
-            yield self.env.timeout(max(0.0, target - self.env.now))
-            callback(*args)
+    def _delay_until(self, day: float) -> float:
+        """The delay from now that lands exactly on ``day``: now + (day − now) can miss it by a rounding, and an
+        event a rounding late would run after the month's start instead of before it."""
+        now = self.env.now
+        delay = max(0.0, day - now)
+        while now + delay < day:
+            delay = math.nextafter(delay, math.inf)
+        while delay > 0 and now + delay > day:
+            delay = math.nextafter(delay, 0.0)
+        return delay
 
-        self.env.process(delayed())
+    # ------------------------------------------------------------------ mechanisms, satisfaction, hazard
+    def _shape(self) -> MonthShape:
+        """What the mechanisms make of the month's satisfaction and hazard, as things stand now."""
+        shape = MonthShape()
+        for mechanism in self.mechanisms:
+            mechanism.shape_month(shape)
+        return shape
 
-    # ------------------------------------------------------------------ service, satisfaction, churn
-    def _service_conditions(self) -> None:
-        """This month's queueing wait, the satisfaction it costs, and staff morale (service quality)."""
-        c = self.customers
-        spec = self.scenario
-        staffed_contacts = float(c.staffed_load.sum())
-        self.wait_minutes = self.penalty = 0.0
-        if spec.capacity.enabled:
-            capacity = spec.capacity
-            load = staffed_contacts * capacity.handle_minutes / capacity.agent_minutes_per_month
-            self.wait_minutes = mech.erlang_c_wait(load, capacity.agents, capacity.handle_minutes,
-                                                   capacity.max_wait_minutes)
-            self.penalty = mech.wait_penalty(self.wait_minutes, capacity.tolerated_wait_minutes,
-                                             capacity.satisfaction_loss_per_minute)
-        if spec.morale.enabled:
-            target = mech.morale_target(self._loss_effort_share(staffed_contacts), spec.morale.sensitivity)
-            self.morale = float(mech.move_toward(self.morale, target, spec.morale.adjustment_rate))
-            self.quality = 1.0 - spec.morale.quality_effect * (1.0 - self.morale)
+    def _hazard_factor(self, shape: MonthShape) -> np.ndarray:
+        """One multiplier per row from the mechanisms' ``hazard_factors`` (an empty array when there are none)."""
+        if not shape.hazard_factors:
+            return np.empty(0)
+        factor = np.ones(self.state.size)
+        for contribution in shape.hazard_factors:
+            factor[contribution.rows] *= contribution.factor
+        return factor
 
-    def _loss_effort_share(self, staffed_contacts: float) -> float:
-        """Share of staffed contacts spent on customers who lose us money (what lowers morale)."""
-        c = self.customers
-        if staffed_contacts <= 0:
-            return 0.0
-        return float(np.dot(c.staffed_load, c.last_profit < 0)) / staffed_contacts
+    def _pushed_out(self, count: int, abrupt: int, active_before: int) -> None:
+        for mechanism in self.mechanisms:
+            mechanism.pushed_out(count, abrupt, active_before)
 
-    def _satisfaction_target(self, rows: slice | np.ndarray, penalty: float, quality: float) -> np.ndarray:
+    def _stories(self, tellers: float) -> None:
+        for mechanism in self.mechanisms:
+            mechanism.stories(tellers)
+
+    def _satisfaction_target(self, rows: slice | np.ndarray, shape: MonthShape) -> np.ndarray:
         """Satisfaction the customers at ``rows`` drift to: baseline × quality, less queueing and bad treatment."""
         c = self.customers
-        target = c.exposure[rows] * -penalty
-        target += self.scenario.satisfaction.baseline * quality
+        target = c.exposure[rows] * -shape.queue_penalty
+        target += self.scenario.satisfaction.baseline * shape.quality
         if self.bad_service_in_use:
             target -= c.treatment_penalty[rows]
         return np.clip(target, 0.0, 1.0, out=target)
@@ -268,44 +279,45 @@ class CustomerModel:
     def _initialise_service_equilibrium(self) -> None:
         """Start at today's service level: the scenario's churn rates are those observed now."""
         c = self.customers
-        if self.scenario.morale.enabled:
-            share = self._loss_effort_share(float(c.staffed_load.sum()))
-            self.morale = mech.morale_target(share, self.scenario.morale.sensitivity)
-        self._service_conditions()
-        self.reference_penalty, self.reference_quality = self.penalty, self.quality
-        c.satisfaction[:] = c.reference_satisfaction[:] = self._satisfaction_target(slice(None), self.penalty,
-                                                                                    self.quality)
+        for mechanism in self.mechanisms:
+            mechanism.start()
+        self.reference_shape = self._shape()  # the service today's churn rates were observed at
+        c.satisfaction[:] = c.reference_satisfaction[:] = self._satisfaction_target(slice(None), self.reference_shape)
 
     def _compute_hazard(self, rows: slice) -> None:
-        """This month's churn probability of ``rows``: base hazard × satisfaction, trust and distrust."""
+        """This month's churn probability of ``rows``: base hazard × satisfaction, trust, distrust and the
+        mechanisms' factors."""
         spec = self.scenario
         c = self.customers
-        distrusting = spec.distrust.enabled and self.distrust > 0
+        shape = self._shape()
         sensitivity = spec.churn.satisfaction_sensitivity
+        factor = self._hazard_factor(shape)
         mech.churn_hazard(
             c.base_hazard[rows],
             c.reference_satisfaction[rows] - c.satisfaction[rows] if sensitivity else None, sensitivity,
-            c.trust[rows] if self.trust_gap > 0 else None, spec.churn.trust_sensitivity,
-            c.last_profit[rows] < spec.distrust.near_threshold_profit if distrusting else None, self.distrust,
-            out=c.hazard[rows],
+            c.trust[rows] if shape.trust_on else None, spec.churn.trust_sensitivity,
+            c.last_profit[rows] < shape.at_risk_profit if shape.at_risk_uplift > 0 else None, shape.at_risk_uplift,
+            factor[rows] if len(factor) else None, out=c.hazard[rows],
         )
 
-    def _month_settings(self) -> MonthSettings:
+    def _month_settings(self, shape: MonthShape, factored: bool) -> MonthSettings:
+        """The compiled month pass's settings, by name, from the core's and the mechanisms' (``shape``)."""
         spec = self.scenario
         return MonthSettings(
-            update_satisfaction=spec.capacity.enabled or spec.morale.enabled or self.bad_service_in_use,
+            update_satisfaction=shape.satisfaction_moves or self.bad_service_in_use,
             recovery_rate=spec.satisfaction.recovery_rate,
-            target_base=spec.satisfaction.baseline * self.quality,
-            penalty=self.penalty,
+            target_base=spec.satisfaction.baseline * shape.quality,
+            penalty=shape.queue_penalty,
             bad_service=self.bad_service_in_use,
             churn=spec.churn.enabled,
             satisfaction_sensitivity=spec.churn.satisfaction_sensitivity,
-            trust_on=self.trust_gap > 0,
+            trust_on=shape.trust_on,
             trust_sensitivity=spec.churn.trust_sensitivity,
-            distrust=self.distrust if spec.distrust.enabled else 0.0,
-            distrust_threshold=spec.distrust.near_threshold_profit,
+            distrust=shape.at_risk_uplift,
+            distrust_threshold=shape.at_risk_profit,
             # Trust's monthly recovery (part of the month's drift) rides on the month's pass over the book.
-            trust_recovery=spec.reputation.recovery_rate if self.trust_gap > 0 else 0.0,
+            trust_recovery=shape.trust_recovery,
+            factored=factored,
         )
 
     def _churn(self, leaving: np.ndarray, draws: np.ndarray, month: int) -> None:
@@ -346,15 +358,17 @@ class CustomerModel:
         """The month: service and satisfaction, leavers, newcomers, the accounts (kernels.py does the
         per-customer part in one pass), then slow drifts and, at a quarter's end, its record."""
         spec = self.scenario
-        self._service_conditions()
-        distrust_at_churn = self.distrust
+        for mechanism in self.mechanisms:
+            mechanism.begin_month(month)
+        shape = self._shape()
+        factor = self._hazard_factor(shape)
         draws = self.uniforms(Stream.CHURN, month) if spec.churn.enabled else np.empty(0)
         snapshot = {name: getattr(self.customers, name).copy() for name in self.trace.columns}
         if self.counts_purchases and self.trace_sales:  # who may buy this month: those on the books at its start
             c = self.customers
             chance = c.buying_probability[c.status == ACTIVE]
             self._month_buying = (float(chance.sum()), float(np.dot(chance, 1.0 - chance)))
-        month_totals = month_step(self.customers, draws, self._month_settings())
+        month_totals = month_step(self.customers, draws, self._month_settings(shape, len(factor) > 0), factor)
         if self.trace.columns and spec.churn.enabled:
             if "hazard" in snapshot:
                 snapshot["hazard"] = self.customers.hazard.copy()  # as drawn against; the rest as before the month
@@ -362,8 +376,9 @@ class CustomerModel:
         self._churn(month_totals.leaving, draws, month)
         added = self._acquire(month)
         self._book_month(month, month_totals, added)
-        self._drift()
-        self._trace_month(month, distrust_at_churn)
+        for mechanism in self.mechanisms:
+            mechanism.end_month(month)
+        self._trace_month(month)
         if (month + 1) % 3 == 0:
             self._record_quarter(month)
 
@@ -426,42 +441,26 @@ class CustomerModel:
         self.flows.purchases += purchases
         self._month_purchasers, self._month_sales = min(max(purchasers, 0), purchases), sales
 
-    def _drift(self) -> None:
-        """Slow variables drift back: trust recovers (each customer's, in the month's pass), stories are forgotten,
-        distrust fades."""
-        spec = self.scenario
-        recovery = spec.reputation.recovery_rate
-        if recovery:
-            if self.trust_gap > 0:
-                self.trust_gap *= 1.0 - recovery
-                if self.trust_gap < 1e-9:
-                    self.customers.trust[:] = 1.0
-                    self.trust_gap = 0.0
-            self.heard_share *= 1.0 - recovery
-        self.distrust *= 1.0 - spec.distrust.decay
-
     def _acquire(self, month: int) -> slice:
         """New customers from competitors' (at reputation) and by referral; they join as one cohort.
 
         Returns their rows (empty if nobody joined), for the month's accounts.
         """
         spec = self.scenario
-        c = self.customers
-        prospects = max(0.0, spec.market.size - self.active_count - len(self.partner_rows) - self.blocked_prospects)
-        reputation = self.reputation
-        reputation_factor = reputation / spec.reputation.initial if spec.reputation.initial > 0 else 0.0
-        from_market = referred = 0.0
+        slots = Acquisition(prospects=max(0.0, spec.market.size - self.active_count - len(self.partner_rows)))
+        for mechanism in self.mechanisms:
+            mechanism.shape_acquisition(slots)
+        prospects, reputation_factor = slots.prospects, slots.reputation
+        from_market = 0.0
         if spec.market.acquisition_enabled:
-            from_market = spec.market.acquisition_rate * prospects * reputation_factor
+            from_market = spec.market.acquisition_rate * prospects * reputation_factor * slots.factor
             # Lost to word of mouth: reached prospects who would have come, and the reputation gap.
             self.flows.lost_acquisitions += spec.market.acquisition_rate * (
-                min(self.blocked_prospects, spec.market.size) + prospects * max(0.0, 1.0 - reputation_factor)
+                slots.shut_out + prospects * max(0.0, 1.0 - reputation_factor)
             )
-        if spec.word_of_mouth.enabled and spec.word_of_mouth.referrals:
-            baseline = max(spec.satisfaction.baseline, 1e-9)  # satisfied customers refer more
-            referred = float(np.dot(c.referral_rate, c.satisfaction)) / baseline * reputation_factor
-        self._month_acquisition = {"prospects": prospects, "reputation": reputation, "heard_share": self.heard_share,
-                                   "expected_from_market": from_market, "expected_referrals": referred}
+        referred = slots.referrals * reputation_factor
+        self._month_acquisition = {"prospects": prospects, "expected_from_market": from_market,
+                                   "expected_referrals": referred}
         expected = from_market + referred
         nobody = slice(self.state.size, self.state.size)
         if expected <= 0:
@@ -479,9 +478,8 @@ class CustomerModel:
         )
         self._active_rows = None
         c = self.customers
-        c.reference_satisfaction[added] = self._satisfaction_target(added, self.reference_penalty,
-                                                                    self.reference_quality)
-        c.satisfaction[added] = self._satisfaction_target(added, self.penalty, self.quality)
+        c.reference_satisfaction[added] = self._satisfaction_target(added, self.reference_shape)
+        c.satisfaction[added] = self._satisfaction_target(added, self._shape())
         self.state.refresh_profit(added)
         self._set_segments(added, segment_of(c.last_profit[added], self.ranking.cut_points))
         self._compute_hazard(added)  # valued with their own hazard from the month they join
@@ -504,14 +502,11 @@ class CustomerModel:
         """End the relationships of the (active) customers at ``rows`` now; word of mouth and distrust follow."""
         if len(rows) == 0:
             return
-        spec = self.scenario
         active_before = self.active_count
         abrupt = int(self.customers.abrupt[rows].sum())
         self._leave(rows, DIVESTED, month)
         self.flows.divested += len(rows)
-        self.word_of_mouth(abrupt + (len(rows) - abrupt) * spec.word_of_mouth.graceful_fraction)
-        if spec.distrust.enabled and active_before:  # remaining customers near the threshold sense they may be next
-            self.distrust += spec.distrust.strength * len(rows) / active_before
+        self._pushed_out(len(rows), abrupt, active_before)
 
     def _resegment(self) -> None:
         """Eight value segments by profit rank among active customers (Goonan, Inforte, undated), from the latest ranking."""
@@ -612,67 +607,20 @@ class CustomerModel:
         self.flows.churned += len(effect.walk_away)
         self._divest(effect.divest_now, month)
         c.pending_exit[effect.divest_at_contract_end] = True
-        self.word_of_mouth(effect.tellers)
+        if effect.tellers > 0:
+            self._stories(effect.tellers)
         self.pending_cost += effect.cost
         self.flows.action_cost += effect.cost
 
-    # ------------------------------------------------------------------ word of mouth
-    def word_of_mouth(self, tellers: float) -> None:
-        """Schedule the waves of stories ``tellers`` badly treated leavers set off (Hitt 2003)."""
-        spec = self.scenario.word_of_mouth
-        if not spec.enabled or tellers <= 0:
-            return
-        total = tellers * spec.first_hand * spec.second_hand
-        first = min(tellers * spec.first_hand, total)
-        self.telling_count += 1
-        told = self.current_month
-        for delay, people in ((spec.first_wave_months, first), (spec.second_wave_months, total - first)):
-            self.wave_count += 1
-            self.schedule(delay, self._wave_arrives, self.wave_count, self.telling_count, told, tellers, people)
-
-    def _wave_arrives(self, wave: int, telling: int, told_month: int, tellers: float, expected_people: float) -> None:
-        """A wave of stories reaches people: customers lose trust, prospects won't buy, the market hears."""
-        spec = self.scenario
-        people = customers = 0
-        if expected_people > 0:
-            rng = self.streams.generator(Stream.WORD_OF_MOUTH, wave)
-            people = int(rng.poisson(expected_people))
-        if people:
-            customers = int(rng.binomial(people, min(1.0, self.active_count / spec.market.size)))
-        prospects = people - customers
-        self.trace.waves.append(WaveTrace(wave, telling, told_month, self.current_month, tellers, expected_people,
-                                          people, customers, prospects))
-        if people == 0:
-            return
-        c = self.customers
-        if customers and self.active_count:
-            hit = self.streams.generator(Stream.TRUST_TARGETS, wave).choice(self.active_rows(),
-                                                                             size=customers)
-            np.subtract.at(c.trust, hit, spec.word_of_mouth.trust_loss)
-            np.maximum(c.trust, 0.0, out=c.trust)
-            self.trust_gap = max(self.trust_gap, 1.0 - float(c.trust[hit].min()))
-        pool = spec.market.size - self.active_count - len(self.partner_rows)
-        if prospects and spec.word_of_mouth.prospect_memory_months and pool > 0:
-            # People already put off by an earlier story are reached again, not put off twice.
-            fresh = prospects * max(0.0, 1.0 - self.blocked_prospects / pool)
-            self.blocked_prospects += fresh
-            self.schedule(spec.word_of_mouth.prospect_memory_months, self._release_prospects, fresh)
-        # People are reached at random across the market: the share who have heard saturates at 1.
-        self.heard_share = 1.0 - (1.0 - self.heard_share) * math.exp(-people / spec.market.size)
-        self.flows.wom_reach += people
-
-    def _release_prospects(self, count: float) -> None:
-        self.blocked_prospects = max(0.0, self.blocked_prospects - count)
-
     # ------------------------------------------------------------------ records
-    def _trace_month(self, month: int, distrust: float) -> None:
+    def _trace_month(self, month: int) -> None:
         flows, start = self.flows, self._month_start_flows
         acquisition = self._month_acquisition
+        values = {name: value for mechanism in self.mechanisms for name, value in mechanism.month_values().items()}
         self.trace.months.append(MonthTrace(
-            month=month, prospects=acquisition["prospects"], reputation=acquisition["reputation"],
-            heard_share=acquisition["heard_share"], expected_from_market=acquisition["expected_from_market"],
-            expected_referrals=acquisition["expected_referrals"], distrust=distrust, morale=self.morale,
-            wait_minutes=self.wait_minutes, acquired=flows.acquired - start.acquired,
+            month=month, prospects=acquisition["prospects"], expected_from_market=acquisition["expected_from_market"],
+            expected_referrals=acquisition["expected_referrals"], values=values,
+            acquired=flows.acquired - start.acquired,
             churned=flows.churned - start.churned, divested=flows.divested - start.divested,
             active_customers=self.active_count, partner_customers=len(self.partner_rows),
             purchases=int(flows.purchases - start.purchases), purchasers=self._month_purchasers,
@@ -691,9 +639,9 @@ class CustomerModel:
             partner_customers=len(self.partner_rows), market_size=self.scenario.market.size,
             market_mean_revenue=self.market_mean_revenue,
             cumulative_profit=self.cumulative_profit, npv=self.npv,
-            discount_factor=1.0 / (1.0 + self.monthly_discount) ** (month + 1), reputation=self.reputation,
-            heard_share=self.heard_share, morale=self.morale, wait_minutes=self.wait_minutes, ranking=self.ranking,
-            scan=scan,
+            discount_factor=1.0 / (1.0 + self.monthly_discount) ** (month + 1),
+            values={name: value for mechanism in self.mechanisms for name, value in mechanism.quarter_values().items()},
+            ranking=self.ranking, scan=scan,
         )
         keys = record_keys(self.strategy_name, self.replication, quarter, self.calendar.quarter_label(month),
                            self.calendar.period_end(month))

@@ -18,7 +18,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from . import mechanisms as mech
+from . import formulas as mech
 from .segments import SEGMENT_COUNT, segment_of
 from .state import refresh_base_hazards
 from .valuation import LIFETIME_MONTHS, discounted_margin_sum, lifetime_values
@@ -68,6 +68,7 @@ class MonthSettings(NamedTuple):
     distrust: float  # hazard uplift for customers below the threshold (0: none)
     distrust_threshold: float  # profit per month below which customers feel at risk
     trust_recovery: float  # share of each customer's lost trust regained after the draw (0: none)
+    factored: bool  # the hazard is multiplied by each customer's ``hazard_factor`` (a mechanism's, e.g. a price war)
 
 
 class MonthTotals(NamedTuple):
@@ -77,11 +78,12 @@ class MonthTotals(NamedTuple):
 
 
 # ---------------------------------------------------------------------------- the month
-def month_step(columns, draws: np.ndarray, settings: MonthSettings) -> MonthTotals:
+def month_step(columns, draws: np.ndarray, settings: MonthSettings, hazard_factor: np.ndarray) -> MonthTotals:
     """Satisfaction drifts, hazards are set, leavers drawn, and the stayers' month booked.
 
     Leavers are not booked (they left before the month's accounts); every customer's revenue
-    grows by its own monthly factor, on the books or not. ``columns`` is a ``CustomerColumns``.
+    grows by its own monthly factor, on the books or not. ``columns`` is a ``CustomerColumns``;
+    ``hazard_factor`` holds one multiplier per row when ``settings.factored`` (else it is not read).
     """
     c = columns
     if selected() == "numba":
@@ -91,12 +93,12 @@ def month_step(columns, draws: np.ndarray, settings: MonthSettings) -> MonthTota
             c.quarter_revenue, c.quarter_profit, settings.update_satisfaction, settings.recovery_rate,
             settings.target_base, settings.penalty, settings.bad_service, settings.churn,
             settings.satisfaction_sensitivity, settings.trust_on, settings.trust_sensitivity, settings.distrust,
-            settings.distrust_threshold, settings.trust_recovery)
+            settings.distrust_threshold, settings.trust_recovery, settings.factored, hazard_factor)
         return MonthTotals(leaving[:count], billed, profit)
-    return _month_numpy(c, draws, settings)
+    return _month_numpy(c, draws, settings, hazard_factor)
 
 
-def _month_numpy(c, draws: np.ndarray, s: MonthSettings) -> MonthTotals:
+def _month_numpy(c, draws: np.ndarray, s: MonthSettings, hazard_factor: np.ndarray) -> MonthTotals:
     if s.update_satisfaction:
         target = c.exposure * -s.penalty
         target += s.target_base
@@ -114,7 +116,7 @@ def _month_numpy(c, draws: np.ndarray, s: MonthSettings) -> MonthTotals:
             s.satisfaction_sensitivity,
             c.trust if s.trust_on else None, s.trust_sensitivity,
             c.last_profit < s.distrust_threshold if s.distrust > 0 else None, s.distrust,
-            out=c.hazard,
+            hazard_factor if s.factored else None, out=c.hazard,
         )
         leaving = np.flatnonzero(draws < c.hazard)
     np.multiply(c.revenue, c.growth_factor, out=c.revenue)
@@ -134,7 +136,8 @@ def _month_pass_python(satisfaction, reference_satisfaction, exposure, treatment
                        last_profit, hazard, draws, revenue, growth_factor, billing_rate, profit_rate, fixed_cost,
                        quarter_revenue, quarter_profit, update_satisfaction, recovery_rate, target_base, penalty,
                        bad_service, churn, satisfaction_sensitivity, trust_on, trust_sensitivity, distrust,
-                       distrust_threshold, trust_recovery):  # pragma: no cover - compiled; _month_numpy is the reference
+                       distrust_threshold, trust_recovery, factored,
+                       hazard_factor):  # pragma: no cover - compiled; _month_numpy is the reference
     """The month in one pass over the book: satisfaction drifts to its target, the hazard is set and drawn
     against, and the stayers' month is booked.
 
@@ -165,6 +168,8 @@ def _month_pass_python(satisfaction, reference_satisfaction, exposure, treatment
                 rate = base_hazard[i] * math.exp(exponent)
                 if distrust > 0.0 and last_profit[i] < distrust_threshold:
                     rate *= 1.0 + distrust
+                if factored:
+                    rate *= hazard_factor[i]
                 rate = min(rate, 1.0)
             hazard[i] = rate
             if draws[i] < rate:
@@ -511,7 +516,7 @@ def warm_up() -> None:
     one, flag, whole = np.ones(1), np.zeros(1, dtype=np.bool_), np.zeros(1, dtype=np.int32)
     small, segment = np.zeros(1, dtype=np.int8), np.ones(1, dtype=np.int8)
     _month_pass(one.copy(), one, one, one, one, one.copy(), one.copy(), one.copy(), one, one.copy(), one, one, one, one,
-                one.copy(), one.copy(), True, 0.1, 0.5, 0.0, True, True, 1.0, True, 1.0, 0.1, 0.0, 0.1)
+                one.copy(), one.copy(), True, 0.1, 0.5, 0.0, True, True, 1.0, True, 1.0, 0.1, 0.0, 0.1, True, one)
     _purchase_sums(small, one, one, one, 0, True)
     _plain_values(one, one, one, one, one * 0.01, small, 0.001, one.copy())
     _scan_loop(small, whole - 1, one, one, one, one * 0.5, one * 0.99, np.log(one * 0.99), one * 0.01, one, segment,

@@ -7,7 +7,7 @@ From the ``OUTCOMES`` list come the columns of ``results.parquet``, the across-r
 (``summary.py``), the columns the CLI can show, the board's trade-offs table, the outcomes a sweep
 analyses and names, and the documentation's outcome reference (generated from this list). A
 ``DERIVED_OUTCOMES`` entry is computed from the results' columns instead (what the board asks of
-them in money). Adding an outcome is adding one declaration here.
+them in money). Adding an outcome is adding one declaration here, or in the mechanism it belongs to.
 
 Kinds: a *flow* is counted during the quarter (summed over the horizon in the summary); a
 *level* is read at quarter end (the summary takes the horizon's value); a *running* total
@@ -17,143 +17,13 @@ accumulates from the start (the summary takes the horizon's value as the run's t
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import Any
 
-import numpy as np
-
-from .concentration import concentration_measures
-from .segments import BookRanking
-from .state import CustomerColumns
-
-if TYPE_CHECKING:  # the kernels load numba: a reader of results (the report) never needs them
-    from .kernels import QuarterScan
-
-Kind = Literal["flow", "level", "running"]
-# One vocabulary of units for every reader: money in the scenario's currency, whole things counted, or a number.
-Unit = Literal["currency", "customers", "people", "purchases", "share", "index", "minutes"]
-COUNTED_UNITS = frozenset({"customers", "people", "purchases"})
-Better = Literal["higher", "lower", ""]  # "": neither, a fact rather than a score
-
-
-@dataclass
-class QuarterFlows:
-    """What the engine counts as it happens during a quarter; a fresh one each quarter."""
-
-    revenue: float = 0.0  # billed revenue plus partner fees, currency
-    cost: float = 0.0  # cost to serve, acquisition and action costs, currency
-    billed: float = 0.0  # revenue billed to our own customers, currency
-    acquired: int = 0
-    churned: int = 0  # left of their own accord
-    divested: int = 0  # pushed out by the strategy, at contract end or before it
-    migrated_channel: int = 0
-    migrated_partner: int = 0
-    partner_lost: int = 0
-    partner_fees: float = 0.0
-    wom_reach: int = 0  # people reached by stories (a person reached twice counts twice)
-    lost_acquisitions: float = 0.0  # expected acquisitions lost to word of mouth
-    treated: int = 0  # customers a strategy step reached (a customer reached by two steps counts twice)
-    action_cost: float = 0.0  # one-off costs of the strategy's actions (training, exit payments), currency
-    acquisition_cost: float = 0.0  # cost of winning the quarter's newcomers, currency
-    purchases: int = 0  # simulated purchases (purchase days) of the customers on the books (customers from a log)
-
-    def copy(self) -> "QuarterFlows":
-        return QuarterFlows(**{f.name: getattr(self, f.name) for f in fields(self)})
-
-
-@dataclass
-class QuarterEnd:
-    """The state an outcome is computed from, at the end of the quarter's last month."""
-
-    quarter: int
-    flows: QuarterFlows
-    customers: CustomerColumns
-    active_customers: int
-    partner_customers: int
-    market_size: int
-    market_mean_revenue: float  # a competitor's customer's revenue, currency per month
-    cumulative_profit: float
-    npv: float
-    discount_factor: float  # what one currency unit at this quarter end is worth today (NPV's own discounting)
-    reputation: float
-    heard_share: float
-    morale: float
-    wait_minutes: float
-    ranking: BookRanking  # the book's monthly profits, ranked once for the quarter
-    scan: QuarterScan  # lifetime values, satisfaction and segment sums, from one pass over the book
-
-    @cached_property
-    def concentration(self) -> dict[str, float]:
-        return concentration_measures(self.ranking.positive_sorted, self.ranking.net_profit)
-
-    @cached_property
-    def active(self) -> np.ndarray:
-        return self.customers.status == 0
-
-
-@dataclass(frozen=True)
-class Board:
-    """How the board report's trade-offs page shows an outcome, each option against the baseline."""
-
-    row: int  # its place in the trade-offs table (1 first)
-    label: str  # what the board reads ("Revenue over the horizon")
-    separates: bool = True  # among what separates co-leaders on the decision page (not when its options table has it)
-    panel: str = ""  # the title of its small multiple beside the table ("" for none)
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """An outcome every sweep analyses (means per point, regret, sensitivity) and how its report names it."""
-
-    order: int  # its place among the analysed outcomes (1 first)
-    title: str  # a chart's or a section's title ("Expected NPV")
-    in_words: str  # in a sentence ("expected NPV")
-
-
-class _Read:
-    """How any outcome is read, from its kind and unit."""
-
-    kind: Kind
-    unit: Unit
-
-    @property
-    def counted(self) -> bool:
-        """Whole things (customers, people, purchases), shown as counts."""
-        return self.unit in COUNTED_UNITS
-
-    @property
-    def over_horizon(self) -> str:
-        """How a run's value is read: a flow is totalled over the horizon, a level or running total read at its end."""
-        return "total" if self.kind == "flow" else "end"
-
-
-@dataclass(frozen=True)
-class Outcome(_Read):
-    name: str
-    kind: Kind
-    unit: Unit
-    meaning: str
-    compute: Callable[[QuarterEnd], float]
-    better: Better = ""
-    board: Board | None = None
-    sweep: Sweep | None = None
-
-
-
-@dataclass(frozen=True)
-class DerivedOutcome(_Read):
-    """An outcome computed from the results' columns (``needs``), after a run, as the reports read it."""
-
-    name: str
-    kind: Kind
-    unit: Unit
-    meaning: str
-    needs: tuple[str, ...]
-    derive: Callable[[Any], Any]  # columns (a frame) → the outcome's column
-    better: Better = ""
-    board: Board | None = None  # (no ``sweep``: a sweep's store holds the recorded outcomes only)
-
+from .mechanisms import MECHANISMS
+from .outcome_types import (
+    COUNTED_UNITS as COUNTED_UNITS,  # re-exported: the reports' one vocabulary of counted units
+)
+from .outcome_types import Board, DerivedOutcome, Outcome, QuarterEnd, Sweep
 
 
 def _safe_ratio(numerator: float, denominator: float) -> float:
@@ -170,7 +40,7 @@ def _satisfaction(end: QuarterEnd) -> float:
     return _safe_ratio(end.scan.satisfaction, end.active_customers)
 
 
-OUTCOMES: list[Outcome] = [
+CORE_OUTCOMES: list[Outcome] = [
     Outcome("revenue", "flow", "currency", "the quarter's revenue: billed to our customers plus partner fees",
             lambda e: e.flows.revenue,
             better="higher", board=Board(3, "Revenue over the horizon")),
@@ -260,17 +130,8 @@ OUTCOMES: list[Outcome] = [
             "our billed revenue ÷ the market's (competitors' customers at the population's mean revenue)",
             _revenue_market_share,
             better="higher"),
-    Outcome("reputation", "level", "index", "reputation index (1 = as at the start); scales acquisition",
-            lambda e: e.reputation,
-            better="higher"),
-    Outcome("wom_heard_share", "level", "share",
-            "share of the market that has heard a bad story and not yet forgotten it (a person told twice has "
-            "heard once); saturates at 1", lambda e: e.heard_share),
-    Outcome("wom_reach", "flow", "people", "people reached by stories of bad treatment (told twice, counted twice)",
-            lambda e: e.flows.wom_reach,
-            better="lower",
-            board=Board(11, "People hearing bad stories", panel="People hearing bad stories")),
-    Outcome("lost_acquisitions", "flow", "customers", "expected acquisitions lost to word of mouth",
+    Outcome("lost_acquisitions", "flow", "customers",
+            "expected acquisitions lost to word of mouth: prospects who would not listen, and the reputation gap",
             lambda e: e.flows.lost_acquisitions,
             better="lower"),
     Outcome("top10_positive_profit_share", "level", "share",
@@ -301,13 +162,10 @@ OUTCOMES: list[Outcome] = [
             lambda e: e.scan.turns_positive),
     Outcome("satisfaction", "level", "index", "mean satisfaction of active customers, 0–1", _satisfaction,
             better="higher", board=Board(13, "Customer satisfaction (0–1)", panel="Satisfaction")),
-    Outcome("morale", "level", "index", "staff morale, 0–1", lambda e: e.morale,
-            better="higher", board=Board(15, "Staff morale (0–1)")),
-    Outcome("wait_minutes", "level", "minutes", "mean call-centre wait of the quarter's last month",
-            lambda e: e.wait_minutes,
-            better="lower",
-            board=Board(14, "Call-centre wait, minutes")),
 ]
+
+# The results' columns: the core outcomes, then each mechanism's (``mechanisms/``), in their order.
+OUTCOMES: list[Outcome] = [*CORE_OUTCOMES, *(o for m in MECHANISMS for o in m.outcomes)]
 
 DERIVED_OUTCOMES: list[DerivedOutcome] = [
     DerivedOutcome("book_left", "level", "currency",

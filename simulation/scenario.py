@@ -14,15 +14,16 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Literal, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal, Mapping
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, create_model, field_validator, model_validator
 
 from .errors import ScenarioError
-from .mechanisms import churn_per_month
+from .formulas import churn_per_month
+from .mechanisms import mechanism_sections
 from .parameter_paths import is_step_setting, resolve_path, set_path
 from .scenario_file import parse_yaml, read_text
-from .schema import Name, Real, StrictModel, Switch, Text, Whole, in_plain_words
+from .schema import Name, Real, Section, Switch, Text, Whole, in_plain_words
 from .segments import SEGMENT_COUNT
 from .strategy_spec import StrategySpec
 
@@ -38,10 +39,6 @@ MEMORY_BUDGET_BYTES = 6 << 30  # one run's process; a 2-core, 24 GiB machine run
 MAX_ROWS = (MEMORY_BUDGET_BYTES - LOADED_BYTES) // BYTES_PER_ROW
 MAX_STRATEGIES = 50
 MAX_CUSTOMERS = 5_000_000  # a population, synthetic or a company's own
-
-
-class Section(StrictModel):
-    """Base of every scenario section: immutable, unknown keys refused, numbers strict and finite."""
 
 
 MAX_SEGMENT_MULTIPLIER = 100.0  # a hazard multiplier past this makes every customer leave in the first month
@@ -178,27 +175,6 @@ class SatisfactionSpec(Section):
     )
 
 
-class CapacitySpec(Section):
-    """Finite service capacity: staffed contacts queue (Erlang C) and long waits hurt satisfaction."""
-
-    enabled: Switch = Field(True, description="Switch queueing off (unlimited capacity)")
-    agents: Whole = Field(25, ge=1, le=100_000, description="Service agents on duty, people",
-            json_schema_extra=in_plain_words("Service agents on duty"))
-    handle_minutes: Real = Field(8.0, gt=0, le=600, description="Average handling time of a contact, minutes")
-    agent_minutes_per_month: Real = Field(
-        9_000.0, gt=0, le=44640, description="Minutes one agent answers contacts per month (≈150 h), minutes"
-    )
-    tolerated_wait_minutes: Real = Field(
-        1.0, ge=0, le=1440, description="Waits up to this long do not hurt satisfaction, minutes"
-    )
-    satisfaction_loss_per_minute: Real = Field(
-        0.02, ge=0, le=1, description="Satisfaction lost per minute of wait beyond the tolerance, per month"
-    )
-    max_wait_minutes: Real = Field(
-        60.0, gt=0, le=1440, description="Wait used when demand exceeds capacity (the queue would grow without bound), minutes"
-    )
-
-
 class MarketSpec(Section):
     """A market of fixed size shared with competitors; leavers go to competitors."""
 
@@ -211,79 +187,6 @@ class MarketSpec(Section):
     )
     acquisition_cost: Real = Field(120.0, ge=0, le=1e9, description="Cost of winning one new customer, currency",
             json_schema_extra=in_plain_words("Cost of winning a new customer", (0.5, 2.0)))
-
-
-class ReputationSpec(Section):
-    initial: Real = Field(1.0, ge=0, le=2, description="Reputation index at start; 1 is neutral")
-    recovery_rate: Real = Field(
-        0.05, ge=0, le=1,
-        description="Share of people who heard a bad story who forget it each month (reputation recovers with "
-                    "them), and share of lost trust customers regain each month, fraction",
-        json_schema_extra=in_plain_words("How fast reputation recovers", (0.5, 2.0)),
-    )
-
-
-class WordOfMouthSpec(Section):
-    """Word of mouth after badly treated exits: each tells about 9 people, each of whom tells 4 more (Mohl, The Boston Globe)."""
-
-    enabled: Switch = Field(True, description="Switch word of mouth off: no stories, good or bad, and no referrals")
-    referrals: Switch = Field(True, description="Satisfied customers refer new customers (positive word of mouth)")
-    first_hand: Real = Field(9.0, ge=0, le=1000, description="People a badly treated leaver tells, people",
-            json_schema_extra=in_plain_words("People a badly treated leaver tells", (0.5, 2.0)))
-    second_hand: Real = Field(4.0, ge=0, le=1000, description="People each first-hand listener tells, people",
-            json_schema_extra=in_plain_words("People each listener to a bad story tells in turn", (0.5, 2.0)))
-    first_wave_months: Real = Field(1.0, ge=0, le=24, description="Delay of the first wave, months")
-    second_wave_months: Real = Field(2.0, ge=0, le=24, description="Delay of the second wave, months")
-    graceful_fraction: Real = Field(
-        0.1, ge=0, le=1, description="Reach of a graceful exit relative to an abrupt one, fraction",
-        json_schema_extra=in_plain_words("How far word of a graceful exit spreads", (0.5, 2.0)),
-    )
-    migration_fraction: Real = Field(
-        0.05, ge=0, le=1, description="Reach of a migration relative to an abrupt exit, fraction",
-        json_schema_extra=in_plain_words("How far word of a move to another channel spreads", (0.5, 2.0)),
-    )
-    prospect_memory_months: Whole = Field(
-        24, ge=0, le=240, description="How long a reached prospect will not buy from us, months"
-    )
-    trust_loss: Real = Field(
-        0.2, ge=0, le=1, description="Trust a reached customer loses, on a 0–1 scale",
-        json_schema_extra=in_plain_words("Trust lost by a customer who hears a bad story", (0.5, 2.0)),
-    )
-    reputation_loss: Real = Field(
-        5.0, ge=0, le=100,
-        description="How fast reputation falls with the share of the market that has heard a bad story: "
-                    "reputation = initial × exp(−reputation_loss × share)",
-        json_schema_extra=in_plain_words("How fast bad stories erode reputation", (0.5, 2.0)),
-    )
-
-
-class DistrustSpec(Section):
-    """Remaining customers near the threshold sense they may be next."""
-
-    enabled: Switch = Field(True, description="Switch distrust after divestment off")
-    strength: Real = Field(
-        20.0, ge=0, le=1000, description="Hazard uplift per unit share of customers divested in a month, multiplier",
-        json_schema_extra=in_plain_words("How strongly letting customers go unsettles the rest", (0.5, 2.0)),
-    )
-    decay: Real = Field(0.3, ge=0, le=1, description="Share of distrust that fades each month, fraction",
-            json_schema_extra=in_plain_words("How fast unease after customers are let go fades", (0.5, 2.0)))
-    near_threshold_profit: Real = Field(
-        5.0, ge=-1e9, le=1e9, description="Customers below this profit feel at risk, currency per month"
-    )
-
-
-class MoraleSpec(Section):
-    """Staff morale falls when effort goes to customers whose business does not pay."""
-
-    enabled: Switch = Field(True, description="Switch morale effects off")
-    sensitivity: Real = Field(
-        0.5, ge=0, le=2, description="Morale lost per unit share of staffed contacts spent on loss-makers"
-    )
-    adjustment_rate: Real = Field(0.3, ge=0, le=1, description="Share of the gap to target closed monthly")
-    quality_effect: Real = Field(
-        0.3, ge=0, le=1, description="Satisfaction baseline lost per unit of morale lost, fraction",
-        json_schema_extra=in_plain_words("How much staff morale shapes service quality", (0.5, 2.0)),
-    )
 
 
 class EconomicsSpec(Section):
@@ -385,8 +288,8 @@ class CalibrationSpec(Section):
     )
 
 
-class Scenario(Section):
-    """A whole scenario: company, horizon, population, mechanisms and strategies."""
+class _ScenarioHead(Section):
+    """The scenario's first fields: company, horizon, population and the core of the model."""
 
     name: Text = Field(description="Scenario title shown on the report (up to 300 characters)")
     company: Text = Field("Example company", description="Company named on the report cover (up to 300 characters)")
@@ -399,12 +302,24 @@ class Scenario(Section):
     channels: dict[Name, ChannelSpec] = Field(default_factory=_default_channels)
     churn: ChurnSpec = ChurnSpec()
     satisfaction: SatisfactionSpec = SatisfactionSpec()
-    capacity: CapacitySpec = CapacitySpec()
     market: MarketSpec = MarketSpec()
-    reputation: ReputationSpec = ReputationSpec()
-    word_of_mouth: WordOfMouthSpec = WordOfMouthSpec()
-    distrust: DistrustSpec = DistrustSpec()
-    morale: MoraleSpec = MoraleSpec()
+
+    if TYPE_CHECKING:  # the mechanisms' sections, added from their declarations below
+        def __getattr__(self, name: str) -> Any: ...
+
+
+if TYPE_CHECKING:
+    _WithMechanisms = _ScenarioHead
+else:  # each mechanism's sections (``mechanisms/``), in their order, with their defaults
+    _WithMechanisms = create_model(
+        "_WithMechanisms", __base__=_ScenarioHead, __module__=__name__,
+        **{key: (section, section()) for key, section in mechanism_sections().items()},
+    )
+
+
+class Scenario(_WithMechanisms):
+    """A whole scenario: company, horizon, population, mechanisms and strategies."""
+
     economics: EconomicsSpec = EconomicsSpec()
     report: ReportSpec = ReportSpec()
     calibration: CalibrationSpec = CalibrationSpec()

@@ -44,3 +44,7 @@ class StrictModel(BaseModel):
     """Immutable; unknown keys refused; numbers finite."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Section(StrictModel):
+    """Base of every scenario section: immutable, unknown keys refused, numbers strict and finite."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .mechanisms import price_hazard
+from .formulas import price_hazard
 from .population import Population
 
 ACTIVE, CHURNED, DIVESTED, PARTNER, PARTNER_LEFT = 0, 1, 2, 3, 4

@@ -30,6 +30,7 @@ class Stream(IntEnum):
     ACTIONS = 8  # success, acceptance and leaving draws of strategy actions
     BOOK = 9  # today's customers drawn from their posterior (a company's data): who is on the book, their rates
     PURCHASES = 10  # purchases of customers from a log this month: counts and amounts
+    PRICE_WAR = 11  # which customers are price-sensitive (one draw per customer, the same every month)
 
 
 class RandomStreams:

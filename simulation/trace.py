@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .mechanisms.word_of_mouth import WaveTrace
+
 
 @dataclass(frozen=True)
 class MonthTrace:
@@ -19,13 +21,8 @@ class MonthTrace:
 
     month: int
     prospects: float  # the market's customers we could win, as the month's acquisition saw them
-    reputation: float  # reputation index at acquisition
-    heard_share: float  # share of the market that has heard a bad story, at acquisition
     expected_from_market: float  # expected acquisitions from competitors' customers
     expected_referrals: float  # expected acquisitions by referral
-    distrust: float  # hazard uplift near the divestment threshold, at the month's churn draw
-    morale: float
-    wait_minutes: float
     acquired: int
     churned: int
     divested: int
@@ -34,21 +31,14 @@ class MonthTrace:
     purchases: int = 0  # purchase days of customers from a log, drawn at their rates (0 without a log)
     purchasers: int = 0  # of them, customers who bought at least once (a model made with trace_sales; else 0)
     sales: float = 0.0  # what those purchases came to, amounts from the spend model (trace_sales; else 0), currency
+    # Each mechanism's traced values (``Mechanism.traced``), by name: read as attributes too (``month.morale``).
+    values: dict[str, float] = field(default_factory=dict)
 
-
-@dataclass(frozen=True)
-class WaveTrace:
-    """A wave of stories: told after exits in ``told_month``, landing in ``landed_month``."""
-
-    wave: int  # waves are numbered in the order they are set off; the first and second of one telling share ``telling``
-    telling: int
-    told_month: int
-    landed_month: int
-    tellers: float  # abrupt-exit equivalents who set it off
-    expected_people: float
-    people: int  # people reached (Poisson draw)
-    customers_reached: int
-    prospects_reached: int
+    def __getattr__(self, name: str) -> float:
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(f"the month's trace has no field {name!r}")
 
 
 @dataclass(frozen=True)

@@ -81,5 +81,7 @@ def test_the_small_runs_reproduce_their_golden_tables_exactly(name: str) -> None
         expected = pd.read_csv(file, keep_default_na=False, na_values=[""])
         got = pd.read_csv(pd.io.common.StringIO(table.to_csv(index=False, float_format="%.17g")),
                           keep_default_na=False, na_values=[""])
-        assert list(got.columns) == list(expected.columns), f"{file.name}: the table's columns changed"
-        pd.testing.assert_frame_equal(got, expected, check_exact=True, obj=file.name)
+        # Columns are compared by name: a results column's place follows its declaration (the core's, then each
+        # mechanism's), and moving a declaration into its mechanism moves the column, not a number.
+        assert sorted(got.columns) == sorted(expected.columns), f"{file.name}: the table's columns changed"
+        pd.testing.assert_frame_equal(got[expected.columns], expected, check_exact=True, obj=file.name)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulation.concentration import concentration_measures, lorenz_curve
-from simulation.mechanisms import churn_hazard, erlang_c_wait, price_hazard
+from simulation.formulas import churn_hazard, erlang_c_wait, price_hazard
 from simulation.valuation import lifetime_values
 
 from .oracles import gini, herfindahl, top_customers_loss, top_positive_share

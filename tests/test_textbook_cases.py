@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from simulation.experiment import PopulationSource, simulate
-from simulation.mechanisms import sbg_survival
+from simulation.formulas import sbg_survival
 from simulation.scenario import scenario_from_dict
 from simulation.valuation import LIFETIME_MONTHS, lifetime_values
 

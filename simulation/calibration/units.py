@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..mechanisms import PERIOD_MONTHS as PERIOD_MONTHS  # re-exported: the periods a churn rate may be stated in
-from ..mechanisms import churn_per_month
+from ..formulas import PERIOD_MONTHS as PERIOD_MONTHS  # re-exported: the periods a churn rate may be stated in
+from ..formulas import churn_per_month
 
 DAYS_PER_MONTH = 365.25 / 12.0  # days, the Gregorian average month
 TIME_UNIT_DAYS = {"day": 1.0, "week": 7.0, "month": DAYS_PER_MONTH}
@@ -24,5 +24,5 @@ def unit_days(unit: str) -> float:
 
 
 def to_monthly(probability: np.ndarray | float, period: str) -> np.ndarray:
-    """A churn probability per ``period`` as the monthly one (see ``mechanisms.churn_per_month``)."""
+    """A churn probability per ``period`` as the monthly one (see ``formulas.churn_per_month``)."""
     return churn_per_month(probability, period)

@@ -242,6 +242,10 @@ def scenario_page() -> str:
             "with its type, default and allowed range. A field left out takes its default; an unknown field is "
             "refused with a suggestion. Amounts are in the scenario's `currency`.\n\n",
             "## Scenario\n\n", table(field_rows(Scenario), FIELD_HEADER),
+            "\n## Mechanisms\n\n",
+            "Each mechanism of the model is one module of `simulation/mechanisms/`, with its own sections of the "
+            "scenario (above), results columns ([Outcomes](outcomes.md)) and fields of the monthly trace.\n\n",
+            mechanisms_table(),
             "\n## Strategy steps\n\n",
             "Each entry of `strategies.<strategy>.steps` is one action, chosen by its `action` field. Every step "
             "has a `target` (who it acts on: every condition given must hold) and a `review_months`.\n\n",
@@ -258,6 +262,21 @@ def scenario_page() -> str:
         text.append(table(rows, FIELD_HEADER) + "\n")
     assert TargetSpec is StepBase.model_fields["target"].annotation
     return "".join(text)
+
+
+def mechanisms_table() -> str:
+    """One row per declared mechanism (``simulation.mechanisms.MECHANISMS``), in the order its hooks run."""
+    import sys
+
+    from simulation.mechanisms import MECHANISMS
+
+    rows = []
+    for mechanism in MECHANISMS:
+        what = (sys.modules[mechanism.__module__].__doc__ or "").strip().replace("\n", " ")
+        rows.append((mechanism.name, ", ".join(f"`{key}`" for key in mechanism.sections), what,
+                     ", ".join(f"`{o.name}`" for o in mechanism.outcomes) or "—",
+                     ", ".join(f"`{name}`" for name in mechanism.traced) or "—"))
+    return table(rows, ("mechanism", "sections", "what it does", "results columns", "trace fields"))
 
 
 def step_paths() -> list[str]:

@@ -1,5 +1,5 @@
-"""Finite service capacity: staffed contacts queue for agents (Erlang C), and waits past what customers
-tolerate cost satisfaction (Zeithaml, Rust & Lemon 2001)."""
+"""Finite service capacity: staffed contacts queue for agents (an Erlang C wait), and waits past what
+customers tolerate cost satisfaction — one reason to divest."""
 
 from __future__ import annotations
 

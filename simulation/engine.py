@@ -36,6 +36,7 @@ from .kernels import (
     MonthSettings,
     MonthTotals,
     contracts_due,
+    hazards,
     month_step,
     purchase_sums,
     quarter_scan,
@@ -285,20 +286,11 @@ class CustomerModel:
         c.satisfaction[:] = c.reference_satisfaction[:] = self._satisfaction_target(slice(None), self.reference_shape)
 
     def _compute_hazard(self, rows: slice) -> None:
-        """This month's churn probability of ``rows``: base hazard × satisfaction, trust, distrust and the
-        mechanisms' factors."""
-        spec = self.scenario
-        c = self.customers
+        """The churn probability of ``rows`` as things stand now (the month's pass sets everyone's, by the same
+        formula, each month): at the start, and for newcomers as they join."""
         shape = self._shape()
-        sensitivity = spec.churn.satisfaction_sensitivity
         factor = self._hazard_factor(shape)
-        mech.churn_hazard(
-            c.base_hazard[rows],
-            c.reference_satisfaction[rows] - c.satisfaction[rows] if sensitivity else None, sensitivity,
-            c.trust[rows] if shape.trust_on else None, spec.churn.trust_sensitivity,
-            c.last_profit[rows] < shape.at_risk_profit if shape.at_risk_uplift > 0 else None, shape.at_risk_uplift,
-            factor[rows] if len(factor) else None, out=c.hazard[rows],
-        )
+        hazards(self.customers, rows, self._month_settings(shape, len(factor) > 0), factor)
 
     def _month_settings(self, shape: MonthShape, factored: bool) -> MonthSettings:
         """The compiled month pass's settings, by name, from the core's and the mechanisms' (``shape``)."""

@@ -110,14 +110,7 @@ def _month_numpy(c, draws: np.ndarray, s: MonthSettings, hazard_factor: np.ndarr
         np.add(c.satisfaction, target, out=c.satisfaction)
     leaving = np.empty(0, dtype=np.intp)
     if s.churn:
-        mech.churn_hazard(
-            c.base_hazard,
-            c.reference_satisfaction - c.satisfaction if s.satisfaction_sensitivity else None,
-            s.satisfaction_sensitivity,
-            c.trust if s.trust_on else None, s.trust_sensitivity,
-            c.last_profit < s.distrust_threshold if s.distrust > 0 else None, s.distrust,
-            hazard_factor if s.factored else None, out=c.hazard,
-        )
+        hazards(c, slice(None), s, hazard_factor)
         leaving = np.flatnonzero(draws < c.hazard)
     np.multiply(c.revenue, c.growth_factor, out=c.revenue)
     billed = c.revenue * c.billing_rate
@@ -130,6 +123,53 @@ def _month_numpy(c, draws: np.ndarray, s: MonthSettings, hazard_factor: np.ndarr
     if s.trust_recovery > 0.0:
         np.add(c.trust, s.trust_recovery * (1.0 - c.trust), out=c.trust)
     return MonthTotals(leaving, float(billed.sum()), float(c.last_profit.sum()))
+
+
+def _churn_rate_python(base_hazard, satisfaction_gap, satisfaction_sensitivity, trust_on, trust, trust_sensitivity,
+                       at_risk, distrust, factor):  # pragma: no cover - compiled; formulas.churn_hazard is the reference
+    """One customer's monthly churn probability: the base hazard × exp(satisfaction gap and lost trust) × the
+    distrust uplift when at risk × the mechanisms' factor, capped at 1 (the one formula every compiled pass uses)."""
+    if base_hazard <= 0.0:
+        return 0.0
+    exponent = satisfaction_sensitivity * satisfaction_gap
+    if trust_on:
+        exponent += trust_sensitivity * (1.0 - trust)
+    rate = base_hazard * math.exp(exponent)
+    if at_risk:
+        rate *= 1.0 + distrust
+    rate *= factor
+    return min(rate, 1.0)
+
+
+def hazards(columns, rows: slice, settings: MonthSettings, hazard_factor: np.ndarray) -> None:
+    """Set the churn probability of the customers at ``rows`` (a slice) as the month's pass would: at the start,
+    and for newcomers as they join (their first month's hazard, valued at a quarter's end)."""
+    c = columns
+    start, stop, _ = rows.indices(len(c.hazard))
+    if selected() == "numba":
+        _hazards(start, stop, c.satisfaction, c.reference_satisfaction, c.base_hazard, c.trust, c.last_profit, c.hazard,
+                 settings.satisfaction_sensitivity, settings.trust_on, settings.trust_sensitivity, settings.distrust,
+                 settings.distrust_threshold, settings.factored, hazard_factor)
+        return
+    s = settings
+    mech.churn_hazard(
+        c.base_hazard[rows],
+        c.reference_satisfaction[rows] - c.satisfaction[rows] if s.satisfaction_sensitivity else None,
+        s.satisfaction_sensitivity,
+        c.trust[rows] if s.trust_on else None, s.trust_sensitivity,
+        c.last_profit[rows] < s.distrust_threshold if s.distrust > 0 else None, s.distrust,
+        hazard_factor[rows] if s.factored else None, out=c.hazard[rows],
+    )
+
+
+def _hazards_python(start, stop, satisfaction, reference_satisfaction, base_hazard, trust, last_profit, hazard,
+                    satisfaction_sensitivity, trust_on, trust_sensitivity, distrust, distrust_threshold, factored,
+                    hazard_factor):  # pragma: no cover - compiled; formulas.churn_hazard is the reference
+    for i in range(start, stop):
+        hazard[i] = _churn_rate(base_hazard[i], reference_satisfaction[i] - satisfaction[i], satisfaction_sensitivity,
+                                trust_on, trust[i], trust_sensitivity,
+                                distrust > 0.0 and last_profit[i] < distrust_threshold, distrust,
+                                hazard_factor[i] if factored else 1.0)
 
 
 def _month_pass_python(satisfaction, reference_satisfaction, exposure, treatment_penalty, base_hazard, trust,
@@ -160,17 +200,10 @@ def _month_pass_python(satisfaction, reference_satisfaction, exposure, treatment
             satisfaction[i] += recovery_rate * (target - satisfaction[i])
         left = False
         if churn:
-            rate = 0.0
-            if base_hazard[i] > 0.0:
-                exponent = satisfaction_sensitivity * (reference_satisfaction[i] - satisfaction[i])
-                if trust_on:
-                    exponent += trust_sensitivity * (1.0 - trust[i])
-                rate = base_hazard[i] * math.exp(exponent)
-                if distrust > 0.0 and last_profit[i] < distrust_threshold:
-                    rate *= 1.0 + distrust
-                if factored:
-                    rate *= hazard_factor[i]
-                rate = min(rate, 1.0)
+            rate = _churn_rate(base_hazard[i], reference_satisfaction[i] - satisfaction[i], satisfaction_sensitivity,
+                               trust_on, trust[i], trust_sensitivity,
+                               distrust > 0.0 and last_profit[i] < distrust_threshold, distrust,
+                               hazard_factor[i] if factored else 1.0)
             hazard[i] = rate
             if draws[i] < rate:
                 left = True
@@ -489,12 +522,14 @@ def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fix
 
 
 # The kernels a run calls (``warm_up`` loads each; helpers inlined or called from them are not listed).
-COMPILED = ("_month_pass", "_purchase_sums", "_plain_values", "_scan_loop", "_resegment", "_contracts_due")
+COMPILED = ("_month_pass", "_hazards", "_purchase_sums", "_plain_values", "_scan_loop", "_resegment", "_contracts_due")
 
 if njit is not None:
     _whole_power_compiled = njit(cache=True, nogil=True, error_model="numpy")(_whole_power)
     _geometric_sum_compiled = njit(cache=True, nogil=True, error_model="numpy")(_geometric_sum)
+    _churn_rate = njit(cache=True, nogil=True, error_model="numpy", inline="always")(_churn_rate_python)
     _month_pass = njit(cache=True, nogil=True, error_model="numpy")(_month_pass_python)
+    _hazards = njit(cache=True, nogil=True, error_model="numpy")(_hazards_python)
     _lifetime_power_compiled = njit(cache=True, nogil=True, error_model="numpy", inline="always")(_lifetime_power)
     _plain_values = njit(cache=True, nogil=True, error_model="numpy")(_plain_values_python)
     _scan_loop = njit(cache=True, nogil=True, error_model="numpy")(_scan_loop_python)
@@ -517,6 +552,7 @@ def warm_up() -> None:
     small, segment = np.zeros(1, dtype=np.int8), np.ones(1, dtype=np.int8)
     _month_pass(one.copy(), one, one, one, one, one.copy(), one.copy(), one.copy(), one, one.copy(), one, one, one, one,
                 one.copy(), one.copy(), True, 0.1, 0.5, 0.0, True, True, 1.0, True, 1.0, 0.1, 0.0, 0.1, True, one)
+    _hazards(0, 1, one, one, one, one, one, one.copy(), 1.0, True, 1.0, 0.1, 0.0, True, one)
     _purchase_sums(small, one, one, one, 0, True)
     _plain_values(one, one, one, one, one * 0.01, small, 0.001, one.copy())
     _scan_loop(small, whole - 1, one, one, one, one * 0.5, one * 0.99, np.log(one * 0.99), one * 0.01, one, segment,

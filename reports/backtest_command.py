@@ -55,9 +55,9 @@ def add_backtest_command(commands: Any) -> None:
 
 def run_backtest_command(args: argparse.Namespace) -> int:
     from simulation.backtest import DEFAULT_REPLICATIONS, run_backtest, run_ledger_backtest
-    from simulation.files import refuse_overwriting_inputs
+    from simulation.files import refuse_overwriting_inputs, write_atomically
     from simulation.folder_kinds import check_folder_kind
-    from simulation.results import check_output_folder, write_atomically
+    from simulation.results import check_output_folder
     from simulation.scenario import load_scenario, override_sources
     from simulation.sources import PopulationSource
 

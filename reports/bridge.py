@@ -26,9 +26,10 @@ from typing import Any
 
 import pandas as pd
 
+from simulation.files import file_sha256, write_atomically
 from simulation.outcomes import outcome
 from simulation.parameter_paths import set_path
-from simulation.results import Results, file_sha256, load_results, write_atomically
+from simulation.results import Results, load_results
 from simulation.scenario import Scenario, scenario_from_dict
 from simulation.sources import PopulationSource, calibrated_paths, overlaps, start_run
 

@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, Formatter, FuncFormatter, MaxNLocator, NullLocator
 
-from simulation.results import write_atomically
+from simulation.files import write_atomically
 
 from .fragments import Fragment, render_fragment
 from .numbers import number, quarter_tick, share, shorten

@@ -30,7 +30,7 @@ def add_history_command(commands: Any) -> None:
 
 
 def run_history_command(args: argparse.Namespace) -> int:
-    from simulation.results import write_atomically
+    from simulation.files import write_atomically
 
     from .history import HISTORY_CHART, HISTORY_CSV, history_chart, quarter_history
     from .numbers import MoneyFormat, count

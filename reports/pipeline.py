@@ -433,7 +433,8 @@ def run_report_backtest(request: ReportRequest, checked: CheckedRequest) -> str:
 
     from simulation.backtest import BACKTEST_FOLDER, BACKTEST_REPLICATIONS, backtest_window, run_backtest
     from simulation.errors import DataError
-    from simulation.results import code_version, file_sha256, write_atomically
+    from simulation.files import file_sha256, write_atomically
+    from simulation.results import code_version
     from simulation.scenario import override_sources
 
     assert request.transactions is not None

@@ -22,7 +22,7 @@ from nbconvert import HTMLExporter
 
 from simulation import __version__
 from simulation.errors import ReportError
-from simulation.results import write_atomically
+from simulation.files import write_atomically
 
 from .fragments import REPORT_INFO_MIMETYPE, TEMPLATES_DIR
 

@@ -42,9 +42,8 @@ def add_targets_command(commands: Any) -> None:
 
 
 def run_targets_command(args: argparse.Namespace) -> int:
-    from simulation.files import refuse_overwriting_inputs
+    from simulation.files import refuse_overwriting_inputs, write_atomically
     from simulation.preparation import DEFAULT_SEED
-    from simulation.results import write_atomically
     from simulation.scenario import load_scenario, override_sources
     from simulation.sources import PopulationSource
     from simulation.targets import spreadsheet_safe, target_list

@@ -1,11 +1,15 @@
 """Input files are regular files: a folder, pipe or device given as input is named as such.
 
 Opening a FIFO blocks until a writer comes; reading /dev/zero never ends. Both are refused from
-their ``stat`` before they are opened.
+their ``stat`` before they are opened. Outputs are written whole (``write_atomically``) and inputs named
+by their content (``file_sha256``): helpers every layer uses, so they live here rather than beside the
+results folder.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -51,3 +55,25 @@ def refuse_overwriting_inputs(outputs: Iterable[Path], inputs: Iterable[Path | s
                 replaced = f"writing {Path(output).name} there would replace the input {given}" if resolved == where \
                     else f"its {Path(output).name}/ is written anew and holds the input {given}"
                 raise ClienteleError(f"{option} {Path(output).parent}: {replaced}; expected another folder")
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all: a temporary name in the same folder, then a rename."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise ClienteleError(f"{path}: cannot write: {exc.strerror}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256 in hex, as ``sha256sum`` prints it, read a mebibyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -30,9 +30,9 @@ import yaml
 from pydantic import Field, model_validator
 
 from .errors import ClienteleError, ScenarioError
+from .files import write_atomically
 from .outcomes import OUTCOMES
 from .parameter_paths import set_path
-from .results import write_atomically
 from .scenario_file import parse_yaml, read_text
 from .schema import Name, Real, StrictModel, Text, Whole
 from .sources import calibrated_paths, overlaps

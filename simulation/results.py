@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import ClienteleError
+from .files import file_sha256, write_atomically
 from .scenario import Scenario
 from .sources import PopulationSource
 
@@ -113,19 +114,6 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     return removed
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all: a temporary name in the same folder, then a rename."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise ClienteleError(f"{path}: cannot write: {exc.strerror}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-
-
 def write_results(folder: Path, scenario: Scenario, tables: dict[str, pd.DataFrame], provenance: dict) -> Results:
     """Write every table and the scenario, then provenance with each file's SHA-256 (reuse checks them)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -208,14 +196,6 @@ def shown_path(path: str | Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return path.name if path.is_absolute() else str(path)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # What computes a store's numbers. The report pipeline (reports/, templates/, notebooks/) draws its words and charts

@@ -27,8 +27,8 @@ from typing import Any, Iterator, Sequence
 from pydantic import BaseModel
 
 from .errors import ClienteleError
+from .files import write_atomically
 from .parameter_paths import resolve_path
-from .results import write_atomically
 from .scenario import Scenario
 from .sources import PopulationSource, overlaps
 from .sweeps.analysis import by_design_row, point_outcomes

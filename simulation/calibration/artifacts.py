@@ -18,8 +18,7 @@ import pandas as pd
 import yaml
 
 from ..errors import ScenarioError
-from ..files import spreadsheet_safe
-from ..results import file_sha256, write_atomically
+from ..files import file_sha256, spreadsheet_safe, write_atomically
 from ..scenario_file import parse_yaml, read_text
 from ..segments import SEGMENT_COUNT
 from .fits import CohortFit, ContractFit, LogFit

@@ -29,7 +29,8 @@ from typing import IO, TYPE_CHECKING, Any, Iterator
 import pandas as pd
 
 from ..errors import ClienteleError
-from ..results import code_fingerprint, code_version, input_files, remove_stale_temporaries, write_atomically
+from ..files import write_atomically
+from ..results import code_fingerprint, code_version, input_files, remove_stale_temporaries
 
 if TYPE_CHECKING:  # the plan and the tasks run the engine: a reader of the store (a report, `sweep status`) never loads them
     from .plan import SweepPlan

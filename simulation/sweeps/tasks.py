@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..experiment import run_replication, select_strategies
-from ..results import file_sha256
+from ..files import file_sha256
 from ..scenario import scenario_from_dict
 from ..sources import PopulationSource, start_run
 

@@ -46,9 +46,9 @@ import pyarrow.csv as pacsv
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulation.calibration import synthetic  # noqa: E402
-from simulation.calibration.bgnbd import Histories  # noqa: E402
-from simulation.calibration.fits import LogFit, fit_log  # noqa: E402
+from simulation.data.calibration import synthetic  # noqa: E402
+from simulation.data.calibration.bgnbd import Histories  # noqa: E402
+from simulation.data.calibration.fits import LogFit, fit_log  # noqa: E402
 
 CDNOW_PURCHASING = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # per week (Fader, Hardie & Lee 2005)
 CDNOW_SPENDING = {"p": 6.25, "q": 3.74, "v": 15.44}

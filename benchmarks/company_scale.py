@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reports.pipeline import ROBUSTNESS_LEADERS, ROBUSTNESS_POINTS, ROBUSTNESS_REPLICATIONS  # noqa: E402
-from simulation.experiment import DEFAULT_REPLICATIONS  # noqa: E402
-from simulation.scenario import load_scenario  # noqa: E402
+from simulation.runs.experiment import DEFAULT_REPLICATIONS  # noqa: E402
+from simulation.scenario.spec import load_scenario  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "retail_bank.yaml"
 ROBUSTNESS_STRATEGIES = ROBUSTNESS_LEADERS + 1  # the leaders and the baseline, at most

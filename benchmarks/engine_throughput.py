@@ -29,10 +29,10 @@ import simpy
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulation import kernels  # noqa: E402
-from simulation.engine import CustomerModel  # noqa: E402
-from simulation.experiment import PopulationSource  # noqa: E402
-from simulation.scenario import load_scenario  # noqa: E402
+from simulation.model import kernels  # noqa: E402
+from simulation.model.engine import CustomerModel  # noqa: E402
+from simulation.runs.experiment import PopulationSource  # noqa: E402
+from simulation.scenario.spec import load_scenario  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "retail_bank.yaml"
 MONTHS = 36
@@ -100,7 +100,7 @@ def child_measurement(customers: int, repeats: int) -> dict:
     code = (
         "import json, resource, sys; sys.path.insert(0, %r);"
         "from benchmarks.engine_throughput import scaled_scenario, engine_run;"
-        "from simulation.experiment import PopulationSource;"
+        "from simulation.runs.experiment import PopulationSource;"
         "s = scaled_scenario(%d); p = PopulationSource().load(s, 1);"
         "seconds = min(engine_run(s, p, 'retain_all') for _ in range(%d));"
         "print(json.dumps({'seconds': seconds, 'peak_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"

@@ -1,7 +1,7 @@
 """The memory rule, measured: peak memory of one engine run in a fresh process, against its reserved rows.
 
 A scenario is refused when a run would not fit: ``LOADED_BYTES + reserved rows × BYTES_PER_ROW``
-over the budget (``simulation/scenario.py``). Those two constants are what this benchmark measures
+over the budget (``simulation/scenario/spec.py``). Those two constants are what this benchmark measures
 — the interpreter with numpy, pandas, SimPy and the compiled kernels loaded, then what each reserved
 customer row adds at its peak (columns, the month's temporaries, the quarter's outcomes) — so the rule
 is the process's real size, not the columns' bytes alone. Each size runs in a child process of its
@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulation.scenario import BYTES_PER_ROW, LOADED_BYTES  # noqa: E402
+from simulation.scenario.spec import BYTES_PER_ROW, LOADED_BYTES  # noqa: E402
 
 SIZES = (50_000, 400_000, 1_000_000)
 
@@ -34,8 +34,8 @@ def child_peak(customers: int) -> dict:
     code = (
         "import json, resource, sys; sys.path.insert(0, %r);"
         "from benchmarks.engine_throughput import scaled_scenario;"
-        "from simulation.engine import CustomerModel;"
-        "from simulation.experiment import PopulationSource;"
+        "from simulation.model.engine import CustomerModel;"
+        "from simulation.runs.experiment import PopulationSource;"
         "s = scaled_scenario(%d); p = PopulationSource().load(s, 1);"
         "[CustomerModel(s, p, name, spec, 1, 0).run() for name, spec in s.strategies.items()];"
         "print(json.dumps({'rows': s.reserved_rows(), "

@@ -31,10 +31,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulation.calibration.synthetic import draw_log  # noqa: E402
-from simulation.experiment import select_strategies, simulate  # noqa: E402
-from simulation.scenario import load_scenario  # noqa: E402
-from simulation.sources import PopulationSource, start_run  # noqa: E402
+from simulation.data.calibration.synthetic import draw_log  # noqa: E402
+from simulation.data.sources import PopulationSource, start_run  # noqa: E402
+from simulation.runs.experiment import select_strategies, simulate  # noqa: E402
+from simulation.scenario.spec import load_scenario  # noqa: E402
 
 CDNOW_PURCHASING = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # per week
 CDNOW_SPENDING = {"p": 6.25, "q": 3.74, "v": 15.44}

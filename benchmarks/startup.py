@@ -7,7 +7,7 @@ for ``--help`` on an idle 2-core machine). Each command runs in a fresh process,
 same run, so a busy machine shifts the seconds but not much the ratios. Two references:
 
 - ``old imports``: today's code, but with the modules the CLI imported before the change
-  (``simulation.experiment``, ``reports.pipeline``) loaded first — what ``--help`` and
+  (``simulation.runs.experiment``, ``reports.pipeline``) loaded first — what ``--help`` and
   ``validate`` cost then, reconstructed without checking anything out;
 - ``--before COMMIT``: the command line of an earlier commit itself, extracted with ``git archive``
   into a temporary folder (commit 133c83c is the last before issue 19's change).
@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = "scenarios/retail_bank.yaml"
 # What `clientele --help` imported before issue 19: the report command's pipeline and the experiment.
-OLD_IMPORTS = "import simulation.experiment, reports.pipeline"
-CLI = "import sys; from reports.cli import main; sys.exit(main())"
+OLD_IMPORTS = "import simulation.runs.experiment, reports.pipeline"
+CLI = "import sys; from reports.commands.cli import main; sys.exit(main())"
 
 
 def commands(before: Path | None) -> dict[str, list[str]]:

@@ -50,7 +50,7 @@ def sweep_file(folder: Path, points: int, customers: int, quarters: int, replica
 
 
 def timed_run(sweep: Path, out: Path, workers: int, dask: str | None = None) -> float:
-    from simulation.sweeps import load_plan, run_sweep
+    from simulation.runs.sweeps import load_plan, run_sweep
 
     plan = load_plan(sweep)
     started = time.perf_counter()
@@ -73,7 +73,7 @@ def memory_run(points: int, folder: Path) -> dict[str, float]:
     """In a fresh process: peak RSS of the largest pool worker and of the command, MiB."""
     sweep = sweep_file(folder, points, 300, 4, 1)
     code = ("import json, resource, sys\n"
-            "from simulation.sweeps import load_plan, run_sweep\n"
+            "from simulation.runs.sweeps import load_plan, run_sweep\n"
             f"run_sweep(load_plan({str(sweep)!r}), {str(folder / f'memory-{points}')!r}, workers=2)\n"
             "print(json.dumps({'worker_mib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "
             "'command_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n")
@@ -83,9 +83,9 @@ def memory_run(points: int, folder: Path) -> dict[str, float]:
 
 def bundled_point_seconds() -> float:
     """One replication of every bundled strategy on the bundled scenario, best of two."""
-    from simulation.experiment import run_replication, select_strategies
-    from simulation.scenario import load_scenario
-    from simulation.sources import PopulationSource
+    from simulation.data.sources import PopulationSource
+    from simulation.runs.experiment import run_replication, select_strategies
+    from simulation.scenario.spec import load_scenario
 
     scenario = load_scenario(SCENARIO)
     population = PopulationSource().load(scenario, 3)

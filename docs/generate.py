@@ -1,8 +1,8 @@
 """Write the documentation's reference pages from the code's own declarations, so they cannot drift.
 
 Scenario and sweep fields come from the pydantic models (type, default, range, description), the
-strategy steps from the action registry, outcomes from ``simulation.outcomes.OUTCOMES``, report kinds
-from ``reports.kinds.KINDS``, command-line options from ``reports.cli.build_parser()``, and the speed
+strategy steps from the action registry, outcomes from ``simulation.model.outcomes.OUTCOMES``, report kinds
+from ``reports.kinds.KINDS``, command-line options from ``reports.commands.cli.build_parser()``, and the speed
 page from the benchmarks' ``--json`` results stored in ``docs/benchmarks/``.
 
 Run ``python docs/generate.py`` to write the pages into ``docs/reference/`` (git-ignored); ``mkdocs
@@ -104,7 +104,7 @@ def _strip(annotation: Any) -> tuple[Any, bool]:
 
 def type_name(annotation: Any) -> str:
     """The type in the words a scenario writer uses."""
-    from simulation.schema import Name, Real, Switch, Text, Whole
+    from simulation.core.schema import Name, Real, Switch, Text, Whole
 
     annotation, optional = _strip(annotation)
     suffix = " or empty" if optional else ""
@@ -233,9 +233,9 @@ FIELD_HEADER = ("path", "type", "default", "range", "description")
 
 
 def scenario_page() -> str:
-    from simulation.actions import ACTIONS
-    from simulation.scenario import Scenario
-    from simulation.steps import StepBase, TargetSpec
+    from simulation.scenario.actions import ACTIONS
+    from simulation.scenario.spec import Scenario
+    from simulation.scenario.steps import StepBase, TargetSpec
 
     text = [GENERATED, "# Scenario fields\n\n",
             "Every field a scenario file may set, by the dotted path `--set` and a sweep's `parameters:` use, "
@@ -280,13 +280,13 @@ def mechanisms_table() -> str:
 
 
 def step_paths() -> list[str]:
-    return [r[0] for r in field_rows(__import__("simulation.steps", fromlist=["StepBase"]).StepBase, "steps[].")]
+    return [r[0] for r in field_rows(__import__("simulation.scenario.steps", fromlist=["StepBase"]).StepBase, "steps[].")]
 
 
 # --- outcomes, report kinds, sweep files -----------------------------------------------------------
 
 def outcomes_page() -> str:
-    from simulation.outcomes import outcome_table_markdown
+    from simulation.model.outcomes import outcome_table_markdown
 
     return (GENERATED + "# Outcomes\n\n"
             "Every outcome a run reports, as `clientele outcomes` lists them. `results.parquet` has one row per "
@@ -314,7 +314,7 @@ def kinds_page() -> str:
 
 
 def sweep_page() -> str:
-    from simulation.sweeps.spec import ANALYSED_OUTCOMES, DESIGN_METHODS, DesignSpec, SweepSpec
+    from simulation.runs.sweeps.spec import ANALYSED_OUTCOMES, DESIGN_METHODS, DesignSpec, SweepSpec
 
     methods = {
         "grid": "every combination of the parameters' `values` (or `levels` evenly spaced values from `low` to `high`)",
@@ -345,7 +345,7 @@ def sweep_page() -> str:
 
 
 def optimize_section() -> str:
-    from simulation.optimize import ConstraintSpec, OptimizeSpec
+    from simulation.analysis.optimize import ConstraintSpec, OptimizeSpec
 
     return ("\n## Optimisation files\n\n"
             "`clientele optimize FILE` reads an optimisation file: the strategy to tune, its `levers` (paths into "
@@ -390,13 +390,13 @@ def _option_rows(parser: argparse.ArgumentParser) -> list[tuple[str, str, str]]:
 
 
 def cli_subcommands() -> list[str]:
-    from reports.cli import build_parser
+    from reports.commands.cli import build_parser
 
     return list(_subcommands(build_parser()))
 
 
 def cli_page() -> str:
-    from reports.cli import build_parser
+    from reports.commands.cli import build_parser
 
     parser = build_parser()
     text = [GENERATED, "# Command line\n\n", f"{parser.description or ''}\n\n",

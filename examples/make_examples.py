@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulation.calibration.synthetic import draw_contracts, draw_log
+from simulation.data.calibration.synthetic import draw_contracts, draw_log
 
 HERE = Path(__file__).resolve().parent
 SEED = 20261001

@@ -1,1 +1,1 @@
-"""Clientele's reporting side: the command line, papermill-executed notebooks and the PDF pipeline."""
+"""Clientele's report pipeline: results into notebooks, HTML and PDF. Imports any simulation layer, not reports.commands."""

@@ -1,7 +1,7 @@
 """The report's appendix: the strategies in plain words, every assumption with its source, and provenance.
 
 Assumptions are read off the validated Scenario model itself — each field's pydantic
-description carries its unit and range — so a field added to ``simulation/scenario.py`` shows up
+description carries its unit and range — so a field added to ``simulation/scenario/spec.py`` shows up
 in the next report without touching this module. Each value says where it came from (the
 scenario file, a ``--set`` override, or the model's default) and, where the scenario cites one,
 the published source. Only the results folder is read: which keys the scenario file set was
@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from pydantic import BaseModel
 
-from simulation.scenario import ChannelSpec, Scenario
-from simulation.steps import RiskNote
-
-from .numbers import number, plain
+from reports.numbers import number, plain
+from simulation.scenario.spec import ChannelSpec, Scenario
+from simulation.scenario.steps import RiskNote
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -250,7 +249,7 @@ def calibration_rows(provenance: Mapping[str, Any]) -> list[FitRow]:
 
 def calibration_notes(provenance: Mapping[str, Any], parameter_uncertainty: bool) -> list[str]:
     """What the fits left out of a log, and how the simulation used them: sentences under the fits table."""
-    from simulation.calibration.notes import log_notes
+    from simulation.data.calibration.notes import log_notes
 
     fits = (provenance.get("starting_book") or {}).get("fits") or {}
     spend = fits.get("spend_model") or {}

@@ -26,14 +26,13 @@ from typing import Any
 
 import pandas as pd
 
-from simulation.files import file_sha256, write_atomically
-from simulation.outcomes import outcome
-from simulation.parameter_paths import set_path
-from simulation.results import Results, load_results
-from simulation.scenario import Scenario, scenario_from_dict
-from simulation.sources import PopulationSource, calibrated_paths, overlaps, start_run
-
-from .decision import board_decision
+from reports.decision import board_decision
+from simulation.core.files import file_sha256, write_atomically
+from simulation.core.parameter_paths import set_path
+from simulation.data.sources import PopulationSource, calibrated_paths, overlaps, start_run
+from simulation.model.outcomes import outcome
+from simulation.runs.results import Results, load_results
+from simulation.scenario.spec import Scenario, scenario_from_dict
 
 BRIDGE_FILE = "bridge.json"
 NOT_ASSUMPTIONS = ("start_date", "report", "citations", "uncertainties", "levers")  # not what the model assumes
@@ -88,8 +87,8 @@ def _value(scenario: Scenario, source: PopulationSource, option: str, objective:
            workers: int | None) -> float:
     """The option's expected value on ``scenario`` as run: the values last quarter's data set are kept, not set again
     (the data's changes, such as the market scaled to the book, would otherwise apply twice)."""
-    from simulation.experiment import simulate
-    from simulation.summary import horizon_values
+    from simulation.analysis.summary import horizon_values
+    from simulation.runs.experiment import simulate
 
     start = start_run(scenario, source, seed, explicit=calibrated_paths(source, []))
     tables = simulate(start.scenario, start.book, {option: start.scenario.strategies[option]}, replications, seed,
@@ -139,7 +138,7 @@ def value_bridge(previous_folder: str | Path, current: Results, current_source: 
         return {**record, "comparable": False, "why_not": problem}
     objective = now.report.objective
     seed, replications = int(current.provenance["seed"]), int(current.provenance["replications"])
-    from simulation.summary import horizon_values
+    from simulation.analysis.summary import horizon_values
 
     value_then = float(horizon_values(previous.quarters, objective)[option].mean())
     value_now = float(horizon_values(current.quarters, objective)[option].mean())
@@ -174,7 +173,7 @@ def forecast_against_actual(previous: Results, now_start: Any, current_source: P
 
     import numpy as np
 
-    from simulation.ingest import read_transactions
+    from simulation.data.ingest import read_transactions
 
     if current_source.kind != "transactions" or current_source.path is None:
         return []

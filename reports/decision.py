@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from simulation.calibration.notes import LOSS_MAKING_WARNING
-from simulation.outcomes import DERIVED_OUTCOMES, DerivedOutcome, Outcome, board_outcomes
-from simulation.scenario import Scenario
-from simulation.summary import horizon_values, mean_interval
+from simulation.analysis.summary import horizon_values, mean_interval
+from simulation.data.calibration.notes import LOSS_MAKING_WARNING
+from simulation.model.outcomes import DERIVED_OUTCOMES, DerivedOutcome, Outcome, board_outcomes
+from simulation.scenario.spec import Scenario
 
 CONFIDENCE = 0.95
 
@@ -211,7 +211,7 @@ def gates(*, loss_making_share: float, npv_means: pd.Series, leader_range: tuple
 
 
 # Trade-offs: what a board weighs beside NPV, each strategy against the baseline; the rows are the outcomes declared
-# with a ``Board`` (simulation/outcomes.py), a flow totalled over the horizon, the rest read at its end.
+# with a ``Board`` (simulation/model/outcomes.py), a flow totalled over the horizon, the rest read at its end.
 Measure = Outcome | DerivedOutcome
 
 

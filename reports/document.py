@@ -17,14 +17,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from simulation.outcomes import COUNTED_UNITS
-from simulation.results import Results, load_results
-from simulation.segments import JOINED_LATER_LABEL
-from simulation.starting_position import COST_DRIVERS
-from simulation.summary import mean_interval, strategy_summary
-
-from . import figures
-from .appendix import (
+from reports import figures
+from reports.appendix import (
     assumption_sections,
     calibration_notes,
     calibration_rows,
@@ -33,7 +27,7 @@ from .appendix import (
     strategy_risks,
     strategy_rows,
 )
-from .decision import (
+from reports.decision import (
     CONFIDENCE,
     MOST_OF_THE_BOOK,
     OBJECTIVES,
@@ -53,9 +47,14 @@ from .decision import (
     trade_offs,
     with_derived_outcomes,
 )
-from .fragments import Fragment, ReportInfo, render_fragment
-from .kinds import KINDS, ReportKind
-from .numbers import NBSP, MoneyFormat, count, date_text, number, plain, points, share, shorten
+from reports.fragments import Fragment, ReportInfo, render_fragment
+from reports.kinds import KINDS, ReportKind
+from reports.numbers import NBSP, MoneyFormat, count, date_text, number, plain, points, share, shorten
+from simulation.analysis.summary import mean_interval, strategy_summary
+from simulation.core.segments import JOINED_LATER_LABEL
+from simulation.data.starting_position import COST_DRIVERS
+from simulation.model.outcomes import COUNTED_UNITS
+from simulation.runs.results import Results, load_results
 
 MONTHS_A_YEAR = 12
 TABLE_COLUMNS = 7  # options side by side in one table at most: more are split into further tables
@@ -506,10 +505,10 @@ class Report:
         Shown (not omitted) when the scenario declares no uncertainties: a board should read that the
         recommendation was tested against simulation noise only, not against any assumption.
         """
-        from simulation.robustness import ROBUSTNESS_FOLDER, robustness_summary
-        from simulation.screening import SCREENING_FOLDER, read_screening
-        from simulation.sweeps.queries import read_manifest
-        from simulation.sweeps.store import MANIFEST_FILE
+        from simulation.analysis.robustness import ROBUSTNESS_FOLDER, robustness_summary
+        from simulation.analysis.screening import SCREENING_FOLDER, read_screening
+        from simulation.runs.sweeps.queries import read_manifest
+        from simulation.runs.sweeps.store import MANIFEST_FILE
 
         folder = self.results.folder / ROBUSTNESS_FOLDER
         declared = self.scenario.uncertainties
@@ -555,7 +554,7 @@ class Report:
         """The backtest the command wrote beside the results (read once: the decision page and its own page show it)."""
         import json
 
-        from simulation.results import BACKTEST_FOLDER
+        from simulation.runs.results import BACKTEST_FOLDER
 
         path = self.results.folder / BACKTEST_FOLDER / "backtest.json"
         return json.loads(path.read_text()) if path.is_file() else None
@@ -563,7 +562,7 @@ class Report:
     def since_last_quarter_section(self) -> Fragment:
         """With ``--previous``: the recommendation then and now, and the bridge of the option's value from last
         quarter to this one, each part a run that changes one thing (``reports.bridge``); nothing without."""
-        from .bridge import read_bridge
+        from reports.bridge import read_bridge
 
         record = read_bridge(self.results.folder)
         if record is None:
@@ -629,8 +628,8 @@ class Report:
 
     def _assumption_name(self, path: str) -> str:
         """A scenario path in plain words where the schema declares them (``schema.in_plain_words``), else the path."""
-        from simulation.parameter_paths import resolve_path
-        from simulation.scenario import Scenario
+        from simulation.core.parameter_paths import resolve_path
+        from simulation.scenario.spec import Scenario
 
         try:
             label = resolve_path(Scenario, path, self.scenario).label

@@ -21,10 +21,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, Formatter, FuncFormatter, MaxNLocator, NullLocator
 
-from simulation.files import write_atomically
-
-from .fragments import Fragment, render_fragment
-from .numbers import number, quarter_tick, share, shorten
+from reports.fragments import Fragment, render_fragment
+from reports.numbers import number, quarter_tick, share, shorten
+from simulation.core.files import write_atomically
 
 TEXT_WIDTH_INCHES = 6.8  # A4 width minus the report's side margins
 MAX_FIGURE_HEIGHT = 8.0  # inches: a chart of many options still fits a page with its caption

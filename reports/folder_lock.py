@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from simulation.errors import ReportError
+from simulation.core.errors import ReportError
 
 LOCK_FILE = ".clientele-report.lock"
 

@@ -18,10 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.errors import ClienteleError
-from simulation.results import load_results, read_provenance
-
-from .bridge import recommended_option
+from reports.bridge import recommended_option
+from simulation.core.errors import ClienteleError
+from simulation.runs.results import load_results, read_provenance
 
 HISTORY_CSV, HISTORY_CHART = "history.csv", "history.svg"
 COLUMNS = ("quarter", "folder", "scenario", "recommendation", "option", "expected_value", "forecast_customers",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal, Sequence
 
 if TYPE_CHECKING:  # `--kind`'s help reads this table: it loads no scenario schema
-    from simulation.scenario import Scenario
+    from simulation.scenario.spec import Scenario
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 

@@ -20,7 +20,7 @@ import papermill
 from jupyter_client.kernelspec import KernelSpecManager
 from papermill.exceptions import PapermillException, PapermillExecutionError
 
-from simulation.errors import ReportError
+from simulation.core.errors import ReportError
 
 KERNEL_NAME = "clientele"  # registered by `make setup` (ipykernel install --sys-prefix)
 FALLBACK_KERNEL = "python3"  # ipykernel's own kernel: jupyter_client runs it with this interpreter

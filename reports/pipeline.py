@@ -28,8 +28,18 @@ from typing import Any, Sequence
 import nbformat
 import pandas as pd
 
-from simulation.errors import ClienteleError, ReportError, ScenarioError
-from simulation.experiment import (
+from reports import notebook_run, render
+from reports.decision import Decision, board_decision, horizon_values
+from reports.folder_lock import folder_lock
+from reports.kinds import KINDS, ReportKind
+from reports.numbers import check_quarter
+from simulation.analysis.robustness import ROBUSTNESS_FOLDER, ScreeningRequest, run_robustness
+from simulation.analysis.screening import SCREENING_FOLDER, read_screening
+from simulation.core.errors import ClienteleError, ReportError, ScenarioError
+from simulation.core.files import refuse_overwriting_inputs
+from simulation.core.folder_kinds import check_folder_kind
+from simulation.core.periods import add_months, quarter_label
+from simulation.runs.experiment import (
     DEFAULT_REPLICATIONS,
     DEFAULT_SEED,
     PopulationSource,
@@ -37,27 +47,16 @@ from simulation.experiment import (
     run_or_reuse,
     select_strategies,
 )
-from simulation.files import refuse_overwriting_inputs
-from simulation.folder_kinds import check_folder_kind
-from simulation.periods import add_months, quarter_label
-from simulation.results import (
+from simulation.runs.results import (
     BACKTEST_FOLDER,
     check_output_folder,
     load_results,
     read_provenance,
     remove_stale_temporaries,
 )
-from simulation.robustness import ROBUSTNESS_FOLDER, ScreeningRequest, run_robustness
-from simulation.scenario import Scenario, load_scenario
-from simulation.screening import SCREENING_FOLDER, read_screening
-from simulation.sweeps import SweepPlan, load_plan, run_sweep
-from simulation.sweeps.spec import policy_count
-
-from . import notebook_run, render
-from .decision import Decision, board_decision, horizon_values
-from .folder_lock import folder_lock
-from .kinds import KINDS, ReportKind
-from .numbers import check_quarter
+from simulation.runs.sweeps import SweepPlan, load_plan, run_sweep
+from simulation.runs.sweeps.spec import policy_count
+from simulation.scenario.spec import Scenario, load_scenario
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = {name: kind.notebook for name, kind in KINDS.items()}
@@ -180,7 +179,7 @@ def check_request(request: ReportRequest) -> CheckedRequest:
                 raise ScenarioError(f"report.backtest_months {scenario.report.backtest_months}: the board report "
                                     "backtests a transaction log (--transactions); a dated ledger backtests with "
                                     "clientele backtest --customers")
-            from simulation.backtest import backtest_window
+            from simulation.runs.backtest import backtest_window
 
             assert request.transactions is not None
             backtest_window(request.transactions, scenario.report.backtest_months, source.columns)  # refused now
@@ -357,7 +356,7 @@ def run_report_bridge(request: ReportRequest, checked: CheckedRequest) -> str:
     """Last quarter beside this one, into ``results/bridge.json``: the bridge of the option's value from ``--previous``
     (by default the report folder beside this one starting a quarter earlier) and, once three quarters of the
     scenario sit beside this report, their table; with neither, no earlier record stands."""
-    from .bridge import BRIDGE_FILE, value_bridge, write_bridge
+    from reports.bridge import BRIDGE_FILE, value_bridge, write_bridge
 
     (checked.results_dir / BRIDGE_FILE).unlink(missing_ok=True)
     siblings = _sibling_quarters(checked)  # the folder beside this report's, read once for both
@@ -381,7 +380,7 @@ HISTORY_PAGE_QUARTERS = 3  # the board sees its quarters side by side once this 
 
 def _sibling_quarters(checked: CheckedRequest) -> pd.DataFrame:
     """This scenario's reports in the folder beside this report's (``clientele history``'s table), this one included."""
-    from .history import COLUMNS, quarter_history
+    from reports.history import COLUMNS, quarter_history
 
     try:
         table = quarter_history(checked.out.resolve().parent).table
@@ -431,11 +430,11 @@ def run_report_backtest(request: ReportRequest, checked: CheckedRequest) -> str:
     """Backtest the log over its last ``report.backtest_months`` into ``results/backtest``; reused when it is this one."""
     import json
 
-    from simulation.backtest import BACKTEST_FOLDER, BACKTEST_REPLICATIONS, backtest_window, run_backtest
-    from simulation.errors import DataError
-    from simulation.files import file_sha256, write_atomically
-    from simulation.results import code_version
-    from simulation.scenario import override_sources
+    from simulation.core.errors import DataError
+    from simulation.core.files import file_sha256, write_atomically
+    from simulation.runs.backtest import BACKTEST_FOLDER, BACKTEST_REPLICATIONS, backtest_window, run_backtest
+    from simulation.runs.results import code_version
+    from simulation.scenario.spec import override_sources
 
     assert request.transactions is not None
     months = int(checked.scenario.report.backtest_months or 0)

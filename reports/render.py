@@ -20,11 +20,10 @@ from typing import Any, Iterator
 import nbformat
 from nbconvert import HTMLExporter
 
+from reports.fragments import REPORT_INFO_MIMETYPE, TEMPLATES_DIR
 from simulation import __version__
-from simulation.errors import ReportError
-from simulation.files import write_atomically
-
-from .fragments import REPORT_INFO_MIMETYPE, TEMPLATES_DIR
+from simulation.core.errors import ReportError
+from simulation.core.files import write_atomically
 
 MINIMUM_WEASYPRINT = 70  # earlier versions have URL-fetcher security advisories
 PAGE_TEMPLATE = "report"  # templates/report: conf.json, index.html.j2, report.css
@@ -141,7 +140,7 @@ def write_pdf(
     """
     import weasyprint  # imported here, not by every command: WeasyPrint probes for its libraries with gcc, seconds
 
-    from .fetcher import RestrictedFetcher
+    from reports.fetcher import RestrictedFetcher
 
     if int(weasyprint.__version__.split(".")[0]) < MINIMUM_WEASYPRINT:
         raise ReportError(

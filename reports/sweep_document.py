@@ -3,7 +3,7 @@
 ``SweepReport.open`` reads the store through ``analyze_sweep`` — nothing else: no sweep file, no
 scenario file, no simulation. Each method renders one section through its template in
 ``templates/sections/sweep_*.html.j2``; the numbers are computed here and in
-``simulation.sweeps.analysis``, the words are the templates'. Strategies appear under their
+``simulation.analysis.sweep``, the words are the templates'. Strategies appear under their
 labels (the store's ``strategy_labels``); their ids only in the provenance appendix.
 """
 
@@ -17,17 +17,16 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from simulation.outcomes import COUNTED_UNITS, sweep_outcomes
-from simulation.sweeps.analysis import SweepAnalysis, analyze_sweep
-from simulation.sweeps.designs import ROLE_BASE
-from simulation.sweeps.discovery import Condition, FlipBox
-from simulation.sweeps.store import LOG_FOLDER
-
-from . import figures, sweep_figures
-from .appendix import file_rows
-from .fragments import Fragment, ReportInfo, render_fragment
-from .kinds import KINDS, ReportKind
-from .numbers import NBSP, MoneyFormat, count, date_text, number, plain, points, share
+from reports import figures, sweep_figures
+from reports.appendix import file_rows
+from reports.fragments import Fragment, ReportInfo, render_fragment
+from reports.kinds import KINDS, ReportKind
+from reports.numbers import NBSP, MoneyFormat, count, date_text, number, plain, points, share
+from simulation.analysis.discovery import Condition, FlipBox
+from simulation.analysis.sweep import SweepAnalysis, analyze_sweep
+from simulation.model.outcomes import COUNTED_UNITS, sweep_outcomes
+from simulation.runs.sweeps.designs import ROLE_BASE
+from simulation.runs.sweeps.store import LOG_FOLDER
 
 # The analysed outcomes as the board reads them, and how each is written (their ``Sweep`` declarations).
 OUTCOME_TITLES = {o.name: o.sweep.title for o in sweep_outcomes() if o.sweep}

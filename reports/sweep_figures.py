@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Rectangle
 
-from .figures import LABEL_LIMIT, STYLE, TEXT_WIDTH_INCHES, ValueFormat, _value_axis
-from .numbers import number, shorten
+from reports.figures import LABEL_LIMIT, STYLE, TEXT_WIDTH_INCHES, ValueFormat, _value_axis
+from reports.numbers import number, shorten
 
 LOW_COLOUR = "#0072B2"  # a swing to the parameter's low end
 HIGH_COLOUR = "#D55E00"  # … to its high end

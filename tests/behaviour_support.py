@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from simulation.engine import CustomerModel
-from simulation.experiment import PopulationSource
-from simulation.population import Population
-from simulation.scenario import Scenario, scenario_from_dict
+from simulation.book.population import Population
+from simulation.model.engine import CustomerModel
+from simulation.runs.experiment import PopulationSource
+from simulation.scenario.spec import Scenario, scenario_from_dict
 
 from .conftest import merge
 

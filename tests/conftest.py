@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from simulation.scenario import Scenario, scenario_from_dict
+from simulation.scenario.spec import Scenario, scenario_from_dict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_SCENARIO = PROJECT_ROOT / "scenarios" / "retail_bank.yaml"

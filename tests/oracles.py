@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.population import Population
-from simulation.scenario import Scenario
-from simulation.segments import SEGMENT_COUNT, SEGMENT_TOP_SHARES
+from simulation.book.population import Population
+from simulation.core.segments import SEGMENT_COUNT, SEGMENT_TOP_SHARES
+from simulation.scenario.spec import Scenario
 
 
 def cost_to_serve(population: Population, scenario: Scenario) -> np.ndarray:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.state import CHURNED, PARTNER, PARTNER_LEFT
-from simulation.streams import Stream
+from simulation.book.state import CHURNED, PARTNER, PARTNER_LEFT
+from simulation.core.streams import Stream
 
 from .behaviour_support import QUIET, build, column, custom_population, merge, run_all, within_binomial, within_poisson
 

@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from reports.cli import main
-from simulation.calibration.synthetic import draw_log
-from simulation.experiment import select_strategies, simulate
-from simulation.scenario import scenario_from_dict
-from simulation.sources import PopulationSource, start_run
+from reports.commands.cli import main
+from simulation.data.calibration.synthetic import draw_log
+from simulation.data.sources import PopulationSource, start_run
+from simulation.runs.experiment import select_strategies, simulate
+from simulation.scenario.spec import scenario_from_dict
 
 from .conftest import TEXTBOOK, merge
 
@@ -203,7 +203,7 @@ def test_the_board_report_carries_the_backtest_page_and_a_line_on_the_decision_p
                                                ("2026-11-29", 9, "2026-02-27"), ("2026-09-30", 9, "2025-12-31"),
                                                ("2026-03-31", 1, "2026-02-28")])
 def test_a_reports_backtest_window_leaves_exactly_the_months_asked_for(last, months, end, tmp_path):
-    from simulation.backtest import backtest_window, whole_months
+    from simulation.runs.backtest import backtest_window, whole_months
 
     path = tmp_path / "log.csv"
     path.write_text(f"customer_id,date,amount\nA,2025-01-02,5\nB,{last},7\n")

@@ -18,8 +18,8 @@ from typing import Callable
 
 import pytest
 
-from reports.cli import main
-from simulation.results import remove_stale_temporaries
+from reports.commands.cli import main
+from simulation.runs.results import remove_stale_temporaries
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
 
@@ -398,7 +398,7 @@ def _limited() -> None:
 
 def run_limited(arguments: list[str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "reports.cli", *arguments], cwd=PROJECT_ROOT, env=environment,
+    return subprocess.run([sys.executable, "-m", "reports.commands.cli", *arguments], cwd=PROJECT_ROOT, env=environment,
                           capture_output=True, text=True, timeout=timeout, preexec_fn=_limited)
 
 
@@ -437,7 +437,7 @@ def test_a_read_only_output_folder_is_refused_before_simulating(tmp_path, capsys
 
 # ---------------------------------------------------------------------------- the environment
 def _clientele(*arguments: str, stdout=subprocess.PIPE, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "reports.cli", *arguments], stdout=stdout, stderr=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "reports.commands.cli", *arguments], stdout=stdout, stderr=subprocess.PIPE,
                             cwd=PROJECT_ROOT, env={**os.environ, **(env or {})})
 
 

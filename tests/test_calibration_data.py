@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.cli import main
-from simulation.calibration.artifacts import overlay_overrides
-from simulation.calibration.log import _from_reference, read_log
-from simulation.errors import DataError
-from simulation.scenario import load_scenario
-from simulation.sources import PopulationSource, start_run
+from reports.commands.cli import main
+from simulation.core.errors import DataError
+from simulation.data.calibration.artifacts import overlay_overrides
+from simulation.data.calibration.log import _from_reference, read_log
+from simulation.data.sources import PopulationSource, start_run
+from simulation.scenario.spec import load_scenario
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
 

@@ -15,10 +15,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from simulation.calibration import bgnbd, gamma_gamma, log, sbg
-from simulation.calibration.log import _from_reference, read_log
-from simulation.calibration.summary import sum_by_key, summarise
-from simulation.calibration.synthetic import draw_log
+from simulation.data.calibration import bgnbd, gamma_gamma, log, sbg
+from simulation.data.calibration.log import _from_reference, read_log
+from simulation.data.calibration.summary import sum_by_key, summarise
+from simulation.data.calibration.synthetic import draw_log
 
 PURCHASING = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # CDNOW's, per week (Fader, Hardie & Lee 2005)
 SPENDING = {"p": 6.25, "q": 3.74, "v": 15.44}

@@ -8,14 +8,14 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from simulation.calibration import bgnbd, gamma_gamma, sbg
-from simulation.calibration.fits import fit_contracts, fit_log
-from simulation.calibration.synthetic import draw_contracts, draw_log
-from simulation.calibration.units import to_monthly
-from simulation.engine import CustomerModel
-from simulation.errors import DataError
-from simulation.scenario import scenario_from_dict
-from simulation.strategy_spec import StrategySpec
+from simulation.core.errors import DataError
+from simulation.data.calibration import bgnbd, gamma_gamma, sbg
+from simulation.data.calibration.fits import fit_contracts, fit_log
+from simulation.data.calibration.synthetic import draw_contracts, draw_log
+from simulation.data.calibration.units import to_monthly
+from simulation.model.engine import CustomerModel
+from simulation.scenario.spec import scenario_from_dict
+from simulation.scenario.strategy import StrategySpec
 
 from .conftest import TEXTBOOK, merge
 
@@ -88,7 +88,7 @@ def test_the_engine_keeps_a_yearly_cohort_at_its_yearly_survival():
         "population": {"customers": 20_000}, "horizon_quarters": 4,
         "churn": {"beta_alpha": 0.704, "beta_beta": 1.182, "period": "year", "heterogeneous": True},
     }))
-    from simulation.sources import PopulationSource
+    from simulation.data.sources import PopulationSource
 
     population = PopulationSource().load(scenario, seed=5)
     model = CustomerModel(scenario, population, "retain_all", StrategySpec(), 5, 0)
@@ -102,7 +102,7 @@ def test_each_customer_s_yearly_draw_is_converted_exactly():
         "population": {"customers": 50}, "horizon_quarters": 1,
         "churn": {"beta_alpha": 2.0, "beta_beta": 3.0, "period": "year", "heterogeneous": False},
     }))
-    from simulation.sources import PopulationSource
+    from simulation.data.sources import PopulationSource
 
     model = CustomerModel(scenario, PopulationSource().load(scenario, seed=1), "retain_all", StrategySpec(), 1, 0,
                           trace_columns=("hazard",))

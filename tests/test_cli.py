@@ -8,8 +8,8 @@ import re
 import pandas as pd
 import pytest
 
-from reports.cli import main
-from simulation.summary import strategy_summary
+from reports.commands.cli import main
+from simulation.analysis.summary import strategy_summary
 
 from .conftest import BUNDLED_SCENARIO
 

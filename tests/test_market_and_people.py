@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.state import ACTIVE
-from simulation.streams import Stream
+from simulation.book.state import ACTIVE
+from simulation.core.streams import Stream
 
 from .behaviour_support import QUIET, build, column, merge, run_all
 from .oracles import monthly_profit

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.concentration import concentration_measures, lorenz_curve
-from simulation.formulas import churn_hazard, erlang_c_wait, price_hazard
-from simulation.valuation import lifetime_values
+from simulation.book.valuation import lifetime_values
+from simulation.core.concentration import concentration_measures, lorenz_curve
+from simulation.core.formulas import churn_hazard, erlang_c_wait, price_hazard
 
 from .oracles import gini, herfindahl, top_customers_loss, top_positive_share
 

@@ -15,12 +15,12 @@ import pytest
 
 from reports.decision import decide
 from reports.document import Report
-from simulation.experiment import run_experiment
-from simulation.robustness import ScreeningRequest, run_robustness
-from simulation.scenario import load_scenario
-from simulation.screening import SCREENING_FOLDER, read_screening, screening_ranges
-from simulation.sweeps.plan import load_plan
-from simulation.sweeps.queries import read_manifest
+from simulation.analysis.robustness import ScreeningRequest, run_robustness
+from simulation.analysis.screening import SCREENING_FOLDER, read_screening, screening_ranges
+from simulation.runs.experiment import run_experiment
+from simulation.runs.sweeps.plan import load_plan
+from simulation.runs.sweeps.queries import read_manifest
+from simulation.scenario.spec import load_scenario
 
 from .conftest import BUNDLED_SCENARIO
 from .sweep_support import write_sweep

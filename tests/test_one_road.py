@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from simulation.experiment import run_experiment
-from simulation.robustness import robustness_spec
-from simulation.scenario import load_scenario
-from simulation.sources import PopulationSource
-from simulation.sweeps.designs import ROLE_BASE
-from simulation.sweeps.plan import load_plan, plan_from_scenario
-from simulation.sweeps.tasks import run_point
+from simulation.analysis.robustness import robustness_spec
+from simulation.data.sources import PopulationSource
+from simulation.runs.experiment import run_experiment
+from simulation.runs.sweeps.designs import ROLE_BASE
+from simulation.runs.sweeps.plan import load_plan, plan_from_scenario
+from simulation.runs.sweeps.tasks import run_point
+from simulation.scenario.spec import load_scenario
 
 from .conftest import PROJECT_ROOT
 
@@ -77,8 +77,8 @@ def test_simulate_a_one_point_sweep_and_the_robustness_base_point_give_the_same_
 
 
 def test_a_swept_path_the_data_also_set_keeps_the_swept_value_at_every_point_the_base_included(tmp_path):
-    from simulation.scenario import scenario_from_dict
-    from simulation.sources import start_run
+    from simulation.data.sources import start_run
+    from simulation.scenario.spec import scenario_from_dict
 
     scenario = load_scenario(RETAILER, OVERRIDES)
     base = scenario.market.acquisition_rate
@@ -95,7 +95,7 @@ def test_a_swept_path_the_data_also_set_keeps_the_swept_value_at_every_point_the
 
 
 def test_the_robustness_sweep_leaves_out_uncertainties_on_values_the_data_set(tmp_path):
-    from simulation.sources import calibrated_paths
+    from simulation.data.sources import calibrated_paths
 
     log = PopulationSource.from_paths(None, EXAMPLES / "transactions.csv")
     assert "market.acquisition_rate" in calibrated_paths(log)
@@ -115,7 +115,7 @@ def test_the_robustness_sweep_leaves_out_uncertainties_on_values_the_data_set(tm
 
 
 def test_a_set_equal_to_the_files_value_is_still_the_analysts_and_not_reused_as_the_datas(tmp_path):
-    from simulation.experiment import run_or_reuse
+    from simulation.runs.experiment import run_or_reuse
 
     options = {"strategies": ["retain_all"], "replications": 1, "seed": SEED,
                "transactions": EXAMPLES / "transactions.csv"}
@@ -127,7 +127,7 @@ def test_a_set_equal_to_the_files_value_is_still_the_analysts_and_not_reused_as_
 
 
 def test_a_market_smaller_than_every_customer_the_log_ever_had_but_above_its_book_is_accepted(tmp_path):
-    from simulation.sources import start_run
+    from simulation.data.sources import start_run
 
     scenario = load_scenario(RETAILER, ["market.size=1800"])  # the log lists 2,000; the data support about 1,550
     start = start_run(scenario, PopulationSource.from_paths(None, EXAMPLES / "transactions.csv"), SEED, ["market.size"])

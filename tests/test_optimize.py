@@ -15,9 +15,9 @@ import json
 import pytest
 import yaml
 
-from reports.cli import main
-from simulation.errors import ScenarioError
-from simulation.optimize import run_optimization
+from reports.commands.cli import main
+from simulation.analysis.optimize import run_optimization
+from simulation.core.errors import ScenarioError
 
 from .conftest import TEXTBOOK, merge
 
@@ -122,7 +122,7 @@ def test_a_search_killed_mid_way_resumes_to_the_same_trials(searched, tmp_path):
 
     path = _files(tmp_path, trials=16)
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "reports.cli", "optimize", str(path), "--out", str(out),
+    process = subprocess.Popen([sys.executable, "-m", "reports.commands.cli", "optimize", str(path), "--out", str(out),
                                 "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     try:
@@ -172,7 +172,7 @@ def test_a_tuned_strategy_pasted_into_the_scenario_is_shown_to_the_board_as_foun
     import re
 
     from reports.document import Report
-    from simulation.experiment import run_experiment
+    from simulation.runs.experiment import run_experiment
 
     folder, _ = searched
     block = yaml.safe_load((folder / "out" / "best_strategy.yaml").read_text()) if (
@@ -240,7 +240,7 @@ def test_a_board_report_takes_the_searchs_strategy_file_by_name(searched, tmp_pa
     already uses, is refused with the file named."""
     import shutil
 
-    from simulation.results import load_results
+    from simulation.runs.results import load_results
 
     folder, _ = searched
     best = folder / "out" / "best_strategy.yaml"
@@ -288,7 +288,7 @@ def test_cma_es_finds_the_threshold_and_the_cost_with_the_same_trials_for_the_sa
 
 
 def test_the_tuned_file_named_wins_over_an_earlier_block_and_its_errors_name_it(searched, tmp_path):
-    from simulation.scenario import load_scenario
+    from simulation.scenario.spec import load_scenario
 
     folder, _ = searched
     best = folder / "out" / "best_strategy.yaml"

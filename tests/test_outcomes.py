@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reports.cli import available_columns, main
+from reports.commands.cli import available_columns, main
 from reports.decision import trade_off_measures, trade_offs
-from simulation.experiment import PopulationSource, simulate
-from simulation.outcomes import OUTCOMES, Board, Outcome, board_outcomes, sweep_outcomes
-from simulation.scenario import load_scenario
-from simulation.summary import strategy_summary
+from simulation.analysis.summary import strategy_summary
+from simulation.model.outcomes import OUTCOMES, Board, Outcome, board_outcomes, sweep_outcomes
+from simulation.runs.experiment import PopulationSource, simulate
+from simulation.scenario.spec import load_scenario
 
 from .conftest import BUNDLED_SCENARIO
 

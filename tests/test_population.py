@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.experiment import PopulationSource
-from simulation.scenario import load_scenario
+from simulation.runs.experiment import PopulationSource
+from simulation.scenario.spec import load_scenario
 
 from .conftest import BUNDLED_SCENARIO
 from .oracles import assign_segments, cost_to_serve, monthly_profit, net_top_profit_share
@@ -74,7 +74,7 @@ def test_medium_spenders_refer_most(bank):
 def test_the_engine_starts_from_the_textbook_cost_to_serve_and_value_segments(bank):
     """The engine's cached columns give each customer's month-0 profit (late payment included) and
     segment as the plain formulas do, for the bundled population."""
-    from simulation.engine import CustomerModel
+    from simulation.model.engine import CustomerModel
 
     scenario, population = bank
     model = CustomerModel(scenario, population, "retain_all", scenario.strategies["retain_all"], 1, 0)

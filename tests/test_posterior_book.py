@@ -18,12 +18,12 @@ import pandas as pd
 import pytest
 from scipy.special import betaln, hyp2f1
 
-from simulation.calibration import bgnbd
-from simulation.calibration.fits import fit_contracts, fit_log
-from simulation.calibration.synthetic import draw_log
-from simulation.experiment import select_strategies, simulate
-from simulation.scenario import scenario_from_dict
-from simulation.sources import PopulationSource, start_run
+from simulation.data.calibration import bgnbd
+from simulation.data.calibration.fits import fit_contracts, fit_log
+from simulation.data.calibration.synthetic import draw_log
+from simulation.data.sources import PopulationSource, start_run
+from simulation.runs.experiment import select_strategies, simulate
+from simulation.scenario.spec import scenario_from_dict
 
 from .conftest import TEXTBOOK, merge
 
@@ -122,8 +122,8 @@ def test_a_dated_ledgers_stayers_survive_as_the_sbg_model_says(tmp_path):
 
 
 def test_the_numba_and_numpy_kernels_draw_the_same_purchases_and_sales(log_run):
-    from simulation import kernels
-    from simulation.engine import CustomerModel
+    from simulation.model import kernels
+    from simulation.model.engine import CustomerModel
 
     _, start, _ = log_run
     scenario = start.scenario

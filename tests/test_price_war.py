@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from simulation import kernels
 from simulation.mechanisms import MECHANISMS
-from simulation.outcomes import OUTCOMES
-from simulation.scenario import Scenario
+from simulation.model import kernels
+from simulation.model.outcomes import OUTCOMES
+from simulation.scenario.spec import Scenario
 
 from .behaviour_support import QUIET, build, column, merge, run_all, within_poisson
 

@@ -56,7 +56,7 @@ def descendants(root: int) -> set[int]:
 
 def start(arguments: list[str], tmp_path: Path) -> subprocess.Popen[str]:
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "reports.cli", *arguments], cwd=PROJECT_ROOT, env=environment,
+    return subprocess.Popen([sys.executable, "-m", "reports.commands.cli", *arguments], cwd=PROJECT_ROOT, env=environment,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 

@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reports.cli import main
-from simulation.calibration import bgnbd, gamma_gamma
-from simulation.calibration.fits import fit_log
-from simulation.calibration.log import read_log
-from simulation.calibration.synthetic import draw_log
-from simulation.errors import DataError
-from simulation.ingest import read_transactions
+from reports.commands.cli import main
+from simulation.core.errors import DataError
+from simulation.data.calibration import bgnbd, gamma_gamma
+from simulation.data.calibration.fits import fit_log
+from simulation.data.calibration.log import read_log
+from simulation.data.calibration.synthetic import draw_log
+from simulation.data.ingest import read_transactions
 
 PURCHASING = {"r": 0.8, "alpha": 6.0, "a": 0.9, "b": 3.0}
 SPENDING = {"p": 6.0, "q": 4.0, "v": 15.0}
@@ -227,7 +227,7 @@ def test_a_bad_parquet_record_is_named_by_its_row(tmp_path):
 
 
 def test_simulate_reads_a_renamed_parquet_ledger_as_the_csv_it_came_from(tmp_path):
-    from simulation.experiment import run_experiment
+    from simulation.runs.experiment import run_experiment
 
     from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
 

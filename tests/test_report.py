@@ -25,17 +25,17 @@ from weasyprint.urls import URLFetchingError
 
 from reports import notebook_run, render
 from reports.appendix import SOURCE_DATA, assumption_sections, parameter_sources
-from reports.cli import main
+from reports.commands.cli import main
 from reports.decision import decide
 from reports.document import Report
 from reports.fetcher import RestrictedFetcher
 from reports.folder_lock import folder_lock
 from reports.numbers import MoneyFormat, check_quarter, count, share
 from reports.pipeline import DEFAULT_REPORT_REPLICATIONS, ReportRequest, build_report
-from simulation.errors import ReportError
-from simulation.experiment import DEFAULT_REPLICATIONS, run_experiment
-from simulation.periods import quarter_label
-from simulation.summary import strategy_summary
+from simulation.analysis.summary import strategy_summary
+from simulation.core.errors import ReportError
+from simulation.core.periods import quarter_label
+from simulation.runs.experiment import DEFAULT_REPLICATIONS, run_experiment
 
 from .conftest import (
     BOARD_NOTEBOOK,
@@ -142,7 +142,7 @@ def test_pdf_is_a4(reader):
 
 
 def test_the_board_reads_labels_and_strategy_ids_only_in_the_appendix(board, text, scenario_with_twin):
-    from simulation.scenario import load_scenario
+    from simulation.scenario.spec import load_scenario
 
     scenario = load_scenario(scenario_with_twin)
     body, appendix = text[:_appendix_start(text)], text[_appendix_start(text):]

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from reports.cli import main
+from reports.commands.cli import main
 from reports.numbers import MoneyFormat, number, plain, points, share
 
 from .conftest import BUNDLED_SCENARIO, SMALL_RUN, pdf_text

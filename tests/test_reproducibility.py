@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from simulation.experiment import PopulationSource, simulate
-from simulation.scenario import load_scenario
+from simulation.runs.experiment import PopulationSource, simulate
+from simulation.scenario.spec import load_scenario
 
 from .conftest import BUNDLED_SCENARIO
 

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.errors import ClienteleError
-from simulation.experiment import run_experiment, run_or_reuse
-from simulation.results import load_results
-from simulation.summary import mean_interval, recommend, strategy_summary
+from simulation.analysis.summary import mean_interval, recommend, strategy_summary
+from simulation.core.errors import ClienteleError
+from simulation.runs.experiment import run_experiment, run_or_reuse
+from simulation.runs.results import load_results
 
 from .conftest import BUNDLED_SCENARIO
 

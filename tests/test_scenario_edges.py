@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from simulation import kernels
-from simulation.actions import ACTIONS
-from simulation.engine import CustomerModel
-from simulation.errors import ScenarioError
-from simulation.scenario import MAX_SEGMENT_MULTIPLIER, SEGMENT_COUNT, Scenario, scenario_from_dict
-from simulation.sources import PopulationSource
+from simulation.core.errors import ScenarioError
+from simulation.data.sources import PopulationSource
+from simulation.model import kernels
+from simulation.model.engine import CustomerModel
+from simulation.scenario.actions import ACTIONS
+from simulation.scenario.spec import MAX_SEGMENT_MULTIPLIER, SEGMENT_COUNT, Scenario, scenario_from_dict
 
 UNBOUNDED_HIGH = 1e6  # where the schema sets no ceiling: a value far beyond any real scenario
 SMALL_WORLD = {"population": {"customers": st.sampled_from([1, 2, 40])},

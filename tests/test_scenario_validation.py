@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from simulation.errors import ScenarioError
-from simulation.experiment import select_strategies
-from simulation.scenario import load_scenario
+from simulation.core.errors import ScenarioError
+from simulation.runs.experiment import select_strategies
+from simulation.scenario.spec import load_scenario
 
 from .conftest import BUNDLED_SCENARIO
 
@@ -94,7 +94,7 @@ def test_scenario_hash_changes_with_any_parameter():
 
 def test_a_section_set_with_set_is_attributed_to_the_set_in_the_appendix(tmp_path):
     from reports.appendix import SOURCE_DEFAULT, SOURCE_FILE, SOURCE_OVERRIDE, parameter_sources
-    from simulation.results import scenario_file_keys
+    from simulation.runs.results import scenario_file_keys
 
     sources = parameter_sources({"scenario_file_keys": scenario_file_keys(BUNDLED_SCENARIO),
                                  "overrides": ["capacity={agents: 30, handle_minutes: 6}", "market.size=500000"]})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reports.cli import main
-from simulation.results import TABLE_FILES, load_results
+from reports.commands.cli import main
+from simulation.runs.results import TABLE_FILES, load_results
 
 from .conftest import BUNDLED_SCENARIO, SMALL_RUN
 

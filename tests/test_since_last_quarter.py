@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 from reports.bridge import read_bridge, value_bridge, write_bridge
-from reports.cli import main
+from reports.commands.cli import main
 from reports.document import Report
-from simulation.results import load_results
-from simulation.sources import PopulationSource
+from simulation.data.sources import PopulationSource
+from simulation.runs.results import load_results
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
 

@@ -18,8 +18,8 @@ import nbformat
 import pytest
 
 from reports.kinds import KINDS
-from simulation.experiment import run_experiment
-from simulation.robustness import ROBUSTNESS_FOLDER, run_robustness
+from simulation.analysis.robustness import ROBUSTNESS_FOLDER, run_robustness
+from simulation.runs.experiment import run_experiment
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
 
@@ -28,17 +28,17 @@ COMMANDS = ("validate", "simulate", "outcomes", "report", "sweep", "calibrate", 
 # The libraries that make a start slow: none of them builds a parser.
 HEAVY = ("numpy", "pandas", "scipy", "numba", "llvmlite", "matplotlib", "simpy", "pydantic", "yaml", "pyarrow",
          "duckdb", "papermill", "nbconvert", "nbformat", "jinja2", "weasyprint", "dask", "distributed", "optuna",
-         "tqdm", "simulation.engine", "simulation.kernels", "simulation.experiment", "reports.pipeline")
+         "tqdm", "simulation.model.engine", "simulation.model.kernels", "simulation.runs.experiment", "reports.pipeline")
 # What validating a synthetic scenario needs is the schema (pydantic, YAML) and numpy's draw of the book.
 NOT_FOR_VALIDATE = tuple(name for name in HEAVY if name not in ("numpy", "pydantic", "yaml"))
-# Reading results never runs the simulation (simulation.outcomes: "a reader of results never needs numba").
-NOT_FOR_READING = ("numba", "llvmlite", "simpy", "simulation.engine", "simulation.kernels", "simulation.experiment",
-                   "simulation.sweeps.plan", "simulation.sweeps.runner", "simulation.sweeps.tasks")
+# Reading results never runs the simulation (simulation.model.outcomes: "a reader of results never needs numba").
+NOT_FOR_READING = ("numba", "llvmlite", "simpy", "simulation.model.engine", "simulation.model.kernels", "simulation.runs.experiment",
+                   "simulation.runs.sweeps.plan", "simulation.runs.sweeps.runner", "simulation.runs.sweeps.tasks")
 SMALL = ["population.customers=300", "market.size=20000", "horizon_quarters=4"]
 STRATEGIES = ["retain_all", "migrate", "divest_abrupt"]
 
 
-ENTRY_POINT = "import sys; from reports.cli import main; sys.exit(main())"  # what the installed `clientele` runs
+ENTRY_POINT = "import sys; from reports.commands.cli import main; sys.exit(main())"  # what the installed `clientele` runs
 
 
 def imported(arguments: list[str]) -> set[str]:
@@ -58,13 +58,13 @@ def loaded(names: set[str], forbidden: tuple[str, ...]) -> list[str]:
 @pytest.mark.parametrize("command", ["", *COMMANDS])
 def test_help_loads_only_the_parser(command):
     names = imported([command, "--help"] if command else ["--help"])
-    assert "argparse" in names and "reports.cli" in names  # what was read is what was run
+    assert "argparse" in names and "reports.commands.cli" in names  # what was read is what was run
     assert loaded(names, HEAVY) == []
 
 
 def test_every_command_names_the_modules_it_loads_and_they_exist():
     """``main`` imports them before the command begins (where a Ctrl-C leaves at once): a misspelt one would fail."""
-    from reports.cli import build_parser
+    from reports.commands.cli import build_parser
 
     commands = next(action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction))
     assert set(commands.choices) == set(COMMANDS)
@@ -76,7 +76,7 @@ def test_every_command_names_the_modules_it_loads_and_they_exist():
 
 def test_validate_loads_the_schema_not_the_engine():
     names = imported(["validate", str(BUNDLED_SCENARIO)])
-    assert {"simulation.scenario", "pydantic", "numpy"} <= names
+    assert {"simulation.scenario.spec", "pydantic", "numpy"} <= names
     assert loaded(names, NOT_FOR_VALIDATE) == []
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.engine import CustomerModel
-from simulation.experiment import PopulationSource, simulate
-from simulation.scenario import scenario_from_dict
-from simulation.state import ACTIVE, DIVESTED
+from simulation.book.state import ACTIVE, DIVESTED
+from simulation.model.engine import CustomerModel
+from simulation.runs.experiment import PopulationSource, simulate
+from simulation.scenario.spec import scenario_from_dict
 
 from .conftest import merge
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from SALib.sample import sobol as sobol_sample
 
-from simulation.sweeps.discovery import flip_boxes
-from simulation.sweeps.regret import best_strategies, point_regret, strategy_robustness
-from simulation.sweeps.sensitivity import interaction_share, sobol_indices
+from simulation.analysis.discovery import flip_boxes
+from simulation.analysis.regret import best_strategies, point_regret, strategy_robustness
+from simulation.analysis.sensitivity import interaction_share, sobol_indices
 
 # Ishigami & Homma (1990) with a = 7, b = 0.1 on [−π, π]^3: the published indices (Saltelli et al. 2008, p. 179).
 ISHIGAMI_S1 = (0.3139, 0.4424, 0.0)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from reports.cli import main
-from simulation.errors import ScenarioError
-from simulation.sweeps import load_plan
+from reports.commands.cli import main
+from simulation.core.errors import ScenarioError
+from simulation.runs.sweeps import load_plan
 
 from .sweep_support import write_sweep
 

@@ -15,10 +15,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from reports.cli import main
-from simulation import kernels
-from simulation.sweeps.plan import load_plan
-from simulation.sweeps.runner import run_sweep
+from reports.commands.cli import main
+from simulation.model import kernels
+from simulation.runs.sweeps.plan import load_plan
+from simulation.runs.sweeps.runner import run_sweep
 
 from .conftest import PROJECT_ROOT, one_line
 from .sweep_support import write_sweep
@@ -27,7 +27,7 @@ LEDGER = PROJECT_ROOT / "examples" / "ledger.csv"
 
 
 def test_editing_a_scenario_a_document_or_a_reports_words_is_not_other_code_but_editing_the_engine_is(tmp_path, monkeypatch):
-    from simulation import results
+    from simulation.runs import results
 
     for folder in (*results.CODE_FOLDERS, "scenarios", "docs", "templates"):
         shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
@@ -43,7 +43,7 @@ def test_editing_a_scenario_a_document_or_a_reports_words_is_not_other_code_but_
         (tmp_path / "docs" / "index.md").write_text("edited\n", encoding="utf-8")
         (tmp_path / "templates" / "sections" / "sweep_regret.html.j2").write_text("reworded\n", encoding="utf-8")
         assert fingerprint() == before
-        engine = tmp_path / "simulation" / "engine.py"
+        engine = tmp_path / "simulation" / "model" / "engine.py"
         engine.write_text(engine.read_text() + "\n# a change\n", encoding="utf-8")
         assert fingerprint() != before
     finally:
@@ -115,8 +115,8 @@ def test_a_data_file_is_found_beside_the_sweep_file_and_checked_by_content_where
 def test_a_scheduler_without_workers_stops_the_sweep_with_a_clear_error(tmp_path, monkeypatch):
     from distributed import LocalCluster
 
-    from simulation.errors import ClienteleError
-    from simulation.sweeps import execution
+    from simulation.core.errors import ClienteleError
+    from simulation.runs.sweeps import execution
 
     monkeypatch.setattr(execution, "NO_WORKER_SECONDS", 3.0)
     plan = load_plan(write_sweep(tmp_path))
@@ -137,7 +137,7 @@ def test_a_second_command_writing_the_same_store_is_refused_and_a_kept_pool_hold
     sweep = write_sweep(tmp_path)
     store = tmp_path / "store"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from simulation.sweeps.store import open_store\n"
+        "import sys, time; from simulation.runs.sweeps.store import open_store\n"
         f"with open_store({str(store)!r}):\n    print('held', flush=True); time.sleep(30)")],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -148,7 +148,7 @@ def test_a_second_command_writing_the_same_store_is_refused_and_a_kept_pool_hold
         holder.kill()
         holder.wait(timeout=10)
     # one pool kept across stores (as `optimize` keeps it): its forked workers never keep a store locked
-    from simulation.sweeps.execution import make_executor
+    from simulation.runs.sweeps.execution import make_executor
 
     with make_executor(2, None) as executor:
         for name in ("first", "second", "first"):

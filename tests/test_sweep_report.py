@@ -15,17 +15,17 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from reports.cli import main
+from reports.commands.cli import main
 from reports.decision import board_decision
 from reports.document import Report
 from reports.numbers import MoneyFormat, number, share
 from reports.pipeline import ROBUSTNESS_POINTS, ReportRequest, build_report, robustness_strategies
 from reports.sweep_document import SweepReport
-from simulation.experiment import run_experiment
-from simulation.results import load_results
-from simulation.robustness import ROBUSTNESS_FOLDER, robustness_summary
-from simulation.sweeps import load_plan, run_sweep
-from simulation.sweeps.analysis import analyze_sweep
+from simulation.analysis.robustness import ROBUSTNESS_FOLDER, robustness_summary
+from simulation.analysis.sweep import analyze_sweep
+from simulation.runs.experiment import run_experiment
+from simulation.runs.results import load_results
+from simulation.runs.sweeps import load_plan, run_sweep
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT, SMALL_REPORT, one_line, pdf_text
 

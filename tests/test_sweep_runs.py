@@ -10,12 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports.cli import main
-from simulation.engine import CustomerModel
-from simulation.robustness import robustness_summary, run_robustness
-from simulation.scenario import load_scenario
-from simulation.sweeps import load_plan, run_sweep, sweep_rows, sweep_status
-from simulation.sweeps.analysis import analyze_sweep
+from reports.commands.cli import main
+from simulation.analysis.robustness import robustness_summary, run_robustness
+from simulation.analysis.sweep import analyze_sweep
+from simulation.model.engine import CustomerModel
+from simulation.runs.sweeps import load_plan, run_sweep, sweep_rows, sweep_status
+from simulation.scenario.spec import load_scenario
 
 from .conftest import BUNDLED_SCENARIO
 from .sweep_support import write_sweep

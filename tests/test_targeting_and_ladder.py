@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.state import PARTNER
+from simulation.book.state import PARTNER
 
 from .behaviour_support import NO_OP_STEP, QUIET, build, column, custom_population, merge
 

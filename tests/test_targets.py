@@ -12,8 +12,8 @@ import html
 
 import pandas as pd
 
-from reports.cli import main
-from simulation.results import load_results
+from reports.commands.cli import main
+from simulation.runs.results import load_results
 
 from .conftest import BUNDLED_SCENARIO, PROJECT_ROOT
 

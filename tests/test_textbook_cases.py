@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.experiment import PopulationSource, simulate
-from simulation.formulas import sbg_survival
-from simulation.scenario import scenario_from_dict
-from simulation.valuation import LIFETIME_MONTHS, lifetime_values
+from simulation.book.valuation import LIFETIME_MONTHS, lifetime_values
+from simulation.core.formulas import sbg_survival
+from simulation.runs.experiment import PopulationSource, simulate
+from simulation.scenario.spec import scenario_from_dict
 
 from .conftest import merge
 

@@ -4,13 +4,13 @@ mechanism list are derived from this list; the engine calls the hooks and never 
 
 from __future__ import annotations
 
-from .base import Mechanism
-from .capacity import Capacity
-from .distrust import Distrust
-from .morale import Morale
-from .price_war import PriceWar
-from .reputation import Reputation
-from .word_of_mouth import WordOfMouth
+from simulation.mechanisms.base import Mechanism
+from simulation.mechanisms.capacity import Capacity
+from simulation.mechanisms.distrust import Distrust
+from simulation.mechanisms.morale import Morale
+from simulation.mechanisms.price_war import PriceWar
+from simulation.mechanisms.reputation import Reputation
+from simulation.mechanisms.word_of_mouth import WordOfMouth
 
 MECHANISMS: tuple[type[Mechanism], ...] = (Capacity, Reputation, WordOfMouth, Distrust, Morale, PriceWar)
 

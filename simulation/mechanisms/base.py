@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, Protocol, Ty
 
 import numpy as np
 
-from ..schema import StrictModel
+from simulation.core.schema import StrictModel
 
 if TYPE_CHECKING:
-    from ..outcome_types import Outcome, QuarterFlows
-    from ..state import CustomerColumns
-    from ..streams import Stream
+    from simulation.book.outcome_types import Outcome, QuarterFlows
+    from simulation.book.state import CustomerColumns
+    from simulation.core.streams import Stream
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..formulas import erlang_c_wait, wait_penalty
-from ..outcome_types import Board, Outcome
-from ..schema import Real, Section, Switch, Whole, in_plain_words
-from .base import Mechanism, MonthShape, Run
+from simulation.book.outcome_types import Board, Outcome
+from simulation.core.formulas import erlang_c_wait, wait_penalty
+from simulation.core.schema import Real, Section, Switch, Whole, in_plain_words
+from simulation.mechanisms.base import Mechanism, MonthShape, Run
 
 
 class CapacitySpec(Section):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..schema import Real, Section, Switch, in_plain_words
-from .base import Mechanism, MonthShape, Run
+from simulation.core.schema import Real, Section, Switch, in_plain_words
+from simulation.mechanisms.base import Mechanism, MonthShape, Run
 
 
 class DistrustSpec(Section):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from ..formulas import morale_target, move_toward
-from ..outcome_types import Board, Outcome
-from ..schema import Real, Section, Switch, in_plain_words
-from .base import Mechanism, MonthShape, Run
+from simulation.book.outcome_types import Board, Outcome
+from simulation.core.formulas import morale_target, move_toward
+from simulation.core.schema import Real, Section, Switch, in_plain_words
+from simulation.mechanisms.base import Mechanism, MonthShape, Run
 
 
 class MoraleSpec(Section):

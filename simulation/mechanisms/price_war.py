@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from ..outcome_types import Outcome
-from ..schema import Real, Section, Switch, Whole, in_plain_words
-from ..state import CHURNED
-from ..streams import Stream
-from .base import Acquisition, HazardFactor, Mechanism, MonthShape, Run
+from simulation.book.outcome_types import Outcome
+from simulation.book.state import CHURNED
+from simulation.core.schema import Real, Section, Switch, Whole, in_plain_words
+from simulation.core.streams import Stream
+from simulation.mechanisms.base import Acquisition, HazardFactor, Mechanism, MonthShape, Run
 
 
 class PriceWarSpec(Section):

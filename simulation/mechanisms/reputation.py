@@ -7,9 +7,9 @@ import math
 
 from pydantic import Field
 
-from ..outcome_types import Outcome
-from ..schema import Real, Section, in_plain_words
-from .base import Acquisition, Mechanism, MonthShape, Run
+from simulation.book.outcome_types import Outcome
+from simulation.core.schema import Real, Section, in_plain_words
+from simulation.mechanisms.base import Acquisition, Mechanism, MonthShape, Run
 
 
 class ReputationSpec(Section):

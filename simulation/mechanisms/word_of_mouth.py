@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
-from ..outcome_types import Board, Outcome
-from ..schema import Real, Section, Switch, Whole, in_plain_words
-from ..streams import Stream
-from .base import Acquisition, Mechanism, Run
+from simulation.book.outcome_types import Board, Outcome
+from simulation.core.schema import Real, Section, Switch, Whole, in_plain_words
+from simulation.core.streams import Stream
+from simulation.mechanisms.base import Acquisition, Mechanism, Run
 
 
 class WordOfMouthSpec(Section):

@@ -1,0 +1,1 @@
+"""The command line: `clientele` and its subcommands. Imports the report pipeline and any simulation layer."""

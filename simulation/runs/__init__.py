@@ -1,0 +1,1 @@
+"""Runs: preparation, experiments, processes, the results folder, backtests, sweeps. Imports the layers up to the data."""

@@ -1,0 +1,1 @@
+"""The scenario: parameters, the file, strategies' steps and actions. Imports the core, the book and the mechanisms."""

@@ -34,6 +34,7 @@ SCENARIO = "scenarios/retail_bank.yaml"
 # What `clientele --help` imported before issue 19: the report command's pipeline and the experiment.
 OLD_IMPORTS = "import simulation.runs.experiment, reports.pipeline"
 CLI = "import sys; from reports.commands.cli import main; sys.exit(main())"
+VALIDATE_LIBRARIES = "import numpy, pydantic, yaml; from pydantic import BaseModel, Field, create_model"
 
 
 def commands(before: Path | None) -> dict[str, list[str]]:
@@ -45,6 +46,9 @@ def commands(before: Path | None) -> dict[str, list[str]]:
         "python -c pass": [python, "-c", "pass"],
         "clientele --help": [*clientele, "--help"],
         f"clientele validate {SCENARIO}": [*clientele, "validate", SCENARIO],
+        # The floor of validate: importing the libraries a validation needs (the schema is pydantic, the file YAML,
+        # the book's columns numpy) and nothing of ours.
+        "libraries validate needs": [python, "-c", VALIDATE_LIBRARIES],
         "old imports, then --help": [python, "-c", f"{OLD_IMPORTS}; {CLI}", "--help"],
         "old imports, then validate": [python, "-c", f"{OLD_IMPORTS}; {CLI}", "validate", SCENARIO],
     }
@@ -112,6 +116,7 @@ def main() -> None:
         "validate_share_of_before": round(validate_now / validate_then, 3),
         "help_share_of_before_over_python": round((help_now - python) / (help_then - python), 3),
         "validate_share_of_before_over_python": round((validate_now - python) / (validate_then - python), 3),
+        "libraries_share_of_before_validate": round(best["libraries validate needs"] / validate_then, 3),
     }
     width = max(len(label) for label in best)
     for row in rows:

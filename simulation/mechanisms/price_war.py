@@ -83,5 +83,7 @@ class PriceWar(Mechanism[PriceWarSpec]):
         return {"price_war": float(self.at_war(self.run.current_month))}
 
     def quarter_values(self) -> dict[str, float]:
-        churned, self._churned = self._churned, 0.0  # read once at each quarter's end: the next quarter counts afresh
-        return {"price_war_churned": churned}
+        return {"price_war_churned": self._churned}
+
+    def end_quarter(self) -> None:
+        self._churned = 0.0

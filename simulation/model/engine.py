@@ -646,3 +646,5 @@ class CustomerModel:
                                                      np.concatenate([scan.unprofitable, scan.profitable])))
         self.flows = QuarterFlows()
         self._month_start_flows = QuarterFlows()
+        for mechanism in self.mechanisms:
+            mechanism.end_quarter()

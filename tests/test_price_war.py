@@ -7,13 +7,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from simulation.core.errors import ScenarioError
 from simulation.mechanisms import MECHANISMS
 from simulation.model import kernels
 from simulation.model.outcomes import OUTCOMES
 from simulation.scenario.spec import Scenario
 
 from .behaviour_support import QUIET, build, column, merge, run_all, within_poisson
+from .conftest import BUNDLED_SCENARIO
 
 P, SHARE, MULTIPLIER, CUSTOMERS = 0.02, 0.25, 3.0, 20_000
 # Everyone's monthly churn probability is P (no mixing: α / (α + β) = 0.02, the same for all); nothing else moves.
@@ -69,3 +72,31 @@ def test_the_war_cuts_acquisition_from_the_market_by_its_share_while_it_lasts():
     model = run_all(build(merge(settings, WAR), KEEP))["keep"]
     rate = model.trace.series("expected_from_market") / model.trace.series("prospects")
     np.testing.assert_allclose(rate, [0.001] * 3 + [0.0006] * 3 + [0.001] * 3, rtol=1e-12)
+
+
+def test_the_book_is_valued_with_the_hazard_customers_keep_not_the_wars_temporary_one():
+    # The war multiplies the month's draw only: the hazard kept — what lifetime values, the book's value and a
+    # step's targeting read — is the same as without the war until the war has changed who is left.
+    settings = merge(CHURNING, {"horizon_quarters": 2})
+    war = merge(settings, {"price_war": {**WAR["price_war"], "start_quarter": 1, "months": 2}})
+    traced = {name: build(s, KEEP, trace_columns=("hazard",))["keep"] for name, s in (("war", war), ("calm", settings))}
+    run_all(traced)
+    first_month = {name: model.trace.snapshots[0]["hazard"] for name, model in traced.items()}
+    np.testing.assert_array_equal(first_month["war"], first_month["calm"])
+    # ...and at the end of the quarter after the war, the remaining book is valued alike per customer.
+    equity = {name: column(model, "customer_equity")[1] / column(model, "active_customers")[1]
+              for name, model in traced.items()}
+    assert equity["war"] == pytest.approx(equity["calm"], rel=0.01)
+
+
+def test_a_switched_off_price_war_is_not_screened_and_one_after_the_horizon_is_refused():
+    from simulation.analysis.screening import screening_ranges
+    from simulation.scenario.spec import load_scenario
+
+    bank = load_scenario(BUNDLED_SCENARIO)
+    assert not [path for path in screening_ranges(bank, [*bank.uncertainties]) if path.startswith("price_war.")]
+    at_war = load_scenario(BUNDLED_SCENARIO, ["price_war.enabled=true"])
+    assert "price_war.sensitive_share" in screening_ranges(at_war, [*at_war.uncertainties])
+    with pytest.raises(ScenarioError, match=r"price_war.start_quarter is 13, after the horizon's last quarter \(12\)"):
+        load_scenario(BUNDLED_SCENARIO, ["price_war.enabled=true", "price_war.start_quarter=13"])
+    load_scenario(BUNDLED_SCENARIO, ["price_war.start_quarter=13"])  # switched off: nothing to refuse

@@ -71,14 +71,18 @@ def screenable_paths(model: type[BaseModel] = Scenario, prefix: str = "") -> Ite
 
 def screening_ranges(scenario: Scenario, excluded: Sequence[str]) -> dict[str, tuple[float, float, float]]:
     """path → (value, low, high): each screenable parameter's range around the scenario's value, within the
-    schema's bounds; ``excluded`` paths (declared, set or calibrated) and parameters at zero left out."""
+    schema's bounds; ``excluded`` paths (declared, set or calibrated), parameters at zero and those of a section
+    switched off (``enabled: false``: they cannot matter) left out."""
     from simulation.runs.sweeps.plan import get_path
 
     dump = scenario.model_dump(mode="json")
     ranges = {}
     for path in screenable_paths():
         value = get_path(dump, path)
-        if overlaps(path, excluded) or not isinstance(value, (int, float)) or isinstance(value, bool) or value == 0:
+        section = dump.get(path.split(".")[0])
+        switched_off = isinstance(section, dict) and section.get("enabled") is False
+        if (overlaps(path, excluded) or switched_off or not isinstance(value, (int, float)) or isinstance(value, bool)
+                or value == 0):
             continue
         resolved = resolve_path(Scenario, path)
         assert resolved.screen is not None

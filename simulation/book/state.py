@@ -56,7 +56,8 @@ class CustomerColumns:
     churn_probability: np.ndarray = _column(np.float64, "the customer's own monthly churn probability (sBG draw)")
     segment_hazard: np.ndarray = _column(np.float64, "churn multiplier of the customer's current segment")
     price_hazard: np.ndarray = _column(np.float64, "price^elasticity: churn multiplier of the customer's price")
-    hazard: np.ndarray = _column(np.float64, "this month's churn probability after all multipliers")
+    hazard: np.ndarray = _column(np.float64, "this month's churn probability after every lasting multiplier (a "
+                                             "mechanism's temporary factor, a price war's, applies to the draw only)")
     contract_end: np.ndarray = _column(np.int32, "month index at which the current contract ends")
     status: np.ndarray = _column(np.int8, "ACTIVE, CHURNED, DIVESTED, PARTNER or PARTNER_LEFT")
     segment: np.ndarray = _column(np.int8, "value segment at the last review, 1 (top 1 %) … 8 (bottom 10 %)")

@@ -27,7 +27,6 @@ def churn_hazard(
     trust_sensitivity: float = 0.0,
     at_risk: np.ndarray | None = None,
     distrust: float = 0.0,
-    factor: np.ndarray | None = None,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Monthly churn probability: the customer's base hazard times multipliers, capped at 1.
@@ -35,8 +34,7 @@ def churn_hazard(
     ``base_hazard`` is the customer's own sBG draw × segment multiplier × price multiplier.
     ``satisfaction_gap`` is reference − satisfaction (positive when customers are less happy
     than when the scenario's churn rates were observed); ``at_risk`` marks customers near the
-    divestment threshold, whose hazard rises by ``distrust``; ``factor`` is each customer's multiplier
-    from the mechanisms that set one (a price war). A mechanism whose sensitivity is 0
+    divestment threshold, whose hazard rises by ``distrust``. A mechanism whose sensitivity is 0
     contributes a factor of exactly 1. Written in place into ``out`` when given: this runs
     every month over every customer.
     """
@@ -51,8 +49,6 @@ def churn_hazard(
         hazard *= np.exp(trust_sensitivity * (1.0 - trust))
     if at_risk is not None and distrust:
         hazard *= 1.0 + distrust * at_risk  # arithmetic on the mask: 15× faster than hazard[at_risk] *= here
-    if factor is not None:
-        hazard *= factor
     np.minimum(hazard, 1.0, out=hazard)
     return hazard
 

@@ -48,3 +48,7 @@ class StrictModel(BaseModel):
 
 class Section(StrictModel):
     """Base of every scenario section: immutable, unknown keys refused, numbers strict and finite."""
+
+    def problem_in(self, scenario: Any) -> str | None:
+        """Why this section does not fit the scenario around it (a mechanism's check across sections), or None."""
+        return None

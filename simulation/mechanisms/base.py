@@ -13,9 +13,10 @@ Hooks, in the order a month calls them (a hook not overridden does nothing):
    conditions of the month);
 2. ``shape_month`` — the month's contributions to satisfaction and hazard (also asked when newcomers join
    and at the start, so it only reads state);
-3. ``pushed_out`` and ``stories`` — whenever the strategy lets customers go, or badly treated leavers tell;
-4. ``shape_acquisition`` — the month's contributions to who may join and how fast;
-5. ``end_month`` — slow drifts, after the month's accounts;
+3. ``after_draw`` — the month's hazards as the churn draw saw them, before the leavers leave the books;
+4. ``pushed_out`` and ``stories`` — whenever the strategy lets customers go, or badly treated leavers tell;
+5. ``shape_acquisition`` — the month's contributions to who may join and how fast;
+6. ``end_month`` — slow drifts, after the month's accounts;
 then ``month_values`` feeds the month's trace, and at a quarter's end ``quarter_values`` its outcomes, after
 which ``end_quarter`` lets a mechanism start its flows afresh.
 """
@@ -47,7 +48,10 @@ class Market:
 
 @dataclass(frozen=True)
 class HazardFactor:
-    """Multiply the churn hazard of the customers at ``rows`` by ``factor`` this month."""
+    """Multiply the churn hazard of the customers at ``rows`` by ``factor`` for this month's draw (capped at 1).
+
+    Temporary: the hazard the customers keep — what their lifetime values, the book's value and a step's
+    targeting are computed from — is without it, as a price war ends."""
 
     rows: np.ndarray
     factor: float
@@ -59,7 +63,8 @@ class MonthShape:
 
     Satisfaction drifts to baseline × ``quality`` − exposure × ``queue_penalty`` (less deliberately
     bad service); the hazard is the customer's base hazard × exp(satisfaction gap, lost trust) ×
-    (1 + ``at_risk_uplift`` below ``at_risk_profit``) × every ``hazard_factors`` entry, capped at 1.
+    (1 + ``at_risk_uplift`` below ``at_risk_profit``), capped at 1, and the month's draw is against it ×
+    every ``hazard_factors`` entry, capped at 1.
     """
 
     satisfaction_moves: bool = False  # a mechanism moves satisfaction this month (else it stays where it is)
@@ -128,6 +133,7 @@ class Mechanism(Generic[SettingsT]):
         # A weak reference: the run holds its mechanisms, and a mechanism holding the run back would make every model a
         # reference cycle, freed only when the cyclic collector next runs — at a million customers a worker held
         # several finished models at once (4.5 GB against 0.9 GB, measured).
+        # A mechanism is part of its run: used after the run is gone, it raises ReferenceError.
         self.run: Run = weakref.proxy(run)
         self.settings: SettingsT = getattr(run.scenario, next(iter(self.sections)))
 
@@ -139,6 +145,9 @@ class Mechanism(Generic[SettingsT]):
 
     def shape_month(self, shape: MonthShape) -> None:
         """Add this mechanism's part of the month's satisfaction and hazard (read state; change nothing)."""
+
+    def after_draw(self, month: int) -> None:
+        """Just after the month's churn draw: every customer's ``hazard`` is the month's (leavers' too); read only."""
 
     def pushed_out(self, count: int, abrupt: int, active_before: int) -> None:
         """The strategy ended ``count`` relationships (``abrupt`` of them abruptly) of ``active_before`` customers."""

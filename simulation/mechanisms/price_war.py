@@ -3,11 +3,12 @@ fewer of the market's people come to us. The worked example of a mechanism added
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from pydantic import Field
 
 from simulation.book.outcome_types import Outcome
-from simulation.book.state import CHURNED
 from simulation.core.schema import Real, Section, Switch, Whole, in_plain_words
 from simulation.core.streams import Stream
 from simulation.mechanisms.base import Acquisition, HazardFactor, Mechanism, MonthShape, Run
@@ -33,6 +34,13 @@ class PriceWarSpec(Section):
         json_schema_extra=in_plain_words("Share of new customers a price war takes"),
     )
 
+    def problem_in(self, scenario: Any) -> str | None:
+        if self.enabled and self.start_quarter > scenario.horizon_quarters:
+            return (f"price_war.start_quarter is {self.start_quarter}, after the horizon's last quarter "
+                    f"({scenario.horizon_quarters}): the war would never start (start it within the horizon, or "
+                    f"switch it off with price_war.enabled: false)")
+        return None
+
 
 class PriceWar(Mechanism[PriceWarSpec]):
     """During the war: price-sensitive customers' hazard × ``churn_multiplier``; market acquisition × (1 − cut)."""
@@ -41,8 +49,9 @@ class PriceWar(Mechanism[PriceWarSpec]):
     sections = {"price_war": PriceWarSpec}
     outcomes = (
         Outcome("price_war_churned", "flow", "customers",
-                "customers a competitor's price war took: price-sensitive customers who left during it × "
-                "(1 − 1 / price_war.churn_multiplier), the part of their leaving the war caused (0 without a war)",
+                "customers a competitor's price war took, expected: over the price-sensitive customers on the books at "
+                "each of its months' churn draws, the chance of leaving with the war less the chance without it "
+                "(0 without a war)",
                 lambda e: e.values["price_war_churned"],
                 better="lower"),
     )
@@ -73,11 +82,12 @@ class PriceWar(Mechanism[PriceWarSpec]):
         if self.at_war(self.run.current_month):
             acquisition.factor *= 1.0 - self.settings.acquisition_cut
 
-    def end_month(self, month: int) -> None:
+    def after_draw(self, month: int) -> None:
+        """The customers the war takes this month, expected: Σ (min(hazard × multiplier, 1) − hazard) over the
+        sensitive customers at the draw (a customer off the books has a hazard of 0)."""
         if self.at_war(month):
-            c, rows = self.run.customers, self._sensitive_rows()
-            left = np.count_nonzero((c.status[rows] == CHURNED) & (c.exit_month[rows] == month))
-            self._churned += left * (1.0 - 1.0 / self.settings.churn_multiplier)
+            hazard = self.run.customers.hazard[self._sensitive_rows()]
+            self._churned += float((np.minimum(hazard * self.settings.churn_multiplier, 1.0) - hazard).sum())
 
     def month_values(self) -> dict[str, float]:
         return {"price_war": float(self.at_war(self.run.current_month))}

@@ -10,6 +10,7 @@ from pydantic import Field
 from simulation.book.outcome_types import Outcome
 from simulation.core.schema import Real, Section, in_plain_words
 from simulation.mechanisms.base import Acquisition, Mechanism, MonthShape, Run
+from simulation.mechanisms.word_of_mouth import WordOfMouthSpec
 
 
 class ReputationSpec(Section):
@@ -26,7 +27,7 @@ class Reputation(Mechanism[ReputationSpec]):
     """Reputation = initial × exp(−word_of_mouth.reputation_loss × heard share); lost trust recovers monthly."""
 
     name = "reputation"
-    sections = {"reputation": ReputationSpec}
+    sections = {"reputation": ReputationSpec, "word_of_mouth": WordOfMouthSpec}  # its own, and reputation_loss
     outcomes = (
         Outcome("reputation", "level", "index", "reputation index (1 = as at the start); scales acquisition",
                 lambda e: e.values["reputation"],

@@ -288,9 +288,7 @@ class CustomerModel:
     def _compute_hazard(self, rows: slice) -> None:
         """The churn probability of ``rows`` as things stand now (the month's pass sets everyone's, by the same
         formula, each month): at the start, and for newcomers as they join."""
-        shape = self._shape()
-        factor = self._hazard_factor(shape)
-        hazards(self.customers, rows, self._month_settings(shape, len(factor) > 0), factor)
+        hazards(self.customers, rows, self._month_settings(self._shape(), False))
 
     def _month_settings(self, shape: MonthShape, factored: bool) -> MonthSettings:
         """The compiled month pass's settings, by name, from the core's and the mechanisms' (``shape``)."""
@@ -363,8 +361,10 @@ class CustomerModel:
         month_totals = month_step(self.customers, draws, self._month_settings(shape, len(factor) > 0), factor)
         if self.trace.columns and spec.churn.enabled:
             if "hazard" in snapshot:
-                snapshot["hazard"] = self.customers.hazard.copy()  # as drawn against; the rest as before the month
+                snapshot["hazard"] = self.customers.hazard.copy()  # the month's, kept (no temporary factor); the rest before it
             self.trace.snapshots.append(snapshot)
+        for mechanism in self.mechanisms:
+            mechanism.after_draw(month)
         self._churn(month_totals.leaving, draws, month)
         added = self._acquire(month)
         self._book_month(month, month_totals, added)

@@ -68,7 +68,7 @@ class MonthSettings(NamedTuple):
     distrust: float  # hazard uplift for customers below the threshold (0: none)
     distrust_threshold: float  # profit per month below which customers feel at risk
     trust_recovery: float  # share of each customer's lost trust regained after the draw (0: none)
-    factored: bool  # the hazard is multiplied by each customer's ``hazard_factor`` (a mechanism's, e.g. a price war)
+    factored: bool  # the draw is against hazard × each customer's ``hazard_factor`` (a mechanism's, e.g. a price war)
 
 
 class MonthTotals(NamedTuple):
@@ -110,8 +110,9 @@ def _month_numpy(c, draws: np.ndarray, s: MonthSettings, hazard_factor: np.ndarr
         np.add(c.satisfaction, target, out=c.satisfaction)
     leaving = np.empty(0, dtype=np.intp)
     if s.churn:
-        hazards(c, slice(None), s, hazard_factor)
-        leaving = np.flatnonzero(draws < c.hazard)
+        hazards(c, slice(None), s)
+        drawn = np.minimum(c.hazard * hazard_factor, 1.0) if s.factored else c.hazard  # the month's temporary factors
+        leaving = np.flatnonzero(draws < drawn)
     np.multiply(c.revenue, c.growth_factor, out=c.revenue)
     billed = c.revenue * c.billing_rate
     np.multiply(c.revenue, c.profit_rate, out=c.last_profit)
@@ -126,9 +127,10 @@ def _month_numpy(c, draws: np.ndarray, s: MonthSettings, hazard_factor: np.ndarr
 
 
 def _churn_rate_python(base_hazard, satisfaction_gap, satisfaction_sensitivity, trust_on, trust, trust_sensitivity,
-                       at_risk, distrust, factor):  # pragma: no cover - compiled; formulas.churn_hazard is the reference
+                       at_risk, distrust):  # pragma: no cover - compiled; formulas.churn_hazard is the reference
     """One customer's monthly churn probability: the base hazard × exp(satisfaction gap and lost trust) × the
-    distrust uplift when at risk × the mechanisms' factor, capped at 1 (the one formula every compiled pass uses)."""
+    distrust uplift when at risk, capped at 1 (the one formula every compiled pass uses). A mechanism's temporary
+    factor (a price war's) multiplies it for the month's draw only: the hazard kept, and valued, is this one."""
     if base_hazard <= 0.0:
         return 0.0
     exponent = satisfaction_sensitivity * satisfaction_gap
@@ -137,11 +139,10 @@ def _churn_rate_python(base_hazard, satisfaction_gap, satisfaction_sensitivity, 
     rate = base_hazard * math.exp(exponent)
     if at_risk:
         rate *= 1.0 + distrust
-    rate *= factor
     return min(rate, 1.0)
 
 
-def hazards(columns, rows: slice, settings: MonthSettings, hazard_factor: np.ndarray) -> None:
+def hazards(columns, rows: slice, settings: MonthSettings) -> None:
     """Set the churn probability of the customers at ``rows`` (a slice) as the month's pass would: at the start,
     and for newcomers as they join (their first month's hazard, valued at a quarter's end)."""
     c = columns
@@ -149,7 +150,7 @@ def hazards(columns, rows: slice, settings: MonthSettings, hazard_factor: np.nda
     if selected() == "numba":
         _hazards(start, stop, c.satisfaction, c.reference_satisfaction, c.base_hazard, c.trust, c.last_profit, c.hazard,
                  settings.satisfaction_sensitivity, settings.trust_on, settings.trust_sensitivity, settings.distrust,
-                 settings.distrust_threshold, settings.factored, hazard_factor)
+                 settings.distrust_threshold)
         return
     s = settings
     mech.churn_hazard(
@@ -158,18 +159,17 @@ def hazards(columns, rows: slice, settings: MonthSettings, hazard_factor: np.nda
         s.satisfaction_sensitivity,
         c.trust[rows] if s.trust_on else None, s.trust_sensitivity,
         c.last_profit[rows] < s.distrust_threshold if s.distrust > 0 else None, s.distrust,
-        hazard_factor[rows] if s.factored else None, out=c.hazard[rows],
+        out=c.hazard[rows],
     )
 
 
 def _hazards_python(start, stop, satisfaction, reference_satisfaction, base_hazard, trust, last_profit, hazard,
-                    satisfaction_sensitivity, trust_on, trust_sensitivity, distrust, distrust_threshold, factored,
-                    hazard_factor):  # pragma: no cover - compiled; formulas.churn_hazard is the reference
+                    satisfaction_sensitivity, trust_on, trust_sensitivity, distrust,
+                    distrust_threshold):  # pragma: no cover - compiled; formulas.churn_hazard is the reference
     for i in range(start, stop):
         hazard[i] = _churn_rate(base_hazard[i], reference_satisfaction[i] - satisfaction[i], satisfaction_sensitivity,
                                 trust_on, trust[i], trust_sensitivity,
-                                distrust > 0.0 and last_profit[i] < distrust_threshold, distrust,
-                                hazard_factor[i] if factored else 1.0)
+                                distrust > 0.0 and last_profit[i] < distrust_threshold, distrust)
 
 
 def _month_pass_python(satisfaction, reference_satisfaction, exposure, treatment_penalty, base_hazard, trust,
@@ -202,9 +202,10 @@ def _month_pass_python(satisfaction, reference_satisfaction, exposure, treatment
         if churn:
             rate = _churn_rate(base_hazard[i], reference_satisfaction[i] - satisfaction[i], satisfaction_sensitivity,
                                trust_on, trust[i], trust_sensitivity,
-                               distrust > 0.0 and last_profit[i] < distrust_threshold, distrust,
-                               hazard_factor[i] if factored else 1.0)
+                               distrust > 0.0 and last_profit[i] < distrust_threshold, distrust)
             hazard[i] = rate
+            if factored:  # drawn against this month only; the hazard kept (and valued) is without it
+                rate = min(rate * hazard_factor[i], 1.0)
             if draws[i] < rate:
                 left = True
                 leaving[count] = i
@@ -552,7 +553,7 @@ def warm_up() -> None:
     small, segment = np.zeros(1, dtype=np.int8), np.ones(1, dtype=np.int8)
     _month_pass(one.copy(), one, one, one, one, one.copy(), one.copy(), one.copy(), one, one.copy(), one, one, one, one,
                 one.copy(), one.copy(), True, 0.1, 0.5, 0.0, True, True, 1.0, True, 1.0, 0.1, 0.0, 0.1, True, one)
-    _hazards(0, 1, one, one, one, one, one, one.copy(), 1.0, True, 1.0, 0.1, 0.0, True, one)
+    _hazards(0, 1, one, one, one, one, one, one.copy(), 1.0, True, 1.0, 0.1, 0.0)
     _purchase_sums(small, one, one, one, 0, True)
     _plain_values(one, one, one, one, one * 0.01, small, 0.001, one.copy())
     _scan_loop(small, whole - 1, one, one, one, one * 0.5, one * 0.99, np.log(one * 0.99), one * 0.01, one, segment,

@@ -431,6 +431,10 @@ class Scenario(_WithMechanisms):
         if self.report.baseline is not None and self.report.baseline not in self.strategies:
             raise ValueError(f"report.baseline names {self.report.baseline!r}, which is not a strategy "
                              f"(known: {', '.join(self.strategies)})")
+        for key in mechanism_sections():
+            problem = getattr(self, key).problem_in(self)
+            if problem:
+                raise ValueError(problem)
         problem = self.memory_problem()
         if problem:
             raise ValueError(problem)

@@ -140,7 +140,7 @@ class CustomerModel:
         self._resegment()
         self.customers.start_segment[:] = self.customers.segment
         self._initialise_service_equilibrium()
-        self._compute_hazard(slice(None))
+        self._compute_hazard(slice(None), self.reference_shape)
 
     @property
     def customers(self) -> CustomerColumns:
@@ -285,12 +285,12 @@ class CustomerModel:
         self.reference_shape = self._shape()  # the service today's churn rates were observed at
         c.satisfaction[:] = c.reference_satisfaction[:] = self._satisfaction_target(slice(None), self.reference_shape)
 
-    def _compute_hazard(self, rows: slice) -> None:
-        """The churn probability of ``rows`` as things stand now (the month's pass sets everyone's, by the same
-        formula, each month): at the start, and for newcomers as they join."""
-        hazards(self.customers, rows, self._month_settings(self._shape(), False))
+    def _compute_hazard(self, rows: slice, shape: MonthShape) -> None:
+        """The churn probability of ``rows`` under ``shape`` (the month's pass sets everyone's, by the same formula,
+        each month): at the start, and for newcomers as they join."""
+        hazards(self.customers, rows, self._month_settings(shape))
 
-    def _month_settings(self, shape: MonthShape, factored: bool) -> MonthSettings:
+    def _month_settings(self, shape: MonthShape) -> MonthSettings:
         """The compiled month pass's settings, by name, from the core's and the mechanisms' (``shape``)."""
         spec = self.scenario
         return MonthSettings(
@@ -307,7 +307,7 @@ class CustomerModel:
             distrust_threshold=shape.at_risk_profit,
             # Trust's monthly recovery (part of the month's drift) rides on the month's pass over the book.
             trust_recovery=shape.trust_recovery,
-            factored=factored,
+            factored=bool(shape.hazard_factors),
         )
 
     def _churn(self, leaving: np.ndarray, draws: np.ndarray, month: int) -> None:
@@ -358,7 +358,7 @@ class CustomerModel:
             c = self.customers
             chance = c.buying_probability[c.status == ACTIVE]
             self._month_buying = (float(chance.sum()), float(np.dot(chance, 1.0 - chance)))
-        month_totals = month_step(self.customers, draws, self._month_settings(shape, len(factor) > 0), factor)
+        month_totals = month_step(self.customers, draws, self._month_settings(shape), factor)
         if self.trace.columns and spec.churn.enabled:
             if "hazard" in snapshot:
                 snapshot["hazard"] = self.customers.hazard.copy()  # the month's, kept (no temporary factor); the rest before it
@@ -471,10 +471,11 @@ class CustomerModel:
         self._active_rows = None
         c = self.customers
         c.reference_satisfaction[added] = self._satisfaction_target(added, self.reference_shape)
-        c.satisfaction[added] = self._satisfaction_target(added, self._shape())
+        shape = self._shape()
+        c.satisfaction[added] = self._satisfaction_target(added, shape)
         self.state.refresh_profit(added)
         self._set_segments(added, segment_of(c.last_profit[added], self.ranking.cut_points))
-        self._compute_hazard(added)  # valued with their own hazard from the month they join
+        self._compute_hazard(added, shape)  # valued with their own hazard from the month they join
         self.active_count += count
         self.pending_cost += count * spec.market.acquisition_cost
         self.flows.acquisition_cost += count * spec.market.acquisition_cost

@@ -128,3 +128,20 @@ def test_gamma_gamma_refuses_a_fit_without_a_finite_mean_spend():
     spend = rng.pareto(0.7, 3000) * 10 + 0.01  # so heavy a tail the mean is infinite
     with pytest.raises(DataError, match=r"q > 1|did not converge|edge of the parameter range"):
         gamma_gamma.fit(x, spend, "heavy.csv")
+
+
+def test_parameters_the_data_barely_pin_down_are_drawn_within_the_range_the_fit_searched():
+    # BG/NBD on a log with no sign of dropout: a = 7.5e-6 with a standard error of 0.054 (a log-sd of about 7,200).
+    # Drawn log-normally, a underflowed to 0 and the posterior book's Beta(a, b + x) draw crashed.
+    from simulation.data.calibration.mle import Fit
+
+    log_sd = 0.054 / 7.5e-6
+    fit = Fit("BG/NBD", {"r": 5.2, "alpha": 125.0, "a": 7.5e-6, "b": 82_400.0},
+              {"r": 1.25, "alpha": 30.0, "a": 0.054, "b": 4.6e6}, -5115.5, 400, 4, 4, 30,
+              log_covariance=((0.06, 0, 0, 0), (0, 0.06, 0, 0), (0, 0, log_sd**2, 0), (0, 0, 0, 3000.0)))
+    rng = np.random.default_rng(1)
+    drawn = [fit.draw(rng) for _ in range(200)]
+    for name in fit.parameters:
+        values = np.array([d[name] for d in drawn])
+        assert values.min() >= 1e-6 * (1 - 1e-12) and values.max() <= 1e6 * (1 + 1e-12), name
+    assert min(d["a"] for d in drawn) > 0  # Beta(a, …) takes it

@@ -50,10 +50,14 @@ class Fit:
         return self.parameters[name]
 
     def draw(self, rng: np.random.Generator) -> dict[str, float]:
-        """Parameters drawn from their estimated sampling distribution: log-normal around the estimate."""
+        """Parameters drawn from their estimated sampling distribution: log-normal around the estimate, kept within
+        the range the fit searched (1e-6 to 1e6). A parameter the data barely pin down (BG/NBD's a and b in a log
+        with no sign of dropout: a = 7.5e-6 ± 0.054) has a log-normal so wide that a draw underflowed to 0, and
+        the replication's posterior draw of each customer's dropout crashed (Beta with a = 0)."""
         names = list(self.parameters)
         centre = np.log([self.parameters[name] for name in names])
-        drawn = np.exp(rng.multivariate_normal(centre, np.asarray(self.log_covariance), method="cholesky"))
+        logs = rng.multivariate_normal(centre, np.asarray(self.log_covariance), method="cholesky")
+        drawn = np.exp(np.clip(logs, -LOG_BOUND, LOG_BOUND))
         return {name: float(value) for name, value in zip(names, drawn, strict=True)}
 
     def as_dict(self) -> dict:

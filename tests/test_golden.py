@@ -1,4 +1,4 @@
-"""A fixed-seed small run's tables, kept in files: every change to the engine's structure reproduces them exactly.
+"""A fixed-seed small run's tables, kept in files: every change to the engine's structure reproduces them.
 
 Two runs cover every mechanism: the bundled bank (synthetic book; capacity, morale, word of mouth,
 distrust, reputation, acquisition and referrals, every strategy including the ladder and the
@@ -6,8 +6,13 @@ partner migration) and the retailer calibrated from the example transaction log 
 drawn per replication, purchases counted). The log's fit is pinned (``retailer_log_fit.json``): where a
 numerical optimiser stops is the calibration's tolerance, not the engine's (the fits' analytic
 gradients moved BG/NBD's r from 0.3896517035 to 0.3896519003 and every table of the log run with
-it); the calibration tests hold the fits to the published values. A change that moves a number by one bit fails here;
-a change meant to move numbers regenerates the files on purpose:
+it); the calibration tests hold the fits to the published values.
+
+Counts and labels must match exactly, every other number to 1e-9 of itself. Not to the bit: the same code
+gives numbers that differ in their last bits from one processor to another (numpy's and OpenBLAS's vector
+paths are chosen by the CPU: on an AVX-512 machine the bank's revenue differed from these files by 4e-16 of
+itself, its wait by 1e-14 minutes), while a change to the model (a month shifted, a term dropped) moves
+them by more than 1e-6. A change meant to move numbers regenerates the files on purpose:
 
     CLIENTELE_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
 
@@ -32,6 +37,9 @@ from simulation.scenario.spec import load_scenario
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REGENERATE = os.environ.get("CLIENTELE_REGENERATE_GOLDEN") == "1"
+
+RELATIVE = 1e-9  # a model change moves a number by more; processors differ in the last bits (above)
+ABSOLUTE = 1e-12  # for numbers that are zero, or nearly (a Herfindahl index's last bits)
 
 RUNS = {
     "bank": (ROOT / "scenarios" / "retail_bank.yaml",
@@ -84,4 +92,5 @@ def test_the_small_runs_reproduce_their_golden_tables_exactly(name: str) -> None
         # Columns are compared by name: a results column's place follows its declaration (the core's, then each
         # mechanism's), and moving a declaration into its mechanism moves the column, not a number.
         assert sorted(got.columns) == sorted(expected.columns), f"{file.name}: the table's columns changed"
-        pd.testing.assert_frame_equal(got[expected.columns], expected, check_exact=True, obj=file.name)
+        pd.testing.assert_frame_equal(got[expected.columns], expected, check_exact=False, rtol=RELATIVE,
+                                      atol=ABSOLUTE, obj=file.name)

@@ -40,17 +40,14 @@ class BookRanking:
     def of(cls, profit: np.ndarray) -> "BookRanking":
         """Rank ``profit`` (one value per customer on the books)."""
         positive_mask = profit > 0
-        return cls.from_split(profit[positive_mask], profit[~positive_mask])
+        return cls.from_split(np.sort(profit[positive_mask]), np.sort(profit[~positive_mask]))
 
     @classmethod
-    def from_split(cls, profitable: np.ndarray, rest: np.ndarray) -> "BookRanking":
-        """Rank a book given apart as its profits > 0 and the rest (as ``kernels.quarter_scan`` gives them).
-
-        Cut points are ``np.quantile`` (linear interpolation) at 1 − each top share. Only the
-        profitable customers are sorted (the concentration measures need them in order); cut
-        points that fall among the rest are found by partitioning them, which is linear.
+    def from_split(cls, positive: np.ndarray, rest: np.ndarray) -> "BookRanking":
+        """Rank a book given apart as its profits > 0 and the rest, each in ascending order (as
+        ``kernels.quarter_scan`` gives them). Cut points are ``np.quantile`` (linear interpolation) at
+        1 − each top share.
         """
-        positive = np.sort(profitable)
         net_profit = float(positive.sum()) + float(rest.sum())
         n = len(positive) + len(rest)
         if n == 0:
@@ -58,16 +55,10 @@ class BookRanking:
         positions = (1.0 - np.array(SEGMENT_TOP_SHARES)) * (n - 1)
         below = np.floor(positions).astype(np.intp)
         above = np.minimum(below + 1, n - 1)
-        wanted = np.unique(np.concatenate([below, above]))
-        in_rest = wanted[wanted < len(rest)]
-        values: dict[int, float] = {}
-        if len(in_rest):
-            partitioned = np.partition(rest, in_rest)
-            values.update(zip(in_rest.tolist(), partitioned[in_rest].tolist(), strict=True))
-        for index in wanted[wanted >= len(rest)].tolist():
-            values[index] = float(positive[index - len(rest)])
-        low = np.array([values[i] for i in below.tolist()])
-        high = np.array([values[i] for i in above.tolist()])
+        def ranked(indices: np.ndarray) -> np.ndarray:  # the profits at these ranks from the bottom of the book
+            return np.array([rest[i] if i < len(rest) else positive[i - len(rest)] for i in indices.tolist()])
+
+        low, high = ranked(below), ranked(above)
         return cls(low + (positions - below) * (high - low), positive, net_profit)
 
 

@@ -336,8 +336,8 @@ class QuarterScan(NamedTuple):
     option_value: float  # Σ (value with the option to abandon − plain value)
     turns_positive: int  # customers whose value turns from negative to positive with the option
     satisfaction: float  # Σ satisfaction of customers on the books
-    profitable: np.ndarray  # monthly profits > 0 of customers on the books, in row order
-    unprofitable: np.ndarray  # monthly profits ≤ 0 of customers on the books, in row order
+    profitable: np.ndarray  # monthly profits > 0 of customers on the books, ascending
+    unprofitable: np.ndarray  # monthly profits ≤ 0 of customers on the books, ascending
     segment_customers: np.ndarray  # per current segment (index 1…8): customers seen this quarter
     segment_revenue: np.ndarray
     segment_profit: np.ndarray
@@ -368,7 +368,8 @@ def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: 
             c.pending_exit, c.contract_end, plain, month, monthly_discount, SEGMENT_COUNT + 1)
         return QuarterScan(
             active=active, equity=float(plain.sum()), option_value=option_value, turns_positive=turns,
-            satisfaction=satisfaction, profitable=profitable[:n_profitable], unprofitable=unprofitable[:n_unprofitable],
+            satisfaction=satisfaction, profitable=_sort_positive(profitable[:n_profitable]),
+            unprofitable=0.0 - _sort_positive(0.0 - unprofitable[:n_unprofitable])[::-1],  # 0.0 - x: never -0.0
             segment_customers=segment_customers, segment_revenue=segment_revenue, segment_profit=segment_profit,
             start_active=start_active, start_revenue=start_revenue, start_profit=start_profit)
     return _scan_numpy(c, month, monthly_discount, lifetime_months)
@@ -391,7 +392,7 @@ def _scan_numpy(c, month: int, monthly_discount: float, lifetime_months: int) ->
     scan = QuarterScan(
         int(active.sum()), float(plain.sum()), float((with_option - plain).sum()),
         int(((plain < 0) & (with_option > 0)).sum()), float(c.satisfaction[active].sum()),
-        profit[profit > 0], profit[profit <= 0],
+        np.sort(profit[profit > 0]), np.sort(profit[profit <= 0]),
         np.bincount(current, minlength=bins)[: bins - 1].astype(np.int64),
         np.bincount(current, weights=c.quarter_revenue, minlength=bins)[: bins - 1],
         np.bincount(current, weights=c.quarter_profit, minlength=bins)[: bins - 1],
@@ -522,8 +523,52 @@ def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fix
             start_profit)
 
 
+def _sort_positive_python(values):  # pragma: no cover - compiled; np.sort is the reference
+    """``values`` (all ≥ +0.0) in ascending order: the same array as ``np.sort``, three times as fast on a million.
+
+    A positive float's bits, read as an unsigned integer, order as the float does, so a least-significant-digit
+    radix sort on them (six passes of 11 bits, one counting pass for all six, skipping a digit every key shares)
+    sorts in linear time. The quarter's ranking needs the profitable customers in order: it was a sixth of the
+    engine's time at a million customers as ``np.sort``.
+    """
+    n = len(values)
+    keys = values.view(np.uint64)
+    first = np.empty(n, dtype=np.uint64)
+    second = np.empty(n, dtype=np.uint64)
+    counts = np.zeros((_RADIX_PASSES, 1 << _RADIX_BITS), dtype=np.int64)
+    mask = np.uint64((1 << _RADIX_BITS) - 1)
+    for i in range(n):
+        key = keys[i]
+        for digit in range(_RADIX_PASSES):
+            counts[digit, (key >> np.uint64(digit * _RADIX_BITS)) & mask] += 1
+    source, target = keys, first
+    for digit in range(_RADIX_PASSES):
+        shift = np.uint64(digit * _RADIX_BITS)
+        if n == 0 or counts[digit, (keys[0] >> shift) & mask] == n:
+            continue
+        offsets = np.empty(1 << _RADIX_BITS, dtype=np.int64)
+        total = 0
+        for bucket in range(1 << _RADIX_BITS):
+            offsets[bucket] = total
+            total += counts[digit, bucket]
+        for i in range(n):
+            key = source[i]
+            bucket = (key >> shift) & mask
+            target[offsets[bucket]] = key
+            offsets[bucket] += 1
+        source, target = target, (second if target is first else first)
+    if n == 0 or source is keys:  # every key shared every digit: already in order
+        return values.copy()
+    return source.view(np.float64)
+
+
+_RADIX_BITS = 11
+_RADIX_PASSES = 6  # 6 × 11 bits cover a float's 64
+
+
 # The kernels a run calls (``warm_up`` loads each; helpers inlined or called from them are not listed).
-COMPILED = ("_month_pass", "_hazards", "_purchase_sums", "_plain_values", "_scan_loop", "_resegment", "_contracts_due")
+COMPILED = ("_month_pass", "_hazards", "_purchase_sums", "_plain_values", "_scan_loop", "_resegment", "_contracts_due",
+            "_sort_positive")
 
 if njit is not None:
     _whole_power_compiled = njit(cache=True, nogil=True, error_model="numpy")(_whole_power)
@@ -537,6 +582,7 @@ if njit is not None:
     _resegment = njit(cache=True, nogil=True, error_model="numpy")(_resegment_python)
     _contracts_due = njit(cache=True, nogil=True, error_model="numpy")(_contracts_due_python)
     _purchase_sums = njit(cache=True, nogil=True, error_model="numpy")(_purchase_sums_python)
+    _sort_positive = njit(cache=True, nogil=True, error_model="numpy")(_sort_positive_python)
 
 
 def warm_up() -> None:
@@ -560,3 +606,4 @@ def warm_up() -> None:
                segment, one.copy(), one.copy(), flag, whole + 5, one.copy(), 2, 0.001, SEGMENT_COUNT + 1)
     _resegment(one, np.zeros(7), np.ones(SEGMENT_COUNT), one, one, small, 0, segment.copy(), one.copy(), one.copy())
     _contracts_due(whole, small, 0, 0)
+    _sort_positive(one.copy())

@@ -545,7 +545,16 @@ class Report:
             tested=len(summary.uncertainties), screened=len(screened),
             added=[entry["label"] for entry in screened if entry["added"]],
             threshold=self.money(screening["threshold"]) if screening else None,
+            sample=self._robustness_sample(manifest),
         )
+
+    def _robustness_sample(self, manifest: dict[str, Any]) -> dict[str, str] | None:
+        """How the futures sampled a company-scale book (``sample_weight``), for the section's note; None when whole."""
+        weight = float(manifest.get("sample_weight") or 1.0)
+        if weight == 1.0:
+            return None
+        book = self.scenario.population.customers
+        return {"customers": f"{round(book / weight):,}", "book": f"{book:,}", "weight": f"{weight:g}"}
 
     # ---- backtest (board, with a log and report.backtest_months): did the model predict what happened?
 

@@ -68,6 +68,7 @@ class QuarterEnd:
     values: dict[str, float]  # the mechanisms' quarter values (``Mechanism.quarter_values``), by name
     ranking: BookRanking  # the book's monthly profits, ranked once for the quarter
     scan: QuarterScan  # lifetime values, satisfaction and segment sums, from one pass over the book
+    weight: float = 1.0  # customers each simulated customer stands for (``sample_weight``)
 
     @cached_property
     def concentration(self) -> dict[str, float]:
@@ -109,6 +110,15 @@ class _Read:
         return self.unit in COUNTED_UNITS
 
     @property
+    def weight_power(self) -> int:
+        """How the outcome grows with the customers each simulated one stands for (``sample_weight``): money and counts
+        with it, shares, means and minutes not at all; an outcome may declare otherwise (the Herfindahl index, −1)."""
+        declared = getattr(self, "scales", None)
+        if declared is not None:
+            return declared
+        return 1 if self.unit == "currency" or self.counted else 0
+
+    @property
     def over_horizon(self) -> str:
         """How a run's value is read: a flow is totalled over the horizon, a level or running total read at its end."""
         return "total" if self.kind == "flow" else "end"
@@ -124,6 +134,7 @@ class Outcome(_Read):
     better: Better = ""
     board: Board | None = None
     sweep: Sweep | None = None
+    scales: int | None = None  # the power of ``sample_weight`` it is multiplied by, when not its unit's (see weight_power)
 
 
 

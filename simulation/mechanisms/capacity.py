@@ -56,7 +56,10 @@ class Capacity(Mechanism[CapacitySpec]):
         spec = self.settings
         self.wait_minutes = self.penalty = 0.0
         if spec.enabled:
-            load = float(self.run.customers.staffed_load.sum()) * spec.handle_minutes / spec.agent_minutes_per_month
+            # A sample's customers each stand for ``sample_weight`` of the book's: the agents meet the whole load
+            # (Erlang C's waits are not the same for a tenth of the load on a tenth of the agents).
+            load = (float(self.run.customers.staffed_load.sum()) * self.run.scenario.sample_weight
+                    * spec.handle_minutes / spec.agent_minutes_per_month)
             self.wait_minutes = erlang_c_wait(load, spec.agents, spec.handle_minutes, spec.max_wait_minutes)
             self.penalty = wait_penalty(self.wait_minutes, spec.tolerated_wait_minutes, spec.satisfaction_loss_per_minute)
 

@@ -19,18 +19,25 @@ from simulation.model.kernels import QuarterScan
 LORENZ_POINTS = 51
 
 
-def segment_records(keys: dict[str, Any], sums: QuarterScan) -> list[dict[str, Any]]:
-    """Customers, revenue, cost and profit of the quarter per current value segment (Goonan, Inforte, undated)."""
+def whole_book(count: Any, weight: float) -> int | float:
+    """A count of simulated customers for the whole book they stand for (``sample_weight``): itself when it is 1."""
+    return int(count) if weight == 1.0 else float(count) * weight
+
+
+def segment_records(keys: dict[str, Any], sums: QuarterScan, weight: float = 1.0) -> list[dict[str, Any]]:
+    """Customers, revenue, cost and profit of the quarter per current value segment (Goonan, Inforte, undated),
+    for the whole book when each simulated customer stands for ``weight``."""
     return [
         {**keys, "segment": index, "segment_label": SEGMENT_LABELS[index - 1],
-         "customers": int(sums.segment_customers[index]), "revenue": float(sums.segment_revenue[index]),
-         "cost": float(sums.segment_revenue[index] - sums.segment_profit[index]),
-         "profit": float(sums.segment_profit[index])}
+         "customers": whole_book(sums.segment_customers[index], weight),
+         "revenue": float(sums.segment_revenue[index]) * weight,
+         "cost": float(sums.segment_revenue[index] - sums.segment_profit[index]) * weight,
+         "profit": float(sums.segment_profit[index]) * weight}
         for index in range(1, SEGMENT_COUNT + 1)
     ]
 
 
-def start_segment_records(keys: dict[str, Any], sums: QuarterScan) -> list[dict[str, Any]]:
+def start_segment_records(keys: dict[str, Any], sums: QuarterScan, weight: float = 1.0) -> list[dict[str, Any]]:
     """The same per starting segment, a fixed cohort: the same customers under every strategy.
 
     ``customers`` counts those on the books at quarter end; revenue and profit include those who
@@ -38,9 +45,10 @@ def start_segment_records(keys: dict[str, Any], sums: QuarterScan) -> list[dict[
     """
     labels = (JOINED_LATER_LABEL, *SEGMENT_LABELS)
     return [
-        {**keys, "start_segment": index, "segment_label": labels[index], "customers": int(sums.start_active[index]),
-         "revenue": float(sums.start_revenue[index]), "cost": float(sums.start_revenue[index] - sums.start_profit[index]),
-         "profit": float(sums.start_profit[index])}
+        {**keys, "start_segment": index, "segment_label": labels[index],
+         "customers": whole_book(sums.start_active[index], weight), "revenue": float(sums.start_revenue[index]) * weight,
+         "cost": float(sums.start_revenue[index] - sums.start_profit[index]) * weight,
+         "profit": float(sums.start_profit[index]) * weight}
         for index in range(0, SEGMENT_COUNT + 1)
     ]
 

@@ -39,7 +39,7 @@ from simulation.core.segments import BookRanking, segment_of
 from simulation.core.streams import RandomStreams, Stream
 from simulation.mechanisms import MECHANISMS, Mechanism
 from simulation.mechanisms.base import Acquisition, Market, MonthShape
-from simulation.model.breakdowns import lorenz_records, segment_records, start_segment_records
+from simulation.model.breakdowns import lorenz_records, segment_records, start_segment_records, whole_book
 from simulation.model.kernels import (
     MonthSettings,
     MonthTotals,
@@ -194,7 +194,8 @@ class CustomerModel:
             self.env.run(until=self.calendar.days_until(self.months))  # nothing at the horizon itself runs
         self.output.reach.extend(
             {"strategy": self.strategy_name, "replication": self.replication, "step": step,
-             "first_review": int(first), "within_horizon": int(horizon)}
+             "first_review": whole_book(first, self.scenario.sample_weight),
+             "within_horizon": whole_book(horizon, self.scenario.sample_weight)}
             for step, (first, horizon) in enumerate(self.reached_today, start=1))
         return self.output
 
@@ -634,14 +635,14 @@ class CustomerModel:
             cumulative_profit=self.cumulative_profit, npv=self.npv,
             discount_factor=1.0 / (1.0 + self.monthly_discount) ** (month + 1),
             values={name: value for mechanism in self.mechanisms for name, value in mechanism.quarter_values().items()},
-            ranking=self.ranking, scan=scan,
+            ranking=self.ranking, scan=scan, weight=self.scenario.sample_weight,
         )
         keys = record_keys(self.strategy_name, self.replication, quarter, self.calendar.quarter_label(month),
                            self.calendar.period_end(month))
         self.output.quarters.append(quarter_record(keys, end))
         table_keys = {"strategy": self.strategy_name, "replication": self.replication, "quarter": quarter}
-        self.output.segments.extend(segment_records(table_keys, scan))
-        self.output.start_segments.extend(start_segment_records(table_keys, scan))
+        self.output.segments.extend(segment_records(table_keys, scan, self.scenario.sample_weight))
+        self.output.start_segments.extend(start_segment_records(table_keys, scan, self.scenario.sample_weight))
         if quarter == self.scenario.horizon_quarters:
             self.output.lorenz.extend(lorenz_records({"strategy": self.strategy_name, "replication": self.replication},
                                                      np.concatenate([scan.unprofitable, scan.profitable])))

@@ -139,7 +139,8 @@ CORE_OUTCOMES: list[Outcome] = [
             "on fewer customers", lambda e: e.concentration["top10_positive_profit_share"]),
     Outcome("hhi", "level", "index",
             "Herfindahl index of profitable customers' profit shares (1/n when even, 1 when one customer earns "
-            "it all); a rise means more concentration", lambda e: e.concentration["hhi"]),
+            "it all); a rise means more concentration", lambda e: e.concentration["hhi"],
+            scales=-1),  # 1/n: a sample of one customer in w has w times the whole book's
     Outcome("effective_customers", "level", "customers",
             "1 / HHI: how many equal customers would earn the profit as concentrated; a fall means more concentration",
             lambda e: e.concentration["effective_customers"],
@@ -205,10 +206,15 @@ def outcome(name: str) -> Outcome:
 
 
 def quarter_record(keys: dict[str, Any], end: QuarterEnd) -> dict[str, Any]:
-    """One row of ``results.parquet``: the keys, then every declared outcome in declaration order."""
+    """One row of ``results.parquet``: the keys, then every declared outcome in declaration order.
+
+    Outcomes are computed from the simulated customers, then, when each stands for ``end.weight`` of the book's,
+    scaled to the whole book by their ``weight_power`` (money and counts × weight; ratios as they are).
+    """
     record = dict(keys)
     for declared in OUTCOMES:
-        record[declared.name] = declared.compute(end)
+        value = declared.compute(end)
+        record[declared.name] = value if end.weight == 1.0 else value * end.weight ** declared.weight_power
     return record
 
 

@@ -303,6 +303,13 @@ class _ScenarioHead(Section):
     churn: ChurnSpec = ChurnSpec()
     satisfaction: SatisfactionSpec = SatisfactionSpec()
     market: MarketSpec = MarketSpec()
+    sample_weight: Real = Field(
+        1.0, ge=1, le=1000,
+        description="Customers each simulated customer stands for: the book and the market are simulated as a sample "
+                    "of one in this many, the call centre keeps its agents and meets the whole load, and money and "
+                    "counts are reported for the whole book (synthetic population only). 1 simulates every customer; "
+                    "a company-scale report's robustness futures use more",
+    )
 
     if TYPE_CHECKING:  # the mechanisms' sections, added from their declarations below
         def __getattr__(self, name: str) -> Any: ...

@@ -56,6 +56,7 @@ def manifest(plan: SweepPlan) -> dict[str, Any]:
         "company": plan.base.company,  # the sweep report's cover and running header
         "baseline": plan.base.baseline if plan.base.baseline in plan.strategies else plan.strategies[0],
         "scenario_hash": plan.base_hash,
+        "sample_weight": plan.base.sample_weight,  # customers each simulated one stood for (1: the whole book)
         "currency": plan.base.currency,
         "horizon_quarters": plan.base.horizon_quarters,
         "seed": spec.seed,

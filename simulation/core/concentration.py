@@ -42,9 +42,10 @@ def concentration_measures(positive_sorted: np.ndarray, net_profit: float) -> di
     }
 
 
-def lorenz_curve(profit: np.ndarray, points: int = 101) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative share of customers (poorest first) against cumulative share of net profit."""
-    ordered = np.sort(profit)
+def lorenz_curve(profit: np.ndarray, points: int = 101, ascending: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative share of customers (poorest first) against cumulative share of net profit; ``ascending``: the
+    profits come in order already (a quarter's ranking), and are not sorted again."""
+    ordered = profit if ascending else np.sort(profit)
     n = len(ordered)
     customer_share = np.linspace(0.0, 1.0, points)
     if n == 0 or ordered.sum() == 0:

@@ -53,7 +53,7 @@ def start_segment_records(keys: dict[str, Any], sums: QuarterScan, weight: float
     ]
 
 
-def lorenz_records(keys: dict[str, Any], profit: np.ndarray) -> list[dict[str, Any]]:
+def lorenz_records(keys: dict[str, Any], profit: np.ndarray, ascending: bool = False) -> list[dict[str, Any]]:
     """The Lorenz curve of the book's monthly profit (customers on the books), at 51 points."""
-    share, cumulative = lorenz_curve(profit, points=LORENZ_POINTS)
+    share, cumulative = lorenz_curve(profit, points=LORENZ_POINTS, ascending=ascending)
     return [{**keys, "customer_share": float(s), "profit_share": float(p)} for s, p in zip(share, cumulative, strict=True)]

@@ -48,6 +48,7 @@ from simulation.model.kernels import (
     month_step,
     purchase_sums,
     quarter_scan,
+    ranked_profits,
     resegment,
 )
 from simulation.model.outcomes import quarter_record, record_keys
@@ -136,7 +137,7 @@ class CustomerModel:
         self.mechanisms: tuple[Mechanism, ...] = tuple(declared(self) for declared in MECHANISMS)
 
         self.state.refresh_profit()
-        self.ranking = BookRanking.of(self.customers.last_profit)
+        self.ranking = BookRanking.from_split(*ranked_profits(self.customers.last_profit))
         self._resegment()
         self.customers.start_segment[:] = self.customers.segment
         self._initialise_service_equilibrium()
@@ -645,7 +646,8 @@ class CustomerModel:
         self.output.start_segments.extend(start_segment_records(table_keys, scan, self.scenario.sample_weight))
         if quarter == self.scenario.horizon_quarters:
             self.output.lorenz.extend(lorenz_records({"strategy": self.strategy_name, "replication": self.replication},
-                                                     np.concatenate([scan.unprofitable, scan.profitable])))
+                                                     np.concatenate([scan.unprofitable, scan.profitable]),
+                                                     ascending=True))
         self.flows = QuarterFlows()
         self._month_start_flows = QuarterFlows()
         for mechanism in self.mechanisms:

@@ -369,7 +369,7 @@ def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: 
         return QuarterScan(
             active=active, equity=float(plain.sum()), option_value=option_value, turns_positive=turns,
             satisfaction=satisfaction, profitable=_sort_positive(profitable[:n_profitable]),
-            unprofitable=0.0 - _sort_positive(0.0 - unprofitable[:n_unprofitable])[::-1],  # 0.0 - x: never -0.0
+            unprofitable=_sort_not_positive(unprofitable[:n_unprofitable]),
             segment_customers=segment_customers, segment_revenue=segment_revenue, segment_profit=segment_profit,
             start_active=start_active, start_revenue=start_revenue, start_profit=start_profit)
     return _scan_numpy(c, month, monthly_discount, lifetime_months)
@@ -521,6 +521,19 @@ def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fix
     return (active, option_value, turns_positive, satisfaction_sum, profitable, n_profitable, unprofitable,
             n_unprofitable, segment_customers, segment_revenue, segment_profit, start_active, start_revenue,
             start_profit)
+
+
+def ranked_profits(profit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The profits > 0 and the rest, each in ascending order (``BookRanking.from_split``'s arguments)."""
+    positive = profit > 0
+    if selected() == "numba":
+        return _sort_positive(profit[positive]), _sort_not_positive(profit[~positive])
+    return np.sort(profit[positive]), np.sort(profit[~positive])
+
+
+def _sort_not_positive(values: np.ndarray) -> np.ndarray:
+    """``values`` (all ≤ 0) ascending, by the radix sort of their negations (0.0 − x: never −0.0)."""
+    return 0.0 - _sort_positive(0.0 - values)[::-1]
 
 
 def _sort_positive_python(values):  # pragma: no cover - compiled; np.sort is the reference

@@ -71,8 +71,6 @@ class CustomerColumns:
     partner_fee: np.ndarray = _column(np.float64, "what the partner pays us for this customer, currency per month")
     joined: np.ndarray = _column(np.int32, "month the customer joined (0 for the starting population)")
     last_profit: np.ndarray = _column(np.float64, "profit of the last month, currency per month (0 off the books)")
-    quarter_revenue: np.ndarray = _column(np.float64, "billed revenue so far this quarter")
-    quarter_profit: np.ndarray = _column(np.float64, "profit so far this quarter")
     # Caches (see the module docstring); all zero for customers off the books.
     profit_rate: np.ndarray = _column(np.float64, "price × (1 − late_factor) − cost_of_goods_share")
     fixed_cost: np.ndarray = _column(np.float64, "account management + contacts × cost per contact")

@@ -43,6 +43,7 @@ from simulation.model.breakdowns import lorenz_records, segment_records, start_s
 from simulation.model.kernels import (
     MonthSettings,
     MonthTotals,
+    QuarterSums,
     contracts_due,
     hazards,
     month_step,
@@ -131,6 +132,7 @@ class CustomerModel:
         self.bad_service_in_use = False  # set once an abrupt divestment degrades someone's service
         self.flows = QuarterFlows()
         self._month_start_flows = QuarterFlows()
+        self.quarter_sums = QuarterSums.zeros()  # revenue and profit per segment, as the quarter's months are booked
         self._action_draws: tuple[int, np.ndarray] | None = None
         self._active_rows: np.ndarray | None = None  # rows on the books, until someone leaves or joins
         self._month_acquisition: dict[str, float] = {}
@@ -360,7 +362,7 @@ class CustomerModel:
             c = self.customers
             chance = c.buying_probability[c.status == ACTIVE]
             self._month_buying = (float(chance.sum()), float(np.dot(chance, 1.0 - chance)))
-        month_totals = month_step(self.customers, draws, self._month_settings(shape), factor)
+        month_totals = month_step(self.customers, draws, self._month_settings(shape), factor, self.quarter_sums)
         if self.trace.columns and spec.churn.enabled:
             if "hazard" in snapshot:
                 snapshot["hazard"] = self.customers.hazard.copy()  # the month's, kept (no temporary factor); the rest before it
@@ -384,8 +386,7 @@ class CustomerModel:
             np.multiply(c.revenue[newcomers], c.growth_factor[newcomers], out=c.revenue[newcomers])
             billed = c.revenue[newcomers] * c.billing_rate[newcomers]
             self.state.refresh_profit(newcomers)
-            c.quarter_revenue[newcomers] += billed
-            c.quarter_profit[newcomers] += c.last_profit[newcomers]
+            self.quarter_sums.add(c.segment[newcomers], c.start_segment[newcomers], billed, c.last_profit[newcomers])
             billed_total += float(billed.sum())
             profit_total += float(c.last_profit[newcomers].sum())
         fees = 0.0
@@ -627,7 +628,7 @@ class CustomerModel:
         """The quarter ending with ``month``: one results row, the segment tables, the Lorenz curve at the horizon."""
         c = self.customers
         quarter = (month + 1) // 3
-        scan = quarter_scan(c, month, self.monthly_discount, LIFETIME_MONTHS)  # resets the quarter's sums
+        scan = quarter_scan(c, month, self.monthly_discount, LIFETIME_MONTHS, self.quarter_sums)  # takes the sums
         self.ranking = BookRanking.from_split(scan.profitable, scan.unprofitable)  # also the next review's cut points
         end = QuarterEnd(
             quarter=quarter, flows=self.flows, customers=c, active_customers=self.active_count,

@@ -71,6 +71,35 @@ class MonthSettings(NamedTuple):
     factored: bool  # the draw is against hazard × each customer's ``hazard_factor`` (a mechanism's, e.g. a price war)
 
 
+class QuarterSums(NamedTuple):
+    """The quarter's billed revenue and profit so far, per current and per starting segment, added as each month is
+    booked (a segment changes only at a quarter's review, so the sums per segment are the quarter's per segment). Kept
+    as nine numbers each instead of two columns of a million: the month's pass no longer streams them."""
+
+    segment_revenue: np.ndarray  # index = current segment 1…8 (0 unused)
+    segment_profit: np.ndarray
+    start_revenue: np.ndarray  # index = starting segment, 0 for customers who joined later
+    start_profit: np.ndarray
+
+    @classmethod
+    def zeros(cls) -> "QuarterSums":
+        return cls(*(np.zeros(SEGMENT_COUNT + 1) for _ in range(4)))
+
+    def add(self, segment: np.ndarray, start_segment: np.ndarray, billed: np.ndarray, profit: np.ndarray) -> None:
+        """Book a month of these customers (the newcomers', and the numpy reference's whole month)."""
+        bins = SEGMENT_COUNT + 1
+        for total, by, weights in ((self.segment_revenue, segment, billed), (self.segment_profit, segment, profit),
+                                   (self.start_revenue, start_segment, billed), (self.start_profit, start_segment, profit)):
+            np.add(total, np.bincount(by, weights=weights, minlength=bins), out=total)
+
+    def taken(self) -> "QuarterSums":
+        """A copy of the sums, which start again from zero (a quarter's end)."""
+        copy = QuarterSums(*(array.copy() for array in self))
+        for array in self:
+            array[:] = 0.0
+        return copy
+
+
 class MonthTotals(NamedTuple):
     leaving: np.ndarray  # rows whose draw fell below their hazard, ascending
     billed: float  # revenue billed to the customers who stayed
@@ -78,27 +107,29 @@ class MonthTotals(NamedTuple):
 
 
 # ---------------------------------------------------------------------------- the month
-def month_step(columns, draws: np.ndarray, settings: MonthSettings, hazard_factor: np.ndarray) -> MonthTotals:
+def month_step(columns, draws: np.ndarray, settings: MonthSettings, hazard_factor: np.ndarray,
+               sums: QuarterSums) -> MonthTotals:
     """Satisfaction drifts, hazards are set, leavers drawn, and the stayers' month booked.
 
     Leavers are not booked (they left before the month's accounts); every customer's revenue
     grows by its own monthly factor, on the books or not. ``columns`` is a ``CustomerColumns``;
-    ``hazard_factor`` holds one multiplier per row when ``settings.factored`` (else it is not read).
+    ``hazard_factor`` holds one multiplier per row when ``settings.factored`` (else it is not read); the stayers'
+    month is added to the quarter's ``sums``.
     """
     c = columns
     if selected() == "numba":
         count, billed, profit, leaving = _month_pass(
             c.satisfaction, c.reference_satisfaction, c.exposure, c.treatment_penalty, c.base_hazard, c.trust,
             c.last_profit, c.hazard, draws, c.revenue, c.growth_factor, c.billing_rate, c.profit_rate, c.fixed_cost,
-            c.quarter_revenue, c.quarter_profit, settings.update_satisfaction, settings.recovery_rate,
+            c.segment, c.start_segment, *sums, settings.update_satisfaction, settings.recovery_rate,
             settings.target_base, settings.penalty, settings.bad_service, settings.churn,
             settings.satisfaction_sensitivity, settings.trust_on, settings.trust_sensitivity, settings.distrust,
             settings.distrust_threshold, settings.trust_recovery, settings.factored, hazard_factor)
         return MonthTotals(leaving[:count], billed, profit)
-    return _month_numpy(c, draws, settings, hazard_factor)
+    return _month_numpy(c, draws, settings, hazard_factor, sums)
 
 
-def _month_numpy(c, draws: np.ndarray, s: MonthSettings, hazard_factor: np.ndarray) -> MonthTotals:
+def _month_numpy(c, draws: np.ndarray, s: MonthSettings, hazard_factor: np.ndarray, sums: QuarterSums) -> MonthTotals:
     if s.update_satisfaction:
         target = c.exposure * -s.penalty
         target += s.target_base
@@ -119,8 +150,7 @@ def _month_numpy(c, draws: np.ndarray, s: MonthSettings, hazard_factor: np.ndarr
     np.subtract(c.last_profit, c.fixed_cost, out=c.last_profit)
     billed[leaving] = 0.0
     c.last_profit[leaving] = 0.0
-    np.add(c.quarter_revenue, billed, out=c.quarter_revenue)
-    np.add(c.quarter_profit, c.last_profit, out=c.quarter_profit)
+    sums.add(c.segment, c.start_segment, billed, c.last_profit)
     if s.trust_recovery > 0.0:
         np.add(c.trust, s.trust_recovery * (1.0 - c.trust), out=c.trust)
     return MonthTotals(leaving, float(billed.sum()), float(c.last_profit.sum()))
@@ -174,7 +204,8 @@ def _hazards_python(start, stop, satisfaction, reference_satisfaction, base_haza
 
 def _month_pass_python(satisfaction, reference_satisfaction, exposure, treatment_penalty, base_hazard, trust,
                        last_profit, hazard, draws, revenue, growth_factor, billing_rate, profit_rate, fixed_cost,
-                       quarter_revenue, quarter_profit, update_satisfaction, recovery_rate, target_base, penalty,
+                       segment, start_segment, segment_revenue, segment_profit, start_revenue, start_profit,
+                       update_satisfaction, recovery_rate, target_base, penalty,
                        bad_service, churn, satisfaction_sensitivity, trust_on, trust_sensitivity, distrust,
                        distrust_threshold, trust_recovery, factored,
                        hazard_factor):  # pragma: no cover - compiled; _month_numpy is the reference
@@ -219,8 +250,10 @@ def _month_pass_python(satisfaction, reference_satisfaction, exposure, treatment
         billed = revenue[i] * billing_rate[i]
         profit = revenue[i] * profit_rate[i] - fixed_cost[i]
         last_profit[i] = profit
-        quarter_revenue[i] += billed
-        quarter_profit[i] += profit
+        segment_revenue[segment[i]] += billed
+        segment_profit[segment[i]] += profit
+        start_revenue[start_segment[i]] += billed
+        start_profit[start_segment[i]] += profit
         billed_total += billed
         profit_total += profit
     return count, billed_total, profit_total, leaving
@@ -346,8 +379,8 @@ class QuarterScan(NamedTuple):
     start_profit: np.ndarray
 
 
-def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: int) -> QuarterScan:
-    """Scan the book at the end of ``month`` (a quarter's last); the quarter's sums are reset to zero.
+def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: int, sums: QuarterSums) -> QuarterScan:
+    """Scan the book at the end of ``month`` (a quarter's last); the quarter's ``sums`` are taken and start again.
 
     A customer is *seen* if on the books for at least a month of the quarter: on them now, or
     left in its second or third month (a customer leaving in month m had no accounts in m).
@@ -362,20 +395,26 @@ def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: 
         _plain_values(c.revenue, c.profit_rate, c.fixed_cost, c.growth_factor, c.hazard, c.status,
                       monthly_discount, plain)
         (active, option_value, turns, satisfaction, profitable, n_profitable, unprofitable, n_unprofitable,
-         segment_customers, segment_revenue, segment_profit, start_active, start_revenue, start_profit) = _scan_loop(
+         segment_customers, start_active) = _scan_loop(
             c.status, c.exit_month, c.last_profit, c.revenue, c.profit_rate, c.fixed_cost, c.growth_factor,
-            c.log_growth, c.hazard, c.satisfaction, c.segment, c.start_segment, c.quarter_revenue, c.quarter_profit,
+            c.log_growth, c.hazard, c.satisfaction, c.segment, c.start_segment,
             c.pending_exit, c.contract_end, plain, month, monthly_discount, SEGMENT_COUNT + 1)
         return QuarterScan(
             active=active, equity=float(plain.sum()), option_value=option_value, turns_positive=turns,
             satisfaction=satisfaction, profitable=_sort_positive(profitable[:n_profitable]),
             unprofitable=_sort_not_positive(unprofitable[:n_unprofitable]),
-            segment_customers=segment_customers, segment_revenue=segment_revenue, segment_profit=segment_profit,
-            start_active=start_active, start_revenue=start_revenue, start_profit=start_profit)
-    return _scan_numpy(c, month, monthly_discount, lifetime_months)
+            segment_customers=segment_customers, start_active=start_active, **_sums_by_segment(sums))
+    return _scan_numpy(c, month, monthly_discount, lifetime_months, sums)
 
 
-def _scan_numpy(c, month: int, monthly_discount: float, lifetime_months: int) -> QuarterScan:
+def _sums_by_segment(sums: QuarterSums) -> dict[str, np.ndarray]:
+    """The quarter's sums as the scan gives them (bins 1…8 of the current segments, 0…8 of the starting ones)."""
+    taken = sums.taken()
+    return {"segment_revenue": taken.segment_revenue, "segment_profit": taken.segment_profit,
+            "start_revenue": taken.start_revenue, "start_profit": taken.start_profit}
+
+
+def _scan_numpy(c, month: int, monthly_discount: float, lifetime_months: int, sums: QuarterSums) -> QuarterScan:
     active = c.status == 0
     seen = active | (c.exit_month > month - 2)
     scaling, growth, retention = c.revenue * c.profit_rate, c.growth_factor - 1.0, 1.0 - c.hazard
@@ -388,20 +427,15 @@ def _scan_numpy(c, month: int, monthly_discount: float, lifetime_months: int) ->
     profit = c.last_profit[active]
     bins = SEGMENT_COUNT + 2  # a last bin collects customers not seen this quarter (their sums are zero)
     current = np.where(seen, c.segment, SEGMENT_COUNT + 1).astype(np.intp)
-    start = np.where(seen, c.start_segment, SEGMENT_COUNT + 1).astype(np.intp)
     scan = QuarterScan(
         int(active.sum()), float(plain.sum()), float((with_option - plain).sum()),
         int(((plain < 0) & (with_option > 0)).sum()), float(c.satisfaction[active].sum()),
         np.sort(profit[profit > 0]), np.sort(profit[profit <= 0]),
         np.bincount(current, minlength=bins)[: bins - 1].astype(np.int64),
-        np.bincount(current, weights=c.quarter_revenue, minlength=bins)[: bins - 1],
-        np.bincount(current, weights=c.quarter_profit, minlength=bins)[: bins - 1],
-        np.bincount(c.start_segment.astype(np.intp), weights=active.astype(float), minlength=bins - 1).astype(np.int64),
-        np.bincount(start, weights=c.quarter_revenue, minlength=bins)[: bins - 1],
-        np.bincount(start, weights=c.quarter_profit, minlength=bins)[: bins - 1],
+        start_active=np.bincount(c.start_segment.astype(np.intp), weights=active.astype(float),
+                                 minlength=bins - 1).astype(np.int64),
+        **_sums_by_segment(sums),
     )
-    c.quarter_revenue[:] = 0.0
-    c.quarter_profit[:] = 0.0
     return scan
 
 
@@ -455,7 +489,7 @@ def _geometric_sum(ratio: float, periods: int) -> float:  # pragma: no cover - c
 
 
 def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fixed_cost, growth_factor, log_growth,
-                      hazard, satisfaction, segment, start_segment, quarter_revenue, quarter_profit, pending_exit,
+                      hazard, satisfaction, segment, start_segment, pending_exit,
                       contract_end, plain_values, month, monthly_discount,
                       bins):  # pragma: no cover - compiled by numba; _scan_numpy is the reference
     n = len(status)
@@ -468,21 +502,11 @@ def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fix
     turns_positive = 0
     satisfaction_sum = 0.0
     segment_customers = np.zeros(bins, dtype=np.int64)
-    segment_revenue = np.zeros(bins)
-    segment_profit = np.zeros(bins)
     start_active = np.zeros(bins, dtype=np.int64)
-    start_revenue = np.zeros(bins)
-    start_profit = np.zeros(bins)
     for i in range(n):
         on_books = status[i] == 0
         if on_books or exit_month[i] > month - 2:
             segment_customers[segment[i]] += 1
-            segment_revenue[segment[i]] += quarter_revenue[i]
-            segment_profit[segment[i]] += quarter_profit[i]
-            start_revenue[start_segment[i]] += quarter_revenue[i]
-            start_profit[start_segment[i]] += quarter_profit[i]
-        quarter_revenue[i] = 0.0
-        quarter_profit[i] = 0.0
         if not on_books:
             continue
         active += 1
@@ -519,8 +543,7 @@ def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fix
         if plain < 0.0 and with_option > 0.0:
             turns_positive += 1
     return (active, option_value, turns_positive, satisfaction_sum, profitable, n_profitable, unprofitable,
-            n_unprofitable, segment_customers, segment_revenue, segment_profit, start_active, start_revenue,
-            start_profit)
+            n_unprofitable, segment_customers, start_active)
 
 
 def ranked_profits(profit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -610,13 +633,14 @@ def warm_up() -> None:
         return
     one, flag, whole = np.ones(1), np.zeros(1, dtype=np.bool_), np.zeros(1, dtype=np.int32)
     small, segment = np.zeros(1, dtype=np.int8), np.ones(1, dtype=np.int8)
+    sums = QuarterSums.zeros()
     _month_pass(one.copy(), one, one, one, one, one.copy(), one.copy(), one.copy(), one, one.copy(), one, one, one, one,
-                one.copy(), one.copy(), True, 0.1, 0.5, 0.0, True, True, 1.0, True, 1.0, 0.1, 0.0, 0.1, True, one)
+                segment, segment, *sums, True, 0.1, 0.5, 0.0, True, True, 1.0, True, 1.0, 0.1, 0.0, 0.1, True, one)
     _hazards(0, 1, one, one, one, one, one, one.copy(), 1.0, True, 1.0, 0.1, 0.0)
     _purchase_sums(small, one, one, one, 0, True)
     _plain_values(one, one, one, one, one * 0.01, small, 0.001, one.copy())
     _scan_loop(small, whole - 1, one, one, one, one * 0.5, one * 0.99, np.log(one * 0.99), one * 0.01, one, segment,
-               segment, one.copy(), one.copy(), flag, whole + 5, one.copy(), 2, 0.001, SEGMENT_COUNT + 1)
+               segment, flag, whole + 5, one.copy(), 2, 0.001, SEGMENT_COUNT + 1)
     _resegment(one, np.zeros(7), np.ones(SEGMENT_COUNT), one, one, small, 0, segment.copy(), one.copy(), one.copy())
     _contracts_due(whole, small, 0, 0)
     _sort_positive(one.copy())

@@ -68,7 +68,8 @@ DEFAULT_REPORT_REPLICATIONS = DEFAULT_REPLICATIONS  # one default for `simulate`
 # Measured by benchmarks/report_pipeline.py; a fuller study is a sweep (`clientele report FILE --kind sweep`).
 # A company's book runs them on a sample: a synthetic book of more than ROBUSTNESS_SAMPLE customers is simulated
 # as ROBUSTNESS_SAMPLE of them, each standing for the rest (``sample_weight``): the options' leads agreed with the
-# whole book's within their noise at 100,000 customers sampled one in ten (tests/test_sample_weight.py), and at
+# whole book's within their noise at 100,000 customers sampled one in ten (measured; the slow test checks 60,000
+# sampled one in six), and at
 # 1,000,000 the screening added the assumptions the whole book's did, where 50,000 added two of its four.
 ROBUSTNESS_SAMPLE = 100_000
 ROBUSTNESS_POINTS = 16

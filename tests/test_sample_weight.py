@@ -15,6 +15,8 @@ import pytest
 
 from simulation.core.errors import ScenarioError
 from simulation.data.sources import PopulationSource, start_run
+from simulation.data.starting_position import starting_position
+from simulation.data.targets import target_list
 from simulation.model.outcomes import OUTCOMES
 from simulation.runs.experiment import simulate
 from simulation.scenario.spec import load_scenario
@@ -33,8 +35,11 @@ def test_a_sample_reports_money_and_counts_for_the_whole_book_and_ratios_as_they
     """Without the call centre, a book of 8,000 sampled one in four is the run of its 2,000 customers, scaled."""
     quiet = ["capacity.enabled=false", "horizon_quarters=4"]
     start, sampled = run([*quiet, "population.customers=8000", "market.size=160000", "sample_weight=4"])
-    assert (start.scenario.population.customers, start.scenario.market.size) == (2000, 40000)
-    _, small = run([*quiet, "population.customers=2000", "market.size=40000"])
+    assert len(start.today) == 2000  # the sample; the scenario as run is the whole book, stored and shown as such
+    assert (start.scenario.population.customers, start.scenario.market.size) == (8000, 160000)
+    again = start_run(start.scenario, PopulationSource(), 3)  # what a stored scenario gives when run again (a bridge)
+    assert len(again.today) == 2000
+    small_start, small = run([*quiet, "population.customers=2000", "market.size=40000"])
     got, plain = sampled["quarters"], small["quarters"]
     assert len(got) == len(plain) > 0
     for declared in OUTCOMES:
@@ -48,6 +53,13 @@ def test_a_sample_reports_money_and_counts_for_the_whole_book_and_ratios_as_they
         for name in ("customers", "revenue", "profit"):
             np.testing.assert_allclose(sampled[table][name].to_numpy(float), 4.0 * small[table][name].to_numpy(float),
                                        rtol=1e-12, err_msg=f"{table}.{name}")
+    assert sampled["segments"]["customers"].dtype.kind == "i"  # whole customers, as in an unsampled run
+    assert (sampled["reach"]["first_review"].to_numpy() == 4 * small["reach"]["first_review"].to_numpy()).all()
+    today, whole = (starting_position(scenario, population, 3) for scenario, population in (
+        (start.scenario, start.today), (load_scenario(BUNDLED_SCENARIO, [*quiet, "population.customers=2000",
+                                                                          "market.size=40000"]), small_start.today)))
+    assert today["customers"].sum() == 8000 and today["customers"].dtype.kind == "i"
+    np.testing.assert_allclose(today["profit"], 4.0 * whole["profit"], rtol=1e-12)
 
 
 def test_the_call_centre_meets_the_whole_books_load():
@@ -109,3 +121,5 @@ def test_a_company_scale_reports_robustness_runs_on_a_sample_and_a_data_book_is_
             None, BUNDLED_SCENARIO.parent.parent / "examples" / "transactions.csv"), 1)
     with pytest.raises(ScenarioError, match=r"sample_weight.*greater than or equal to 1"):
         scenario("sample_weight=0.5")
+    with pytest.raises(ScenarioError, match=r"sample_weight 4: the list names today's customers one by one"):
+        target_list(scenario("sample_weight=4"), PopulationSource(), "ladder", 1)

@@ -109,8 +109,7 @@ def start_run(scenario: Scenario, source: PopulationSource, seed: int, explicit:
     data's fit when the caller has made it its own way (``calibrate`` with a holdout and another time unit).
     """
     if source.kind == "synthetic":
-        scenario = sampled(scenario)
-        population = source.load(scenario, seed)
+        population = source.load(scenario.sampled(), seed)  # the scenario stays the whole book's
         return RunStart(scenario, population, seed, None, len(population))
     if scenario.sample_weight != 1.0:
         raise ScenarioError(f"sample_weight {scenario.sample_weight:g}: a sample of the book is drawn from the synthetic "
@@ -134,19 +133,6 @@ def start_run(scenario: Scenario, source: PopulationSource, seed: int, explicit:
     if isinstance(draws, LogPosterior):  # the posterior's cost assumptions are the scenario's as run
         draws = dataclasses.replace(draws, scenario=run_scenario)
     return RunStart(run_scenario, draws, seed, book.provenance(source.kind), largest)
-
-
-def sampled(scenario: Scenario) -> Scenario:
-    """The scenario as a sample runs it: one customer in ``sample_weight`` and the market divided alike (the agents
-    stay: capacity meets the whole load), so that shares, waits and word of mouth's reach are the whole book's."""
-    weight = scenario.sample_weight
-    if weight == 1.0:
-        return scenario
-    customers = max(1, round(scenario.population.customers / weight))
-    market = max(customers, round(scenario.market.size / weight))
-    return scenario.model_copy(update={
-        "population": scenario.population.model_copy(update={"customers": customers}),
-        "market": scenario.market.model_copy(update={"size": market})})
 
 
 def starting_book(source: PopulationSource, scenario: Scenario, seed: int, progress: bool = False,

@@ -55,4 +55,9 @@ def starting_position(scenario: Scenario, population: Population, seed: int) -> 
     table["segment_label"] = [SEGMENT_LABELS[segment - 1] for segment in table["segment"]]
     columns = ["segment", "segment_label", "customers", "loss_making", "revenue", *COST_DRIVERS, "profit", "loss",
                *(f"{column}_of_loss_making" for column in ("revenue", *COST_DRIVERS))]
+    weight = scenario.sample_weight  # a sample's customers each stand for this many of the book's
+    if weight != 1.0:
+        for column in columns[2:]:
+            scaled = table[column] * weight
+            table[column] = scaled.round().astype(int) if column in ("customers", "loss_making") else scaled
     return table[columns]

@@ -18,6 +18,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from simulation.core.errors import ScenarioError
 from simulation.data.sources import PopulationSource, start_run
 from simulation.scenario.spec import Scenario
 from simulation.scenario.steps import TargetSpec
@@ -52,6 +53,9 @@ def target_list(scenario: Scenario, source: PopulationSource, strategy: str, see
     from simulation.book.valuation import customer_lifetime_values, referral_values
     from simulation.model.engine import CustomerModel  # the engine loads the kernels: keep this module light to import
 
+    if scenario.sample_weight != 1.0:
+        raise ScenarioError(f"sample_weight {scenario.sample_weight:g}: the list names today's customers one by one, and "
+                            "a sample has only one in that many of them; list them with sample_weight 1")
     start = start_run(scenario, source, seed, explicit)
     run_scenario = start.scenario
     spec = run_scenario.strategies[strategy]

@@ -19,9 +19,9 @@ from simulation.model.kernels import QuarterScan
 LORENZ_POINTS = 51
 
 
-def whole_book(count: Any, weight: float) -> int | float:
-    """A count of simulated customers for the whole book they stand for (``sample_weight``): itself when it is 1."""
-    return int(count) if weight == 1.0 else float(count) * weight
+def whole_book(count: Any, weight: float) -> int:
+    """A count of simulated customers for the whole book they stand for (``sample_weight``), to the nearest one."""
+    return int(count) if weight == 1.0 else int(round(float(count) * weight))
 
 
 def segment_records(keys: dict[str, Any], sums: QuarterScan, weight: float = 1.0) -> list[dict[str, Any]]:

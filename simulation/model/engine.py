@@ -87,7 +87,7 @@ class CustomerModel:
         trace_sales: bool = False,
         trace_treatments: bool = False,
     ) -> None:
-        self.scenario = scenario
+        self.scenario = scenario = scenario.sampled()  # a sample's book and market (``sample_weight``); else as given
         self.population = population
         self.strategy_name = strategy_name
         self.strategy = strategy

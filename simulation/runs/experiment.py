@@ -25,6 +25,7 @@ from simulation.core.errors import ClienteleError
 from simulation.data.sources import PopulationSource
 from simulation.data.starting_position import starting_position
 from simulation.model import kernels
+from simulation.model.breakdowns import whole_book
 from simulation.model.engine import CustomerModel, RunOutput
 from simulation.runs.preparation import (
     DEFAULT_REPLICATIONS,
@@ -220,7 +221,7 @@ def run_experiment(
         scenario_path=Path(scenario_path),
         overrides=list(overrides),
         source=run.source,
-        customers_at_start=len(population),
+        customers_at_start=whole_book(len(population), run_scenario.sample_weight),
         seed=seed,
         replications=replications,
         strategies=list(chosen),

@@ -447,6 +447,19 @@ class Scenario(_WithMechanisms):
             raise ValueError(problem)
         return self
 
+    def sampled(self) -> "Scenario":
+        """The scenario as the engine runs a sample of it: one customer in ``sample_weight`` and the market divided
+        alike (the agents stay: capacity meets the whole load), so that shares, waits and word of mouth's reach are the
+        whole book's. Everything outside the engine and the synthetic draw keeps the scenario as given (the whole book).
+        """
+        weight = self.sample_weight
+        if weight == 1.0:
+            return self
+        customers = max(1, round(self.population.customers / weight))
+        market = max(customers, round(self.market.size / weight))
+        return self.model_copy(update={"population": self.population.model_copy(update={"customers": customers}),
+                                       "market": self.market.model_copy(update={"size": market})})
+
     def reserved_rows(self, customers: int | None = None, referrals_per_year: float | None = None) -> int:
         """Rows of customer columns a run reserves: today's customers and the newcomers it expects.
 

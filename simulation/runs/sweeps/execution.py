@@ -136,9 +136,9 @@ class DaskExecutor:
             self._settings = dask.config.set({"distributed.worker.profile.enabled": False,
                                               "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
             self._settings.__enter__()  # for the cluster's lifetime: a worker Dask restarts gets them too
-            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR)
             try:
+                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=logging.ERROR)
                 self._client = Client(self._cluster)
                 from simulation.runs.sweeps.dask_plugin import DieWithCommand, WarmKernels
 

@@ -419,7 +419,7 @@ def run_report_robustness(request: ReportRequest, checked: CheckedRequest) -> st
     leader_value = abs(float(horizon_values(results.quarters, decision.objective)[strategies[0]].mean()))
     screening = ScreeningRequest(strategies[0], strategies[1], max(report.materiality * leader_value,
                                                                    report.materiality_amount))
-    sample = robustness_sample(checked.scenario, request.customers or request.transactions)
+    sample = robustness_sample(checked.scenario, int(results.provenance.get("customers_at_start", 0)))
     run_robustness(request.scenario, folder, overrides=[*request.overrides, *sample], strategies=strategies,
                    customers=request.customers, transactions=request.transactions, columns=request.columns,
                    points=ROBUSTNESS_POINTS,
@@ -433,11 +433,10 @@ def run_report_robustness(request: ReportRequest, checked: CheckedRequest) -> st
             f"({time.perf_counter() - started:.1f} s)")
 
 
-def robustness_sample(scenario: Scenario, data: object) -> list[str]:
-    """The ``--set`` that runs the robustness futures of a synthetic book larger than ``ROBUSTNESS_SAMPLE`` on a sample
-    of that many customers (none for a smaller book, a company's data, or a scenario that sets its own weight)."""
-    customers = scenario.population.customers
-    if data or customers <= ROBUSTNESS_SAMPLE or scenario.sample_weight != 1.0:
+def robustness_sample(scenario: Scenario, customers: int) -> list[str]:
+    """The ``--set`` that runs the robustness futures of a book of more than ``ROBUSTNESS_SAMPLE`` of today's
+    ``customers`` on a sample of that many (none for a smaller book, or a scenario that sets its own weight)."""
+    if customers <= ROBUSTNESS_SAMPLE or scenario.sample_weight != 1.0:
         return []
     return [f"sample_weight={customers / ROBUSTNESS_SAMPLE!r}"]
 

@@ -47,6 +47,10 @@ class Population:
         """
         return self
 
+    def sample(self, rows: np.ndarray) -> "Population":
+        """The book of the customers at ``rows`` only (a sample of a company's book, ``sample_weight``)."""
+        return self.take(rows)
+
     def take(self, rows: np.ndarray) -> "Population":
         """The customers at ``rows`` (used to bootstrap new customers from the existing mix)."""
         values = {name: getattr(self, name).take(rows) for name in _COLUMN_NAMES}

@@ -111,9 +111,6 @@ def start_run(scenario: Scenario, source: PopulationSource, seed: int, explicit:
     if source.kind == "synthetic":
         population = source.load(scenario.sampled(), seed)  # the scenario stays the whole book's
         return RunStart(scenario, population, seed, None, len(population))
-    if scenario.sample_weight != 1.0:
-        raise ScenarioError(f"sample_weight {scenario.sample_weight:g}: a sample of the book is drawn from the synthetic "
-                            f"population only; {source.path} is simulated whole (sample_weight 1)")
     from simulation.data.calibration.posterior import LogPosterior
 
     book = starting_book(source, scenario, seed, progress=announce, fit=fit)
@@ -132,7 +129,19 @@ def start_run(scenario: Scenario, source: PopulationSource, seed: int, explicit:
     draws: Any = book.draws
     if isinstance(draws, LogPosterior):  # the posterior's cost assumptions are the scenario's as run
         draws = dataclasses.replace(draws, scenario=run_scenario)
+    if run_scenario.sample_weight != 1.0:
+        draws = draws.sample(systematic_sample(getattr(draws, "template", draws).revenue, run_scenario.sample_weight))
+        largest = len(draws)
     return RunStart(run_scenario, draws, seed, book.provenance(source.kind), largest)
+
+
+def systematic_sample(revenue: np.ndarray, weight: float) -> np.ndarray:
+    """Rows of one customer in ``weight``, every ``weight``-th by revenue rank (the middle of each stretch), in row
+    order: a sample whose revenue spreads as the book's does, without the few largest customers' luck of the draw."""
+    count = max(1, round(len(revenue) / weight))
+    ranked = np.argsort(revenue, kind="stable")
+    picks = np.minimum(((np.arange(count) + 0.5) * len(revenue) / count).astype(np.intp), len(revenue) - 1)
+    return np.sort(ranked[picks])
 
 
 def starting_book(source: PopulationSource, scenario: Scenario, seed: int, progress: bool = False,

@@ -306,9 +306,9 @@ class _ScenarioHead(Section):
     sample_weight: Real = Field(
         1.0, ge=1, le=1000,
         description="Customers each simulated customer stands for: the book and the market are simulated as a sample "
-                    "of one in this many, the call centre keeps its agents and meets the whole load, and money and "
-                    "counts are reported for the whole book (synthetic population only). 1 simulates every customer; "
-                    "a company-scale report's robustness futures use more",
+                    "of one in this many (a company's data: every so many of its customers by revenue rank), the call "
+                    "centre keeps its agents and meets the whole load, and money and counts are reported for the whole "
+                    "book. 1 simulates every customer; a company-scale report's robustness futures use more",
     )
 
     if TYPE_CHECKING:  # the mechanisms' sections, added from their declarations below

@@ -64,6 +64,12 @@ class LogPosterior:
     def __len__(self) -> int:
         return len(self.template)
 
+    def sample(self, rows: np.ndarray) -> "LogPosterior":
+        """The book of the customers at ``rows`` only, each drawn from their own posterior as before."""
+        return dataclasses.replace(
+            self, template=self.template.take(rows), frequency=self.frequency[rows], recency=self.recency[rows],
+            age=self.age[rows], mean_repeat_spend=self.mean_repeat_spend[rows], spend_left_out=self.spend_left_out[rows])
+
     def parameters(self, rng: np.random.Generator) -> tuple[dict[str, float], dict[str, float]]:
         if not self.scenario.calibration.parameter_uncertainty:
             return self.purchasing.parameters, self.spending.parameters
@@ -106,6 +112,10 @@ class ContractPosterior:
 
     def __len__(self) -> int:
         return len(self.template)
+
+    def sample(self, rows: np.ndarray) -> "ContractPosterior":
+        """The book of the stayers at ``rows`` only."""
+        return dataclasses.replace(self, template=self.template.take(rows), survived=self.survived[rows])
 
     def for_replication(self, seed: int, replication: int) -> Population:
         rng = book_generator(seed, replication)

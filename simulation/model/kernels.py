@@ -628,9 +628,31 @@ def warm_up() -> None:
     1.5 s on an idle core, measured at 3–5 s on a busy one, paid by the first replication of every process.
     Called in the parent before a process pool starts, every worker forked from it inherits the loaded
     kernels; a Dask worker calls it when it starts, before its first task.
+
+    Ctrl-C and SIGTERM wait until it is done: numba's compiler calls back into Python through ctypes, and an
+    interrupt raised inside such a callback is printed and dropped, so the command went on running (seen once in
+    CI, with numba's cache empty in a fresh clone).
     """
     if selected() != "numba":
         return
+    with _interrupts_deferred():
+        _load_every_kernel()
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM held back in this thread for the block, then delivered at once (where a signal lands)."""
+    import signal
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _load_every_kernel() -> None:
     one, flag, whole = np.ones(1), np.zeros(1, dtype=np.bool_), np.zeros(1, dtype=np.int32)
     small, segment = np.zeros(1, dtype=np.int8), np.ones(1, dtype=np.int8)
     sums = QuarterSums.zeros()

@@ -403,15 +403,8 @@ def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: 
             active=active, equity=float(plain.sum()), option_value=option_value, turns_positive=turns,
             satisfaction=satisfaction, profitable=_sort_positive(profitable[:n_profitable]),
             unprofitable=_sort_not_positive(unprofitable[:n_unprofitable]),
-            segment_customers=segment_customers, start_active=start_active, **_sums_by_segment(sums))
+            segment_customers=segment_customers, start_active=start_active, **sums.taken()._asdict())
     return _scan_numpy(c, month, monthly_discount, lifetime_months, sums)
-
-
-def _sums_by_segment(sums: QuarterSums) -> dict[str, np.ndarray]:
-    """The quarter's sums as the scan gives them (bins 1…8 of the current segments, 0…8 of the starting ones)."""
-    taken = sums.taken()
-    return {"segment_revenue": taken.segment_revenue, "segment_profit": taken.segment_profit,
-            "start_revenue": taken.start_revenue, "start_profit": taken.start_profit}
 
 
 def _scan_numpy(c, month: int, monthly_discount: float, lifetime_months: int, sums: QuarterSums) -> QuarterScan:
@@ -430,11 +423,11 @@ def _scan_numpy(c, month: int, monthly_discount: float, lifetime_months: int, su
     scan = QuarterScan(
         int(active.sum()), float(plain.sum()), float((with_option - plain).sum()),
         int(((plain < 0) & (with_option > 0)).sum()), float(c.satisfaction[active].sum()),
-        np.sort(profit[profit > 0]), np.sort(profit[profit <= 0]),
+        *ranked_profits(profit),
         np.bincount(current, minlength=bins)[: bins - 1].astype(np.int64),
         start_active=np.bincount(c.start_segment.astype(np.intp), weights=active.astype(float),
                                  minlength=bins - 1).astype(np.int64),
-        **_sums_by_segment(sums),
+        **sums.taken()._asdict(),
     )
     return scan
 

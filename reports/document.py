@@ -553,7 +553,7 @@ class Report:
         weight = float(manifest.get("sample_weight") or 1.0)
         if weight == 1.0:
             return None
-        book = self.scenario.population.customers
+        book = int(self.results.provenance.get("customers_at_start", 0))  # today's, synthetic or a company's data
         return {"customers": f"{round(book / weight):,}", "book": f"{book:,}", "weight": f"{weight:g}"}
 
     # ---- backtest (board, with a log and report.backtest_months): did the model predict what happened?

@@ -160,16 +160,39 @@ def _churn_rate_python(base_hazard, satisfaction_gap, satisfaction_sensitivity, 
                        at_risk, distrust):  # pragma: no cover - compiled; formulas.churn_hazard is the reference
     """One customer's monthly churn probability: the base hazard × exp(satisfaction gap and lost trust) × the
     distrust uplift when at risk, capped at 1 (the one formula every compiled pass uses). A mechanism's temporary
-    factor (a price war's) multiplies it for the month's draw only: the hazard kept, and valued, is this one."""
-    if base_hazard <= 0.0:
-        return 0.0
+    factor (a price war's) multiplies it for the month's draw only: the hazard kept, and valued, is this one.
+
+    Without a branch, so that the month's first loop vectorises: a customer off the books has a base hazard of 0,
+    and 0 × exp(x) is 0 for every exponent the scenario allows (sensitivities ≤ 50, so |x| ≤ 100)."""
     exponent = satisfaction_sensitivity * satisfaction_gap
     if trust_on:
         exponent += trust_sensitivity * (1.0 - trust)
-    rate = base_hazard * math.exp(exponent)
+    rate = base_hazard * _exp(exponent)
     if at_risk:
         rate *= 1.0 + distrust
     return min(rate, 1.0)
+
+
+# exp(x) = 2^k · exp(r), k = round(x / ln 2), r = x − k·ln 2 (Cody & Waite's two-part ln 2, as in fdlibm), and
+# exp(r) for |r| ≤ ln 2 / 2 by its Taylor polynomial to r^13 (the first term left out is below 2^-60 of it).
+_LOG2_E = 1.4426950408889634
+_LN2_HIGH = 6.93147180369123816490e-01  # ln 2's leading bits: k · _LN2_HIGH is exact for |k| < 2^11
+_LN2_LOW = 1.90821492927058770002e-10
+_EXP_TAYLOR = tuple(1.0 / math.factorial(n) for n in range(13, 1, -1))  # 1/13! … 1/2!
+
+
+def _exp_python(x):  # pragma: no cover - compiled; np.exp is the reference
+    """e^x within one unit in the last place (measured: 0.95 ulp; the C library's is 0.5), in straight-line code the
+    compiler vectorises. numba's wheels come without Intel's vector maths library (``llvmlite.binding.config
+    .has_svml`` is False), so ``math.exp`` in a loop is a call per customer: 4.3 ns against 1.2 ns for this one,
+    and the call kept the month's pass from vectorising. Exponents are clamped to ±700 (a result of at most 1e304)."""
+    x = min(max(x, -700.0), 700.0)
+    k = math.floor(x * _LOG2_E + 0.5)
+    r = (x - k * _LN2_HIGH) - k * _LN2_LOW
+    p = 0.0
+    for coefficient in _EXP_TAYLOR:
+        p = p * r + coefficient
+    return (1.0 + (r + (r * r) * p)) * _two_to(k)
 
 
 def hazards(columns, rows: slice, settings: MonthSettings) -> None:
@@ -212,37 +235,41 @@ def _month_pass_python(satisfaction, reference_satisfaction, exposure, treatment
     """The month in one pass over the book: satisfaction drifts to its target, the hazard is set and drawn
     against, and the stayers' month is booked.
 
-    One pass instead of three (the multipliers' exponents, a vectorised exp, the draw and the books):
-    the book is larger than the cache, so each pass is a trip through memory. The exp is taken only
-    for customers with a hazard (not for those who left), in the order and with the operations of
-    the numpy reference. Trust recovers after the draw (the month's slow drift), in the same pass.
+    Two loops: the first, without a branch, moves satisfaction and trust and sets every hazard (the exp
+    vectorised, ``_exp``); the second draws and books. One loop with the exp behind a branch for customers on
+    the books took 14.7 ns a row, the branch mispredicted where leavers lie scattered; the two take 6.1 ns
+    (measured on a 1,500,000-row book). Trust recovers after its hazard is set (the month's slow drift).
     """
     n = len(revenue)
+    # A satisfaction that stays moves by 0 × the gap, which leaves it as it is: without the branch (3 ns a row
+    # slower, measured) the loop vectorises whatever the settings.
+    moved = recovery_rate if update_satisfaction else 0.0
+    for i in range(n):  # straight-line: the compiler vectorises it (8 customers an instruction on AVX-512)
+        target = target_base - exposure[i] * penalty
+        if bad_service:
+            target -= treatment_penalty[i]
+        target = min(max(target, 0.0), 1.0)
+        satisfaction[i] += moved * (target - satisfaction[i])
+        if churn:
+            hazard[i] = _churn_rate(base_hazard[i], reference_satisfaction[i] - satisfaction[i],
+                                    satisfaction_sensitivity, trust_on, trust[i], trust_sensitivity,
+                                    distrust > 0.0 and last_profit[i] < distrust_threshold, distrust)
+        if trust_recovery > 0.0:
+            trust[i] += trust_recovery * (1.0 - trust[i])
     leaving = np.empty(n, dtype=np.int64)
     count = 0
     billed_total = 0.0
     profit_total = 0.0
-    for i in range(n):
-        if update_satisfaction:
-            target = target_base - exposure[i] * penalty
-            if bad_service:
-                target -= treatment_penalty[i]
-            target = min(max(target, 0.0), 1.0)
-            satisfaction[i] += recovery_rate * (target - satisfaction[i])
+    for i in range(n):  # the draw, and the stayers' books
         left = False
         if churn:
-            rate = _churn_rate(base_hazard[i], reference_satisfaction[i] - satisfaction[i], satisfaction_sensitivity,
-                               trust_on, trust[i], trust_sensitivity,
-                               distrust > 0.0 and last_profit[i] < distrust_threshold, distrust)
-            hazard[i] = rate
+            rate = hazard[i]
             if factored:  # drawn against this month only; the hazard kept (and valued) is without it
                 rate = min(rate * hazard_factor[i], 1.0)
             if draws[i] < rate:
                 left = True
                 leaving[count] = i
                 count += 1
-        if trust_recovery > 0.0:
-            trust[i] += trust_recovery * (1.0 - trust[i])
         revenue[i] *= growth_factor[i]
         if left:
             last_profit[i] = 0.0
@@ -600,8 +627,24 @@ COMPILED = ("_month_pass", "_hazards", "_purchase_sums", "_plain_values", "_scan
             "_sort_positive")
 
 if njit is not None:
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _float_from_bits(typing_context, bits):  # pragma: no cover - runs while compiling
+        """The double whose 64 bits are ``bits`` (a bit cast the compiler vectorises, where ``math.ldexp`` is a call)."""
+        def lower(context, builder, signature, arguments):
+            return builder.bitcast(arguments[0], ir.DoubleType())
+        return types.float64(types.int64), lower
+
+    def _two_to_bits(k):  # pragma: no cover - compiled
+        return _float_from_bits((np.int64(k) + 1023) << 52)  # the exponent field of 2^k, its mantissa 0
+
     _whole_power_compiled = njit(cache=True, nogil=True, error_model="numpy")(_whole_power)
     _geometric_sum_compiled = njit(cache=True, nogil=True, error_model="numpy")(_geometric_sum)
+    _two_to = njit(cache=True, nogil=True, inline="always")(_two_to_bits)
+    _exp = njit(cache=True, nogil=True, error_model="numpy", inline="always")(_exp_python)
     _churn_rate = njit(cache=True, nogil=True, error_model="numpy", inline="always")(_churn_rate_python)
     _month_pass = njit(cache=True, nogil=True, error_model="numpy")(_month_pass_python)
     _hazards = njit(cache=True, nogil=True, error_model="numpy")(_hazards_python)

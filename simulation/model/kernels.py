@@ -512,56 +512,70 @@ def _scan_loop_python(status, exit_month, last_profit, revenue, profit_rate, fix
                       hazard, satisfaction, segment, start_segment, pending_exit,
                       contract_end, plain_values, month, monthly_discount,
                       bins):  # pragma: no cover - compiled by numba; _scan_numpy is the reference
+    """The quarter's sums in a first loop without a branch, and the few customers who need more in two short ones.
+
+    The first loop counts and sums every row with masks instead of branches (who is on the books, who is
+    profitable: both scattered through the book, so a branch on them mispredicted about every other row), and
+    lists the rows the option to abandon has to value month by month and those told to go. On the rest the
+    option is all or nothing: worth max(plain, 0), which never turns a negative value positive.
+    """
     n = len(status)
     profitable = np.empty(n)
     unprofitable = np.empty(n)
-    n_profitable = 0
-    n_unprofitable = 0
+    shrinking = np.empty(n, dtype=np.int64)  # margins positive now that shrink below zero: valued month by month
+    told_to_go = np.empty(n, dtype=np.int64)
+    n_profitable = n_unprofitable = n_shrinking = n_told = 0
     active = 0
     option_value = 0.0
-    turns_positive = 0
     satisfaction_sum = 0.0
     segment_customers = np.zeros(bins, dtype=np.int64)
     start_active = np.zeros(bins, dtype=np.int64)
     for i in range(n):
         on_books = status[i] == 0
-        if on_books or exit_month[i] > month - 2:
-            segment_customers[segment[i]] += 1
-        if not on_books:
-            continue
-        active += 1
-        start_active[start_segment[i]] += 1
-        satisfaction_sum += satisfaction[i]
-        if last_profit[i] > 0.0:
-            profitable[n_profitable] = last_profit[i]
-            n_profitable += 1
-        else:
-            unprofitable[n_unprofitable] = last_profit[i]
-            n_unprofitable += 1
+        segment_customers[segment[i]] += on_books | (exit_month[i] > month - 2)  # | and &, not or and and: no branch
+        start_active[start_segment[i]] += on_books
+        active += on_books
+        satisfaction_sum += satisfaction[i] if on_books else 0.0
+        profit = last_profit[i]
+        profitable[n_profitable] = profit
+        unprofitable[n_unprofitable] = profit
+        gains = profit > 0.0
+        n_profitable += on_books & gains
+        n_unprofitable += on_books & (not gains)
+        told = on_books & pending_exit[i]
         scaling = revenue[i] * profit_rate[i]
         fixed = fixed_cost[i]
-        growth = growth_factor[i]
-        if pending_exit[i]:
-            # Told to go: worth their margins until the contract ends, and the option is already taken.
-            remaining = max(contract_end[i] - month - 1, 0)
-            q = (1.0 - hazard[i]) / (1.0 + monthly_discount)
-            plain_values[i] = scaling * _geometric_sum_compiled(growth * q, remaining) - fixed * _geometric_sum_compiled(
-                q, remaining)
-            continue
-        # The option to abandon: all or nothing (max(plain, 0)) unless margins positive now shrink below zero.
+        shrinks = on_books & (not told) & (growth_factor[i] < 1.0) & (scaling > fixed) & (fixed > 0.0)
+        told_to_go[n_told] = i
+        n_told += told
+        shrinking[n_shrinking] = i
+        n_shrinking += shrinks
+        plain = plain_values[i]
+        option_value += max(plain, 0.0) - plain if on_books & (not told) & (not shrinks) else 0.0
+    turns_positive = 0
+    for j in range(n_shrinking):
+        i = shrinking[j]
+        scaling = revenue[i] * profit_rate[i]
+        fixed = fixed_cost[i]
         plain = plain_values[i]
         with_option = max(plain, 0.0)
-        if growth < 1.0 and scaling > fixed and fixed > 0.0:
-            positive_months = math.ceil(math.log(fixed / scaling) / log_growth[i]) - 1.0
-            if positive_months < LIFETIME_MONTHS:
-                months = int(positive_months)
-                q = (1.0 - hazard[i]) / (1.0 + monthly_discount)
-                stopped = scaling * _geometric_sum_compiled(growth * q, months) - fixed * _geometric_sum_compiled(
-                    q, months)
-                with_option = max(stopped, 0.0)
+        positive_months = math.ceil(math.log(fixed / scaling) / log_growth[i]) - 1.0
+        if positive_months < LIFETIME_MONTHS:
+            months = int(positive_months)
+            q = (1.0 - hazard[i]) / (1.0 + monthly_discount)
+            stopped = scaling * _geometric_sum_compiled(growth_factor[i] * q, months) - fixed * _geometric_sum_compiled(
+                q, months)
+            with_option = max(stopped, 0.0)
         option_value += with_option - plain
         if plain < 0.0 and with_option > 0.0:
             turns_positive += 1
+    for j in range(n_told):
+        # Told to go: worth their margins until the contract ends, and the option is already taken.
+        i = told_to_go[j]
+        remaining = max(contract_end[i] - month - 1, 0)
+        q = (1.0 - hazard[i]) / (1.0 + monthly_discount)
+        plain_values[i] = (revenue[i] * profit_rate[i] * _geometric_sum_compiled(growth_factor[i] * q, remaining)
+                           - fixed_cost[i] * _geometric_sum_compiled(q, remaining))
     return (active, option_value, turns_positive, satisfaction_sum, profitable, n_profitable, unprofitable,
             n_unprofitable, segment_customers, start_active)
 

@@ -90,22 +90,24 @@ print(json.dumps(best))
 """
 
 
-def log_path(cache: Path, name: str) -> Path:
+def log_path(cache: Path, name: str, spec: dict | None = None, first_day: dt.date = FIRST_DAY,
+             last_day: dt.date = LAST_DAY) -> Path:
     """The log's file in the cache, named by what draws it: the parameters and the drawing code's text."""
-    spec = LOGS[name]
+    spec = spec or LOGS[name]
     recipe = json.dumps([spec["customers"], spec["purchasing"], CDNOW_SPENDING, spec["acquisition_days"], SEED,
-                         str(FIRST_DAY), str(LAST_DAY)], sort_keys=True)
+                         str(first_day), str(last_day)], sort_keys=True)
     digest = hashlib.sha256((recipe + Path(synthetic.__file__).read_text()).encode()).hexdigest()[:12]
     return cache / f"{name}-{digest}.csv"
 
 
-def draw(path: Path, name: str) -> None:
+def draw(path: Path, name: str, spec: dict | None = None, first_day: dt.date = FIRST_DAY,
+         last_day: dt.date = LAST_DAY) -> None:
     """Draw the log and write it as CSV with pyarrow (pandas takes minutes for 20 million rows)."""
-    spec = LOGS[name]
+    spec = spec or LOGS[name]
     log = synthetic.draw_log_columns(np.random.default_rng(SEED), spec["customers"], spec["purchasing"],
-                                     CDNOW_SPENDING, FIRST_DAY, spec["acquisition_days"], LAST_DAY, "week")
-    span = (LAST_DAY - FIRST_DAY).days + 1
-    dates = (np.datetime64(FIRST_DAY) + np.arange(span).astype("timedelta64[D]")).astype(str)
+                                     CDNOW_SPENDING, first_day, spec["acquisition_days"], last_day, "week")
+    span = (last_day - first_day).days + 1
+    dates = (np.datetime64(first_day) + np.arange(span).astype("timedelta64[D]")).astype(str)
     table = pa.table({
         "customer_id": pa.DictionaryArray.from_arrays(pa.array(log.customer, pa.int32()), pa.array(log.ids)),
         "date": pa.DictionaryArray.from_arrays(pa.array(log.day, pa.int32()), pa.array(dates)),

@@ -16,7 +16,11 @@ whom about 1,000,000 are still active today, in about 25 million rows. The log i
 checks the book as the synthetic one. A log whose customers were all won in one year (the calibration
 benchmark's) is no company's steady state: its last year's newcomers set an acquisition that triples the book.
 
-Run: ``.venv/bin/python benchmarks/company_scale.py [--customers N] [--log] [--json]``; ``--json`` prints one
+With ``--ledger``, also from a company's ledger (``--customers``): the synthetic book's 1,000,000 customers
+written as the CSV a company would export (revenue, costs, contacts, channel, late payment, growth, referrals
+and the contract's end date), read and checked row by row on the way in.
+
+Run: ``.venv/bin/python benchmarks/company_scale.py [--customers N] [--log] [--ledger] [--json]``; ``--json`` prints one
 JSON object on the last line.
 """
 
@@ -57,13 +61,35 @@ def draw_company_log(path: str) -> None:
     calibration_speed.draw(Path(path), "company_log", COMPANY_LOG, LOG_FIRST_DAY, LOG_LAST_DAY)
 
 
+def write_company_ledger(path: str, customers: int) -> None:
+    """The synthetic book of ``customers`` as a company's ledger CSV (contract ends as dates)."""
+    import numpy as np
+    import pandas as pd
+
+    from simulation.data.sources import PopulationSource
+    from simulation.scenario.spec import load_scenario
+
+    scenario = load_scenario(SCENARIO, [f"population.customers={customers}", f"market.size={20 * customers}"])
+    book = PopulationSource().load(scenario, 11)
+    start = np.datetime64(scenario.start_date, "M")
+    pd.DataFrame({
+        "customer_id": np.char.add("K", np.arange(1, customers + 1).astype(str)),
+        "revenue": book.revenue.round(2), "cost_of_goods": book.cost_of_goods.round(2),
+        "account_management": book.account_management.round(2), "contacts": book.contacts.round(3),
+        "channel": np.array(book.channel_names)[book.channel], "days_late": book.days_late.round(1),
+        "growth": book.growth.round(4), "referrals_per_year": book.referrals_per_year.round(3),
+        "contract_end": (start + book.contract_end.astype("timedelta64[M]")).astype("datetime64[D]").astype(str),
+    }).to_csv(path, index=False)
+
+
 def report(customers: int | None, folder: Path, log: Path | None = None) -> dict:
     """One fresh board report: its wall time, its own stage timings, and the largest process's peak memory."""
     scaled = [] if customers is None else [
         "--set", f"population.customers={customers}", "--set", f"market.size={20 * customers}",
         "--set", f"capacity.agents={max(1, customers // 1000)}"]
     if log is not None:
-        scaled = ["--transactions", str(log), "--set", f"capacity.agents={LOG_AGENTS}"]
+        flag = "--customers" if log.name.startswith("company_ledger") else "--transactions"
+        scaled = [flag, str(log), "--set", f"capacity.agents={LOG_AGENTS}"]
     command = [str(ROOT / ".venv" / "bin" / "clientele"), "report", str(SCENARIO), "--kind", "board",
                "--out", str(folder), *scaled]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -82,6 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--log", action="store_true", help="also the report from a company's transaction log")
+    parser.add_argument("--ledger", action="store_true", help="also the report from a company's ledger")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "clientele-benchmark-logs",
                         help="folder keeping the drawn log between runs (default: %(default)s)")
     parser.add_argument("--json", action="store_true")
@@ -95,10 +122,22 @@ def main() -> None:
             subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
                             "from benchmarks.company_scale import draw_company_log; draw_company_log(sys.argv[2])",
                             str(ROOT), str(log)], check=True)
+    ledger = None
+    if args.ledger:
+        args.cache.mkdir(parents=True, exist_ok=True)
+        ledger = args.cache / f"company_ledger-{args.customers}.csv"
+        if not ledger.exists():  # in a process of its own, as the log
+            partial = ledger.with_suffix(".part")
+            subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                            "from benchmarks.company_scale import write_company_ledger; "
+                            "write_company_ledger(sys.argv[2], int(sys.argv[3]))",
+                            str(ROOT), str(partial), str(args.customers)], check=True)
+            partial.replace(ledger)
     with tempfile.TemporaryDirectory() as folder:
         bundled = report(None, Path(folder) / "bundled")  # first: the large run's peak must be its own
         large = report(args.customers, Path(folder) / "large")
         from_log = report(None, Path(folder) / "log", log) if log is not None else None
+        from_ledger = report(None, Path(folder) / "ledger", ledger) if ledger is not None else None
     result = {
         "customers": args.customers, "workers": min(os.cpu_count() or 1, 2),
         "robustness_sample": min(args.customers, ROBUSTNESS_SAMPLE),
@@ -119,6 +158,15 @@ def main() -> None:
             "report_seconds": from_log["wall_seconds"], "report_stage_seconds": from_log["stages"],
             "report_over_target": round(from_log["wall_seconds"] / TARGET_SECONDS, 2),
             "peak_process_mib": from_log["peak_process_mib"],
+        }
+    if from_ledger is not None:
+        assert ledger is not None
+        result["ledger"] = {
+            "rows": args.customers, "megabytes": round(ledger.stat().st_size / 2**20),
+            "customers_today": from_ledger["customers_today"],
+            "report_seconds": from_ledger["wall_seconds"], "report_stage_seconds": from_ledger["stages"],
+            "report_over_target": round(from_ledger["wall_seconds"] / TARGET_SECONDS, 2),
+            "peak_process_mib": from_ledger["peak_process_mib"],
         }
     if args.json:
         print(json.dumps(result))

@@ -37,6 +37,25 @@ def test_ledger_values_are_used_as_given(tmp_path, small_scenario, rng):
     assert list(population.contract_end) == [5, 2]
 
 
+def test_a_ledger_read_again_is_the_same_and_an_edited_one_is_read_anew(tmp_path, small_scenario):
+    """A ledger is read once per content (a report's robustness check starts a run for each future): a second
+    load under another scenario gives that scenario's assumptions and the same draws, and an edit is seen."""
+    path = write(tmp_path, "ledger.csv", "customer_id,revenue,channel\nA1,100,online\nB2,20,\n")
+    first = load_ledger(path, small_scenario, np.random.default_rng(5))
+    again = load_ledger(path, small_scenario, np.random.default_rng(5))
+    for name in ("revenue", "cost_of_goods", "contacts", "channel", "contract_end"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
+    costlier = small_scenario.model_copy(update={"population": small_scenario.population.model_copy(
+        update={"cost_of_goods_share": 0.9})})
+    np.testing.assert_allclose(load_ledger(path, costlier, np.random.default_rng(5)).cost_of_goods, [90.0, 18.0])
+    write(tmp_path, "ledger.csv", "customer_id,revenue,channel\nA1,100,online\nB2,20,\nC3,7.5,online\n")
+    edited = load_ledger(path, small_scenario, np.random.default_rng(5))
+    assert list(edited.customer_id) == ["A1", "B2", "C3"] and edited.revenue[2] == 7.5
+    write(tmp_path, "ledger.csv", "customer_id,revenue,channel\nA1,100,online\nB2,20,shop\n")
+    with pytest.raises(DataError, match="row 3.*channel.*'shop'"):
+        load_ledger(path, small_scenario, np.random.default_rng(5))
+
+
 def test_ledger_with_only_revenue_takes_the_rest_from_the_scenario(tmp_path, small_scenario, rng):
     path = write(tmp_path, "ledger.csv", "customer_id,revenue,region\nX,40,north\nY,400,south\nZ,0,east\n")
     population = load_ledger(path, small_scenario, rng)

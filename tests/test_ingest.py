@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -37,7 +39,7 @@ def test_ledger_values_are_used_as_given(tmp_path, small_scenario, rng):
     assert list(population.contract_end) == [5, 2]
 
 
-def test_a_ledger_read_again_is_the_same_and_an_edited_one_is_read_anew(tmp_path, small_scenario):
+def test_a_ledger_read_again_is_the_same_and_an_edited_one_is_read_anew(tmp_path, small_scenario, monkeypatch):
     """A ledger is read once per content (a report's robustness check starts a run for each future): a second
     load under another scenario gives that scenario's assumptions and the same draws, and an edit is seen."""
     path = write(tmp_path, "ledger.csv", "customer_id,revenue,channel\nA1,100,online\nB2,20,\n")
@@ -54,6 +56,16 @@ def test_a_ledger_read_again_is_the_same_and_an_edited_one_is_read_anew(tmp_path
     write(tmp_path, "ledger.csv", "customer_id,revenue,channel\nA1,100,online\nB2,20,shop\n")
     with pytest.raises(DataError, match="row 3.*channel.*'shop'"):
         load_ledger(path, small_scenario, np.random.default_rng(5))
+    # The same name in another folder, with the same size and time, is another file.
+    for folder, revenue in (("one", "100"), ("two", "900")):
+        (tmp_path / folder).mkdir()
+        write(tmp_path / folder, "ledger.csv", f"customer_id,revenue\nA1,{revenue}\n")
+        os.utime(tmp_path / folder / "ledger.csv", ns=(1_700_000_000_000_000_000,) * 2)
+    seen = []
+    for folder in ("one", "two"):
+        monkeypatch.chdir(tmp_path / folder)
+        seen.append(load_ledger("ledger.csv", small_scenario, np.random.default_rng(5)).revenue[0])
+    assert seen == [100.0, 900.0]
 
 
 def test_ledger_with_only_revenue_takes_the_rest_from_the_scenario(tmp_path, small_scenario, rng):

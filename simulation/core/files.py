@@ -70,6 +70,15 @@ def write_atomically(path: Path, data: bytes) -> None:
             temporary.unlink(missing_ok=True)
 
 
+def content_stamp(path: Path | str) -> tuple[str, int, int, int, int]:
+    """What stands for a file's content in a process's caches without reading it: its absolute path, device and
+    inode (the same name from another folder, or a file replaced under it, is another file), size and modification
+    time. A file rewritten with its size and time put back (``cp -p``) within one process is not seen as changed."""
+    resolved = Path(path).resolve()
+    status = resolved.stat()
+    return str(resolved), status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
+
+
 def file_sha256(path: Path) -> str:
     """The file's SHA-256 in hex, as ``sha256sum`` prints it, read a mebibyte at a time."""
     digest = hashlib.sha256()

@@ -27,7 +27,7 @@ import pandas as pd
 
 from simulation.book.population import Population
 from simulation.core.errors import DataError
-from simulation.core.files import regular_file
+from simulation.core.files import content_stamp, regular_file
 from simulation.data.tables import AS_NAMED, ColumnMap, is_parquet, parquet_as_text, parquet_column_names
 from simulation.scenario.spec import MAX_CUSTOMERS, Scenario
 
@@ -361,9 +361,8 @@ def load_ledger(path: str | Path, scenario: Scenario, rng: np.random.Generator,
                 columns: ColumnMap = AS_NAMED) -> Population:
     """A per-customer ledger: one row per customer, monthly amounts; missing columns from the scenario."""
     path = Path(path)
-    status = path.stat() if path.is_file() else None
-    cells, found = _ledger_cells(str(path), status.st_size if status else -1, status.st_mtime_ns if status else -1,
-                                 columns)
+    regular_file(path, "customer ledger", "CSV or Parquet", DataError)
+    cells, found = _ledger_cells(str(path), content_stamp(path), columns)
     problems = list(found)
     channel = _channels(cells.channel, scenario, rng, len(cells.customer_id), problems)
     _raise_problems(path, problems)
@@ -382,10 +381,11 @@ class LedgerCells:
 
 
 @functools.lru_cache(maxsize=2)
-def _ledger_cells(path: str, size: int, modified: int, columns: ColumnMap) -> tuple[LedgerCells, tuple[Problem, ...]]:
-    """The file's cells and the problems found in them, once per process for the same content stamp: a report's
-    robustness check starts a run for each of its futures, and its workers, forked from the command, find the file
-    read (a ledger of 1,000,000 rows takes 9.5 s to read and check)."""
+def _ledger_cells(path: str, stamp: tuple[object, ...], columns: ColumnMap) -> tuple[LedgerCells, tuple[Problem, ...]]:
+    """The file's cells and the problems found in them (named by ``path`` as given), once per process for the same
+    content stamp (``files.content_stamp``): a report's robustness check starts a run for each of its futures, and
+    its workers, forked from the command, find the file read (a ledger of 1,000,000 rows takes 9.5 s to read and
+    check)."""
     frame = read_csv_text(Path(path), LEDGER_REQUIRED, "customer ledger", columns)
     if len(frame) > MAX_CUSTOMERS:
         raise DataError(f"{path}: {len(frame):,} customers; a run takes at most {MAX_CUSTOMERS:,}, as a scenario's population")

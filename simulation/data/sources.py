@@ -20,7 +20,7 @@ import numpy as np
 
 from simulation.book.population import Population
 from simulation.core.errors import DataError, ScenarioError, terminal_text
-from simulation.core.files import regular_file
+from simulation.core.files import content_stamp, regular_file
 from simulation.core.parameter_paths import set_path
 from simulation.core.streams import POPULATION_STREAM
 from simulation.data.synthetic import synthetic_population
@@ -150,7 +150,7 @@ def starting_book(source: PopulationSource, scenario: Scenario, seed: int, progr
 
     assert source.path is not None
     if fit is None:
-        fit = _fitted(source.kind, str(source.path), *_stamp(source.path), source.columns, scenario.churn.period,
+        fit = _fitted(source.kind, str(source.path), content_stamp(source.path), source.columns, scenario.churn.period,
                       progress)
     if source.kind == "ledger":
         return ledger_book(source.path, scenario, population_generator(seed), fit, source.columns)
@@ -193,20 +193,15 @@ def overlaps(path: str, others: Iterable[str]) -> bool:
                for other in (item.strip() for item in others))
 
 
-def _stamp(path: Path) -> tuple[int, int]:
-    status = Path(path).stat()
-    return status.st_size, status.st_mtime_ns
-
-
 _FITS: dict[tuple[Any, ...], Any] = {}  # a file's fit by content stamp, the latest four (a sweep's points share it)
 
 
-def _fitted(kind: str, path: str, size: int, modified: int, columns: ColumnMap, period: str, progress: bool) -> Any:
+def _fitted(kind: str, path: str, stamp: tuple[Any, ...], columns: ColumnMap, period: str, progress: bool) -> Any:
     """A file's fit, once per process for the same file content stamp, with or without its progress bar: a report's
     command fits the log showing its progress, and the workers its robustness sweep forks find that fit instead of
     fitting the log again each (``progress`` was part of the cache's key: on a 12-million-row log the robustness
     check took 111 s with a fit in every worker, 87 s without)."""
-    key = (kind, path, size, modified, columns, period)
+    key = (kind, stamp, columns, period)
     if key not in _FITS:
         _FITS[key] = _fit(kind, path, columns, period, progress)
         while len(_FITS) > 4:

@@ -82,14 +82,13 @@ def write_company_ledger(path: str, customers: int) -> None:
     }).to_csv(path, index=False)
 
 
-def report(customers: int | None, folder: Path, log: Path | None = None) -> dict:
+def report(customers: int | None, folder: Path, data: tuple[str, Path] | None = None) -> dict:
     """One fresh board report: its wall time, its own stage timings, and its processes' peak memory."""
     scaled = [] if customers is None else [
         "--set", f"population.customers={customers}", "--set", f"market.size={20 * customers}",
         "--set", f"capacity.agents={max(1, customers // 1000)}"]
-    if log is not None:
-        flag = "--customers" if log.name.startswith("company_ledger") else "--transactions"
-        scaled = [flag, str(log), "--set", f"capacity.agents={LOG_AGENTS}"]
+    if data is not None:  # (--customers, a ledger) or (--transactions, a log)
+        scaled = [data[0], str(data[1]), "--set", f"capacity.agents={LOG_AGENTS}"]
     command = [str(ROOT / ".venv" / "bin" / "clientele"), "report", str(SCENARIO), "--kind", "board",
                "--out", str(folder), *scaled]
     started = time.perf_counter()
@@ -170,8 +169,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         bundled = report(None, Path(folder) / "bundled")  # first: the large run's peak must be its own
         large = report(args.customers, Path(folder) / "large")
-        from_log = report(None, Path(folder) / "log", log) if log is not None else None
-        from_ledger = report(None, Path(folder) / "ledger", ledger) if ledger is not None else None
+        from_log = report(None, Path(folder) / "log", ("--transactions", log)) if log is not None else None
+        from_ledger = report(None, Path(folder) / "ledger", ("--customers", ledger)) if ledger is not None else None
     result = {
         "customers": args.customers, "workers": min(os.cpu_count() or 1, 2),
         "robustness_sample": min(args.customers, ROBUSTNESS_SAMPLE),

@@ -3,10 +3,11 @@
 A month touches every customer a dozen times (satisfaction, hazard, the churn draw, the
 accounts); a quarter values every customer's lifetime and sums the segment tables. As numpy
 expressions each step is a pass over arrays too large for the cache, so the month costs tens of
-passes; the compiled loops make one pass each. The numpy versions are the reference: the tests
+passes; the compiled loops make one or two each. The numpy versions are the reference: the tests
 run the engine on both and compare (``use("numpy")``), and ``CLIENTELE_KERNELS=numpy`` selects
-them for a whole run. The two agree to rounding (sums are added up in a different order, and
-x^n is taken by repeated squaring instead of exp(n·ln x)), not to the last bit.
+them for a whole run. The two agree to rounding (sums are added up in a different order, x^n is
+taken by repeated squaring instead of exp(n·ln x), and exp is the kernels' own, within an ulp),
+not to the last bit.
 """
 
 from __future__ import annotations
@@ -232,8 +233,8 @@ def _month_pass_python(satisfaction, reference_satisfaction, exposure, treatment
                        bad_service, churn, satisfaction_sensitivity, trust_on, trust_sensitivity, distrust,
                        distrust_threshold, trust_recovery, factored,
                        hazard_factor):  # pragma: no cover - compiled; _month_numpy is the reference
-    """The month in one pass over the book: satisfaction drifts to its target, the hazard is set and drawn
-    against, and the stayers' month is booked.
+    """The month over the book: satisfaction drifts to its target, the hazard is set and drawn against, and the
+    stayers' month is booked.
 
     Two loops: the first, without a branch, moves satisfaction and trust and sets every hazard (the exp
     vectorised, ``_exp``); the second draws and books. One loop with the exp behind a branch for customers on
@@ -417,7 +418,7 @@ def quarter_scan(columns, month: int, monthly_discount: float, lifetime_months: 
         raise ValueError(f"the compiled valuation is built for {LIFETIME_MONTHS} months, not {lifetime_months}")
     if selected() == "numba":
         # Plain values in a straight-line loop the compiler vectorises (0.6 ms instead of 2.6 ms for
-        # 110,000 customers); the branchy rest — the option to abandon, sums per segment — in a second.
+        # 110,000 customers); the counts, the option to abandon and the ranking's profits in a second.
         plain = np.empty(len(c.status))
         _plain_values(c.revenue, c.profit_rate, c.fixed_cost, c.growth_factor, c.hazard, c.status,
                       monthly_discount, plain)

@@ -692,15 +692,30 @@ def warm_up() -> None:
 
 @contextmanager
 def _interrupts_deferred() -> Iterator[None]:
-    """SIGINT and SIGTERM held back in this thread for the block, then delivered at once (where a signal lands)."""
+    """SIGINT and SIGTERM noted, not acted on, for the block, then raised again as they came. Blocking them in this
+    thread was not enough: the kernel hands a signal to any thread that does not block it (OpenBLAS's, say), and
+    Python then ran the handler in this one, inside numba's callback (seen in CI while the kernels compiled on a
+    busy machine). Outside the main thread, where handlers cannot be set, signals are blocked in the thread."""
     import signal
+    import threading
 
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread():
+        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, set(wanted))
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+        return
+    arrived: list[int] = []
+    previous = {number: signal.signal(number, lambda number, _frame: arrived.append(number)) for number in wanted}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for wanted_signal, handler in previous.items():
+            signal.signal(wanted_signal, handler)
+        for number in dict.fromkeys(arrived):
+            signal.raise_signal(number)
 
 
 def _load_every_kernel() -> None:
